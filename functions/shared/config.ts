@@ -1,0 +1,166 @@
+import * as z from 'zod/mini';
+import { en } from 'zod/locales';
+
+// zod/mini keeps the handler bundles small (classic zod adds ~440 KB); the
+// English locale restores messages such as "expected string, received number".
+z.config(en());
+
+/**
+ * The schema of caretaker.config.ts. It lives here, not in infra/, because the
+ * handlers validate their slice of it again at cold start (it reaches them as
+ * an environment variable) and must fail with the same field names.
+ */
+
+const name = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/, 'expected 1-40 letters, digits, "-" or "_", starting with a letter or digit'));
+
+const isTimeZone = (tz: string): boolean => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const intIn = (min: number, max: number) => z.int().check(z.gte(min), z.lte(max));
+
+export const scheduleSchema = z.strictObject({
+  /** rate(...) or cron(...) as EventBridge accepts them; at(...) only with the Scheduler. */
+  expression: z.string().check(z.regex(/^(rate|cron|at)\(.+\)$/, 'expected rate(...), cron(...) or at(...)')),
+  timezone: z._default(z.string().check(z.refine(isTimeZone, 'expected an IANA time zone such as "Europe/Paris"')), 'UTC'),
+  /** `scheduler` = EventBridge Scheduler (time zones); `rule` = classic EventBridge rule (UTC only). */
+  method: z._default(z.enum(['scheduler', 'rule']), 'scheduler'),
+  /** Name of the EventBridge rule or schedule; by default `<service>-<stage>-<job>`. */
+  name: z.optional(z.string().check(z.regex(/^[.A-Za-z0-9_-]{1,64}$/, 'expected 1-64 characters of letters, digits, ".", "-" or "_"'))),
+});
+
+const capacityProviderItem = z.strictObject({
+  capacityProvider: z.string().check(z.minLength(1)),
+  weight: z.optional(intIn(0, 1000)),
+  base: z.optional(intIn(0, 100000)),
+});
+
+const networkConfiguration = z.strictObject({
+  awsvpcConfiguration: z.strictObject({
+    subnets: z.array(z.string().check(z.regex(/^subnet-[0-9a-f]+$/, 'expected a subnet id "subnet-..."'))).check(z.minLength(1)),
+    securityGroups: z.optional(z.array(z.string().check(z.regex(/^sg-[0-9a-f]+$/, 'expected a security group id "sg-..."')))),
+    assignPublicIp: z.optional(z.enum(['ENABLED', 'DISABLED'])),
+  }),
+});
+
+export const jobSchema = z
+  .strictObject({
+    name,
+    cluster: z.string().check(z.minLength(1)),
+    /** family, family:revision or a full task definition ARN */
+    taskDefinition: z.string().check(z.minLength(1)),
+    schedule: scheduleSchema,
+    launchType: z.optional(z.enum(['EC2', 'FARGATE', 'EXTERNAL'])),
+    capacityProviderStrategy: z.optional(z.array(capacityProviderItem).check(z.minLength(1), z.maxLength(20))),
+    networkConfiguration: z.optional(networkConfiguration),
+    /** passed to RunTask as is (containerOverrides, cpu, memory, taskRoleArn, ...) */
+    overrides: z.optional(z.record(z.string(), z.unknown())),
+    /** `skip`: an occurrence does not start while the previous run of this job is still running. */
+    overlap: z._default(z.enum(['skip', 'allow']), 'skip'),
+    /** The lease: after this long a run is presumed hung or its STOPPED event lost, and no longer blocks the next one. */
+    maxRunSeconds: intIn(60, 14 * 24 * 3600),
+  })
+  .check(
+    z.superRefine((job, ctx) => {
+      const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message, input: job });
+      // RunTask rejects a request that has both (ECS API reference, RunTask: capacityProviderStrategy).
+      if (job.launchType && job.capacityProviderStrategy) issue(['capacityProviderStrategy'], 'use either launchType or capacityProviderStrategy, not both');
+      if (job.launchType === 'FARGATE' && !job.networkConfiguration) issue(['networkConfiguration'], 'required when launchType is FARGATE (awsvpc network mode)');
+      if (job.schedule.method === 'rule' && job.schedule.timezone !== 'UTC') issue(['schedule', 'timezone'], 'EventBridge rules run in UTC only; use method "scheduler" for a time zone');
+      if (job.schedule.method === 'rule' && job.schedule.expression.startsWith('at(')) issue(['schedule', 'expression'], 'at(...) one-time schedules need method "scheduler"');
+    }),
+  );
+
+const arn = (service: string) =>
+  z.string().check(z.regex(new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]+:\\d{12}:.+$`), `expected an ${service} ARN`));
+
+const severity = z.enum(['info', 'low', 'medium', 'high', 'critical']);
+
+export const configSchema = z
+  .strictObject({
+    /** Prefix of every resource name. */
+    service: z._default(name, 'ecs-caretaker'),
+    clusters: z
+      .array(
+        z.strictObject({
+          name: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,255}$/, 'expected an ECS cluster name')),
+          /** Auto Scaling groups whose instances belong to this cluster. */
+          asgs: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(255))), []),
+        }),
+      )
+      .check(z.minLength(1, 'list at least one cluster')),
+    alerts: z._default(
+      z.strictObject({
+        topicArn: z.optional(arn('sns')),
+        minSeverity: z._default(severity, 'high'),
+        windowMinutes: z._default(intIn(1, 1440), 10),
+      }),
+      { minSeverity: 'high', windowMinutes: 10 },
+    ),
+    jobs: z._default(z.array(jobSchema), []),
+    taskLock: z._default(
+      z.strictObject({
+        /** How long an occurrence lock is kept, so that a delivery days late still starts nothing. */
+        lockRetentionHours: z._default(intIn(1, 24 * 90), 7 * 24),
+      }),
+      { lockRetentionHours: 7 * 24 },
+    ),
+  })
+  .check(
+    z.superRefine((config, ctx) => {
+      const clusters = new Set(config.clusters.map((c) => c.name));
+      const seen = new Set<string>();
+      config.jobs.forEach((job, i) => {
+        if (!clusters.has(job.cluster)) {
+          ctx.addIssue({ code: 'custom', input: job.cluster, path: ['jobs', i, 'cluster'], message: `"${job.cluster}" is not one of the configured clusters (${[...clusters].join(', ')})` });
+        }
+        if (seen.has(job.name)) ctx.addIssue({ code: 'custom', input: job.name, path: ['jobs', i, 'name'], message: `duplicate job name "${job.name}"` });
+        seen.add(job.name);
+      });
+    }),
+  );
+
+export type CaretakerConfigInput = z.input<typeof configSchema>;
+export type CaretakerConfig = z.output<typeof configSchema>;
+export type Job = z.output<typeof jobSchema>;
+
+/** Thrown for any invalid configuration; the message names every bad field. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  readonly issues: string[];
+  constructor(message: string, issues: string[]) {
+    super(message);
+    this.issues = issues;
+  }
+}
+
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
+}
+
+/** Parses with `schema` and throws a ConfigError whose lines read `<where>.<field>: <what was expected>`. */
+export function parseOrThrow<S extends z.ZodMiniType>(schema: S, value: unknown, where: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => {
+    const path = formatPath(issue.path);
+    return `${where}${path ? (path.startsWith('[') ? path : `.${path}`) : ''}: ${issue.message}`;
+  });
+  throw new ConfigError(`Invalid ${where}:\n  ${issues.join('\n  ')}`, issues);
+}
+
+export function parseConfig(value: unknown): CaretakerConfig {
+  return parseOrThrow(configSchema, value, 'config');
+}
+
+/** Identity helper so that caretaker.config.ts is type-checked while it is edited. */
+export function defineConfig(config: CaretakerConfigInput): CaretakerConfigInput {
+  return config;
+}

@@ -1,0 +1,269 @@
+import { createHash } from 'node:crypto';
+import { DescribeTasksCommand, RunTaskCommand, type ECSClient, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Job } from '../shared/config.ts';
+import { ttlAfter, type Item, type Store } from '../shared/store.ts';
+import type { Invocation } from './invocation.ts';
+
+export interface TaskLockDeps {
+  ecs: ECSClient;
+  store: Store;
+  logger: Logger;
+  metrics: Metrics;
+  now: () => number;
+  /** How long this invocation may still run; a lock older than that belongs to a dead invocation. */
+  remainingMs: () => number;
+  jobs: readonly Job[];
+  lockRetentionHours: number;
+}
+
+export type OccurrenceOutcome =
+  | { outcome: 'started'; taskArn: string }
+  | { outcome: 'duplicate'; taskArn?: string; state: string }
+  | { outcome: 'skipped'; runningTaskArn?: string };
+
+/** RunTask did not start the task; thrown after the lock is released so that Lambda's async retry runs the occurrence again. */
+export class RunTaskFailedError extends Error {
+  override name = 'RunTaskFailedError';
+}
+
+// startedBy is at most 36 characters (ECS API reference, RunTask). A per-job
+// value lets the STOPPED event name its job without another lookup.
+const STARTED_BY_PREFIX = 'ecs-caretaker-lock:';
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+export const startedByFor = (jobName: string): string => STARTED_BY_PREFIX + sha256(jobName).slice(0, 36 - STARTED_BY_PREFIX.length);
+export const isTaskLockStartedBy = (startedBy: string): boolean => startedBy.startsWith(STARTED_BY_PREFIX);
+
+// RunTask's clientToken (≤ 64 ASCII characters, kept 24 h per cluster) makes a
+// retried RunTask for the same occurrence return the first task instead of a
+// second one (ECS API reference, "Ensuring idempotency").
+// A new token is used only after a definite failure (see runOccurrence).
+export const clientTokenFor = (jobName: string, occurrence: string, attempt = 0): string => `ecs-caretaker-${sha256(`${jobName}\n${occurrence}\n${attempt}`).slice(0, 48)}`;
+
+export const occurrenceLockId = (jobName: string, occurrence: string): string => `lock#${jobName}#${occurrence}`;
+export const jobSlotId = (jobName: string): string => `job#${jobName}`;
+
+export interface OccurrenceLock extends Item {
+  state: 'starting' | 'started' | 'skipped' | 'failed';
+  owner: string;
+  staleAt: number;
+  /** Bumped after each definite RunTask failure, to derive a fresh clientToken. */
+  tokenAttempt: number;
+  taskArn?: string;
+}
+
+export interface JobSlot extends Item {
+  state: 'starting' | 'running';
+  owner: string;
+  occurrence: string;
+  staleAt: number;
+  startedAt: number;
+  leaseUntil: number;
+  taskArn?: string;
+}
+
+/** What DescribeTasks says of the task holding the slot. MISSING: ECS no longer (or not yet) knows it. */
+export type TaskStatus = string | 'MISSING';
+
+// ECS reads are eventually consistent (ECS API reference, RunTask): a task a
+// few seconds old can be MISSING from DescribeTasks. Only an older one that is
+// missing is really gone (stopped tasks stay visible for at least an hour).
+export const MISSING_GRACE_MS = 5 * 60_000;
+
+/**
+ * Does the slot's holder still block a new run? Pure: the caller has read the
+ * slot and, for a running holder, asked ECS.
+ */
+export function slotDecision(slot: JobSlot, status: TaskStatus | undefined, now: number): { blocks: boolean; why: string } {
+  if (slot.state === 'starting') {
+    return slot.staleAt > now
+      ? { blocks: true, why: `occurrence ${slot.occurrence} is starting a task right now` }
+      : { blocks: false, why: `occurrence ${slot.occurrence} died while starting (stale since ${new Date(slot.staleAt).toISOString()})` };
+  }
+  if (slot.leaseUntil <= now) return { blocks: false, why: `lease of ${slot.taskArn} expired at ${new Date(slot.leaseUntil).toISOString()} (last status ${status ?? 'unknown'})` };
+  if (status === 'STOPPED') return { blocks: false, why: `${slot.taskArn} is STOPPED (its STOPPED event was not processed)` };
+  if (status === 'MISSING') {
+    return now - slot.startedAt > MISSING_GRACE_MS
+      ? { blocks: false, why: `${slot.taskArn} is no longer known to ECS` }
+      : { blocks: true, why: `${slot.taskArn} started moments ago and is not visible yet` };
+  }
+  return { blocks: true, why: `${slot.taskArn} is ${status ?? 'running'}` };
+}
+
+async function describeStatus(ecs: ECSClient, cluster: string, taskArn: string): Promise<TaskStatus> {
+  const out = await ecs.send(new DescribeTasksCommand({ cluster, tasks: [taskArn] }));
+  const task = out.tasks?.find((t) => t.taskArn === taskArn);
+  return task?.lastStatus ?? 'MISSING';
+}
+
+export function runTaskInput(job: Job, occurrence: string, tokenAttempt = 0): RunTaskCommandInput {
+  return {
+    cluster: job.cluster,
+    taskDefinition: job.taskDefinition,
+    count: 1,
+    launchType: job.launchType,
+    capacityProviderStrategy: job.capacityProviderStrategy,
+    networkConfiguration: job.networkConfiguration,
+    overrides: job.overrides as RunTaskCommandInput['overrides'],
+    startedBy: startedByFor(job.name),
+    clientToken: clientTokenFor(job.name, occurrence, tokenAttempt),
+    tags: [
+      { key: 'ecs-caretaker:job', value: job.name },
+      { key: 'ecs-caretaker:occurrence', value: occurrence },
+    ],
+  };
+}
+
+/**
+ * Takes the job's slot for this occurrence, or says who holds it. A holder is
+ * only believed after ECS confirms its task is not STOPPED.
+ */
+async function acquireJobSlot(deps: TaskLockDeps, job: Job, occurrence: string, owner: string, staleAt: number): Promise<{ ok: true; replaced?: JobSlot; why?: string } | { ok: false; holder: JobSlot; why: string }> {
+  const now = deps.now();
+  const id = jobSlotId(job.name);
+  const fresh: JobSlot = {
+    id,
+    state: 'starting',
+    owner,
+    occurrence,
+    staleAt,
+    startedAt: now,
+    leaseUntil: now + job.maxRunSeconds * 1000,
+    expiration: ttlAfter(now, job.maxRunSeconds + 86_400),
+  };
+  if (await deps.store.putIfAbsent(fresh)) return { ok: true };
+
+  // Two rounds: the holder may release or be replaced between our read and our write.
+  for (let round = 0; round < 2; round++) {
+    const holder = await deps.store.get<JobSlot>(id);
+    if (!holder) {
+      if (await deps.store.putIfAbsent(fresh)) return { ok: true };
+      continue;
+    }
+    const status = holder.state === 'running' && holder.taskArn ? await describeStatus(deps.ecs, job.cluster, holder.taskArn) : undefined;
+    const decision = slotDecision(holder, status, deps.now());
+    if (decision.blocks) return { ok: false, holder, why: decision.why };
+    // Replace exactly the holder we judged, not one that arrived since.
+    const replaced = await deps.store.put(fresh, { expression: '#owner = :owner', names: { '#owner': 'owner' }, values: { ':owner': holder.owner } });
+    if (replaced) return { ok: true, replaced: holder, why: decision.why };
+  }
+  const holder = await deps.store.get<JobSlot>(id);
+  return { ok: false, holder: holder ?? fresh, why: 'the slot kept changing hands' };
+}
+
+/** Leaves the occurrence lock `failed`, which the next delivery (Lambda's async retry) may take over. */
+async function releaseAfterFailure(deps: TaskLockDeps, job: Job, occurrence: string, owner: string, tokenAttempt: number): Promise<void> {
+  const ownerIs = { expression: '#owner = :owner', names: { '#owner': 'owner' }, values: { ':owner': owner } };
+  await deps.store.update(occurrenceLockId(job.name, occurrence), { state: 'failed', tokenAttempt }, ownerIs);
+  if (job.overlap === 'skip') await deps.store.delete(jobSlotId(job.name), ownerIs);
+}
+
+/**
+ * Takes the occurrence lock, or says why this delivery must start nothing.
+ * A lock left `failed` (RunTask started nothing) or `starting` by an
+ * invocation that died is taken over by the retry.
+ */
+async function acquireOccurrence(deps: TaskLockDeps, lock: OccurrenceLock, now: number): Promise<{ ok: true; previous?: OccurrenceLock } | { ok: false; existing: OccurrenceLock }> {
+  if (await deps.store.putIfAbsent(lock)) return { ok: true };
+  const existing = await deps.store.get<OccurrenceLock>(lock.id);
+  if (!existing) return (await deps.store.putIfAbsent(lock)) ? { ok: true } : { ok: false, existing: lock };
+  const takeover = existing.state === 'failed' || (existing.state === 'starting' && existing.staleAt <= now);
+  if (!takeover) return { ok: false, existing };
+  const next = { ...lock, tokenAttempt: existing.tokenAttempt };
+  const won = await deps.store.put(next, { expression: '#owner = :owner AND #state = :state', names: { '#owner': 'owner', '#state': 'state' }, values: { ':owner': existing.owner, ':state': existing.state } });
+  return won ? { ok: true, previous: existing } : { ok: false, existing };
+}
+
+/** One scheduled occurrence: at most one task, whatever the number of deliveries. */
+export async function runOccurrence(deps: TaskLockDeps, inv: Extract<Invocation, { kind: 'occurrence' }>, owner: string): Promise<OccurrenceOutcome> {
+  const { job, occurrence } = inv;
+  const { store, logger, metrics } = deps;
+  const lockId = occurrenceLockId(job.name, occurrence);
+  const ctx = { job: job.name, cluster: job.cluster, occurrence, deliveryId: inv.deliveryId, via: inv.via };
+  metrics.addDimension('Job', job.name);
+
+  const now = deps.now();
+  const staleAt = now + deps.remainingMs() + 30_000;
+  const acquired = await acquireOccurrence(deps, { id: lockId, state: 'starting', owner, staleAt, tokenAttempt: 0, expiration: ttlAfter(now, deps.lockRetentionHours * 3600) }, now);
+  if (!acquired.ok) {
+    logger.info('Duplicate delivery of an occurrence: nothing started', { ...ctx, state: acquired.existing.state, taskArn: acquired.existing.taskArn });
+    metrics.addMetric('DuplicateDelivery', MetricUnit.Count, 1);
+    return { outcome: 'duplicate', taskArn: acquired.existing.taskArn, state: acquired.existing.state };
+  }
+  if (acquired.previous?.state === 'starting') {
+    // The previous owner died between taking the lock and recording its task.
+    // Its RunTask, if it happened, is returned again through the same clientToken.
+    logger.warn('Took over the lock of an invocation that died while starting', { ...ctx, previousOwner: acquired.previous.owner });
+    metrics.addMetric('LockTakeover', MetricUnit.Count, 1);
+  }
+  const tokenAttempt = acquired.previous?.tokenAttempt ?? 0;
+
+  if (job.overlap === 'skip') {
+    const slot = await acquireJobSlot(deps, job, occurrence, owner, staleAt);
+    if (!slot.ok && slot.holder.occurrence === occurrence && slot.holder.taskArn) {
+      // A previous delivery of this very occurrence started the task and died before recording it on the lock.
+      await store.update(lockId, { state: 'started', taskArn: slot.holder.taskArn });
+      logger.info('Occurrence had already started its task', { ...ctx, taskArn: slot.holder.taskArn });
+      return { outcome: 'duplicate', taskArn: slot.holder.taskArn, state: 'started' };
+    }
+    if (!slot.ok) {
+      await store.update(lockId, { state: 'skipped', skippedFor: slot.holder.taskArn ?? slot.holder.occurrence });
+      logger.warn('Previous run still active: occurrence skipped', { ...ctx, runningTaskArn: slot.holder.taskArn, why: slot.why });
+      metrics.addMetric('OverlapSkipped', MetricUnit.Count, 1);
+      return { outcome: 'skipped', runningTaskArn: slot.holder.taskArn };
+    }
+    if (slot.replaced?.state === 'running' && slot.replaced.leaseUntil <= deps.now()) {
+      logger.warn('Previous run outlived its lease (maxRunSeconds); it no longer blocks this job', { ...ctx, previousTaskArn: slot.replaced.taskArn, why: slot.why });
+      metrics.addMetric('LeaseExpired', MetricUnit.Count, 1);
+    } else if (slot.replaced) {
+      logger.info('Released a stale slot', { ...ctx, previousTaskArn: slot.replaced.taskArn, why: slot.why });
+    }
+  }
+
+  let taskArn: string | undefined;
+  try {
+    const out = await deps.ecs.send(new RunTaskCommand(runTaskInput(job, occurrence, tokenAttempt)));
+    taskArn = out.tasks?.[0]?.taskArn;
+    if (!taskArn) {
+      const reasons = (out.failures ?? []).map((f) => `${f.reason ?? 'unknown'}${f.detail ? ` (${f.detail})` : ''}${f.arn ? ` on ${f.arn}` : ''}`);
+      throw new RunTaskFailedError(`RunTask started no task for job "${job.name}" occurrence ${occurrence}: ${reasons.join('; ') || 'no failures reported'}`);
+    }
+  } catch (error) {
+    // failures[] is a definite "nothing started": the retry needs a fresh
+    // clientToken, or ECS would replay this answer for 24 h. A thrown call
+    // may have started the task, so its retry keeps the token.
+    const definite = error instanceof RunTaskFailedError;
+    await releaseAfterFailure(deps, job, occurrence, owner, definite ? tokenAttempt + 1 : tokenAttempt);
+    logger.error('RunTask failed: lock released so that the retry runs this occurrence', { ...ctx, error: error as Error });
+    metrics.addMetric('RunTaskFailed', MetricUnit.Count, 1);
+    throw error;
+  }
+
+  if (job.overlap === 'skip') await store.update(jobSlotId(job.name), { state: 'running', taskArn });
+  await store.update(lockId, { state: 'started', taskArn });
+  logger.info('Occurrence started', { ...ctx, taskArn });
+  metrics.addMetric('OccurrenceStarted', MetricUnit.Count, 1);
+  return { outcome: 'started', taskArn };
+}
+
+/** The STOPPED event of a task we started frees its job's slot, unless a newer run holds it already. */
+export async function releaseOnStopped(deps: TaskLockDeps, inv: Extract<Invocation, { kind: 'task-stopped' }>): Promise<{ released: boolean; job?: string }> {
+  const job = deps.jobs.find((j) => startedByFor(j.name) === inv.startedBy);
+  if (!job) {
+    deps.logger.info('STOPPED task was not started for a configured job', { taskArn: inv.taskArn, startedBy: inv.startedBy });
+    return { released: false };
+  }
+  const released = await deps.store.delete(jobSlotId(job.name), { expression: 'taskArn = :arn', values: { ':arn': inv.taskArn } });
+  deps.logger.info(released ? 'Job slot released by STOPPED event' : 'STOPPED event for a task that no longer holds the slot', {
+    job: job.name,
+    taskArn: inv.taskArn,
+    stoppedReason: inv.stoppedReason,
+  });
+  if (released) {
+    deps.metrics.addDimension('Job', job.name);
+    deps.metrics.addMetric('SlotReleased', MetricUnit.Count, 1);
+  }
+  return { released, job: job.name };
+}

@@ -1,0 +1,24 @@
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The one esbuild configuration of the Lambda bundles, used by serverless-esbuild
+ * (serverless.ts) and by scripts/build.ts (E2E tests, demo, bench), so that
+ * what is tested is what is deployed.
+ */
+export const esbuildOptions = {
+  bundle: true,
+  minify: true,
+  sourcemap: false,
+  target: 'node22',
+  platform: 'node' as const,
+  format: 'esm' as const,
+  mainFields: ['module', 'main'],
+  // Bundled ESM still meets CommonJS inside (the X-Ray SDK): give it a require.
+  banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+  alias: { '@aws-sdk/credential-provider-node': fileURLToPath(new URL('../functions/shared/lambda-credentials.ts', import.meta.url)) },
+};
+
+/** Entry points by function key; serverless.ts and the build script share them. */
+export const entryPoints = {
+  taskLock: 'functions/task-lock/handler.ts',
+} as const;

@@ -1,0 +1,67 @@
+import { dlqLogicalId, roleLogicalId, TABLE_LOGICAL_ID, type Resources } from './resources.ts';
+
+export interface Statement {
+  Sid?: string;
+  Effect: 'Allow';
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, unknown>;
+}
+
+const sub = (text: string) => ({ 'Fn::Sub': text });
+
+/** ARN helpers; account and region come from the stack, never from credentials at package time. */
+export const arn = {
+  cluster: (name: string) => sub(`arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:cluster/${name}`),
+  tasksOf: (cluster: string) => sub(`arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:task/${cluster}/*`),
+  taskDefinition: (familyOrArn: string) =>
+    familyOrArn.startsWith('arn:')
+      ? familyOrArn.replace(/:\d+$/, ':*')
+      : sub(`arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:task-definition/${familyOrArn.split(':')[0]}:*`),
+  logGroup: (functionName: string) => sub(`arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${functionName}:*`),
+  table: { 'Fn::GetAtt': [TABLE_LOGICAL_ID, 'Arn'] },
+};
+
+/** The `ecs:cluster` condition key scopes task actions to the configured clusters (ECS IAM condition keys). */
+export const inClusters = (clusters: string[]) => ({ ArnEquals: { 'ecs:cluster': clusters.map(arn.cluster) } });
+
+export const tableReadWrite = (actions = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']): Statement => ({
+  Sid: 'Table',
+  Effect: 'Allow',
+  Action: actions,
+  Resource: arn.table,
+});
+
+/**
+ * One role per function. Besides its own statements every function may write
+ * its logs, its traces and its DLQ. X-Ray has no resource-level permissions for
+ * PutTraceSegments/PutTelemetryRecords (X-Ray developer guide, "Identity-based
+ * policies"), hence its `*`: the template tests allow exactly that exception.
+ */
+export function functionRole(functionKey: string, functionName: string, statements: Statement[], extraTrust: string[] = []): Resources {
+  return {
+    [roleLogicalId(functionKey)]: {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com', ...extraTrust] }, Action: 'sts:AssumeRole' }],
+        },
+        Policies: [
+          {
+            PolicyName: `${functionKey}-policy`,
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [
+                { Sid: 'Logs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: arn.logGroup(functionName) },
+                { Sid: 'Traces', Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
+                { Sid: 'DeadLetters', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [dlqLogicalId(functionKey), 'Arn'] } },
+                ...statements,
+              ],
+            },
+          },
+        ],
+      },
+    },
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * CloudFormation resources shared by the functions: the single table, one DLQ
+ * per function with an alarm on its depth, and the async-invoke settings that
+ * send a function's final failures to its DLQ.
+ */
+type Resource = { Type: string; Properties?: Record<string, unknown>; DependsOn?: string | string[]; [key: string]: unknown };
+export type Resources = Record<string, Resource>;
+
+export const TABLE_LOGICAL_ID = 'CaretakerTable';
+
+/** osls names a function's resource `<Name>LambdaFunction`, with the first letter upper-cased. */
+export const lambdaLogicalId = (functionKey: string): string => `${functionKey[0]!.toUpperCase()}${functionKey.slice(1)}LambdaFunction`;
+export const dlqLogicalId = (functionKey: string): string => `${functionKey[0]!.toUpperCase()}${functionKey.slice(1)}Dlq`;
+export const roleLogicalId = (functionKey: string): string => `${functionKey[0]!.toUpperCase()}${functionKey.slice(1)}Role`;
+
+export function tableResources(tableName: string): Resources {
+  return {
+    [TABLE_LOGICAL_ID]: {
+      Type: 'AWS::DynamoDB::Table',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        // `id` and `expiration` are the Powertools Idempotency defaults, so the table can serve it too.
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+      },
+    },
+  };
+}
+
+export interface DlqOptions {
+  functionKey: string;
+  queueName: string;
+  alarmTopicArn?: string;
+}
+
+/**
+ * The DLQ receives (1) the function's async invocations that failed after
+ * Lambda's retries, via an on-failure destination, and (2) events EventBridge
+ * could not deliver at all, via the rule target's dead-letter config.
+ */
+export function dlqResources({ functionKey, queueName, alarmTopicArn }: DlqOptions): Resources {
+  const queue = dlqLogicalId(functionKey);
+  const fn = lambdaLogicalId(functionKey);
+  return {
+    [queue]: {
+      Type: 'AWS::SQS::Queue',
+      Properties: {
+        QueueName: queueName,
+        MessageRetentionPeriod: 1_209_600, // 14 days, the SQS maximum: time to inspect and redrive
+        SqsManagedSseEnabled: true,
+      },
+    },
+    [`${queue}Policy`]: {
+      Type: 'AWS::SQS::QueuePolicy',
+      Properties: {
+        Queues: [{ Ref: queue }],
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'EventBridgeDeadLetters',
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: 'sqs:SendMessage',
+              Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
+              Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+            },
+          ],
+        },
+      },
+    },
+    [`${queue}Alarm`]: {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmName: `${queueName}-not-empty`,
+        AlarmDescription: `Events that ${functionKey} could not process are waiting in ${queueName}. Inspect, fix, then redrive.`,
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }],
+        Statistic: 'Maximum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        ...(alarmTopicArn ? { AlarmActions: [alarmTopicArn], OKActions: [alarmTopicArn] } : {}),
+      },
+    },
+    [`${fn}EventInvokeConfig`]: {
+      Type: 'AWS::Lambda::EventInvokeConfig',
+      Properties: {
+        FunctionName: { Ref: fn },
+        Qualifier: '$LATEST',
+        // Lambda's default for async invocations, stated so it is not changed by accident.
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 21_600,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queue, 'Arn'] } } },
+      },
+    },
+  };
+}
