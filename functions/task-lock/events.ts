@@ -1,4 +1,4 @@
-type EventPattern = Record<string, unknown>; // TEMP until event-pattern lands
+import type { EventPattern } from '../shared/event-pattern.ts';
 
 /**
  * The STOPPED events of tasks that task-lock started (startedBy carries the
