@@ -82,6 +82,69 @@ const arn = (service: string) =>
   z.string().check(z.regex(new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]+:\\d{12}:.+$`), `expected an ${service} ARN`));
 
 const severity = z.enum(['info', 'low', 'medium', 'high', 'critical']);
+/** Auto Scaling's limit on a lifecycle action: min(48 h, 100 × HeartbeatTimeout) (EC2 Auto Scaling user guide, lifecycle hooks). */
+export const lifecycleGlobalTimeoutSeconds = (heartbeatTimeoutSeconds: number): number => Math.min(48 * 3600, 100 * heartbeatTimeoutSeconds);
+
+const scheduleExpression = z.string().check(z.regex(/^(rate|cron)\(.+\)$/, 'expected rate(...) or cron(...)'));
+const percentOrCount = z.string().check(z.regex(/^([1-9]\d{0,2}%|[1-9]\d*)$/, 'expected a count such as "5" or a percentage such as "10%"'));
+
+export const drainSchema = z
+  .strictObject({
+    /** Name of the termination lifecycle hook ecs-caretaker creates on each configured ASG. */
+    hookName: z._default(z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,255}$/, 'expected a lifecycle hook name')), 'ecs-caretaker-drain'),
+    /** The hook's HeartbeatTimeout; ecs-caretaker sends a heartbeat every third of it (30-7200 s per the PutLifecycleHook API). */
+    heartbeatTimeoutSeconds: z._default(intIn(30, 7200), 300),
+    /** Give up waiting after this long and apply timeoutOutcome. */
+    drainTimeoutSeconds: z._default(intIn(60, 48 * 3600), 3600),
+    timeoutOutcome: z._default(z.enum(['CONTINUE', 'ABANDON']), 'CONTINUE'),
+    standaloneTasks: z.prefault(
+      z.strictObject({
+        policy: z._default(z.enum(['wait', 'stop-after', 'ignore']), 'wait'),
+        stopAfterSeconds: z._default(intIn(0, 48 * 3600), 600),
+      }),
+      {},
+    ),
+    reconcileSchedule: z._default(scheduleExpression, 'rate(1 minute)'),
+    /** Set an instance DRAINING as soon as its Spot interruption warning arrives. */
+    spotInterruption: z._default(z.boolean(), false),
+  })
+  .check(
+    z.superRefine((drain, ctx) => {
+      const limit = lifecycleGlobalTimeoutSeconds(drain.heartbeatTimeoutSeconds);
+      if (drain.drainTimeoutSeconds >= limit) {
+        ctx.addIssue({
+          code: 'custom',
+          input: drain.drainTimeoutSeconds,
+          path: ['drainTimeoutSeconds'],
+          message: `must be below the lifecycle action's global timeout, min(48 h, 100 × heartbeatTimeoutSeconds) = ${limit} s`,
+        });
+      }
+    }),
+  );
+
+export const cleanupSchema = z.strictObject({
+  /** Fleet-wide cleanup schedule per cluster; null disables it (alarms and requests still trigger cleanup). */
+  schedule: z._default(z.nullable(scheduleExpression), 'rate(1 day)'),
+  dryRun: z._default(z.boolean(), false),
+  /** Containers that finished more recently than this are kept, for debugging. */
+  graceSeconds: z._default(intIn(0, 30 * 86400), 3600),
+  fstrim: z._default(z.enum(['auto', 'off', 'force']), 'auto'),
+  /** The command fails on an instance whose Docker disk is still below this much free space. */
+  minFreePercent: z._default(intIn(0, 99), 10),
+  maxConcurrency: z._default(percentOrCount, '10%'),
+  maxErrors: z._default(percentOrCount, '10%'),
+  /** Run Command execution timeout for the script. */
+  timeoutSeconds: z._default(intIn(60, 3600), 600),
+  /** Triggers for the same instance within this window send one command. */
+  dedupSeconds: z._default(intIn(0, 3600), 300),
+});
+
+export const stoppedWatchSchema = z.strictObject({
+  /** Send "Cleanup Requested" for image pulls that fail on a full disk or thin pool. */
+  requestCleanup: z._default(z.boolean(), true),
+});
+
+
 
 export const configSchema = z
   .strictObject({
@@ -96,21 +159,25 @@ export const configSchema = z
         }),
       )
       .check(z.minLength(1, 'list at least one cluster')),
-    alerts: z._default(
+    alerts: z.prefault(
       z.strictObject({
         topicArn: z.optional(arn('sns')),
         minSeverity: z._default(severity, 'high'),
         windowMinutes: z._default(intIn(1, 1440), 10),
       }),
-      { minSeverity: 'high', windowMinutes: 10 },
+      {},
     ),
     jobs: z._default(z.array(jobSchema), []),
-    taskLock: z._default(
+    // prefault: an absent section is parsed as {}, so that its fields get their own defaults.
+    drain: z.prefault(drainSchema, {}),
+    cleanup: z.prefault(cleanupSchema, {}),
+    stoppedWatch: z.prefault(stoppedWatchSchema, {}),
+    taskLock: z.prefault(
       z.strictObject({
         /** How long an occurrence lock is kept, so that a delivery days late still starts nothing. */
         lockRetentionHours: z._default(intIn(1, 24 * 90), 7 * 24),
       }),
-      { lockRetentionHours: 7 * 24 },
+      {},
     ),
   })
   .check(

@@ -70,3 +70,34 @@ describe('configuration', () => {
     expect(() => loadConfig('/nonexistent/caretaker.config.ts')).toThrow(/Cannot load \/nonexistent\/caretaker.config.ts/);
   });
 });
+
+describe('configuration of drain, cleanup and stopped-watch', () => {
+  it('fills in every section with its defaults when it is absent', () => {
+    const config = parseConfig(base);
+    expect(config.drain).toEqual({
+      hookName: 'ecs-caretaker-drain',
+      heartbeatTimeoutSeconds: 300,
+      drainTimeoutSeconds: 3600,
+      timeoutOutcome: 'CONTINUE',
+      standaloneTasks: { policy: 'wait', stopAfterSeconds: 600 },
+      reconcileSchedule: 'rate(1 minute)',
+      spotInterruption: false,
+    });
+    expect(config.cleanup).toMatchObject({ schedule: 'rate(1 day)', fstrim: 'auto', maxConcurrency: '10%', maxErrors: '10%' });
+    expect(config.stoppedWatch).toEqual({ requestCleanup: true });
+  });
+
+  it.each([
+    [{ drain: { heartbeatTimeoutSeconds: 10 } }, 'config.drain.heartbeatTimeoutSeconds: Too small: expected number to be >=30'],
+    [{ drain: { heartbeatTimeoutSeconds: 30, drainTimeoutSeconds: 3000 } }, "config.drain.drainTimeoutSeconds: must be below the lifecycle action's global timeout, min(48 h, 100 × heartbeatTimeoutSeconds) = 3000 s"],
+    [{ drain: { timeoutOutcome: 'RETRY' } }, 'config.drain.timeoutOutcome: Invalid option'],
+    [{ cleanup: { maxConcurrency: 'lots' } }, 'config.cleanup.maxConcurrency: expected a count such as "5" or a percentage such as "10%"'],
+    [{ cleanup: { schedule: 'daily' } }, 'config.cleanup.schedule: expected rate(...) or cron(...)'],
+  ])('names the bad field: %#', (extra, message) => {
+    expect(errorOf({ ...base, ...extra }).message).toContain(message);
+  });
+
+  it('accepts a drain timeout just under the global timeout', () => {
+    expect(parseConfig({ ...base, drain: { heartbeatTimeoutSeconds: 30, drainTimeoutSeconds: 2999 } }).drain.drainTimeoutSeconds).toBe(2999);
+  });
+});

@@ -1,0 +1,101 @@
+import { taskStoppedPattern } from '../../functions/task-lock/events.ts';
+import { scheduleNameFor } from '../config.ts';
+import { arn, inClusters, tableReadWrite } from '../iam.ts';
+import { dlqLogicalId, type Resources } from '../resources.ts';
+import { ruleRetryPolicy, type DeployContext, type FunctionSpec } from './types.ts';
+
+/** task-lock: one schedule per job, plus the STOPPED events of the tasks it started. */
+export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec {
+  const { jobs } = config;
+  const clusterNames = config.clusters.map((c) => c.name);
+  const scheduleNames = Object.fromEntries(jobs.map((job) => [job.name, scheduleNameFor(config, stage, job)]));
+  const usesScheduler = jobs.some((job) => job.schedule.method === 'scheduler');
+
+  const resources: Resources = usesScheduler
+    ? {
+        TaskLockSchedulerRole: {
+          Type: 'AWS::IAM::Role',
+          Properties: {
+            AssumeRolePolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [{ Effect: 'Allow', Principal: { Service: 'scheduler.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } }],
+            },
+            Policies: [
+              {
+                PolicyName: 'invoke-task-lock',
+                PolicyDocument: {
+                  Version: '2012-10-17',
+                  Statement: [{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': ['TaskLockLambdaFunction', 'Arn'] } }],
+                },
+              },
+            ],
+          },
+        },
+      }
+    : {};
+
+  const schedules = jobs.map((job) =>
+    job.schedule.method === 'scheduler'
+      ? {
+          schedule: {
+            method: 'scheduler',
+            name: scheduleNames[job.name],
+            rate: [job.schedule.expression],
+            timezone: job.schedule.timezone,
+            roleArn: { 'Fn::GetAtt': ['TaskLockSchedulerRole', 'Arn'] },
+            description: `ecs-caretaker task-lock: ${job.name}`,
+            // Scheduler fills these context attributes in on every invocation (Scheduler user guide, "Adding context attributes").
+            input: {
+              job: job.name,
+              scheduledTime: '<aws.scheduler.scheduled-time>',
+              scheduleArn: '<aws.scheduler.schedule-arn>',
+              executionId: '<aws.scheduler.execution-id>',
+              attemptNumber: '<aws.scheduler.attempt-number>',
+            },
+          },
+        }
+      : { schedule: { name: scheduleNames[job.name], rate: [job.schedule.expression], description: `ecs-caretaker task-lock: ${job.name}` } },
+  );
+
+  return {
+    key: 'taskLock',
+    resources,
+    definition: {
+      handler: 'functions/task-lock/handler.handler',
+      description: 'Runs each scheduled ECS task exactly once per occurrence, never overlapping its previous run',
+      timeout: 30,
+      memorySize: 256,
+      environment: {
+        TASK_LOCK_CONFIG: JSON.stringify({ jobs, scheduleNames, lockRetentionHours: config.taskLock.lockRetentionHours }),
+      },
+      events: [
+        ...schedules,
+        ...(jobs.length ? [{ eventBridge: { pattern: taskStoppedPattern, deadLetterQueueArn: { 'Fn::GetAtt': [dlqLogicalId('taskLock'), 'Arn'] }, retryPolicy: ruleRetryPolicy } }] : []),
+      ],
+    },
+    statements: [
+      tableReadWrite(),
+      ...(jobs.length
+        ? [
+            {
+              Sid: 'RunJobs',
+              Effect: 'Allow' as const,
+              Action: 'ecs:RunTask',
+              Resource: [...new Set(jobs.map((j) => j.taskDefinition))].map(arn.taskDefinition),
+              Condition: inClusters([...new Set(jobs.map((j) => j.cluster))]),
+            },
+            { Sid: 'TagJobTasks', Effect: 'Allow' as const, Action: 'ecs:TagResource', Resource: clusterNames.map(arn.tasksOf), Condition: { StringEquals: { 'ecs:CreateAction': 'RunTask' } } },
+            { Sid: 'DescribeJobTasks', Effect: 'Allow' as const, Action: 'ecs:DescribeTasks', Resource: clusterNames.map(arn.tasksOf), Condition: inClusters(clusterNames) },
+            {
+              // RunTask passes the task definition's task and execution roles to ECS.
+              Sid: 'PassTaskRoles',
+              Effect: 'Allow' as const,
+              Action: 'iam:PassRole',
+              Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*' },
+              Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+            },
+          ]
+        : []),
+    ],
+  };
+}
