@@ -1,0 +1,31 @@
+/**
+ * Builds the Lambda bundles with the deployment's esbuild options into
+ * dist/<function>/handler.mjs, for the E2E tests, the demo and the benchmark.
+ * (`npm run package` builds the same bundles through serverless-esbuild.)
+ */
+import { build } from 'esbuild';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { entryPoints, esbuildOptions } from '../infra/esbuild.ts';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export type FunctionKey = keyof typeof entryPoints;
+
+export const bundlePath = (key: FunctionKey, outDir = join(repoRoot, 'dist')): string => join(outDir, key, 'handler.mjs');
+
+export async function buildBundles(outDir = join(repoRoot, 'dist')): Promise<Record<FunctionKey, { file: string; bytes: number }>> {
+  const out = {} as Record<FunctionKey, { file: string; bytes: number }>;
+  for (const key of Object.keys(entryPoints) as FunctionKey[]) {
+    const file = bundlePath(key, outDir);
+    mkdirSync(dirname(file), { recursive: true });
+    await build({ ...esbuildOptions, entryPoints: [join(repoRoot, entryPoints[key])], outfile: file, logLevel: 'warning' });
+    out[key] = { file, bytes: statSync(file).size };
+  }
+  return out;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const built = await buildBundles();
+  for (const [key, { file, bytes }] of Object.entries(built)) console.log(`${key.padEnd(14)} ${(bytes / 1024).toFixed(0).padStart(5)} KB  ${file}`);
+}
