@@ -1,0 +1,517 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CATEGORIES,
+  HINTS,
+  SEVERITY,
+  classifyEvent,
+  classifyReason,
+  type Category,
+  type Classification,
+} from '../../functions/stopped-watch/classify.ts';
+import { loadAwsEvent, loadAwsEvents, loadStoppedReasons, type StoppedReasonSample } from '../support/fixtures.ts';
+
+const NO_HINT: readonly Category[] = ['deployment-benign', 'user-stop', 'autoscaling', 'unknown'];
+
+/** Deep copy, so synthetic variants never touch the shared fixtures. */
+function clone<T = any>(file: string): T {
+  return structuredClone(loadAwsEvent<T>(file));
+}
+
+/** A sample's `field` says where AWS puts the text; a stop code is passed as one. */
+function classifySample(s: StoppedReasonSample): Classification {
+  return s.field === 'stopCode' ? classifyReason(s.text, { field: 'stopCode', stopCode: s.text }) : classifyReason(s.text, { field: s.field });
+}
+
+describe('the real stop reasons in stopped-reasons-sample.json', () => {
+  const samples = loadStoppedReasons();
+
+  it('has samples to check', () => {
+    expect(samples.length).toBeGreaterThanOrEqual(30);
+  });
+
+  it.each(samples.map((s) => [s.category, s.field, s.text, s] as const))('%s <- %s: %s', (category, _field, text, s) => {
+    const c = classifySample(s);
+    expect(c.category).toBe(category);
+    expect(c.severity).toBe(SEVERITY[c.category]);
+    expect(c.reason).toBe(text.slice(0, 500));
+  });
+});
+
+describe('real ECS payloads in aws-events', () => {
+  // Expected per file; null means "needs no classification".
+  const expected: Record<string, { category: Category; container?: string } | null> = {
+    'ecs-container-instance-state-change-active-docs.json': null,
+    'ecs-deployment-completed-docs.json': null,
+    'ecs-deployment-failed-docs.json': { category: 'deployment-failed' },
+    'ecs-deployment-in-progress-docs.json': null,
+    'ecs-deployment-in-progress-rollback-docs.json': { category: 'deployment-rollback' },
+    'ecs-service-action-capacity-provider-steady-state-docs.json': null,
+    'ecs-service-action-placement-failure-ec2-cpu-docs.json': { category: 'placement' },
+    'ecs-service-action-placement-failure-fargate-spot-docs.json': { category: 'placement' },
+    'ecs-service-action-steady-state-docs.json': null,
+    'ecs-service-action-task-start-impaired-docs.json': { category: 'placement' },
+    'ecs-task-state-change-container-exited-task-running-docs-2018.json': null,
+    'ecs-task-state-change-running-fargate-docs.json': null,
+    'ecs-task-state-change-stopped-essential-exit-multicontainer.json': { category: 'essential-exit', container: 'app' },
+    'ecs-task-state-change-stopped-scaling-ec2-exit137.json': { category: 'deployment-benign' },
+  };
+  const all = loadAwsEvents();
+  const ecs = [...all].filter(([, e]) => (e as { source?: unknown }).source === 'aws.ecs');
+
+  it('has an expectation for every ECS fixture (add one when a fixture is added)', () => {
+    expect(ecs.map(([f]) => f).sort()).toEqual(Object.keys(expected).sort());
+  });
+
+  it.each(ecs)('%s', (file, event) => {
+    const want = expected[file];
+    const got = classifyEvent(event);
+    if (want === null || want === undefined) {
+      expect(got).toBeNull();
+      return;
+    }
+    expect(got).not.toBeNull();
+    expect(got!.category).toBe(want.category);
+    expect(got!.severity).toBe(SEVERITY[want.category]);
+    expect(got!.container).toBe(want.container);
+    expect(got!.reason.length).toBeGreaterThan(0);
+  });
+
+  it('never throws on any fixture, ECS or not, and calls non-ECS payloads unknown', () => {
+    for (const [file, event] of all) {
+      const got = classifyEvent(event);
+      if ((event as { source?: unknown }).source !== 'aws.ecs') {
+        expect(got, file).not.toBeNull();
+        expect(got!.category, file).toBe('unknown');
+        expect(got!.reason, file).toMatch(/detail-type/);
+      }
+    }
+  });
+
+  it('keeps the raw deployment reason', () => {
+    expect(classifyEvent(loadAwsEvent('ecs-deployment-failed-docs.json'))!.reason).toBe('ECS deployment circuit breaker: task failed to start.');
+    expect(classifyEvent(loadAwsEvent('ecs-service-action-placement-failure-ec2-cpu-docs.json'))!.reason).toBe('RESOURCE:CPU');
+  });
+});
+
+describe('exit 137 and OOM', () => {
+  const SCALING = 'ecs-task-state-change-stopped-scaling-ec2-exit137.json';
+  const MULTI = 'ecs-task-state-change-stopped-essential-exit-multicontainer.json';
+  const OOM = 'OutOfMemoryError: Container killed due to memory usage';
+
+  it('a scale-in stop with exit 137 is deployment-benign, not oom', () => {
+    const c = classifyEvent(loadAwsEvent(SCALING))!;
+    expect(c.category).toBe('deployment-benign');
+    expect(c.severity).toBe('info');
+    expect(c.hint).toBeUndefined();
+    expect(c.reason).toBe('Scaling activity initiated by (deployment ecs-svc/9909299324976484585)');
+  });
+
+  it('the same stop with an OOM reason on the container is oom, from that container', () => {
+    const e = clone(SCALING);
+    e.detail.containers[0].reason = OOM;
+    const c = classifyEvent(e)!;
+    expect(c).toMatchObject({ category: 'oom', severity: 'high', container: 'EcsContainer', reason: OOM });
+    expect(c.hint).toMatch(/memoryReservation/);
+  });
+
+  it('exit 137 alone with EssentialContainerExited is essential-exit with a SIGKILL hint, not oom', () => {
+    const e = clone(SCALING);
+    e.detail.stoppedReason = 'Essential container in task exited';
+    e.detail.stopCode = 'EssentialContainerExited';
+    const c = classifyEvent(e)!;
+    expect(c.category).toBe('essential-exit');
+    expect(c.container).toBe('EcsContainer');
+    expect(c.hint).toMatch(/SIGKILL/);
+    expect(classifyReason('Essential container in task exited', { exitCode: 137 }).category).toBe('essential-exit');
+  });
+
+  it('an OOM container reason wins over a generic "Essential container in task exited"', () => {
+    const e = clone(MULTI);
+    e.detail.containers[1].reason = OOM;
+    e.detail.containers[1].exitCode = 137;
+    expect(classifyEvent(e)).toMatchObject({ category: 'oom', container: 'app', reason: OOM });
+  });
+
+  it('an OOM reason on the sidecar is still oom and names the sidecar', () => {
+    const e = clone(MULTI);
+    e.detail.containers[0].reason = OOM;
+    expect(classifyEvent(e)).toMatchObject({ category: 'oom', container: 'envoy' });
+  });
+
+  it('memory words without an OOM kill are not oom', () => {
+    expect(classifyReason('service web was unable to place a task because no container instance met all of its requirements. The closest matching container-instance abc has insufficient memory available.').category).toBe('placement');
+  });
+});
+
+describe('essential-exit picks the container that caused the stop', () => {
+  const MULTI = 'ecs-task-state-change-stopped-essential-exit-multicontainer.json';
+
+  it('sidecar exit 0 + app exit 2 names the app (real payload)', () => {
+    const c = classifyEvent(loadAwsEvent(MULTI))!;
+    expect(c).toMatchObject({ category: 'essential-exit', severity: 'medium', container: 'app', reason: 'Essential container in task exited' });
+    expect(c.hint).toMatch(/logs/);
+  });
+
+  it('prefers an application exit code over the SIGTERM/SIGKILL that ECS sends the others', () => {
+    const e = clone(MULTI);
+    e.detail.containers[0].exitCode = 143;
+    e.detail.containers[1].exitCode = 1;
+    expect(classifyEvent(e)!.container).toBe('app');
+    e.detail.containers[0].exitCode = 1;
+    e.detail.containers[1].exitCode = 137;
+    expect(classifyEvent(e)!.container).toBe('envoy');
+  });
+
+  it('skips containers marked essential: false', () => {
+    const e = clone(MULTI);
+    e.detail.containers[0].exitCode = 1;
+    e.detail.containers[0].essential = false;
+    e.detail.containers[1].exitCode = 0;
+    const c = classifyEvent(e)!;
+    expect(c.container).toBe('app');
+    expect(c.hint).toMatch(/code 0/);
+  });
+
+  it('uses the stop code when the reason is missing', () => {
+    const e = clone(MULTI);
+    delete e.detail.stoppedReason;
+    expect(classifyEvent(e)).toMatchObject({ category: 'essential-exit', container: 'app', reason: 'EssentialContainerExited' });
+  });
+
+  it('a container reason with a named cause beats the generic task reason and keeps that reason', () => {
+    const e = clone(MULTI);
+    e.detail.stopCode = 'TaskFailedToStart';
+    e.detail.stoppedReason = 'Essential container in task exited';
+    e.detail.containers[1].reason = 'CannotStartContainerError: Error response from daemon: exec: "/app/start.sh": permission denied: unknown';
+    expect(classifyEvent(e)).toMatchObject({ category: 'exec-format', container: 'app' });
+  });
+});
+
+describe('other task shapes built from the real payloads', () => {
+  const MULTI = 'ecs-task-state-change-stopped-essential-exit-multicontainer.json';
+
+  it('a pull error in both stoppedReason and the container reason names the container', () => {
+    const e = clone(MULTI);
+    const reason = 'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111111111111.dkr.ecr.eu-central-1.amazonaws.com/example-api:v2: 111111111111.dkr.ecr.eu-central-1.amazonaws.com/example-api:v2: not found';
+    e.detail.stopCode = 'TaskFailedToStart';
+    e.detail.stoppedReason = reason;
+    e.detail.containers[1].reason = reason;
+    expect(classifyEvent(e)).toMatchObject({ category: 'image-pull-not-found', container: 'app', reason });
+  });
+
+  it('a task-level cause wins over an unrelated container reason', () => {
+    const e = clone(MULTI);
+    e.detail.stopCode = 'SpotInterruption';
+    e.detail.stoppedReason = 'Your Spot Task was interrupted.';
+    e.detail.containers[1].reason = 'Essential container in task exited';
+    expect(classifyEvent(e)).toMatchObject({ category: 'spot', severity: 'low' });
+  });
+
+  it('a container health check failure names the unhealthy container and, with a sidecar, suggests 127.0.0.1', () => {
+    const e = clone(MULTI);
+    e.detail.stopCode = 'ServiceSchedulerInitiated';
+    e.detail.stoppedReason = 'Task failed container health checks';
+    e.detail.containers[1].healthStatus = 'UNHEALTHY';
+    const c = classifyEvent(e)!;
+    expect(c).toMatchObject({ category: 'health-check-container', severity: 'high', container: 'app' });
+    expect(c.hint).toMatch(/127\.0\.0\.1/);
+    expect(c.hint).toMatch(/curl/);
+  });
+
+  it('ELB health check stops are health-check-elb even with stopCode ServiceSchedulerInitiated', () => {
+    const e = clone('ecs-task-state-change-stopped-scaling-ec2-exit137.json');
+    e.detail.stoppedReason = 'Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-2:111122223333:targetgroup/web/0123456789abcdef)';
+    expect(classifyEvent(e)).toMatchObject({ category: 'health-check-elb', severity: 'high' });
+  });
+
+  it('a ResourceInitializationError stop with TaskFailedToStart gets its finer cause', () => {
+    const e = clone(MULTI);
+    e.detail.stopCode = 'TaskFailedToStart';
+    e.detail.stoppedReason = 'ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: mount.nfs4: Connection timed out : unsuccessful EFS utils command execution; code: 32';
+    expect(classifyEvent(e)!.category).toBe('resource-init-efs');
+  });
+
+  it('TaskFailedToStart with a reason no rule knows falls back to task-failed-to-start', () => {
+    const e = clone(MULTI);
+    e.detail.stopCode = 'TaskFailedToStart';
+    e.detail.stoppedReason = 'Something new that ECS says one day';
+    expect(classifyEvent(e)).toMatchObject({ category: 'task-failed-to-start', reason: 'Something new that ECS says one day' });
+  });
+
+  it('an unrecognised reason is unknown and keeps the raw text', () => {
+    const e = clone(MULTI);
+    delete e.detail.stopCode;
+    e.detail.stoppedReason = 'Something new that ECS says one day';
+    expect(classifyEvent(e)).toMatchObject({ category: 'unknown', reason: 'Something new that ECS says one day' });
+  });
+
+  it('an unrecognised container reason is kept when the task says nothing', () => {
+    const e = clone(MULTI);
+    delete e.detail.stopCode;
+    delete e.detail.stoppedReason;
+    e.detail.containers[1].reason = 'a reason from the future';
+    expect(classifyEvent(e)).toMatchObject({ category: 'unknown', reason: 'a reason from the future', container: 'app' });
+  });
+
+  it('STOPPING and PENDING tasks need no classification', () => {
+    const e = clone(MULTI);
+    e.detail.lastStatus = 'DEPROVISIONING';
+    expect(classifyEvent(e)).toBeNull();
+  });
+});
+
+describe('service, deployment and container instance events', () => {
+  it('agentConnected false is agent; connected is null', () => {
+    const e = clone('ecs-container-instance-state-change-active-docs.json');
+    expect(classifyEvent(e)).toBeNull();
+    e.detail.agentConnected = false;
+    const c = classifyEvent(e)!;
+    expect(c).toMatchObject({ category: 'agent', severity: 'medium' });
+    expect(c.reason).toMatch(/i-f3a8506b/);
+    expect(c.hint).toMatch(/ecs-agent\.log/);
+  });
+
+  it('an agent disconnect on a deregistered or fully drained instance is the end of a scale-in, not an incident', () => {
+    const e = clone('ecs-container-instance-state-change-active-docs.json');
+    e.detail.agentConnected = false;
+    e.detail.status = 'INACTIVE';
+    expect(classifyEvent(e)).toBeNull();
+    e.detail.status = 'DRAINING';
+    e.detail.runningTasksCount = 0;
+    e.detail.pendingTasksCount = 0;
+    expect(classifyEvent(e)).toBeNull();
+    e.detail.runningTasksCount = 2;
+    expect(classifyEvent(e)!.category).toBe('agent');
+  });
+
+  it('service action names map to their categories', () => {
+    const e = clone('ecs-service-action-task-start-impaired-docs.json');
+    const as = (eventName: string, eventType = 'WARN', reason?: string) => {
+      e.detail.eventName = eventName;
+      e.detail.eventType = eventType;
+      if (reason === undefined) delete e.detail.reason;
+      else e.detail.reason = reason;
+      return classifyEvent(e);
+    };
+    expect(as('SERVICE_DESIRED_COUNT_UPDATED', 'INFO')!.category).toBe('autoscaling');
+    expect(as('SERVICE_DISCOVERY_INSTANCE_UNHEALTHY')!.category).toBe('health-check-container');
+    expect(as('SERVICE_DAEMON_PLACEMENT_CONSTRAINT_VIOLATED', 'ERROR')!.category).toBe('placement');
+    expect(as('SERVICE_TASK_CONFIGURATION_FAILURE', 'ERROR')!.category).toBe('task-failed-to-start');
+    expect(as('TASKS_STOPPED', 'INFO')).toBeNull();
+    expect(as('TASKSET_STEADY_STATE', 'INFO')).toBeNull();
+    expect(as('SOMETHING_NEW', 'ERROR')).toMatchObject({ category: 'unknown', reason: 'SOMETHING_NEW' });
+    expect(as('SOMETHING_NEW', 'ERROR', 'RESOURCE:MEMORY')).toMatchObject({ category: 'placement', reason: 'RESOURCE:MEMORY' });
+  });
+
+  it('a completed deployment is null; a rollback announced on it is deployment-rollback', () => {
+    const e = clone('ecs-deployment-completed-docs.json');
+    expect(classifyEvent(e)).toBeNull();
+    e.detail.reason = 'ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/123.';
+    expect(classifyEvent(e)!.category).toBe('deployment-rollback');
+  });
+
+  it('deployment failed and rollback carry the deployment settings in the hint', () => {
+    expect(classifyEvent(loadAwsEvent('ecs-deployment-failed-docs.json'))!.hint).toMatch(/minimumHealthyPercent.*maximumPercent/);
+    expect(classifyEvent(loadAwsEvent('ecs-deployment-in-progress-rollback-docs.json'))!.hint).toMatch(/deploymentCircuitBreaker/);
+  });
+});
+
+// Real strings from the AWS documentation (CannotPullContainer task errors,
+// CannotCreateContainerError, CannotStartContainerError, ResourceInitializationError,
+// service event messages, stopped task errors, Fargate task maintenance) and
+// messages ECS users report verbatim. Account ids and names are placeholders.
+const DOC_STRINGS: ReadonlyArray<readonly [Category, string, { stopCode?: string; field?: string; exitCode?: number }?]> = [
+  ['oom', 'OutOfMemoryError: Container killed due to memory usage'],
+  ['oom', 'OutOfMemoryError: container killed due to memory usage', { exitCode: 137 }],
+  ['essential-exit', 'EssentialContainerExited', { field: 'stopCode', stopCode: 'EssentialContainerExited' }],
+  ['essential-exit', 'Essential container in task exited', { stopCode: 'EssentialContainerExited', exitCode: 1 }],
+  ['exec-format', 'CannotStartContainerError: Error response from daemon: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/app/entrypoint.sh": permission denied: unknown'],
+  ['exec-format', 'exec /usr/local/bin/docker-entrypoint.sh: exec format error'],
+  ['exec-format', 'CannotStartContainerError: Error response from daemon: OCI runtime create failed: container_linux.go:349: starting container process caused \\"exec: \\\\\\"node\\\\\\": executable file not found in $PATH\\": unknown'],
+  ['health-check-container', 'Task failed container health checks'],
+  ['health-check-container', '(service web) (task 0123456789abcdef) failed container health checks.'],
+  ['health-check-elb', 'Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/web/0123456789abcdef)'],
+  ['health-check-elb', 'service web (port 8080) is unhealthy in target-group web due to (reason Health checks failed with these codes: [502]).'],
+  ['image-pull-auth', "CannotPullContainerError: Error response from daemon: pull access denied for myapp, repository does not exist or may require 'docker login': denied: requested access to the resource is denied"],
+  ['image-pull-auth', 'CannotPullContainerError: Error response from daemon: Get https://111122223333.dkr.ecr.us-east-1.amazonaws.com/v2/app/manifests/latest: no basic auth credentials'],
+  ['image-pull-auth', 'CannotPullContainerError: inspect image has been retried 5 time(s): httpReaderSeeker: failed open: unexpected status code https://111122223333.dkr.ecr.us-east-1.amazonaws.com/v2/app/manifests/sha256:0a1b: 403 Forbidden'],
+  ['image-pull-not-found', 'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111122223333.dkr.ecr.us-east-1.amazonaws.com/app:latest: 111122223333.dkr.ecr.us-east-1.amazonaws.com/app:latest: not found'],
+  ['image-pull-not-found', 'CannotPullContainerError: Error response from daemon: manifest for 111122223333.dkr.ecr.us-east-1.amazonaws.com/app:v2 not found: manifest unknown: Requested image not found'],
+  ['image-pull-not-found', '(service backend) was unable to place a task. Reason: CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111122223333.dkr.ecr.us-east-1.amazonaws.com/nginx:latest: not found.', { field: 'serviceEvent.message' }],
+  ['image-pull-network', 'CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref docker.io/library/nginx:latest: failed to do request: Head "https://registry-1.docker.io/v2/library/nginx/manifests/latest": dial tcp 44.205.64.79:443: i/o timeout'],
+  ['image-pull-network', 'CannotPullContainerError: context canceled'],
+  ['image-pull-network', 'CannotPullContainerError: Error response from daemon: Get https://registry-1.docker.io/v2/: net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)'],
+  ['image-pull-rate-limit', 'CannotPullContainerError: inspect image has been retried 1 time(s): httpReaderSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/node/manifests/sha256:0a1b: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit'],
+  ['image-pull-platform', "CannotPullContainerError: pull image manifest has been retried 7 time(s): image Manifest does not contain descriptor matching platform 'linux/amd64'"],
+  ['image-pull-platform', 'CannotPullContainerError: Error response from daemon: no matching manifest for linux/arm64/v8 in the manifest list entries'],
+  ['image-pull-disk-full', 'CannotPullContainerError: failed to register layer: Error processing tar file(exit status 1): write /usr/lib/x86_64-linux-gnu/libLLVM-15.so.1: no space left on device'],
+  ['image-pull-disk-full', 'CannotCreateContainerError: Error response from daemon: devmapper: Thin Pool has 0 free data blocks which is less than minimum required 163840 free data blocks. Create more free space in thin pool or use dm.min_free_space option to change behavior'],
+  ['image-pull-unknown', 'CannotPullContainerError: failed to extract layer sha256:0a1b: failed to get stream processor for application/vnd.in-toto+json: no processor for media-type: unknown'],
+  ['container-create-error', 'CannotCreateContainerError: Error response from daemon: Conflict. The container name "/ecs-web-1-web-e4b2f1" is already in use by container "0a1b". You have to remove (or rename) that container to be able to reuse that name.'],
+  ['container-start-error', 'CannotStartContainerError: Error response from daemon: driver failed programming external connectivity on endpoint ecs-web-1-web (0a1b): Bind for 0.0.0.0:80 failed: port is already allocated'],
+  ['container-start-error', 'CannotStartContainerError: failed to get container status: context deadline exceeded'],
+  ['resource-init-secrets', 'ResourceInitializationError: unable to pull secrets or registry auth: pull command failed: : signal: killed'],
+  ['resource-init-secrets', 'ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/efs-password-AbCdEf from secrets manager: AccessDeniedException: User: arn:aws:sts::111122223333:assumed-role/ecsTaskExecutionRole/0a1b is not authorized to perform: secretsmanager:GetSecretValue'],
+  ['resource-init-secrets', 'ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve ecr registry auth: service call has been retried 3 time(s): RequestError: send request failed caused by: Post "https://api.ecr.us-east-1.amazonaws.com/": dial tcp 52.46.1.1:443: i/o timeout'],
+  ['resource-init-secrets', 'ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secrets from ssm: service call has been retried 1 time(s)'],
+  ['resource-init-network', 'ResourceInitializationError: failed to configure ENI: failed to setup regular eni: netplugin failed with no error message'],
+  ['resource-init-network', 'Timeout waiting for network interface provisioning to complete.'],
+  ['resource-init-efs', "ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: b'mount.nfs4: access denied by server while mounting 127.0.0.1:/' : unsuccessful EFS utils command execution; code: 32"],
+  ['resource-init-logging', 'ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist. : exit status 1'],
+  ['resource-init-logging', 'CannotStartContainerError: Error response from daemon: failed to initialize logging driver: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist.'],
+  ['task-failed-to-start', 'TaskFailedToStart', { field: 'stopCode', stopCode: 'TaskFailedToStart' }],
+  ['task-failed-to-start', 'ResourceInitializationError: failed to create new container runtime task: failed to create shim task: OCI runtime create failed: unknown'],
+  ['placement', 'service web was unable to place a task. Reason: The requested CPU configuration is above your limit.', { field: 'serviceEvent.message' }],
+  ['placement', 'service web was unable to place a task because no container instance met all of its requirements. Reason: No Container Instances were found in your cluster.', { field: 'serviceEvent.message' }],
+  ['placement', 'RESOURCE:MEMORY', { field: 'serviceAction.reason' }],
+  ['spot', 'SpotInterruption', { field: 'stopCode', stopCode: 'SpotInterruption' }],
+  ['spot', 'Your Spot Task was interrupted.', { stopCode: 'TerminationNotice' }],
+  ['maintenance', 'ECS is performing maintenance on the underlying infrastructure hosting the task (task retirement)'],
+  ['host-terminated', 'Host EC2 (instance i-0123456789abcdef0) terminated.'],
+  ['host-terminated', 'Host EC2 (instance i-0123456789abcdef0) stopped.'],
+  ['agent', 'DockerTimeoutError: Could not transition to created; timed out after waiting 4m0s'],
+  ['agent', 'CannotInspectContainerError: Could not transition to inspecting; timed out after waiting 30s'],
+  ['deployment-benign', 'Scaling activity initiated by (deployment ecs-svc/9909299324976484585)', { stopCode: 'ServiceSchedulerInitiated', exitCode: 137 }],
+  ['deployment-benign', 'ECS deployment ecs-svc/123 completed.', { field: 'deploymentEvent.reason' }],
+  ['deployment-failed', 'service web was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.', { field: 'serviceEvent.message' }],
+  ['deployment-failed', 'ECS deployment circuit breaker: task failed health checks.', { field: 'deploymentEvent.reason' }],
+  ['deployment-rollback', 'ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/123.', { field: 'deploymentEvent.reason' }],
+  ['user-stop', 'Task stopped by user', { stopCode: 'UserInitiated' }],
+  ['user-stop', 'UserInitiated', { field: 'stopCode', stopCode: 'UserInitiated' }],
+  ['autoscaling', 'Message: Successfully set desired count to 3. Change successfully fulfilled by ecs.', { field: 'serviceEvent.message' }],
+  ['unknown', 'service web operations are being throttled. Will try again later.', { field: 'serviceEvent.message' }],
+];
+
+describe('realistic stop reasons from the AWS docs', () => {
+  it('cover every category', () => {
+    expect(new Set(DOC_STRINGS.map(([c]) => c))).toEqual(new Set(CATEGORIES));
+  });
+
+  it.each(DOC_STRINGS.map(([c, t, ctx]) => [c, t, ctx] as const))('%s: %s', (category, text, ctx) => {
+    const c = classifyReason(text, ctx);
+    expect(c.category).toBe(category);
+    expect(c.reason).toBe(text);
+    expect(c.severity).toBe(SEVERITY[category]);
+  });
+});
+
+describe('hints', () => {
+  it('every category that needs action has a non-empty hint; the others have none', () => {
+    for (const c of CATEGORIES) {
+      if (NO_HINT.includes(c)) expect(HINTS[c], c).toBeUndefined();
+      else expect(HINTS[c]?.trim().length ?? 0, c).toBeGreaterThan(20);
+    }
+  });
+
+  it('name the setting to change', () => {
+    const hint = (text: string, ctx?: Parameters<typeof classifyReason>[1]) => classifyReason(text, ctx).hint ?? '';
+    expect(hint('OutOfMemoryError: Container killed due to memory usage')).toMatch(/`memory`\/`memoryReservation`/);
+    const thin = hint('CannotCreateContainerError: API error (500): devmapper: Thin Pool has 10 free data blocks which is less than minimum required 4454 free data blocks.');
+    expect(thin).toMatch(/ecs-caretaker/);
+    expect(thin).toMatch(/ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION/);
+    expect(thin).toMatch(/ECS_IMAGE_CLEANUP_INTERVAL/);
+    expect(hint('Task failed container health checks')).toMatch(/`curl`.*load balancer/);
+    expect(hint('Task failed container health checks: /bin/sh: curl: not found')).toMatch(/missing/);
+    expect(hint('container health check CMD-SHELL curl -f http://localhost:8080/health failed')).toMatch(/127\.0\.0\.1/);
+    expect(hint('service web was unable to place a task because no container instance met all of its requirements.')).toMatch(/placementConstraints/);
+    expect(hint('ECS deployment circuit breaker: task failed to start.')).toMatch(/minimumHealthyPercent/);
+    expect(hint('DockerTimeoutError: Could not transition to created; timed out after waiting 4m0s')).toMatch(/agent/);
+    expect(hint('ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: dial tcp 10.0.0.1:443: i/o timeout')).toMatch(/VPC endpoints/);
+    expect(hint('ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: AccessDeniedException: not authorized to perform: secretsmanager:GetSecretValue')).toMatch(/secretsmanager:GetSecretValue/);
+    expect(hint('Essential container in task exited', { exitCode: 139 })).toMatch(/segmentation fault/);
+  });
+
+  it('benign stops carry no hint', () => {
+    expect(classifyReason('Scaling activity initiated by (deployment ecs-svc/1)').hint).toBeUndefined();
+    expect(classifyReason('Task stopped by user').hint).toBeUndefined();
+  });
+});
+
+describe('severity table', () => {
+  it('covers exactly the categories, each listed once', () => {
+    expect(new Set(CATEGORIES).size).toBe(CATEGORIES.length);
+    expect(CATEGORIES).toHaveLength(30);
+    expect(Object.keys(SEVERITY).sort()).toEqual([...CATEGORIES].sort());
+  });
+
+  it('follows the documented mapping', () => {
+    for (const c of ['deployment-benign', 'user-stop', 'autoscaling'] as const) expect(SEVERITY[c]).toBe('info');
+    for (const c of CATEGORIES.filter((c) => c.startsWith('image-pull-') || c.startsWith('health-check-'))) expect(SEVERITY[c]).toBe('high');
+    for (const c of ['oom', 'exec-format', 'deployment-failed'] as const) expect(SEVERITY[c]).toBe('high');
+    expect(SEVERITY.spot).toBe('low');
+  });
+});
+
+describe('classifyReason edge cases', () => {
+  it('truncates the kept reason to 500 characters', () => {
+    const long = 'CannotPullContainerError: ' + 'x'.repeat(2000) + ' no space left on device';
+    const c = classifyReason(long);
+    expect(c.reason).toHaveLength(500);
+    expect(c.reason).toBe(long.slice(0, 500));
+  });
+
+  it('falls back to the stop code when the text is empty or unknown', () => {
+    expect(classifyReason('', { stopCode: 'UserInitiated' })).toMatchObject({ category: 'user-stop', reason: 'UserInitiated' });
+    expect(classifyReason('mystery', { stopCode: 'SpotInterruption' })).toMatchObject({ category: 'spot', reason: 'mystery' });
+  });
+
+  it('never throws on non-string input', () => {
+    expect(classifyReason(null as unknown as string)).toMatchObject({ category: 'unknown', reason: 'reason is not a string (got null)' });
+    expect(classifyReason(42 as unknown as string, { stopCode: 'TaskFailedToStart' }).category).toBe('task-failed-to-start');
+    expect(classifyReason('')).toMatchObject({ category: 'unknown', reason: 'empty reason' });
+  });
+
+  it('answers the same for the same input (no state between calls)', () => {
+    const a = classifyReason('Task failed container health checks');
+    classifyReason('CannotPullContainerError: context canceled');
+    expect(classifyReason('Task failed container health checks')).toEqual(a);
+  });
+});
+
+describe('malformed events never throw', () => {
+  const cases: ReadonlyArray<readonly [string, unknown, RegExp]> = [
+    ['null', null, /expected an object, got null/],
+    ['undefined', undefined, /expected an object, got undefined/],
+    ['a string', 'ECS Task State Change', /expected an object, got string/],
+    ['an array', [], /expected an object, got array/],
+    ['{}', {}, /detail-type missing/],
+    ['no detail', { 'detail-type': 'ECS Task State Change' }, /detail missing/],
+    ['detail is a string', { 'detail-type': 'ECS Task State Change', detail: 'STOPPED' }, /detail missing or not an object/],
+    ['task without lastStatus', { 'detail-type': 'ECS Task State Change', detail: {} }, /detail\.lastStatus missing/],
+    ['containers not an array', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', stoppedReason: 'Essential container in task exited', containers: { name: 'app' } } }, /detail\.containers is not an array \(got object\)/],
+    ['a container that is not an object', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', containers: [null] } }, /detail\.containers\[0\] is not an object/],
+    ['a string exit code', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', containers: [{ name: 'app', exitCode: '137' }] } }, /containers\[0\]\.exitCode is not a number/],
+    ['a numeric container reason', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', containers: [{ name: 'app', reason: 137 }] } }, /containers\[0\]\.reason is not a string/],
+    ['a numeric stoppedReason', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', stoppedReason: 42 } }, /stoppedReason is not a string/],
+    ['a STOPPED task with nothing to go on', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED' } }, /without stoppedReason, stopCode or container reasons/],
+    ['service action without eventName', { 'detail-type': 'ECS Service Action', detail: {} }, /detail\.eventName missing/],
+    ['deployment without eventName', { 'detail-type': 'ECS Deployment State Change', detail: { reason: 'x' } }, /detail\.eventName missing/],
+    ['deployment with a numeric reason', { 'detail-type': 'ECS Deployment State Change', detail: { eventName: 'SERVICE_DEPLOYMENT_FAILED', reason: 1 } }, /detail\.reason is not a string/],
+    ['container instance without agentConnected', { 'detail-type': 'ECS Container Instance State Change', detail: { status: 'ACTIVE' } }, /detail\.agentConnected missing/],
+    ['an unsupported detail-type', { 'detail-type': 'EC2 Instance State-change Notification', detail: {} }, /unsupported detail-type/],
+  ];
+
+  it.each(cases)('%s -> unknown', (_name, event, reason) => {
+    let got: Classification | null = null;
+    expect(() => {
+      got = classifyEvent(event);
+    }).not.toThrow();
+    expect(got).toMatchObject({ category: 'unknown', severity: SEVERITY.unknown });
+    expect(got!.reason).toMatch(reason);
+  });
+
+  it('a throwing getter becomes unknown, not an exception', () => {
+    const event = {
+      'detail-type': 'ECS Task State Change',
+      get detail(): unknown {
+        throw new Error('boom');
+      },
+    };
+    expect(classifyEvent(event)).toMatchObject({ category: 'unknown', reason: 'classification failed: boom' });
+  });
+
+  it('a missing containers array is fine when the task-level fields are present', () => {
+    const got = classifyEvent({ 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', stoppedReason: 'Task stopped by user', stopCode: 'UserInitiated' } });
+    expect(got).toMatchObject({ category: 'user-stop', severity: 'info', reason: 'Task stopped by user' });
+  });
+});
