@@ -10,6 +10,6 @@ export const taskStoppedPattern = {
   'detail-type': ['ECS Task State Change'],
   detail: {
     lastStatus: ['STOPPED'],
-    startedBy: [{ prefix: 'ecs-caretaker-lock:' }],
+    startedBy: [{ prefix: 'ecs-caretaker-lock/' }],
   },
 } satisfies EventPattern;

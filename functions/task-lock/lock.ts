@@ -29,9 +29,9 @@ export class RunTaskFailedError extends Error {
   override name = 'RunTaskFailedError';
 }
 
-// startedBy is at most 36 characters (ECS API reference, RunTask). A per-job
+// startedBy: up to 36 letters, numbers, '-', '/' and '_' (ECS API reference, RunTask). A per-job
 // value lets the STOPPED event name its job without another lookup.
-const STARTED_BY_PREFIX = 'ecs-caretaker-lock:';
+const STARTED_BY_PREFIX = 'ecs-caretaker-lock/';
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 export const startedByFor = (jobName: string): string => STARTED_BY_PREFIX + sha256(jobName).slice(0, 36 - STARTED_BY_PREFIX.length);
 export const isTaskLockStartedBy = (startedBy: string): boolean => startedBy.startsWith(STARTED_BY_PREFIX);
@@ -62,6 +62,16 @@ export interface JobSlot extends Item {
   startedAt: number;
   leaseUntil: number;
   taskArn?: string;
+}
+
+/**
+ * One count with the Job dimension. A single-metric object flushes at once, so
+ * the dimension never leaks into another invocation's metrics.
+ */
+function count(metrics: Metrics, name: string, job: string): void {
+  const single = metrics.singleMetric();
+  single.addDimension('Job', job);
+  single.addMetric(name, MetricUnit.Count, 1);
 }
 
 /** What DescribeTasks says of the task holding the slot. MISSING: ECS no longer (or not yet) knows it. */
@@ -182,21 +192,20 @@ export async function runOccurrence(deps: TaskLockDeps, inv: Extract<Invocation,
   const { store, logger, metrics } = deps;
   const lockId = occurrenceLockId(job.name, occurrence);
   const ctx = { job: job.name, cluster: job.cluster, occurrence, deliveryId: inv.deliveryId, via: inv.via };
-  metrics.addDimension('Job', job.name);
 
   const now = deps.now();
   const staleAt = now + deps.remainingMs() + 30_000;
   const acquired = await acquireOccurrence(deps, { id: lockId, state: 'starting', owner, staleAt, tokenAttempt: 0, expiration: ttlAfter(now, deps.lockRetentionHours * 3600) }, now);
   if (!acquired.ok) {
     logger.info('Duplicate delivery of an occurrence: nothing started', { ...ctx, state: acquired.existing.state, taskArn: acquired.existing.taskArn });
-    metrics.addMetric('DuplicateDelivery', MetricUnit.Count, 1);
+    count(metrics, 'DuplicateDelivery', job.name);
     return { outcome: 'duplicate', taskArn: acquired.existing.taskArn, state: acquired.existing.state };
   }
   if (acquired.previous?.state === 'starting') {
     // The previous owner died between taking the lock and recording its task.
     // Its RunTask, if it happened, is returned again through the same clientToken.
     logger.warn('Took over the lock of an invocation that died while starting', { ...ctx, previousOwner: acquired.previous.owner });
-    metrics.addMetric('LockTakeover', MetricUnit.Count, 1);
+    count(metrics, 'LockTakeover', job.name);
   }
   const tokenAttempt = acquired.previous?.tokenAttempt ?? 0;
 
@@ -211,12 +220,12 @@ export async function runOccurrence(deps: TaskLockDeps, inv: Extract<Invocation,
     if (!slot.ok) {
       await store.update(lockId, { state: 'skipped', skippedFor: slot.holder.taskArn ?? slot.holder.occurrence });
       logger.warn('Previous run still active: occurrence skipped', { ...ctx, runningTaskArn: slot.holder.taskArn, why: slot.why });
-      metrics.addMetric('OverlapSkipped', MetricUnit.Count, 1);
+      count(metrics, 'OverlapSkipped', job.name);
       return { outcome: 'skipped', runningTaskArn: slot.holder.taskArn };
     }
     if (slot.replaced?.state === 'running' && slot.replaced.leaseUntil <= deps.now()) {
       logger.warn('Previous run outlived its lease (maxRunSeconds); it no longer blocks this job', { ...ctx, previousTaskArn: slot.replaced.taskArn, why: slot.why });
-      metrics.addMetric('LeaseExpired', MetricUnit.Count, 1);
+      count(metrics, 'LeaseExpired', job.name);
     } else if (slot.replaced) {
       logger.info('Released a stale slot', { ...ctx, previousTaskArn: slot.replaced.taskArn, why: slot.why });
     }
@@ -237,14 +246,14 @@ export async function runOccurrence(deps: TaskLockDeps, inv: Extract<Invocation,
     const definite = error instanceof RunTaskFailedError;
     await releaseAfterFailure(deps, job, occurrence, owner, definite ? tokenAttempt + 1 : tokenAttempt);
     logger.error('RunTask failed: lock released so that the retry runs this occurrence', { ...ctx, error: error as Error });
-    metrics.addMetric('RunTaskFailed', MetricUnit.Count, 1);
+    count(metrics, 'RunTaskFailed', job.name);
     throw error;
   }
 
   if (job.overlap === 'skip') await store.update(jobSlotId(job.name), { state: 'running', taskArn });
   await store.update(lockId, { state: 'started', taskArn });
   logger.info('Occurrence started', { ...ctx, taskArn });
-  metrics.addMetric('OccurrenceStarted', MetricUnit.Count, 1);
+  count(metrics, 'OccurrenceStarted', job.name);
   return { outcome: 'started', taskArn };
 }
 
@@ -261,9 +270,6 @@ export async function releaseOnStopped(deps: TaskLockDeps, inv: Extract<Invocati
     taskArn: inv.taskArn,
     stoppedReason: inv.stoppedReason,
   });
-  if (released) {
-    deps.metrics.addDimension('Job', job.name);
-    deps.metrics.addMetric('SlotReleased', MetricUnit.Count, 1);
-  }
+  if (released) count(deps.metrics, 'SlotReleased', job.name);
   return { released, job: job.name };
 }

@@ -46,7 +46,7 @@ describe('task-lock invocation payloads', () => {
     const inv = parse({
       source: 'aws.ecs',
       'detail-type': 'ECS Task State Change',
-      detail: { taskArn: 'arn:aws:ecs:eu-west-1:1:task/prod/abc', clusterArn: 'arn:aws:ecs:eu-west-1:1:cluster/prod', lastStatus: 'STOPPED', startedBy: 'ecs-caretaker-lock:0123', stoppedReason: 'Essential container in task exited' },
+      detail: { taskArn: 'arn:aws:ecs:eu-west-1:1:task/prod/abc', clusterArn: 'arn:aws:ecs:eu-west-1:1:cluster/prod', lastStatus: 'STOPPED', startedBy: 'ecs-caretaker-lock/0123', stoppedReason: 'Essential container in task exited' },
     });
     expect(inv).toMatchObject({ kind: 'task-stopped', taskArn: 'arn:aws:ecs:eu-west-1:1:task/prod/abc' });
   });

@@ -1,0 +1,160 @@
+/**
+ * task-lock's real handler, with real SDK clients pointed at the simulator
+ * (ECS) and dynalite through AWS_ENDPOINT_URL_*, as in Lambda.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../functions/shared/config.ts';
+import { taskStoppedPattern } from '../../functions/task-lock/events.ts';
+import { startSim, type Sim } from '../../sim/index.ts';
+import { createTable } from '../../sim/dynamo.ts';
+import { fakeContext } from '../../demo/context.ts';
+import { loadAwsEvent } from '../support/fixtures.ts';
+
+const config = parseConfig({
+  clusters: [{ name: 'batch' }],
+  jobs: [
+    { name: 'nightly', cluster: 'batch', taskDefinition: 'report', launchType: 'EC2', schedule: { expression: 'cron(0 2 * * ? *)' }, maxRunSeconds: 3600 },
+    { name: 'legacy', cluster: 'batch', taskDefinition: 'report', launchType: 'EC2', schedule: { expression: 'rate(1 hour)', method: 'rule', name: 'my-schedule' }, maxRunSeconds: 3600 },
+  ],
+});
+const scheduleNames = { nightly: 'cc-test-nightly', legacy: 'my-schedule' };
+
+
+let sim: Sim;
+let handler: (event: unknown, context: Context) => Promise<any>;
+
+const TABLE = 'task-lock-it';
+const scheduled = (at: string, executionId = `exec-${at}-${Math.random()}`) => ({
+  job: 'nightly',
+  scheduledTime: at,
+  scheduleArn: 'arn:aws:scheduler:eu-west-1:123456789012:schedule/default/cc-test-nightly',
+  executionId,
+  attemptNumber: '1',
+});
+const invoke = (event: unknown) => handler(event, fakeContext('cc-test-taskLock'));
+const ourTasks = () => sim.ecs.tasks((t) => t.startedBy?.startsWith('ecs-caretaker-lock/') ?? false);
+const ddb = () => DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: sim.dynamo.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
+
+/** Empties the table between tests: dynalite has no TTL, and the handler keeps one table name for its lifetime. */
+async function clearTable() {
+  const doc = ddb();
+  const { Items = [] } = await doc.send(new ScanCommand({ TableName: TABLE }));
+  for (const item of Items) await doc.send(new DeleteCommand({ TableName: TABLE, Key: { id: item.id } }));
+}
+
+beforeAll(async () => {
+  sim = await startSim({ start: new Date('2026-11-23T01:59:00Z') });
+  sim.ecs.addCluster('batch');
+  sim.ecs.addContainerInstance('batch', { ec2InstanceId: 'i-0aaaaaaaaaaaaaaa1', cpu: 1024, memory: 2048 });
+  sim.ecs.defineTaskDefinition('report', { runSeconds: 600, exitCode: 0, cpu: 256, memory: 512 });
+  Object.assign(process.env, sim.env(), {
+    TABLE_NAME: TABLE,
+    TASK_LOCK_CONFIG: JSON.stringify({ jobs: config.jobs, scheduleNames, lockRetentionHours: 168 }),
+  });
+  await createTable(sim.dynamo.endpoint, TABLE);
+  ({ handler } = await import('../../functions/task-lock/handler.ts'));
+  sim.bus.subscribePattern('task-lock', taskStoppedPattern, (event) => invoke(event));
+});
+afterAll(async () => {
+  await sim?.close();
+});
+
+beforeEach(async () => {
+  sim.faults.clear();
+  // Let earlier tests' tasks finish, so that every test starts with an idle job.
+  await sim.clock.advance(3600_000);
+  await sim.bus.drain();
+  await clearTable();
+});
+
+const at = (minutes: number) => new Date(sim.clock.now() + minutes * 60_000).toISOString();
+
+describe('task-lock handler against the simulator', () => {
+  it('50 concurrent deliveries of one occurrence start exactly one task', async () => {
+    const before = ourTasks().length;
+    const occurrence = at(1);
+    const results = await Promise.all(Array.from({ length: 50 }, () => invoke(scheduled(occurrence))));
+    expect(results.filter((r) => r.outcome === 'started')).toHaveLength(1);
+    expect(ourTasks().length - before).toBe(1);
+  });
+
+  it('RunTask throttled twice, then OK: the SDK retries and exactly one task starts', async () => {
+    const before = ourTasks().length;
+    const runTasksBefore = sim.countCalls('ecs', 'RunTask');
+    sim.faults.failNext('ecs', 'RunTask', 'ThrottlingException', 2);
+    const result = await invoke(scheduled(at(1)));
+    expect(result.outcome).toBe('started');
+    expect(sim.countCalls('ecs', 'RunTask') - runTasksBefore).toBe(3);
+    expect(ourTasks().length - before).toBe(1);
+  });
+
+  it('a RunTask answered with a 5xx after ECS started the task: the async retry gets the same task back', async () => {
+    const before = ourTasks().length;
+    // Every SDK attempt reaches ECS, which starts the task on the first one, then answers 500 each time.
+    sim.faults.failNext('ecs', 'RunTask', 'ServerException', 5, { afterApply: true });
+    const occurrence = scheduled(at(1));
+    await expect(invoke(occurrence)).rejects.toThrow();
+    const retry = await invoke(occurrence);
+    expect(retry.outcome).toBe('started');
+    expect(ourTasks().length - before).toBe(1);
+  });
+
+  it('failures[] (RESOURCE:MEMORY): the lock is released and Lambda\'s retry runs the occurrence once', async () => {
+    const before = ourTasks().length;
+    sim.ecs.failNextRunTask('RESOURCE:MEMORY');
+    const occurrence = scheduled(at(1));
+    await expect(invoke(occurrence)).rejects.toThrow('RESOURCE:MEMORY');
+    expect(ourTasks().length - before).toBe(0);
+    expect((await invoke(occurrence)).outcome).toBe('started');
+    expect((await invoke(occurrence)).outcome).toBe('duplicate');
+    expect(ourTasks().length - before).toBe(1);
+  });
+
+  it('skips while the previous run is RUNNING, runs after its STOPPED event, through the real event path', async () => {
+    const first = await invoke(scheduled(at(1)));
+    expect(first.outcome).toBe('started');
+    await sim.clock.advance(60_000);
+    expect(sim.ecs.task(first.taskArn)!.lastStatus).toBe('RUNNING');
+
+    const second = await invoke(scheduled(at(2)));
+    expect(second).toEqual({ outcome: 'skipped', runningTaskArn: first.taskArn });
+
+    // The task exits after its 600 s; ECS emits STOPPED, the bus delivers it to task-lock, which frees the job.
+    await sim.clock.advance(15 * 60_000);
+    await sim.bus.drain();
+    expect(sim.ecs.task(first.taskArn)!.lastStatus).toBe('STOPPED');
+    const describesBefore = sim.countCalls('ecs', 'DescribeTasks');
+    const third = await invoke(scheduled(at(1)));
+    expect(third.outcome).toBe('started');
+    expect(sim.countCalls('ecs', 'DescribeTasks') - describesBefore).toBe(0); // the slot was released by the event
+  });
+
+  it('STOPPED event lost: the next occurrence still runs, after DescribeTasks says STOPPED', async () => {
+    const first = await invoke(scheduled(at(1)));
+    sim.faults.events({ lose: 1 });
+    await sim.clock.advance(15 * 60_000);
+    await sim.bus.drain();
+    sim.faults.events({ lose: 0 });
+    expect(sim.ecs.task(first.taskArn)!.lastStatus).toBe('STOPPED');
+    const next = await invoke(scheduled(at(1)));
+    expect(next.outcome).toBe('started');
+  });
+
+  it('accepts the real EventBridge rule payload and runs the job of that rule', async () => {
+    const event = loadAwsEvent('scheduled-event-rule-dotnet.json');
+    const result = await invoke(event);
+    expect(result.outcome).toBe('started');
+    expect(sim.ecs.task(result.taskArn)!.tags).toEqual(expect.arrayContaining([{ key: 'ecs-caretaker:job', value: 'legacy' }]));
+    expect((await invoke(event)).outcome).toBe('duplicate');
+  });
+
+  it('rejects a malformed payload with a clear error and starts nothing', async () => {
+    const before = sim.countCalls('ecs', 'RunTask');
+    await expect(invoke({ job: 'nightly', scheduledTime: 'yesterday' })).rejects.toThrow(/scheduledTime: expected an ISO-8601 time/);
+    await expect(invoke({ job: 'weekly', scheduledTime: at(0), scheduleArn: 'arn:aws:scheduler:eu-west-1:1:schedule/default/x', executionId: 'e' })).rejects.toThrow('Unknown job "weekly"');
+    expect(sim.countCalls('ecs', 'RunTask')).toBe(before);
+  });
+});
