@@ -16,6 +16,8 @@ export default defineConfig({
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_METRICS_NAMESPACE: 'EcsCaretaker',
+      // EMF lines would flood the test output; the tests watch addMetric instead.
+      POWERTOOLS_METRICS_DISABLED: 'true',
     },
   },
 });

@@ -1,0 +1,66 @@
+/**
+ * Bundle size and cold-import time of each function: the built bundle against
+ * the same handler imported unbundled from source (Node's own type stripping,
+ * resolving node_modules), each in a fresh Node process, in one run.
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { entryPoints } from '../infra/esbuild.ts';
+import { buildBundles, repoRoot, type FunctionKey } from '../scripts/build.ts';
+
+// Enough configuration for each handler's cold start to succeed without AWS.
+export const handlerEnv: Record<string, string> = {
+  AWS_REGION: 'eu-west-1',
+  AWS_ACCESS_KEY_ID: 'bench',
+  AWS_SECRET_ACCESS_KEY: 'bench',
+  TABLE_NAME: 'bench',
+  POWERTOOLS_TRACE_ENABLED: 'false',
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+  TASK_LOCK_CONFIG: JSON.stringify({ jobs: [], scheduleNames: {}, lockRetentionHours: 1 }),
+};
+
+const node = join(repoRoot, 'node_modules', '.bin', 'node');
+
+function importMs(file: string): number {
+  const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
+  const out = execFileSync(node, ['--no-warnings', '--input-type=module', '-e', script], { env: { ...process.env, ...handlerEnv }, encoding: 'utf8' });
+  return Number(out);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export interface BundleRow {
+  fn: FunctionKey;
+  bundleKB: number;
+  bundledMs: number;
+  sourceMs: number;
+}
+
+export async function benchBundles(runs = 5): Promise<BundleRow[]> {
+  const built = await buildBundles(join(repoRoot, 'dist', 'bench'));
+  const rows: BundleRow[] = [];
+  for (const fn of Object.keys(entryPoints) as FunctionKey[]) {
+    const bundled: number[] = [];
+    const source: number[] = [];
+    // Interleaved, so that a busy moment on the machine hurts both sides alike.
+    for (let i = 0; i < runs; i++) {
+      bundled.push(importMs(built[fn].file));
+      source.push(importMs(join(repoRoot, entryPoints[fn])));
+    }
+    rows.push({ fn, bundleKB: built[fn].bytes / 1024, bundledMs: median(bundled), sourceMs: median(source) });
+  }
+  return rows;
+}
+
+export function bundlesMarkdown(rows: BundleRow[]): string {
+  const lines = [
+    '| function | bundle (minified) | cold import, bundled | cold import, unbundled source | target |',
+    '|---|---:|---:|---:|---|',
+    ...rows.map((r) => {
+      const ok = r.bundleKB <= 500 && r.bundledMs <= 100 && r.bundledMs < r.sourceMs;
+      return `| ${r.fn} | ${r.bundleKB.toFixed(0)} KB | ${r.bundledMs.toFixed(0)} ms | ${r.sourceMs.toFixed(0)} ms | ${ok ? 'met' : 'MISSED'} (≤ 500 KB, ≤ 100 ms, faster than source) |`;
+    }),
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,35 @@
+/**
+ * `npm run bench`: runs every benchmark in this process and writes
+ * bench/REPORT.md (also printed). The report is produced here, never by hand.
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../scripts/build.ts';
+import { benchBundles, bundlesMarkdown } from './bundles.ts';
+import { benchTaskLock } from './task-lock.ts';
+
+// The benches count calls; EMF lines from the functions' metrics would only flood the report's output.
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+
+const sections: Array<[string, () => Promise<string>]> = [
+  ['Bundles and cold start', async () => bundlesMarkdown(await benchBundles())],
+  ['task-lock: calls per occurrence under duplicate deliveries', benchTaskLock],
+];
+
+const started = Date.now();
+const parts: string[] = [
+  '# ecs-caretaker benchmark report',
+  '',
+  `Produced by \`npm run bench\` on ${new Date().toISOString()}.`,
+  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${process.platform}/${process.arch}.`,
+  '',
+];
+for (const [title, run] of sections) {
+  process.stderr.write(`bench: ${title}…\n`);
+  parts.push(`## ${title}`, '', await run(), '');
+}
+parts.push(`Total bench time: ${((Date.now() - started) / 1000).toFixed(1)} s.`, '');
+const report = parts.join('\n');
+writeFileSync(join(repoRoot, 'bench', 'REPORT.md'), report);
+console.log(report);
