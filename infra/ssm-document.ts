@@ -1,0 +1,210 @@
+/**
+ * The SSM Command document that runs infra/ssm/docker-cleanup.sh on ECS
+ * container instances, as an `AWS::SSM::Document` CloudFormation resource.
+ *
+ * The script stays a real file (linted by shellcheck, run by the tests) and is
+ * embedded whole in `runCommand`. Schema 2.2, one `aws:runShellScript` step:
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/documents-schemas-features.html
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/documents-syntax-data-elements-parameters.html
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const CLEANUP_SCRIPT_PATH = fileURLToPath(new URL('./ssm/docker-cleanup.sh', import.meta.url));
+
+/** The exit codes documented in the script's header. */
+export const CLEANUP_EXIT_CODES = {
+  ok: 0,
+  internalError: 1,
+  usage: 2,
+  dockerUnresponsive: 10,
+  introspectionUnavailable: 11,
+  cleanupErrors: 12,
+  lowSpace: 13,
+  locked: 14,
+} as const;
+
+export type CleanupStatus =
+  | 'ok'
+  | 'usage'
+  | 'docker-unresponsive'
+  | 'introspection-unavailable'
+  | 'cleanup-errors'
+  | 'low-space'
+  | 'locked'
+  | 'terminated'
+  | 'internal-error';
+
+export interface DockerDfSizes {
+  images: number | null;
+  containers: number | null;
+  volumes: number | null;
+  buildCache: number | null;
+}
+
+/**
+ * The one JSON line the script prints. Fields it could not measure are null.
+ * Should the line ever exceed 2,000 characters with no error message left to
+ * drop, the script prints only `{v, instance, exitCode, status, errorCount,
+ * truncated: true}` instead.
+ */
+export interface CleanupReport {
+  v: 1;
+  instance: string;
+  driver: string;
+  dryRun: boolean;
+  exitCode: number;
+  status: CleanupStatus;
+  freeBytesBefore: number | null;
+  freeBytesAfter: number | null;
+  /** Never negative: tasks that write while we clean do not count against us. */
+  reclaimedBytes: number | null;
+  trimmedBytes: number | null;
+  /** The lowest of the measured dimensions: data and metadata (devicemapper), bytes and inodes (others). */
+  freePercentBefore: number | null;
+  freePercentAfter: number | null;
+  minFreePercent: number | null;
+  freeInodesBefore: number | null;
+  freeInodesAfter: number | null;
+  metadataFreeBytesBefore: number | null;
+  metadataFreeBytesAfter: number | null;
+  containers: { removed: number; wouldRemove: number; skipped: number; protected: number; failed: number };
+  volumes: { removed: number; wouldRemove: number; skipped: number; failed: number };
+  trim: { enabled: boolean; runs: number; wouldRun: number; skipped: number; failed: number; budgetExhausted: boolean };
+  dockerDf: { before: DockerDfSizes | null; after: DockerDfSizes | null };
+  errorCount: number;
+  /** The first messages (at most 5, of at most 200 characters each) that fit in the line; errorCount says how many errors there were. */
+  errors: string[];
+  durationSeconds: number;
+}
+
+interface DocumentParameter {
+  type: 'String';
+  description: string;
+  default: string;
+  allowedPattern: string;
+  allowedValues?: string[];
+}
+
+/**
+ * Every pattern admits neither quotes nor whitespace nor shell syntax, which is
+ * what makes the single-quoted `export` lines below safe. The script checks the
+ * values again and exits 2 on anything else.
+ */
+export const cleanupDocumentParameters = {
+  DryRun: {
+    type: 'String',
+    description: 'true: report what would be removed and trimmed, change nothing.',
+    default: 'false',
+    allowedValues: ['true', 'false'],
+    allowedPattern: '^(true|false)$',
+  },
+  GraceSeconds: {
+    type: 'String',
+    description: 'Keep exited and dead containers that finished less than this many seconds ago (0 to 2592000).',
+    default: '3600',
+    // 0 to 2592000 (30 days), the range config.cleanup.graceSeconds accepts.
+    allowedPattern: '^([0-9]{1,6}|1[0-9]{6}|2[0-4][0-9]{5}|25[0-8][0-9]{4}|259[01][0-9]{3}|2592000)$',
+  },
+  Fstrim: {
+    type: 'String',
+    description: 'auto: fstrim running containers only on the devicemapper storage driver; off: never; force: whatever the driver.',
+    default: 'auto',
+    allowedValues: ['auto', 'off', 'force'],
+    allowedPattern: '^(auto|off|force)$',
+  },
+  MinFreePercent: {
+    type: 'String',
+    description: 'The command fails (exit 13) when less than this percentage of the Docker disk or thin pool is free after cleanup (0 to 99).',
+    default: '10',
+    allowedPattern: '^[0-9]{1,2}$',
+  },
+} satisfies Record<string, DocumentParameter>;
+
+export type CleanupDocumentParameterName = keyof typeof cleanupDocumentParameters;
+
+const PARAMETER_ENV: Record<CleanupDocumentParameterName, string> = {
+  DryRun: 'CC_DRY_RUN',
+  GraceSeconds: 'CC_GRACE_SECONDS',
+  Fstrim: 'CC_FSTRIM',
+  MinFreePercent: 'CC_MIN_FREE_PERCENT',
+};
+
+/** Must never appear as a line of the script, or the heredoc would end early. */
+export const SCRIPT_HEREDOC_DELIMITER = 'ECS_CARETAKER_CLEANUP_SCRIPT_END';
+
+export function readCleanupScript(): string {
+  return readFileSync(CLEANUP_SCRIPT_PATH, 'utf8');
+}
+
+export interface CleanupDocumentOptions {
+  /** Run Command step timeout; the script's fstrim budget is a third of it. Default 600. */
+  timeoutSeconds?: number;
+}
+
+export function cleanupDocumentContent(opts: CleanupDocumentOptions = {}) {
+  const timeoutSeconds = opts.timeoutSeconds ?? 600;
+  // 172800 s (48 h) is the Run Command maximum execution timeout.
+  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 60 || timeoutSeconds > 172_800) {
+    throw new Error(`cleanupDocumentResource: timeoutSeconds must be an integer from 60 to 172800, got ${timeoutSeconds}`);
+  }
+  const script = readCleanupScript();
+  // SSM would read a double brace as a parameter reference and break the document.
+  if (script.includes('{{')) throw new Error(`${CLEANUP_SCRIPT_PATH} contains "{{", which SSM takes for a parameter reference`);
+  const scriptLines = script.replace(/\n$/, '').split('\n');
+  if (scriptLines.some((line) => line.trim() === SCRIPT_HEREDOC_DELIMITER)) {
+    throw new Error(`${CLEANUP_SCRIPT_PATH} contains the line ${SCRIPT_HEREDOC_DELIMITER}`);
+  }
+  // Leave the script time to print its report before Run Command kills it.
+  const fstrimBudget = Math.min(300, Math.floor(timeoutSeconds / 3));
+
+  // Run Command may hand the lines to sh rather than bash, so the wrapper is
+  // plain POSIX sh. The script goes to a file, not to `bash -s`: a command in
+  // the script that reads stdin would otherwise eat the rest of the script.
+  // The file is read by bash, never executed, so a noexec /tmp is no obstacle.
+  const runCommand = [
+    '#!/bin/sh',
+    ...Object.entries(PARAMETER_ENV).map(([name, env]) => `export ${env}='{{ ${name} }}'`),
+    `export CC_FSTRIM_BUDGET='${fstrimBudget}'`,
+    'cc_script=$(mktemp "${TMPDIR:-/tmp}/ecs-caretaker-cleanup.XXXXXX") || { echo \'{"v":1,"exitCode":1,"status":"internal-error","errors":["mktemp failed"]}\'; exit 1; }',
+    `cat > "$cc_script" <<'${SCRIPT_HEREDOC_DELIMITER}'`,
+    ...scriptLines,
+    SCRIPT_HEREDOC_DELIMITER,
+    'bash "$cc_script"',
+    'cc_status=$?',
+    'rm -f "$cc_script"',
+    'exit "$cc_status"',
+  ];
+
+  return {
+    schemaVersion: '2.2',
+    description:
+      'ecs-caretaker: remove exited/dead containers that the ECS agent no longer tracks and dangling anonymous volumes, ' +
+      'fstrim devicemapper thin devices, and print one JSON report line. Exit codes: 0 ok, 2 bad parameter, ' +
+      '10 Docker unresponsive, 11 ECS agent introspection unavailable, 12 cleanup errors, 13 still low on space, 14 another run in progress.',
+    parameters: cleanupDocumentParameters,
+    mainSteps: [
+      {
+        action: 'aws:runShellScript',
+        name: 'dockerCleanup',
+        precondition: { StringEquals: ['platformType', 'Linux'] },
+        inputs: {
+          timeoutSeconds: String(timeoutSeconds),
+          runCommand,
+        },
+      },
+    ],
+  };
+}
+
+export function cleanupDocumentResource(opts: CleanupDocumentOptions = {}) {
+  return {
+    Type: 'AWS::SSM::Document' as const,
+    Properties: {
+      DocumentType: 'Command',
+      DocumentFormat: 'JSON',
+      TargetType: '/AWS::EC2::Instance',
+      Content: cleanupDocumentContent(opts),
+    },
+  };
+}

@@ -1,0 +1,245 @@
+/**
+ * Runs infra/ssm/docker-cleanup.sh with bash against the fake commands in
+ * ./fakes (docker, curl, df, lvs, fstrim, ionice; the real timeout, flock and
+ * coreutils), in a fresh directory that holds the scenario, the call log and
+ * the fakes' state. Used by the script tests and by the benchmark.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CleanupReport } from '../../infra/ssm-document.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const cleanupScriptPath = resolve(here, '..', '..', 'infra', 'ssm', 'docker-cleanup.sh');
+export const fakesDir = join(here, 'fakes');
+
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface FakeContainer {
+  /** 64 hex characters, as `docker ps --no-trunc` prints them. */
+  id: string;
+  name?: string;
+  state: ContainerState;
+  /** RFC 3339 UTC; Docker's zero time when absent. */
+  finishedAt?: string;
+  created?: string;
+  /** Defaults to 4242 when running, 0 otherwise. */
+  pid?: number;
+  /** Absent: `Config.Labels` is null. */
+  labels?: Record<string, string>;
+  /**
+   * fail: `docker rm` always fails; fail-unless-force: only `rm -f` succeeds;
+   * vanished: gone by the time rm runs ("No such container").
+   */
+  rm?: 'ok' | 'fail' | 'fail-unless-force' | 'vanished';
+  rmError?: string;
+}
+
+export interface FakeVolume {
+  name: string;
+  driver?: string;
+  /** Default true. A volume that is not dangling is "in use" for `volume rm`. */
+  dangling?: boolean;
+  /** in-use: listed as dangling, taken by a new container by the time rm runs. */
+  rm?: 'ok' | 'fail' | 'in-use';
+  rmError?: string;
+}
+
+export interface DiskFigures {
+  size: number;
+  avail: number;
+  inodes?: number;
+  freeInodes?: number;
+}
+
+export interface ThinPoolFigures {
+  dataTotal: number;
+  dataAvailable: number;
+  metaTotal: number;
+  metaAvailable: number;
+}
+
+/** First measurement answers `before`; later ones `after` (or `before` when absent). */
+export interface Phased<T> {
+  before: T;
+  after?: T;
+}
+
+export interface FakeTask {
+  arn: string;
+  containers?: { dockerId: string; name?: string; dockerName?: string }[];
+  desiredStatus?: string;
+  knownStatus?: string;
+}
+
+export interface Scenario {
+  /** Default overlay2. */
+  driver?: string;
+  rootDir?: string;
+  /** devicemapper pool name in `docker info`; default docker-docker--pool (lvs: docker/docker-pool). */
+  poolName?: string;
+  /** The VG/LV the fake lvs answers for; default docker/docker-pool. */
+  lvName?: string;
+  containers?: FakeContainer[];
+  volumes?: FakeVolume[];
+  /** Default: an empty task list. */
+  introspection?: { tasks: FakeTask[]; pretty?: boolean } | { raw: string } | { status: number } | 'fail' | 'hang';
+  /** Absent: IMDS unreachable. */
+  imds?: { instanceId: string };
+  /** df of the Docker root; default 50 of 100 GB free. */
+  disk?: Phased<DiskFigures> | 'fail';
+  thinPool?: Phased<ThinPoolFigures>;
+  /** false: lvs fails, so the script falls back to `docker info`. */
+  lvs?: boolean;
+  systemDf?: Phased<{ images?: number; containers?: number; volumes?: number; buildCache?: number }>;
+  fstrim?: { bytes?: Record<number, number>; fail?: number[]; gone?: number[]; sleepSeconds?: number };
+  docker?: {
+    /** true, or the subcommands ("info", "ps", "rm", "volume rm", ...) that never answer. */
+    hang?: boolean | string[];
+    delaySeconds?: Record<string, number>;
+    /** Every docker call fails as if the daemon were not running. */
+    down?: boolean;
+    /** Subcommands that fail at once with failMessage. */
+    fail?: string[];
+    failMessage?: string;
+  };
+}
+
+export interface FakeCall {
+  cmd: string;
+  args: string[];
+  at: number;
+}
+
+export interface CleanupRun {
+  /** Exit status; null only if bash itself was killed by a signal. */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  calls: FakeCall[];
+  /** stdout parsed when it is exactly one line of JSON. */
+  report?: CleanupReport;
+  durationMs: number;
+  dir: string;
+}
+
+/** Values set to undefined remove the harness default. */
+export type CleanupEnv = Record<string, string | undefined>;
+
+export interface CleanupRunOptions {
+  /** Run this program instead of the script file, e.g. the document's rendered runCommand. */
+  scriptText?: string;
+  /** Interpreter for the program; default bash. */
+  shell?: string;
+  /** Keep the run directory (scenario, calls.log, fake state) for inspection. */
+  keepDir?: boolean;
+}
+
+export interface StartedCleanupRun {
+  dir: string;
+  /** The bash process, e.g. to signal it. */
+  pid: number | undefined;
+  /** Calls recorded so far (for waiting on a run in progress). */
+  calls(): FakeCall[];
+  result: Promise<CleanupRun>;
+}
+
+function readCalls(dir: string): FakeCall[] {
+  let text = '';
+  try {
+    text = readFileSync(join(dir, 'calls.log'), 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as FakeCall);
+}
+
+export function startCleanupScript(scenario: Scenario = {}, env: CleanupEnv = {}, options: CleanupRunOptions = {}): StartedCleanupRun {
+  const dir = mkdtempSync(join(tmpdir(), 'cc-cleanup-'));
+  writeFileSync(join(dir, 'scenario.json'), JSON.stringify(scenario));
+  let program = cleanupScriptPath;
+  if (options.scriptText !== undefined) {
+    program = join(dir, 'program.sh');
+    writeFileSync(program, options.scriptText);
+  }
+
+  // A fixed PATH: the fakes first, then the node running the tests (the fakes
+  // are node scripts), then the system tools; nothing else from this machine.
+  const merged: CleanupEnv = {
+    PATH: [fakesDir, dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin'].join(':'),
+    HOME: dir,
+    TMPDIR: dir,
+    CC_FAKE_DIR: dir,
+    CC_LOCK_FILE: join(dir, 'cleanup.lock'),
+    CC_INSTANCE_ID: 'i-0123456789abcdef0',
+    CC_DOCKER_TIMEOUT: '10',
+    ...env,
+  };
+  const childEnv = Object.fromEntries(Object.entries(merged).filter((e): e is [string, string] => e[1] !== undefined));
+
+  const started = Date.now();
+  const child = spawn(options.shell ?? 'bash', [program], { env: childEnv, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (b: Buffer) => out.push(b));
+  child.stderr.on('data', (b: Buffer) => err.push(b));
+
+  const result = new Promise<CleanupRun>((resolvePromise, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const stdout = Buffer.concat(out).toString('utf8');
+      const run: CleanupRun = {
+        code,
+        stdout,
+        stderr: Buffer.concat(err).toString('utf8'),
+        calls: readCalls(dir),
+        durationMs: Date.now() - started,
+        dir,
+      };
+      const lines = stdout.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
+      if (lines.length === 1) {
+        try {
+          run.report = JSON.parse(lines[0]!) as CleanupReport;
+        } catch {
+          // Left undefined: the tests assert on it.
+        }
+      }
+      if (!options.keepDir) rmSync(dir, { recursive: true, force: true });
+      resolvePromise(run);
+    });
+  });
+  return { dir, pid: child.pid, calls: () => readCalls(dir), result };
+}
+
+export function runCleanupScript(scenario: Scenario = {}, env: CleanupEnv = {}, options: CleanupRunOptions = {}): Promise<CleanupRun> {
+  return startCleanupScript(scenario, env, options).result;
+}
+
+// Scenario helpers.
+
+/** A deterministic 64-hex id; `group` keeps containers and volumes apart. */
+export function hexId(n: number, group = 0xc): string {
+  return group.toString(16).padStart(4, '0') + n.toString(16).padStart(60, '0');
+}
+
+/** An RFC 3339 UTC time `seconds` ago, with Docker's nanosecond precision. */
+export function secondsAgo(seconds: number): string {
+  return new Date(Date.now() - seconds * 1000).toISOString().replace(/\.(\d{3})Z$/, '.$1456789Z');
+}
+
+export const TASK_ARN_LABEL = 'com.amazonaws.ecs.task-arn';
+
+/** docker calls with the given subcommand, e.g. dockerCalls(run, 'rm'). */
+export function dockerCalls(run: CleanupRun, ...sub: string[]): FakeCall[] {
+  return run.calls.filter((c) => c.cmd === 'docker' && sub.every((s, i) => c.args[i] === s));
+}
+
+/** Every container id passed to `docker rm`. */
+export function removedContainerIds(run: CleanupRun): string[] {
+  return dockerCalls(run, 'rm').flatMap((c) => c.args.slice(1).filter((a) => !a.startsWith('-')));
+}
