@@ -158,7 +158,9 @@ export class AutoScalingSim {
   private armTimers(action: LifecycleAction, hook: LifecycleHookDef): void {
     this.cancels.get(action)?.();
     const { clock } = this.deps;
-    const cancelHeartbeat = clock.at(action.heartbeatDeadline, () => this.end(action, hook.defaultResult, 'heartbeat-timeout'));
+    // A heartbeat deadline at the global one is the global timeout.
+    const cancelHeartbeat =
+      action.heartbeatDeadline < action.globalDeadline ? clock.at(action.heartbeatDeadline, () => this.end(action, hook.defaultResult, 'heartbeat-timeout')) : () => undefined;
     const cancelGlobal = clock.at(action.globalDeadline, () => this.end(action, hook.defaultResult, 'global-timeout'));
     this.cancels.set(action, () => {
       cancelHeartbeat();

@@ -1,0 +1,219 @@
+import {
+  CompleteLifecycleActionCommand,
+  RecordLifecycleActionHeartbeatCommand,
+  type AutoScalingClient,
+} from '@aws-sdk/client-auto-scaling';
+import {
+  DescribeCapacityProvidersCommand,
+  DescribeContainerInstancesCommand,
+  DescribeServicesCommand,
+  DescribeTasksCommand,
+  ListContainerInstancesCommand,
+  ListServicesCommand,
+  ListTasksCommand,
+  StopTaskCommand,
+  UpdateContainerInstancesStateCommand,
+  type CapacityProvider,
+  type ContainerInstance,
+  type ECSClient,
+  type Service,
+  type Task,
+} from '@aws-sdk/client-ecs';
+import type { LifecycleResult } from './records.ts';
+
+/**
+ * The ECS and Auto Scaling calls the drain makes, each counted, so that a
+ * drain can report how many calls it cost (metric ApiCallsPerDrain). One Api
+ * per unit of work; the caches live as long as it does, i.e. one invocation.
+ */
+
+// ListTasks, ListContainerInstances and ListServices return at most 100 per page;
+// DescribeTasks takes up to 100 tasks and DescribeServices up to 10 services (ECS API reference).
+export const LIST_PAGE = 100;
+export const DESCRIBE_TASKS_BATCH = 100;
+export const DESCRIBE_SERVICES_BATCH = 10;
+
+/** The Auto Scaling message when a lifecycle action is over (completed, timed out, or its instance gone). */
+const NO_ACTIVE_ACTION = /No active Lifecycle Action found/i;
+export const isNoActiveAction = (error: unknown): boolean => {
+  const e = error as { name?: string; Code?: string; message?: string };
+  return (e?.name === 'ValidationError' || e?.Code === 'ValidationError') && NO_ACTIVE_ACTION.test(e.message ?? '');
+};
+
+export interface LifecycleActionRef {
+  asg: string;
+  hookName: string;
+  token: string;
+  instanceId: string;
+}
+
+const chunks = <T>(items: readonly T[], size: number): T[][] => {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+};
+
+export const lastSegment = (arn: string): string => arn.slice(arn.lastIndexOf('/') + 1);
+
+/** What one invocation remembers between the Apis of its drains: the tick lists daemon services once per cluster. */
+export interface ApiCache {
+  daemons: Map<string, Promise<Set<string>>>;
+  capacityProviders?: Promise<CapacityProvider[]>;
+}
+
+export const newApiCache = (): ApiCache => ({ daemons: new Map() });
+
+export class Api {
+  calls = 0;
+
+  constructor(
+    private readonly clients: { ecs: ECSClient; asg: AutoScalingClient },
+    private readonly cache: ApiCache = newApiCache(),
+  ) {}
+
+  private ecs<O>(command: unknown): Promise<O> {
+    this.calls++;
+    return this.clients.ecs.send(command as never) as Promise<O>;
+  }
+
+  private asg<O>(command: unknown): Promise<O> {
+    this.calls++;
+    return this.clients.asg.send(command as never) as Promise<O>;
+  }
+
+  /** The container instance of an EC2 instance, searched cluster by cluster with the cluster query language. */
+  async findContainerInstance(clusters: readonly string[], ec2InstanceId: string): Promise<{ cluster: string; arn: string } | undefined> {
+    for (const cluster of clusters) {
+      let nextToken: string | undefined;
+      do {
+        const out = await this.ecs<{ containerInstanceArns?: string[]; nextToken?: string }>(
+          new ListContainerInstancesCommand({ cluster, filter: `ec2InstanceId == ${ec2InstanceId}`, maxResults: LIST_PAGE, nextToken }),
+        );
+        const arn = out.containerInstanceArns?.[0];
+        if (arn) return { cluster, arn };
+        nextToken = out.nextToken;
+      } while (nextToken);
+    }
+    return undefined;
+  }
+
+  async describeContainerInstance(cluster: string, arn: string): Promise<ContainerInstance | undefined> {
+    const out = await this.ecs<{ containerInstances?: ContainerInstance[] }>(new DescribeContainerInstancesCommand({ cluster, containerInstances: [arn] }));
+    return out.containerInstances?.find((ci) => ci.containerInstanceArn === arn) ?? out.containerInstances?.[0];
+  }
+
+  /** Returns the failure reason, if ECS reports one. */
+  async setDraining(cluster: string, arn: string): Promise<string | undefined> {
+    const out = await this.ecs<{ failures?: Array<{ reason?: string; detail?: string }> }>(
+      new UpdateContainerInstancesStateCommand({ cluster, containerInstances: [arn], status: 'DRAINING' }),
+    );
+    const failure = out.failures?.[0];
+    return failure ? `${failure.reason ?? 'unknown'}${failure.detail ? ` (${failure.detail})` : ''}` : undefined;
+  }
+
+  /**
+   * Every task ECS knows on the container instance: those desired RUNNING and
+   * those desired STOPPED (which includes the ones still DEACTIVATING or
+   * STOPPING, and the recently STOPPED), described in batches.
+   */
+  async tasksOn(cluster: string, containerInstance: string): Promise<{ tasks: Task[]; missing: string[] }> {
+    const arns = new Set<string>();
+    for (const desiredStatus of ['RUNNING', 'STOPPED'] as const) {
+      let nextToken: string | undefined;
+      do {
+        const out = await this.ecs<{ taskArns?: string[]; nextToken?: string }>(
+          new ListTasksCommand({ cluster, containerInstance, desiredStatus, maxResults: LIST_PAGE, nextToken }),
+        );
+        for (const arn of out.taskArns ?? []) arns.add(arn);
+        nextToken = out.nextToken;
+      } while (nextToken);
+    }
+    const tasks: Task[] = [];
+    const missing: string[] = [];
+    for (const batch of chunks([...arns], DESCRIBE_TASKS_BATCH)) {
+      const out = await this.ecs<{ tasks?: Task[]; failures?: Array<{ arn?: string }> }>(new DescribeTasksCommand({ cluster, tasks: batch }));
+      tasks.push(...(out.tasks ?? []));
+      for (const f of out.failures ?? []) if (f.arn) missing.push(f.arn);
+    }
+    return { tasks, missing };
+  }
+
+  /** Names of the cluster's DAEMON services, listed once per invocation and cluster. */
+  daemonServices(cluster: string): Promise<Set<string>> {
+    let cached = this.cache.daemons.get(cluster);
+    if (!cached) {
+      cached = (async () => {
+        const names = new Set<string>();
+        let nextToken: string | undefined;
+        do {
+          const out = await this.ecs<{ serviceArns?: string[]; nextToken?: string }>(
+            new ListServicesCommand({ cluster, schedulingStrategy: 'DAEMON', maxResults: LIST_PAGE, nextToken }),
+          );
+          for (const arn of out.serviceArns ?? []) names.add(lastSegment(arn));
+          nextToken = out.nextToken;
+        } while (nextToken);
+        return names;
+      })();
+      // A failed listing is not cached: the next check tries again.
+      cached.catch(() => this.cache.daemons.delete(cluster));
+      this.cache.daemons.set(cluster, cached);
+    }
+    return cached;
+  }
+
+  async describeServices(cluster: string, names: readonly string[]): Promise<Service[]> {
+    const services: Service[] = [];
+    for (const batch of chunks(names, DESCRIBE_SERVICES_BATCH)) {
+      const out = await this.ecs<{ services?: Service[] }>(new DescribeServicesCommand({ cluster, services: [...batch] }));
+      services.push(...(out.services ?? []));
+    }
+    return services;
+  }
+
+  /** The capacity provider whose Auto Scaling group is `asg`, if any. */
+  async capacityProviderOf(asg: string): Promise<CapacityProvider | undefined> {
+    const cache = this.cache;
+    cache.capacityProviders ??= (async () => {
+      const all: CapacityProvider[] = [];
+      let nextToken: string | undefined;
+      do {
+        const out = await this.ecs<{ capacityProviders?: CapacityProvider[]; nextToken?: string }>(new DescribeCapacityProvidersCommand({ nextToken }));
+        all.push(...(out.capacityProviders ?? []));
+        nextToken = out.nextToken;
+      } while (nextToken);
+      return all;
+    })();
+    // A failed listing is not cached either.
+    cache.capacityProviders.catch(() => (cache.capacityProviders = undefined));
+    const all = await cache.capacityProviders;
+    // An ASG ARN ends with `:autoScalingGroupName/<name>` (EC2 Auto Scaling user guide, resource ARNs).
+    return all.find((cp) => cp.status !== 'INACTIVE' && cp.autoScalingGroupProvider?.autoScalingGroupArn?.endsWith(`:autoScalingGroupName/${asg}`));
+  }
+
+  async stopTask(cluster: string, task: string, reason: string): Promise<void> {
+    await this.ecs(new StopTaskCommand({ cluster, task, reason }));
+  }
+
+  async completeLifecycleAction(action: LifecycleActionRef, result: LifecycleResult): Promise<void> {
+    await this.asg(
+      new CompleteLifecycleActionCommand({
+        AutoScalingGroupName: action.asg,
+        LifecycleHookName: action.hookName,
+        LifecycleActionToken: action.token,
+        InstanceId: action.instanceId,
+        LifecycleActionResult: result,
+      }),
+    );
+  }
+
+  async heartbeat(action: LifecycleActionRef): Promise<void> {
+    await this.asg(
+      new RecordLifecycleActionHeartbeatCommand({
+        AutoScalingGroupName: action.asg,
+        LifecycleHookName: action.hookName,
+        LifecycleActionToken: action.token,
+        InstanceId: action.instanceId,
+      }),
+    );
+  }
+}

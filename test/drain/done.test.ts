@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { doneTest, heartbeatDue, mayBeDone, serviceOf, taskIdOf, timedOut, type DoneInput, type TaskView } from '../../functions/drain/done.ts';
+
+const T0 = Date.parse('2026-06-01T09:00:00Z');
+let n = 0;
+const task = (lastStatus: string, group = 'service:web', desiredStatus = lastStatus === 'RUNNING' ? 'RUNNING' : 'STOPPED'): TaskView => ({
+  taskArn: `arn:aws:ecs:eu-west-1:123456789012:task/prod/${String(++n).padStart(32, '0')}`,
+  lastStatus,
+  desiredStatus,
+  group,
+});
+const input = (tasks: TaskView[], extra: Partial<DoneInput> = {}): DoneInput => ({
+  tasks,
+  daemonServices: new Set(['agent']),
+  standalone: { policy: 'wait', stopAfterSeconds: 600 },
+  drainStartedAt: T0,
+  now: T0 + 60_000,
+  ...extra,
+});
+
+describe('doneTest', () => {
+  it('is done only when every counted task is STOPPED', () => {
+    expect(doneTest(input([task('STOPPED'), task('STOPPED', 'service:api')])).done).toBe(true);
+    expect(doneTest(input([])).done).toBe(true);
+    for (const status of ['DEACTIVATING', 'STOPPING', 'DEPROVISIONING', 'RUNNING', 'PENDING', 'PROVISIONING', 'ACTIVATING']) {
+      const verdict = doneTest(input([task('STOPPED'), task(status)]));
+      expect(verdict.done, status).toBe(false);
+      expect(verdict.blocking.map((t) => t.lastStatus)).toEqual([status]);
+    }
+  });
+
+  it('does not take a task without a status for a stopped one', () => {
+    expect(doneTest(input([{ taskArn: 'arn:aws:ecs:eu-west-1:1:task/prod/x', group: 'service:web' }])).done).toBe(false);
+  });
+
+  it('leaves daemon-service tasks out, whatever their status', () => {
+    const verdict = doneTest(input([task('RUNNING', 'service:agent'), task('STOPPED')]));
+    expect(verdict).toMatchObject({ done: true, stopped: 1 });
+    expect(verdict.excluded).toHaveLength(1);
+  });
+
+  it('counts a task listed twice (desired RUNNING, then STOPPED) once', () => {
+    const t = task('STOPPING');
+    expect(doneTest(input([t, { ...t }])).blocking).toHaveLength(1);
+  });
+
+  it('names the services still on the instance, sorted, daemons excluded', () => {
+    expect(doneTest(input([task('RUNNING', 'service:web'), task('DEACTIVATING', 'service:api'), task('RUNNING', 'service:agent'), task('STOPPED', 'service:old')])).services).toEqual(['api', 'web']);
+  });
+
+  describe('standalone tasks', () => {
+    const standalone = () => [task('RUNNING', 'family:batch'), task('STOPPED')];
+
+    it('wait: block until they stop', () => {
+      expect(doneTest(input(standalone())).done).toBe(false);
+      expect(doneTest(input(standalone())).toStop).toEqual([]);
+    });
+
+    it('ignore: never block', () => {
+      const verdict = doneTest(input(standalone(), { standalone: { policy: 'ignore', stopAfterSeconds: 600 } }));
+      expect(verdict.done).toBe(true);
+      expect(verdict.excluded.map((t) => t.group)).toEqual(['family:batch']);
+    });
+
+    it('stop-after: block, and ask to stop them once the time is up and not before', () => {
+      const policy = { policy: 'stop-after' as const, stopAfterSeconds: 120 };
+      expect(doneTest(input(standalone(), { standalone: policy, now: T0 + 119_999 })).toStop).toEqual([]);
+      const due = doneTest(input(standalone(), { standalone: policy, now: T0 + 120_000 }));
+      expect(due.done).toBe(false);
+      expect(due.toStop.map((t) => t.group)).toEqual(['family:batch']);
+      // Already asked to stop: wait for it, do not ask again.
+      const stopping = [task('STOPPING', 'family:batch', 'STOPPED')];
+      expect(doneTest(input(stopping, { standalone: policy, now: T0 + 300_000 })).toStop).toEqual([]);
+      // Service tasks are the service scheduler's, never ours to stop.
+      expect(doneTest(input([task('RUNNING', 'service:web')], { standalone: policy, now: T0 + 300_000 })).toStop).toEqual([]);
+    });
+  });
+});
+
+describe('helpers', () => {
+  it('serviceOf reads the service from the group', () => {
+    expect(serviceOf(task('RUNNING', 'service:web'))).toBe('web');
+    expect(serviceOf(task('RUNNING', 'family:web'))).toBeUndefined();
+    expect(serviceOf({ taskArn: 'x' })).toBeUndefined();
+  });
+
+  it('taskIdOf works for both task ARN formats', () => {
+    expect(taskIdOf('arn:aws:ecs:eu-west-1:1:task/prod/abc123')).toBe('abc123');
+    expect(taskIdOf('arn:aws:ecs:eu-west-1:1:task/abc123')).toBe('abc123');
+  });
+
+  it('mayBeDone only when every outstanding task was seen STOPPED', () => {
+    expect(mayBeDone(new Set(['a', 'b']), new Set(['a', 'b', 'c']))).toBe(true);
+    expect(mayBeDone(new Set(['a', 'b']), new Set(['a']))).toBe(false);
+    expect(mayBeDone(undefined, new Set(['a']))).toBe(false);
+    expect(mayBeDone(new Set(), new Set(['a']))).toBe(false);
+    expect(mayBeDone(new Set(['a']), undefined)).toBe(false);
+  });
+
+  it('timedOut and heartbeatDue at their exact boundaries', () => {
+    expect(timedOut(T0, 600, T0 + 599_999)).toBe(false);
+    expect(timedOut(T0, 600, T0 + 600_000)).toBe(true);
+    expect(heartbeatDue(T0, 300, T0 + 99_999)).toBe(false);
+    expect(heartbeatDue(T0, 300, T0 + 100_000)).toBe(true);
+  });
+});

@@ -1,0 +1,195 @@
+/**
+ * The drain logic wired to the simulator and dynalite the way the handler
+ * wires it, with the rules of infra/functions/drain.ts as bus subscriptions
+ * and the reconcile schedule as a timer on the simulated clock.
+ */
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DeprecatedAdaptiveRetryStrategy } from '@smithy/core/retry';
+import { parseConfig, type CaretakerConfigInput } from '../../functions/shared/config.ts';
+import { handleDrainInput, type DrainDeps, type StepResult, type TickResult } from '../../functions/drain/drain.ts';
+import { drainPatterns } from '../../functions/drain/events.ts';
+import { parseDrainInput } from '../../functions/drain/input.ts';
+import { createDrainRecords, type DrainRecord, type DrainRecords } from '../../functions/drain/records.ts';
+import { installDrainWorld, type DrainWorld } from '../../sim/drain.ts';
+import { createTable, startSim, type AwsEvent, type Sim } from '../../sim/index.ts';
+
+export const T0 = new Date('2026-06-01T09:00:00Z');
+const credentials = { accessKeyId: 'sim', secretAccessKey: 'sim' };
+
+export interface HarnessOptions {
+  clusters?: CaretakerConfigInput['clusters'];
+  drain?: CaretakerConfigInput['drain'];
+  seed?: number;
+  /** Subscribe the rules and the reconcile schedule (default true). */
+  wire?: boolean;
+}
+
+export interface Invocation {
+  trigger: string;
+  at: number;
+  result?: StepResult | TickResult;
+  error?: unknown;
+}
+
+export interface Harness {
+  sim: Sim;
+  world: DrainWorld;
+  records: DrainRecords;
+  config: ReturnType<typeof parseConfig>;
+  /** Every addMetric call, by name. */
+  metric(name: string): number[];
+  /** DynamoDB commands sent by the drain logic, by command name. */
+  ddbCalls: Record<string, number>;
+  invocations: Invocation[];
+  /** One invocation of the drain logic, as Lambda would run it for `event`. */
+  invoke(event: unknown, trigger?: string): Promise<StepResult | TickResult>;
+  /** The reconcile tick, as its schedule delivers it. */
+  tick(): Promise<TickResult>;
+  /** Drops the deliveries of a rule for which `drop(event)` holds (a lost event). */
+  dropWhen(drop: (event: AwsEvent) => boolean): void;
+  openRecords(): Promise<DrainRecord[]>;
+  close(): Promise<void>;
+}
+
+let tables = 0;
+
+/**
+ * Adaptive retry as the handler configures it, with millisecond backoff so a
+ * throttled scenario runs in test time; the retry decisions are the SDK's own.
+ */
+const retryStrategy = () => new DeprecatedAdaptiveRetryStrategy(async () => 5, { delayDecider: (_base: number, attempts: number) => attempts });
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const sim = await startSim({ start: T0, seed: opts.seed ?? 11 });
+  const world = installDrainWorld(sim, { seed: opts.seed ?? 11 });
+  const config = parseConfig({ clusters: opts.clusters ?? [{ name: 'prod', asgs: ['prod-asg'] }], drain: opts.drain ?? {} });
+  const tableName = `drain-${process.pid}-${++tables}`;
+  await createTable(sim.dynamo.endpoint, tableName);
+
+  const ecs = new ECSClient({ endpoint: sim.endpoint, region: sim.region, credentials, retryStrategy: retryStrategy() });
+  const asg = new AutoScalingClient({ endpoint: sim.endpoint, region: sim.region, credentials, retryStrategy: retryStrategy() });
+  const ddb = new DynamoDBClient({ endpoint: sim.dynamo.endpoint, region: sim.region, credentials, maxAttempts: 5 });
+  const records = createDrainRecords(DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } }), tableName);
+
+  const ddbCalls: Record<string, number> = {};
+  ddb.middlewareStack.add(
+    (next, context) => async (args) => {
+      ddbCalls[context.commandName!] = (ddbCalls[context.commandName!] ?? 0) + 1;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countDynamoCalls' },
+  );
+  // Metrics are recorded, not flushed: the tests read them by name.
+  const metrics = new Metrics({ namespace: 'test' });
+  const metricCalls: Array<[string, number]> = [];
+  metrics.addMetric = ((name: string, _unit: unknown, value: number) => {
+    metricCalls.push([name, value]);
+  }) as never;
+  const logger = new Logger({ logLevel: 'SILENT' });
+  const scope = { clusters: config.clusters.map((c) => c.name), asgs: config.clusters.flatMap((c) => c.asgs), hookName: config.drain.hookName };
+  let owners = 0;
+  const deps = (): DrainDeps => ({
+    ecs,
+    asg,
+    records,
+    logger,
+    metrics,
+    now: () => sim.clock.now(),
+    owner: `invocation-${++owners}`,
+    remainingMs: () => 50_000,
+    settings: { ...config.drain, clusters: scope.clusters },
+  });
+
+  const invocations: Invocation[] = [];
+  const invoke = async (event: unknown, trigger = 'direct') => {
+    const record: Invocation = { trigger, at: sim.clock.now() };
+    invocations.push(record);
+    try {
+      record.result = await handleDrainInput(deps(), parseDrainInput(event, scope));
+      return record.result;
+    } catch (error) {
+      record.error = error;
+      throw error;
+    }
+  };
+  const tickEvent = () => ({
+    version: '0',
+    id: `tick-${sim.clock.now()}`,
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: sim.account,
+    time: new Date(sim.clock.now()).toISOString(),
+    region: sim.region,
+    resources: [`arn:aws:events:${sim.region}:${sim.account}:rule/cc-test-drain-reconcile`],
+    detail: {},
+  });
+
+  const drops: Array<(event: AwsEvent) => boolean> = [];
+  if (opts.wire !== false) {
+    const patterns = drainPatterns(config);
+    const rules = Object.entries(patterns).filter(([, pattern]) => pattern !== undefined);
+    for (const [name, pattern] of rules) {
+      sim.bus.subscribePattern(`drain-${name}`, pattern, async (event) => {
+        if (drops.some((drop) => drop(event))) return 'dropped';
+        return invoke(event, name);
+      });
+    }
+    // rate(1 minute), from the first whole minute, like an EventBridge schedule.
+    const every = 60_000;
+    const scheduleTick = (at: number) =>
+      sim.clock.at(at, async () => {
+        scheduleTick(at + every);
+        await invoke(tickEvent(), 'tick');
+      });
+    scheduleTick(Math.ceil((sim.clock.now() + 1) / every) * every);
+  }
+
+  return {
+    sim,
+    world,
+    records,
+    config,
+    metric: (name) => metricCalls.filter(([n]) => n === name).map(([, v]) => v),
+    ddbCalls,
+    invocations,
+    invoke,
+    tick: () => invoke(tickEvent(), 'tick') as Promise<TickResult>,
+    dropWhen: (drop) => drops.push(drop),
+    openRecords: async () => {
+      const out: DrainRecord[] = [];
+      for await (const r of records.listOpen()) out.push(r);
+      return out;
+    },
+    close: async () => {
+      ecs.destroy();
+      asg.destroy();
+      ddb.destroy();
+      await sim.close();
+    },
+  };
+}
+
+/** Advances simulated time in steps, stopping early once `until` holds. */
+export async function runUntil(h: Harness, until: () => boolean, opts: { maxMs: number; stepMs?: number }): Promise<void> {
+  const step = opts.stepMs ?? 1000;
+  for (let t = 0; t < opts.maxMs && !until(); t += step) await h.sim.clock.advance(step);
+}
+
+/** ECS calls a drain made, by operation. */
+export const callsOf = (h: Harness, service: 'ecs' | 'autoscaling', op: string) => h.sim.calls.filter((c) => c.service === service && c.op === op);
+
+/** A standard world: cluster `prod` with instance i-0drain (to drain) and i-0spare (room for replacements), hook on prod-asg. */
+export function standardWorld(h: Harness, opts: { heartbeatTimeoutSeconds?: number; spareCpu?: number; spareMemory?: number; drainCpu?: number; drainMemory?: number } = {}) {
+  const { sim, world } = h;
+  if (!sim.ecs.clusters.has('prod')) sim.ecs.addCluster('prod');
+  const drained = sim.ecs.addContainerInstance('prod', { ec2InstanceId: 'i-0d7a1e', cpu: opts.drainCpu, memory: opts.drainMemory });
+  const spare = sim.ecs.addContainerInstance('prod', { ec2InstanceId: 'i-0a5a7e', cpu: opts.spareCpu, memory: opts.spareMemory });
+  world.autoscaling.addGroup('prod-asg');
+  world.autoscaling.putLifecycleHook('prod-asg', { name: h.config.drain.hookName, heartbeatTimeoutSeconds: opts.heartbeatTimeoutSeconds ?? h.config.drain.heartbeatTimeoutSeconds, defaultResult: 'CONTINUE' });
+  return { drained, spare };
+}
