@@ -1,0 +1,78 @@
+import { CLEANUP_REQUEST_SOURCE } from '../../functions/shared/cleanup-request.ts';
+import { stoppedWatchPatterns } from '../../functions/stopped-watch/events.ts';
+import { settingsFromConfig } from '../../functions/stopped-watch/settings.ts';
+import { inClusters, tableReadWrite, type Statement } from '../iam.ts';
+import { dlqLogicalId } from '../resources.ts';
+import { ruleRetryPolicy, type DeployContext, type FunctionSpec } from './types.ts';
+
+/** How often ended alert windows are summarised: a summary is at most this late. */
+export const STOPPED_WATCH_FLUSH_SCHEDULE = 'rate(1 minute)';
+
+const RULE_DESCRIPTIONS = {
+  taskStopped: 'ECS tasks STOPPED',
+  serviceAction: 'ECS service WARN/ERROR actions (placement failures, task start impaired)',
+  deployment: 'ECS deployments failed or rolling back',
+  agentDisconnected: 'ECS container instances whose agent disconnected',
+} as const;
+
+const sub = (text: string) => ({ 'Fn::Sub': text });
+
+/** stopped-watch: classifies stops and service/deployment/agent trouble, alerts with a rate limit, asks cleanup for full disks. */
+export function stoppedWatchFunction({ config }: DeployContext): FunctionSpec {
+  const settings = settingsFromConfig(config);
+  const clusters = settings.clusters;
+  const topicArn = settings.alerts.topicArn;
+  const dlqArn = { 'Fn::GetAtt': [dlqLogicalId('stoppedWatch'), 'Arn'] };
+
+  const rules = Object.entries(stoppedWatchPatterns(clusters)).map(([name, pattern]) => ({
+    eventBridge: {
+      pattern,
+      description: `ecs-caretaker stopped-watch: ${RULE_DESCRIPTIONS[name as keyof typeof RULE_DESCRIPTIONS]}`,
+      deadLetterQueueArn: dlqArn,
+      retryPolicy: ruleRetryPolicy,
+    },
+  }));
+  // Without a topic there is nothing to summarise, so no schedule either.
+  const flush = topicArn
+    ? [{ schedule: { rate: [STOPPED_WATCH_FLUSH_SCHEDULE], description: 'ecs-caretaker stopped-watch: send the summaries of ended alert windows' } }]
+    : [];
+
+  const statements: Statement[] = [
+    // Scan: the flush looks for alert windows that owe a summary (see functions/stopped-watch/alert-store.ts).
+    tableReadWrite(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Scan']),
+  ];
+  if (topicArn) statements.push({ Sid: 'PublishAlerts', Effect: 'Allow', Action: 'sns:Publish', Resource: topicArn });
+  if (settings.requestCleanup) {
+    statements.push(
+      {
+        Sid: 'RequestCleanup',
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: sub('arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default'),
+        // Only our own custom source: the role cannot impersonate aws.* or another application on the default bus.
+        Condition: { StringEquals: { 'events:source': CLEANUP_REQUEST_SOURCE } },
+      },
+      {
+        // Task events name the container instance, not the EC2 instance the cleanup command targets.
+        Sid: 'ResolveContainerInstances',
+        Effect: 'Allow',
+        Action: 'ecs:DescribeContainerInstances',
+        Resource: clusters.map((name) => sub(`arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:container-instance/${name}/*`)),
+        Condition: inClusters(clusters),
+      },
+    );
+  }
+
+  return {
+    key: 'stoppedWatch',
+    definition: {
+      handler: 'functions/stopped-watch/handler.handler',
+      description: 'Classifies why ECS tasks stop, publishes metrics, sends rate-limited alerts with a fix hint, requests cleanup of full disks',
+      timeout: 30,
+      memorySize: 256,
+      environment: { STOPPED_WATCH_CONFIG: JSON.stringify(settings) },
+      events: [...rules, ...flush],
+    },
+    statements,
+  };
+}
