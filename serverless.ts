@@ -7,8 +7,8 @@ import { loadConfig } from './infra/config.ts';
 import { functionRole } from './infra/iam.ts';
 import { esbuildOptions } from './infra/esbuild.ts';
 import { dlqResources, roleLogicalId, tableResources, type Resources } from './infra/resources.ts';
-import { taskLockFunction } from './infra/functions/task-lock.ts';
-import type { DeployContext, FunctionSpec } from './infra/functions/types.ts';
+import { functionSpecs } from './infra/functions/index.ts';
+import type { DeployContext } from './infra/functions/types.ts';
 
 const config = loadConfig();
 
@@ -28,7 +28,7 @@ const prefix = `${config.service}-${stage}`;
 const tableName = `${prefix}-state`;
 
 const context: DeployContext = { config, stage, prefix, tableName };
-const specs: FunctionSpec[] = [taskLockFunction(context)];
+const specs = functionSpecs(context);
 
 const resources: Resources = { ...tableResources(tableName) };
 const functions: Record<string, unknown> = {};

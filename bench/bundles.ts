@@ -6,25 +6,32 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { loadConfig } from '../infra/config.ts';
 import { entryPoints } from '../infra/esbuild.ts';
+import { functionSpecs } from '../infra/functions/index.ts';
 import { buildBundles, repoRoot, type FunctionKey } from '../scripts/build.ts';
 
-// Enough configuration for each handler's cold start to succeed without AWS.
-export const handlerEnv: Record<string, string> = {
+// Each handler's cold start reads the environment serverless.ts would give it for the shipped configuration.
+const specs = functionSpecs({ config: loadConfig(join(repoRoot, 'caretaker.config.ts')), stage: 'bench', prefix: 'ecs-caretaker-bench', tableName: 'bench' });
+const baseEnv: Record<string, string> = {
   AWS_REGION: 'eu-west-1',
   AWS_ACCESS_KEY_ID: 'bench',
   AWS_SECRET_ACCESS_KEY: 'bench',
   TABLE_NAME: 'bench',
   POWERTOOLS_TRACE_ENABLED: 'false',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
-  TASK_LOCK_CONFIG: JSON.stringify({ jobs: [], scheduleNames: {}, lockRetentionHours: 1 }),
+};
+const envFor = (fn: FunctionKey): Record<string, string> => {
+  const spec = specs.find((s) => s.key === fn);
+  if (!spec) throw new Error(`bench: the shipped caretaker.config.ts deploys no ${fn} function`);
+  return { ...baseEnv, ...(spec.definition.environment as Record<string, string>) };
 };
 
 const node = join(repoRoot, 'node_modules', '.bin', 'node');
 
-function importMs(file: string): number {
+function importMs(file: string, env: Record<string, string>): number {
   const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
-  const out = execFileSync(node, ['--no-warnings', '--input-type=module', '-e', script], { env: { ...process.env, ...handlerEnv }, encoding: 'utf8' });
+  const out = execFileSync(node, ['--no-warnings', '--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' });
   return Number(out);
 }
 
@@ -45,8 +52,8 @@ export async function benchBundles(runs = 5): Promise<BundleRow[]> {
     const source: number[] = [];
     // Interleaved, so that a busy moment on the machine hurts both sides alike.
     for (let i = 0; i < runs; i++) {
-      bundled.push(importMs(built[fn].file));
-      source.push(importMs(join(repoRoot, entryPoints[fn])));
+      bundled.push(importMs(built[fn].file, envFor(fn)));
+      source.push(importMs(join(repoRoot, entryPoints[fn]), envFor(fn)));
     }
     rows.push({ fn, bundleKB: built[fn].bytes / 1024, bundledMs: median(bundled), sourceMs: median(source) });
   }

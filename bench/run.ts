@@ -7,6 +7,8 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../scripts/build.ts';
 import { benchBundles, bundlesMarkdown } from './bundles.ts';
+import { benchDrain } from './drain.ts';
+import { benchStoppedWatch } from './stopped-watch.ts';
 import { benchTaskLock } from './task-lock.ts';
 
 // The benches count calls; EMF lines from the functions' metrics would only flood the report's output.
@@ -15,6 +17,8 @@ process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 const sections: Array<[string, () => Promise<string>]> = [
   ['Bundles and cold start', async () => bundlesMarkdown(await benchBundles())],
   ['task-lock: calls per occurrence under duplicate deliveries', benchTaskLock],
+  ['drain: API calls per drain and completion delay', benchDrain],
+  ['stopped-watch: classification throughput and alert-path DynamoDB calls', benchStoppedWatch],
 ];
 
 const started = Date.now();

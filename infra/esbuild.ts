@@ -21,4 +21,6 @@ export const esbuildOptions = {
 /** Entry points by function key; serverless.ts and the build script share them. */
 export const entryPoints = {
   taskLock: 'functions/task-lock/handler.ts',
+  drain: 'functions/drain/handler.ts',
+  stoppedWatch: 'functions/stopped-watch/handler.ts',
 } as const;

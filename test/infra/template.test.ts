@@ -103,7 +103,7 @@ describe('packaged CloudFormation template', () => {
     });
     expect(nightly.Properties.Target.RoleArn).toEqual({ 'Fn::GetAtt': ['TaskLockSchedulerRole', 'Arn'] });
 
-    const legacy = resourcesOfType(template, 'AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression);
+    const legacy = resourcesOfType(template, 'AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression && r.Properties.Targets[0].Arn['Fn::GetAtt'][0] === 'TaskLockLambdaFunction');
     expect(legacy.map(([, r]) => [r.Properties.Name, r.Properties.ScheduleExpression, r.Properties.Targets[0].Input])).toEqual([['legacy-every-15', 'rate(15 minutes)', undefined]]);
   });
 
