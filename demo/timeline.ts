@@ -15,10 +15,13 @@ export class Timeline {
   readonly entries: TimelineEntry[] = [];
   private callMark = 0;
 
-  constructor(
-    private readonly sim: Sim,
-    private readonly print: boolean,
-  ) {}
+  private readonly sim: Sim;
+  private readonly print: boolean;
+
+  constructor(sim: Sim, print: boolean) {
+    this.sim = sim;
+    this.print = print;
+  }
 
   /** AWS calls made since the last entry, as `ecs:RunTask ×2` counts. */
   private callsSince(): Record<string, number> {

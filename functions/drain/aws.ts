@@ -65,11 +65,14 @@ export const newApiCache = (): ApiCache => ({ daemons: new Map() });
 
 export class Api {
   calls = 0;
+  // Plain fields, not parameter properties: Node's type stripping (the unbundled bench, tsx-free runs) rejects those.
+  private readonly clients: { ecs: ECSClient; asg: AutoScalingClient };
+  private readonly cache: ApiCache;
 
-  constructor(
-    private readonly clients: { ecs: ECSClient; asg: AutoScalingClient },
-    private readonly cache: ApiCache = newApiCache(),
-  ) {}
+  constructor(clients: { ecs: ECSClient; asg: AutoScalingClient }, cache: ApiCache = newApiCache()) {
+    this.clients = clients;
+    this.cache = cache;
+  }
 
   private ecs<O>(command: unknown): Promise<O> {
     this.calls++;
