@@ -1,5 +1,6 @@
 import type { ServiceDef } from './dispatcher.ts';
 import { SimError } from './errors.ts';
+import { decodeToken, encodeToken } from './page-token.ts';
 import { lastSegment, type EcsSim } from './ecs.ts';
 import { runTask } from './ecs-run-task.ts';
 import { apiCluster, apiTask } from './ecs-shapes.ts';
@@ -96,16 +97,3 @@ export function ecsService(ecs: EcsSim): ServiceDef {
   };
 }
 
-// Opaque to callers, like the real token; it only has to survive a round trip.
-const encodeToken = (seq: number) => Buffer.from(JSON.stringify({ after: seq })).toString('base64url');
-
-function decodeToken(token: string | undefined): number {
-  if (token === undefined) return -1;
-  try {
-    const after = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')).after;
-    if (Number.isInteger(after)) return after;
-  } catch {
-    // fall through
-  }
-  throw invalid('Invalid nextToken.');
-}

@@ -1,6 +1,7 @@
 import type { SimClock } from './clock.ts';
 import type { OperationHandler } from './dispatcher.ts';
 import { SimError } from './errors.ts';
+import { decodeToken, encodeToken } from './page-token.ts';
 import type { EventBus } from './events.ts';
 import { lastSegment, type EcsSim } from './ecs.ts';
 import { place } from './ecs-placement.ts';
@@ -68,17 +69,6 @@ const UPDATE_INSTANCES_MAX = 10;
 
 const invalid = (message: string) => new SimError('InvalidParameterException', message);
 
-const encodeToken = (after: number) => Buffer.from(JSON.stringify({ after })).toString('base64url');
-function decodeToken(token: string | undefined): number {
-  if (token === undefined) return -1;
-  try {
-    const after = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')).after;
-    if (Number.isInteger(after)) return after;
-  } catch {
-    // fall through
-  }
-  throw invalid('Invalid nextToken.');
-}
 
 export class EcsDrainingSim {
   readonly services = new Map<string, SimService>();

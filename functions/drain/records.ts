@@ -1,6 +1,5 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Item } from '../shared/store.ts';
+import { conditional, type Item } from '../shared/store.ts';
 
 /**
  * Drain state in the single table. Two kinds of item:
@@ -92,17 +91,6 @@ export interface DrainRecords {
   deleteIndex(containerInstanceArn: string, actionId: string): Promise<void>;
 }
 
-const failedCondition = (error: unknown): boolean =>
-  error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === 'ConditionalCheckFailedException';
-
-async function conditional<T>(write: () => Promise<T>): Promise<T | false> {
-  try {
-    return await write();
-  } catch (error) {
-    if (failedCondition(error)) return false;
-    throw error;
-  }
-}
 
 const OPEN = ':open';
 

@@ -37,10 +37,11 @@ export interface Store {
   delete(id: string, condition?: Condition): Promise<boolean>;
 }
 
-const conditionalFailed = (error: unknown): boolean =>
+export const conditionalFailed = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === 'ConditionalCheckFailedException';
 
-async function conditional<T>(write: () => Promise<T>): Promise<T | false> {
+/** Runs a conditional write; false when its condition did not hold, any other error is thrown. */
+export async function conditional<T>(write: () => Promise<T>): Promise<T | false> {
   try {
     return await write();
   } catch (error) {

@@ -1,5 +1,5 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { conditional } from '../shared/store.ts';
 import { ALERT_PREFIX, TRACKED_IDS_MAX, type AlertSample, type AlertWindow, type MessageKind } from './alerts.ts';
 
 /**
@@ -28,18 +28,8 @@ export interface AlertStore {
   scanPending(): AsyncIterable<AlertWindow>;
 }
 
-const failedCondition = (error: unknown): boolean =>
-  error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === 'ConditionalCheckFailedException';
-
-async function conditional(write: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await write();
-    return true;
-  } catch (error) {
-    if (failedCondition(error)) return false;
-    throw error;
-  }
-}
+/** true when the conditional write happened, false when its condition did not hold. */
+const conditionalWrite = async (write: () => Promise<unknown>): Promise<boolean> => (await conditional(write)) !== false;
 
 // Every attribute name goes through a placeholder: `count`, `first` and `last` are DynamoDB reserved words.
 const N = {
@@ -69,7 +59,7 @@ const SCANNED = [
 const CLAIM_ATTRIBUTES = 'claimOwner, claimUntil, claimCount, claimKind';
 
 export function createAlertStore(doc: DynamoDBDocumentClient, tableName: string): AlertStore {
-  const update = (input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>) => conditional(() => doc.send(new UpdateCommand({ TableName: tableName, ...input })));
+  const update = (input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>) => conditionalWrite(() => doc.send(new UpdateCommand({ TableName: tableName, ...input })));
 
   return {
     async get(id) {
@@ -98,7 +88,7 @@ export function createAlertStore(doc: DynamoDBDocumentClient, tableName: string)
     },
 
     open(window, expectVersion) {
-      return conditional(() =>
+      return conditionalWrite(() =>
         doc.send(
           new PutCommand({
             TableName: tableName,
