@@ -6,7 +6,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -75,7 +74,6 @@ export async function benchStoppedWatch(): Promise<string> {
       return {
         sns: new SNSClient(client),
         events: new EventBridgeClient(client),
-        ecs: new ECSClient(client),
         alerts: createAlertStore(doc, tableName),
         store: createStore(doc, tableName),
         logger: new Logger({ logLevel: 'SILENT' }),
@@ -137,7 +135,7 @@ export async function benchStoppedWatch(): Promise<string> {
     return [
       `Classification (pure, no AWS call): ${throughput.perSecond.toLocaleString('en-US')} classifications/s, ${throughput.microseconds.toFixed(2)} µs each, over the ${throughput.inputs} real inputs (every file in aws-events and every stop reason in stopped-reasons-sample.json) for about 1 s (${throughput.total.toLocaleString('en-US')} classifications).`,
       '',
-      'Alert path against the simulator. "Other AWS calls" are SNS Publish, EventBridge PutEvents and ECS DescribeContainerInstances; the flush row is a Scan of an empty table.',
+      'Alert path against the simulator. "Other AWS calls" are SNS Publish and EventBridge PutEvents; the flush row is a Scan of an empty table.',
       '',
       ...rows,
     ].join('\n');

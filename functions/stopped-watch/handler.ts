@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -23,7 +22,6 @@ const tableName = requireEnv('TABLE_NAME');
 const retry = { ...clientConfig, retryMode: 'standard' } as const;
 const sns = traced(new SNSClient(retry));
 const events = traced(new EventBridgeClient(retry));
-const ecs = traced(new ECSClient(retry));
 const doc = DynamoDBDocumentClient.from(traced(new DynamoDBClient(retry)), { marshallOptions: { removeUndefinedValues: true } });
 const alerts = createAlertStore(doc, tableName);
 const store = createStore(doc, tableName);
@@ -33,7 +31,6 @@ export const handler = lambdaHandler('stopped-watch', async (event, context) => 
   const deps: WatchDeps = {
     sns,
     events,
-    ecs,
     alerts,
     store,
     logger,

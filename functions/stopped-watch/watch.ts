@@ -1,4 +1,3 @@
-import { DescribeContainerInstancesCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -29,7 +28,6 @@ import type { StoppedWatchSettings } from './settings.ts';
 export interface WatchDeps {
   sns: SNSClient;
   events: EventBridgeClient;
-  ecs: ECSClient;
   alerts: AlertStore;
   store: Store;
   logger: Logger;
@@ -333,7 +331,8 @@ async function cleanupPath(deps: WatchDeps, c: Classification, scope: Scope): Pr
   try {
     const detail: CleanupRequest = {
       cluster: scope.cluster,
-      ec2InstanceId: scope.ec2InstanceId ?? (await ec2InstanceIdOf(deps, scope.cluster, arn)),
+      // Task events name only the container instance; the cleanup function resolves it (and checks it is ACTIVE) itself.
+      ec2InstanceId: scope.ec2InstanceId,
       containerInstanceArn: arn,
       reason: c.reason.slice(0, CLEANUP_REASON_MAX),
       requestedBy: 'stopped-watch',
@@ -357,15 +356,3 @@ async function cleanupPath(deps: WatchDeps, c: Classification, scope: Scope): Pr
   }
 }
 
-/** Task events carry only the container instance ARN; the cleanup function needs the EC2 instance. Optional in the request, so a failed lookup is not fatal. */
-async function ec2InstanceIdOf(deps: WatchDeps, cluster: string, containerInstanceArn: string): Promise<string | undefined> {
-  try {
-    const out = await deps.ecs.send(new DescribeContainerInstancesCommand({ cluster, containerInstances: [containerInstanceArn] }));
-    const id = out.containerInstances?.find((ci) => ci.containerInstanceArn === containerInstanceArn)?.ec2InstanceId;
-    if (!id) deps.logger.warn('ECS does not know the container instance any more; requesting cleanup without its EC2 id', { containerInstanceArn, failures: out.failures });
-    return id;
-  } catch (error) {
-    deps.logger.warn('DescribeContainerInstances failed; requesting cleanup without the EC2 id', { containerInstanceArn, error: error as Error });
-    return undefined;
-  }
-}

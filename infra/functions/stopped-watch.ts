@@ -1,7 +1,7 @@
 import { CLEANUP_REQUEST_SOURCE } from '../../functions/shared/cleanup-request.ts';
 import { stoppedWatchPatterns } from '../../functions/stopped-watch/events.ts';
 import { settingsFromConfig } from '../../functions/stopped-watch/settings.ts';
-import { inClusters, tableReadWrite, type Statement } from '../iam.ts';
+import { tableReadWrite, type Statement } from '../iam.ts';
 import { dlqLogicalId } from '../resources.ts';
 import { ruleRetryPolicy, type DeployContext, type FunctionSpec } from './types.ts';
 
@@ -43,24 +43,14 @@ export function stoppedWatchFunction({ config }: DeployContext): FunctionSpec {
   ];
   if (topicArn) statements.push({ Sid: 'PublishAlerts', Effect: 'Allow', Action: 'sns:Publish', Resource: topicArn });
   if (settings.requestCleanup) {
-    statements.push(
-      {
-        Sid: 'RequestCleanup',
-        Effect: 'Allow',
-        Action: 'events:PutEvents',
-        Resource: sub('arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default'),
-        // Only our own custom source: the role cannot impersonate aws.* or another application on the default bus.
-        Condition: { StringEquals: { 'events:source': CLEANUP_REQUEST_SOURCE } },
-      },
-      {
-        // Task events name the container instance, not the EC2 instance the cleanup command targets.
-        Sid: 'ResolveContainerInstances',
-        Effect: 'Allow',
-        Action: 'ecs:DescribeContainerInstances',
-        Resource: clusters.map((name) => sub(`arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:container-instance/${name}/*`)),
-        Condition: inClusters(clusters),
-      },
-    );
+    statements.push({
+      Sid: 'RequestCleanup',
+      Effect: 'Allow',
+      Action: 'events:PutEvents',
+      Resource: sub('arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default'),
+      // Only our own custom source: the role cannot impersonate aws.* or another application on the default bus.
+      Condition: { StringEquals: { 'events:source': CLEANUP_REQUEST_SOURCE } },
+    });
   }
 
   return {

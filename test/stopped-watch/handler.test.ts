@@ -40,7 +40,7 @@ const cleanups: Array<() => void> = [];
 
 beforeAll(async () => {
   sim = await startSim({ start: T0, seed: 7 });
-  installDrainWorld(sim); // ECS DescribeContainerInstances
+  installDrainWorld(sim); // ECS container instances for the thin-pool stops
   sns = installSns(sim);
   eventBridge = installEventBridge(sim);
   installDynamoProxy(sim); // DynamoDB through the dispatcher: call log and faults
@@ -320,13 +320,13 @@ describe('cleanup hand-off', () => {
     expect(requests[0]).toMatchObject({ source: 'ecs-caretaker', 'detail-type': 'Cleanup Requested', resources: [instance.arn] });
     expect(requests[0]!.detail).toEqual({
       cluster: 'prod',
-      ec2InstanceId: 'i-0a1b2c3d4e5f60718',
       containerInstanceArn: instance.arn,
       reason: event.detail.stoppedReason,
       requestedBy: 'stopped-watch',
     });
     expect(isCleanupRequest(requests[0]!.detail)).toBe(true);
-    expect(sim.countCalls('ecs', 'DescribeContainerInstances')).toBe(1);
+    // stopped-watch makes no ECS call at all: the cleanup function resolves the container instance.
+    expect(sim.countCalls('ecs')).toBe(0);
   });
 
   it('a PutEvents entry failure makes Lambda retry the event, and the retry requests the cleanup', async () => {

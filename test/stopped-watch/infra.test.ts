@@ -37,24 +37,17 @@ describe('stopped-watch FunctionSpec', () => {
     expect(STOPPED_WATCH_FLUSH_SCHEDULE).toBe('rate(1 minute)');
   });
 
-  it('least privilege: Publish on the topic only, PutEvents on the default bus for our source only, DescribeContainerInstances in the clusters only', () => {
+  it('least privilege: Publish on the topic only, PutEvents on the default bus for our source only, no ECS access', () => {
     const { statements } = spec({ alerts: { topicArn: TOPIC } });
     const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
-    expect(Object.keys(bySid).sort()).toEqual(['PublishAlerts', 'RequestCleanup', 'ResolveContainerInstances', 'Table']);
+    expect(Object.keys(bySid).sort()).toEqual(['PublishAlerts', 'RequestCleanup', 'Table']);
     expect(bySid.PublishAlerts).toMatchObject({ Action: 'sns:Publish', Resource: TOPIC });
     expect(bySid.RequestCleanup).toMatchObject({
       Action: 'events:PutEvents',
       Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default' },
       Condition: { StringEquals: { 'events:source': 'ecs-caretaker' } },
     });
-    expect(bySid.ResolveContainerInstances).toMatchObject({
-      Action: 'ecs:DescribeContainerInstances',
-      Resource: [
-        { 'Fn::Sub': 'arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:container-instance/prod/*' },
-        { 'Fn::Sub': 'arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:container-instance/batch/*' },
-      ],
-      Condition: { ArnEquals: { 'ecs:cluster': expect.any(Array) } },
-    });
+    expect(JSON.stringify(statements)).not.toContain('ecs:');
     expect(bySid.Table!.Action).toEqual(expect.arrayContaining(['dynamodb:Scan', 'dynamodb:UpdateItem', 'dynamodb:PutItem']));
     expect(JSON.stringify(statements)).not.toMatch(/"Resource":"\*"/);
   });

@@ -5,7 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeContainerInstancesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -62,7 +61,6 @@ interface Harness {
   clock: { now: number };
   sns: ReturnType<typeof mockClient>;
   events: ReturnType<typeof mockClient>;
-  ecs: ReturnType<typeof mockClient>;
   lines: MetricLine[];
   logger: Logger;
   dynamoCalls: string[];
@@ -85,16 +83,10 @@ async function harness(overrides: { settings?: Partial<StoppedWatchSettings>; al
   const doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
   const snsClient = new SNSClient({ region: REGION, credentials });
   const eventsClient = new EventBridgeClient({ region: REGION, credentials });
-  const ecsClient = new ECSClient({ region: REGION, credentials });
   const sns = mockClient(snsClient);
   const events = mockClient(eventsClient);
-  const ecs = mockClient(ecsClient);
   sns.on(PublishCommand).callsFake(async () => ({ MessageId: randomUUID() }));
   events.on(PutEventsCommand).callsFake(async () => ({ FailedEntryCount: 0, Entries: [{ EventId: randomUUID() }] }));
-  ecs.on(DescribeContainerInstancesCommand).callsFake(async (input) => ({
-    containerInstances: input.containerInstances.map((arn: string) => ({ containerInstanceArn: arn, ec2InstanceId: 'i-0123456789abcdef0' })),
-    failures: [],
-  }));
   const clock = { now: T0 };
   const { metrics, lines } = recordingMetrics();
   const logger = new Logger({ logLevel: 'SILENT' });
@@ -109,7 +101,6 @@ async function harness(overrides: { settings?: Partial<StoppedWatchSettings>; al
     deps: {
       sns: snsClient,
       events: eventsClient,
-      ecs: ecsClient,
       alerts,
       store: createStore(doc, tableName),
       logger,
@@ -123,7 +114,6 @@ async function harness(overrides: { settings?: Partial<StoppedWatchSettings>; al
     clock,
     sns,
     events,
-    ecs,
     lines,
     logger,
     dynamoCalls,
@@ -360,14 +350,13 @@ describe('cleanup hand-off', () => {
     const entry = puts[0]!.args[0].input.Entries![0]!;
     expect(entry).toMatchObject({ Source: 'ecs-caretaker', DetailType: 'Cleanup Requested', Resources: [event.detail.containerInstanceArn] });
     expect(entry.EventBusName).toBeUndefined();
+    // No EC2 id: a task event names only its container instance, which the cleanup function resolves itself.
     expect(JSON.parse(entry.Detail!)).toEqual({
       cluster: 'prod',
-      ec2InstanceId: 'i-0123456789abcdef0',
       containerInstanceArn: event.detail.containerInstanceArn,
       reason: event.detail.stoppedReason,
       requestedBy: 'stopped-watch',
     });
-    expect(h.ecs.commandCalls(DescribeContainerInstancesCommand)[0]!.args[0].input).toEqual({ cluster: 'prod', containerInstances: [event.detail.containerInstanceArn] });
   });
 
   it('at most one request per instance per window, whatever the number of tasks; another instance gets its own', async () => {
@@ -387,15 +376,6 @@ describe('cleanup hand-off', () => {
     expect(await handleEvent(off.deps, thinPoolStop())).toMatchObject({ cleanup: 'disabled' });
     expect(h.events.commandCalls(PutEventsCommand)).toHaveLength(0);
     expect(off.events.commandCalls(PutEventsCommand)).toHaveLength(0);
-  });
-
-  it('an instance ECS no longer knows is requested without its EC2 id', async () => {
-    const h = await harness();
-    h.ecs.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [], failures: [{ arn: 'x', reason: 'MISSING' }] });
-    await handleEvent(h.deps, thinPoolStop());
-    const detail = JSON.parse(h.events.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0]!.Detail!);
-    expect(detail.ec2InstanceId).toBeUndefined();
-    expect(detail.containerInstanceArn).toMatch(/:container-instance\//);
   });
 
   it('a rejected PutEvents entry fails the record and frees the claim, so the retried event requests again', async () => {
