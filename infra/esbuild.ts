@@ -15,7 +15,10 @@ export const esbuildOptions = {
   mainFields: ['module', 'main'],
   // Bundled ESM still meets CommonJS inside (the X-Ray SDK): give it a require.
   banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
-  alias: { '@aws-sdk/credential-provider-node': fileURLToPath(new URL('../functions/shared/lambda-credentials.ts', import.meta.url)) },
+  alias: {
+    '@aws-sdk/credential-provider-node': fileURLToPath(new URL('../functions/shared/lambda-credentials.ts', import.meta.url)),
+    semver: fileURLToPath(new URL('../functions/shared/semver-gte.ts', import.meta.url)),
+  },
 };
 
 /** Entry points by function key; serverless.ts and the build script share them. */
