@@ -24,7 +24,9 @@ const baseEnv: Record<string, string> = {
 const envFor = (fn: FunctionKey): Record<string, string> => {
   const spec = specs.find((s) => s.key === fn);
   if (!spec) throw new Error(`bench: the shipped caretaker.config.ts deploys no ${fn} function`);
-  return { ...baseEnv, ...(spec.definition.environment as Record<string, string>) };
+  // CloudFormation references ({Ref: ...}) are only known once deployed; a placeholder is enough for a cold start.
+  const env = Object.entries(spec.definition.environment ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : `bench-${k.toLowerCase()}`]);
+  return { ...baseEnv, ...Object.fromEntries(env) };
 };
 
 const node = join(repoRoot, 'node_modules', '.bin', 'node');

@@ -7,6 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../scripts/build.ts';
 import { benchBundles, bundlesMarkdown } from './bundles.ts';
+import { benchCleanup } from './cleanup.ts';
 import { benchDrain } from './drain.ts';
 import { benchStoppedWatch } from './stopped-watch.ts';
 import { benchTaskLock } from './task-lock.ts';
@@ -19,6 +20,7 @@ const sections: Array<[string, () => Promise<string>]> = [
   ['task-lock: calls per occurrence under duplicate deliveries', benchTaskLock],
   ['drain: API calls per drain and completion delay', benchDrain],
   ['stopped-watch: classification throughput and alert-path DynamoDB calls', benchStoppedWatch],
+  ['cleanup: SendCommand calls by fleet size, and the script over 10,000 containers', benchCleanup],
 ];
 
 const started = Date.now();

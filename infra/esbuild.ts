@@ -26,4 +26,5 @@ export const entryPoints = {
   taskLock: 'functions/task-lock/handler.ts',
   drain: 'functions/drain/handler.ts',
   stoppedWatch: 'functions/stopped-watch/handler.ts',
+  cleanup: 'functions/cleanup/handler.ts',
 } as const;
