@@ -38,6 +38,14 @@ export interface SimService {
   startedBy: string;
   createdAt: number;
   seq: number;
+  settings?: ServiceSettings;
+}
+
+/** Settings DescribeServices shows as CreateService set them; the scheduler here does not act on them. */
+export interface ServiceSettings {
+  loadBalancers?: Array<{ targetGroupArn?: string; loadBalancerName?: string; containerName?: string; containerPort?: number }>;
+  healthCheckGracePeriodSeconds?: number;
+  deploymentCircuitBreaker?: { enable: boolean; rollback: boolean };
 }
 
 export interface SimCapacityProvider {
@@ -57,6 +65,7 @@ export interface AddServiceOptions {
   schedulingStrategy?: 'REPLICA' | 'DAEMON';
   /** Where the initial tasks go (container instance ARN, id or EC2 instance id); spread by placement otherwise. */
   on?: Array<{ instance: string; count: number }>;
+  settings?: ServiceSettings;
 }
 
 // ListServices: "up to 100 results"; 10 without maxResults. DescribeServices: "up to 10 services".
@@ -108,6 +117,7 @@ export class EcsDrainingSim {
       startedBy: `ecs-svc/${hex(this.deps.ids, 19).replace(/[a-f]/g, (c) => String(c.charCodeAt(0) % 10))}`,
       createdAt: this.deps.clock.now(),
       seq: this.services.size,
+      settings: opts.settings,
     };
     this.services.set(`${owner.name}/${opts.name}`, service);
     if (strategy === 'DAEMON') {
@@ -366,7 +376,13 @@ export class EcsDrainingSim {
       launchType: 'EC2',
       taskDefinition: service.taskDefinition.arn,
       schedulingStrategy: service.schedulingStrategy,
-      deploymentConfiguration: { minimumHealthyPercent: service.minimumHealthyPercent, maximumPercent: service.maximumPercent },
+      deploymentConfiguration: {
+        minimumHealthyPercent: service.minimumHealthyPercent,
+        maximumPercent: service.maximumPercent,
+        ...(service.settings?.deploymentCircuitBreaker ? { deploymentCircuitBreaker: service.settings.deploymentCircuitBreaker } : {}),
+      },
+      ...(service.settings?.loadBalancers ? { loadBalancers: service.settings.loadBalancers } : {}),
+      ...(service.settings?.healthCheckGracePeriodSeconds !== undefined ? { healthCheckGracePeriodSeconds: service.settings.healthCheckGracePeriodSeconds } : {}),
       createdAt: service.createdAt / 1000,
     };
   }

@@ -9,6 +9,8 @@
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { elbv2Reader } from './elbv2.ts';
 import { collectLive, LiveAuditError, type LiveClients } from './live.ts';
 import { isFailing, renderJson, renderSarif, renderTable, type FailOn, type ReportOptions, type SourceLocation } from './report.ts';
 import { audit, RULES, SEVERITIES, type AuditInput, type Finding } from './rules.ts';
@@ -22,7 +24,7 @@ export interface CliIo {
   stdout: Output;
   stderr: Output;
   env: NodeJS.ProcessEnv;
-  /** Injected AWS clients for live mode; an ECS client is built from the environment when absent. */
+  /** Injected AWS clients for live mode; ECS and ELBv2 clients are built from the environment when absent. */
   clients?: Partial<LiveClients>;
   /** Base for relative file paths; process.cwd() by default. */
   cwd?: string;
@@ -39,7 +41,8 @@ deployments, stalls drains or gets healthy tasks killed.
 
 Options:
   --task-def <file>      a task definition JSON file; repeat for several
-  --cluster <name>       audit the services of a live cluster (needs AWS credentials)
+  --cluster <name>       audit the services of a live cluster, their task definitions
+                         and target groups (needs AWS credentials, read-only calls)
   --service <name>       only this service of --cluster; repeat for several
   --region <region>      AWS region for --cluster (default: AWS_REGION, AWS_DEFAULT_REGION)
   --format <format>      table (default), json or sarif (SARIF 2.1.0 for code scanning)
@@ -179,10 +182,19 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   let locate: ReportOptions['locate'];
   try {
     if (options.cluster !== undefined) {
-      const ecs = io.clients?.ecs ?? new ECSClient({ region: regionFrom(options, io.env) });
-      const { input: live, notes } = await collectLive({ ecs, elbv2: io.clients?.elbv2 }, { cluster: options.cluster, services: options.services });
-      for (const note of notes) io.stderr.write(`note: ${note}\n`);
-      input = live;
+      const region = io.clients?.ecs && io.clients.elbv2 ? undefined : regionFrom(options, io.env);
+      // Only the clients built here are ours to close; open keep-alive sockets would hold the process.
+      const own: Array<{ destroy(): void }> = [];
+      const build = <C extends { destroy(): void }>(client: C): C => (own.push(client), client);
+      try {
+        const ecs = io.clients?.ecs ?? build(new ECSClient({ region }));
+        const elbv2 = io.clients?.elbv2 ?? elbv2Reader(build(new ElasticLoadBalancingV2Client({ region })));
+        const { input: live, notes } = await collectLive({ ecs, elbv2 }, { cluster: options.cluster, services: options.services });
+        for (const note of notes) io.stderr.write(`note: ${note}\n`);
+        input = live;
+      } finally {
+        for (const client of own) client.destroy();
+      }
     } else {
       const files = await loadFiles(options.taskDefs, cwd);
       input = { taskDefinitions: files.map((f) => f.taskDefinition) };

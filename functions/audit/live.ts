@@ -1,24 +1,25 @@
 /**
  * Reads what the audit needs from a live cluster: the services, the task
- * definitions they run and, when an ELBv2 reader is given, their target
- * groups. Read-only calls only (ListServices, DescribeServices,
- * DescribeTaskDefinition; DescribeTargetGroups, DescribeTargetGroupAttributes).
+ * definitions they run and their target groups. Read-only calls only
+ * (ListServices, DescribeServices, DescribeTaskDefinition; DescribeTargetGroups,
+ * DescribeTargetGroupAttributes).
  */
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ListServicesCommand, type ECSClient, type Service, type TaskDefinition } from '@aws-sdk/client-ecs';
 import type { AuditInput, TargetGroup, TargetGroupAttribute, TargetGroupInput } from './rules.ts';
 
 /**
- * The two ELBv2 reads, behind an interface: this build has no
- * @aws-sdk/client-elastic-load-balancing-v2, so the caller supplies them.
+ * The two ELBv2 reads, behind an interface so that tests can count and fake
+ * them; elbv2.ts implements it over the SDK client.
  */
 export interface Elbv2Reader {
+  /** The target groups that exist among `arns`; a deleted one is left out rather than failing the rest. */
   describeTargetGroups(arns: string[]): Promise<TargetGroup[]>;
   describeTargetGroupAttributes(arn: string): Promise<TargetGroupAttribute[]>;
 }
 
 export interface LiveClients {
   ecs: ECSClient;
-  elbv2?: Elbv2Reader;
+  elbv2: Elbv2Reader;
 }
 
 export interface LiveScope {
@@ -81,18 +82,18 @@ export async function collectLive(clients: LiveClients, scope: LiveScope): Promi
     if (out.taskDefinition) taskDefinitions.push(out.taskDefinition);
   }
 
+  // Classic Load Balancers appear as loadBalancerName without a target group: ELBv2 has nothing to say about them.
   const tgArns = [...new Set(services.flatMap((s) => (s.loadBalancers ?? []).map((lb) => lb.targetGroupArn).filter((a): a is string => !!a)))];
   const targetGroups: TargetGroupInput[] = [];
-  if (tgArns.length > 0 && !clients.elbv2) {
-    notes.push(`${tgArns.length} target group${tgArns.length === 1 ? '' : 's'} not audited: this build has no ELBv2 client (@aws-sdk/client-elastic-load-balancing-v2)`);
-  } else if (clients.elbv2) {
-    const elbv2 = clients.elbv2;
-    const groups = tgArns.length === 0 ? [] : await call('DescribeTargetGroups', () => elbv2.describeTargetGroups(tgArns));
-    for (const targetGroup of groups) {
-      const arn = targetGroup.TargetGroupArn;
-      const attributes = arn ? await call(`DescribeTargetGroupAttributes ${arn}`, () => elbv2.describeTargetGroupAttributes(arn)) : [];
-      targetGroups.push({ targetGroup, attributes });
-    }
+  const { elbv2 } = clients;
+  const groups = tgArns.length === 0 ? [] : await call('DescribeTargetGroups', () => elbv2.describeTargetGroups(tgArns));
+  for (const arn of tgArns) {
+    if (!groups.some((g) => g.TargetGroupArn === arn)) notes.push(`target group ${arn} not found (deleted?): its health check and deregistration settings were not audited`);
+  }
+  for (const targetGroup of groups) {
+    const arn = targetGroup.TargetGroupArn;
+    const attributes = arn ? await call(`DescribeTargetGroupAttributes ${arn}`, () => elbv2.describeTargetGroupAttributes(arn)) : [];
+    targetGroups.push({ targetGroup, attributes });
   }
 
   return { input: { services, taskDefinitions, targetGroups }, notes };

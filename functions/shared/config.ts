@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
+import { auditConfigSchema } from '../audit/config-schema.ts';
 
 // zod/mini keeps the handler bundles small (classic zod adds ~440 KB); the
 // English locale restores messages such as "expected string, received number".
@@ -172,6 +173,7 @@ export const configSchema = z
     drain: z.prefault(drainSchema, {}),
     cleanup: z.prefault(cleanupSchema, {}),
     stoppedWatch: z.prefault(stoppedWatchSchema, {}),
+    audit: z.prefault(auditConfigSchema, {}),
     taskLock: z.prefault(
       z.strictObject({
         /** How long an occurrence lock is kept, so that a delivery days late still starts nothing. */

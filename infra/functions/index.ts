@@ -1,3 +1,4 @@
+import { auditFunction } from './audit.ts';
 import { cleanupFunction } from './cleanup.ts';
 import { drainFunction } from './drain.ts';
 import { stoppedWatchFunction } from './stopped-watch.ts';
@@ -9,5 +10,5 @@ import type { DeployContext, FunctionSpec } from './types.ts';
  * look after (no ASG to drain, say) returns undefined and is left out.
  */
 export function functionSpecs(context: DeployContext): FunctionSpec[] {
-  return [taskLockFunction(context), drainFunction(context), stoppedWatchFunction(context), cleanupFunction(context)].filter((spec): spec is FunctionSpec => spec !== undefined);
+  return [taskLockFunction(context), drainFunction(context), stoppedWatchFunction(context), cleanupFunction(context), auditFunction(context)].filter((spec): spec is FunctionSpec => spec !== undefined);
 }

@@ -1,6 +1,7 @@
 /**
  * The `ecs-caretaker audit` command, run in-process: formats, exit codes,
- * usage errors, and live mode against mocked ECS and a fake ELBv2 reader.
+ * usage errors, and live mode against mocked ECS and a fake ELBv2 reader
+ * (cli-sim.test.ts runs it against the simulator with real SDK clients).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -268,34 +269,64 @@ describe('live mode', () => {
     expect(reader.calls).toEqual([`describeTargetGroups ${targetGroup.TargetGroupArn}`, `describeTargetGroupAttributes ${targetGroup.TargetGroupArn}`]);
   });
 
-  it('audits only the named services, and says when target groups cannot be read', async () => {
+  /** A reader for a cluster whose target groups were all deleted. */
+  const noTargetGroups = (): Elbv2Reader & { calls: string[] } => {
+    const calls: string[] = [];
+    return {
+      calls,
+      describeTargetGroups: async (arnsAsked) => (calls.push(`describeTargetGroups ${arnsAsked.join(',')}`), []),
+      describeTargetGroupAttributes: async (arn) => {
+        throw new Error(`unexpected DescribeTargetGroupAttributes ${arn}`);
+      },
+    };
+  };
+
+  it('audits only the named services, and says when a target group no longer exists', async () => {
     ecs.on(DescribeServicesCommand).resolves({ services: [checkoutService()], failures: [] });
     ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: checkoutDescribed() });
-    const r = await run(['audit', '--cluster', 'prod', '--service', 'checkout-web'], { clients: { ecs: ecsClient } });
+    const reader = noTargetGroups();
+    const r = await run(['audit', '--cluster', 'prod', '--service', 'checkout-web'], { clients: { ecs: ecsClient, elbv2: reader } });
     expect(r).toMatchObject({ code: 0, stdout: 'No findings.\n' });
-    expect(r.stderr).toBe('note: 1 target group not audited: this build has no ELBv2 client (@aws-sdk/client-elastic-load-balancing-v2)\n');
+    const { targetGroup } = checkoutTargetGroup();
+    expect(r.stderr).toBe(`note: target group ${targetGroup.TargetGroupArn} not found (deleted?): its health check and deregistration settings were not audited\n`);
+    expect(reader.calls).toEqual([`describeTargetGroups ${targetGroup.TargetGroupArn}`]);
     expect(ecs.commandCalls(ListServicesCommand)).toHaveLength(0);
     expect(ecs.commandCalls(DescribeServicesCommand)[0]!.args[0].input).toEqual({ cluster: 'prod', services: ['checkout-web'] });
   });
 
   it('exits 2 naming a service that does not exist', async () => {
     ecs.on(DescribeServicesCommand).resolves({ services: [], failures: [{ arn: 'arn:aws:ecs:eu-west-1:123456789012:service/prod/checkout', reason: 'MISSING' }] });
-    const r = await run(['audit', '--cluster', 'prod', '--service', 'checkout'], { clients: { ecs: ecsClient } });
+    const r = await run(['audit', '--cluster', 'prod', '--service', 'checkout'], { clients: { ecs: ecsClient, elbv2: noTargetGroups() } });
     expect(r).toEqual({ code: 2, stdout: '', stderr: 'ecs-caretaker audit: cluster "prod": cannot describe service arn:aws:ecs:eu-west-1:123456789012:service/prod/checkout (MISSING)\n' });
   });
 
   it('exits 2 with the AWS error when the cluster does not exist', async () => {
     const error = Object.assign(new Error('Cluster not found.'), { name: 'ClusterNotFoundException' });
     ecs.on(ListServicesCommand).rejects(error);
-    const r = await run(['audit', '--cluster', 'staging'], { clients: { ecs: ecsClient } });
+    const r = await run(['audit', '--cluster', 'staging'], { clients: { ecs: ecsClient, elbv2: noTargetGroups() } });
     expect(r).toEqual({ code: 2, stdout: '', stderr: 'ecs-caretaker audit: ListServices on cluster "staging" failed: ClusterNotFoundException: Cluster not found.\n' });
+  });
+
+  it('exits 2 with the AWS error when the target groups cannot be read', async () => {
+    ecs.on(DescribeServicesCommand).resolves({ services: [checkoutService()], failures: [] });
+    ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: checkoutDescribed() });
+    const denied: Elbv2Reader = {
+      describeTargetGroups: async () => {
+        throw Object.assign(new Error('User is not authorized to perform: elasticloadbalancing:DescribeTargetGroups'), { name: 'AccessDenied' });
+      },
+      describeTargetGroupAttributes: async () => [],
+    };
+    const r = await run(['audit', '--cluster', 'prod', '--service', 'checkout-web'], { clients: { ecs: ecsClient, elbv2: denied } });
+    expect(r).toEqual({ code: 2, stdout: '', stderr: 'ecs-caretaker audit: DescribeTargetGroups failed: AccessDenied: User is not authorized to perform: elasticloadbalancing:DescribeTargetGroups\n' });
   });
 
   it('skips INACTIVE services, which run nothing', async () => {
     ecs.on(DescribeServicesCommand).resolves({ services: [{ ...checkoutService(), status: 'INACTIVE', deploymentConfiguration: { minimumHealthyPercent: 100, maximumPercent: 100 } }] });
-    const r = await run(['audit', '--cluster', 'prod', '--service', 'checkout-web'], { clients: { ecs: ecsClient } });
+    const reader = noTargetGroups();
+    const r = await run(['audit', '--cluster', 'prod', '--service', 'checkout-web'], { clients: { ecs: ecsClient, elbv2: reader } });
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('note: skipped arn:aws:ecs:eu-west-1:123456789012:service/prod/checkout-web: INACTIVE\n');
     expect(ecs.commandCalls(DescribeTaskDefinitionCommand)).toHaveLength(0);
+    expect(reader.calls).toEqual([]);
   });
 });
