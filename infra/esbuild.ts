@@ -27,4 +27,5 @@ export const entryPoints = {
   drain: 'functions/drain/handler.ts',
   stoppedWatch: 'functions/stopped-watch/handler.ts',
   cleanup: 'functions/cleanup/handler.ts',
+  audit: 'functions/audit/handler.ts',
 } as const;

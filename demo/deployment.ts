@@ -1,0 +1,117 @@
+/**
+ * The demo's deployment: one caretaker configuration, validated as
+ * `npm run package` validates caretaker.config.ts, and turned into each
+ * function's environment, rules, schedules and resources by the same
+ * infra/functions code that serverless.ts uses. The demo wires exactly that.
+ */
+import { parseConfig, type CaretakerConfig } from '../functions/shared/config.ts';
+import { checkDeployable } from '../infra/config.ts';
+import { functionSpecs } from '../infra/functions/index.ts';
+import type { FunctionSpec } from '../infra/functions/types.ts';
+import type { FunctionKey } from '../scripts/build.ts';
+
+export const STAGE = 'demo';
+export const CLUSTER = 'demo';
+export const ASG = 'demo-asg';
+// The simulator's own region and account, so that ARNs in the configuration and in the world agree.
+const REGION = 'eu-west-1';
+const ACCOUNT = '123456789012';
+
+export const demoConfig: CaretakerConfig = checkDeployable(
+  parseConfig({
+    service: 'ecs-caretaker',
+    clusters: [{ name: CLUSTER, asgs: [ASG] }],
+    alerts: { topicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:ecs-caretaker-demo-alerts`, minSeverity: 'high', windowMinutes: 10 },
+    jobs: [
+      { name: 'nightly-report', cluster: CLUSTER, taskDefinition: 'nightly-report', launchType: 'EC2', schedule: { expression: 'cron(0 2 * * ? *)', timezone: 'Europe/Paris' }, maxRunSeconds: 3600 },
+      { name: 'sync-inventory', cluster: CLUSTER, taskDefinition: 'sync-inventory', launchType: 'EC2', schedule: { expression: 'rate(15 minutes)' }, maxRunSeconds: 3600 },
+    ],
+  }),
+);
+
+export const prefix = `${demoConfig.service}-${STAGE}`;
+export const tableName = `${prefix}-state`;
+const specs = functionSpecs({ config: demoConfig, stage: STAGE, prefix, tableName });
+
+export function specOf(key: FunctionKey): FunctionSpec {
+  const spec = specs.find((s) => s.key === key);
+  if (!spec) throw new Error(`The demo configuration deploys no ${key} function`);
+  return spec;
+}
+
+export const functionName = (key: FunctionKey): string => `${prefix}-${key}`;
+export const timeoutSecondsOf = (key: FunctionKey): number => Number(specOf(key).definition.timeout ?? 6);
+
+/** A CloudFormation value in an environment variable, as the stack would resolve it. */
+function resolveValue(spec: FunctionSpec, name: string, value: unknown): string {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  const ref = (value as { Ref?: string } | null)?.Ref;
+  // Ref of an AWS::SSM::Document is its name (CloudFormation, AWS::SSM::Document return values).
+  const resourceName = ref ? (spec.resources?.[ref] as { Properties?: { Name?: unknown } } | undefined)?.Properties?.Name : undefined;
+  if (typeof resourceName === 'string') return resourceName;
+  throw new Error(`demo: cannot resolve ${spec.key}'s environment variable ${name}: ${JSON.stringify(value)}`);
+}
+
+/** What serverless.ts gives the function (provider environment, TABLE_NAME, service name, then its own variables). */
+export function lambdaEnvironment(key: FunctionKey): Record<string, string> {
+  const spec = specOf(key);
+  const own = Object.entries(spec.definition.environment ?? {}).map(([name, value]) => [name, resolveValue(spec, name, value)]);
+  return {
+    POWERTOOLS_METRICS_NAMESPACE: 'EcsCaretaker',
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+    TABLE_NAME: tableName,
+    POWERTOOLS_SERVICE_NAME: spec.key,
+    ...Object.fromEntries(own),
+  };
+}
+
+export interface Rule {
+  name: string;
+  pattern: unknown;
+}
+
+/** The function's EventBridge rules with a pattern. */
+export function rulesOf(key: FunctionKey): Rule[] {
+  return (specOf(key).definition.events ?? []).flatMap((event, i) => {
+    const pattern = (event as { eventBridge?: { pattern?: unknown } }).eventBridge?.pattern;
+    return pattern ? [{ name: `${key}-rule-${i}`, pattern }] : [];
+  });
+}
+
+export interface Schedule {
+  name: string;
+  expression: string;
+  /** Period of a rate(...) expression; undefined for cron(...) and at(...), which a scenario fires itself. */
+  everyMs?: number;
+  /** The rule's or Scheduler's input; undefined means the EventBridge "Scheduled Event". */
+  input?: Record<string, unknown>;
+  method: 'rule' | 'scheduler';
+}
+
+const UNIT_MS: Record<string, number> = { minute: 60_000, minutes: 60_000, hour: 3_600_000, hours: 3_600_000, day: 86_400_000, days: 86_400_000 };
+
+export function rateMs(expression: string): number | undefined {
+  const match = /^rate\((\d+) (minutes?|hours?|days?)\)$/.exec(expression);
+  return match ? Number(match[1]) * UNIT_MS[match[2]!]! : undefined;
+}
+
+/** Both osls shapes: `eventBridge.schedule` (a rule with an optional input) and `schedule` (a rule, or a Scheduler schedule). */
+export function schedulesOf(key: FunctionKey): Schedule[] {
+  return (specOf(key).definition.events ?? []).flatMap((event, i): Schedule[] => {
+    const e = event as { eventBridge?: { schedule?: string; input?: Record<string, unknown> }; schedule?: { rate: string[]; name?: string; method?: string; input?: Record<string, unknown> } };
+    if (e.eventBridge?.schedule) {
+      const expression = e.eventBridge.schedule;
+      return [{ name: `${prefix}-${key}-schedule-${i}`, expression, everyMs: rateMs(expression), input: e.eventBridge.input, method: 'rule' }];
+    }
+    if (e.schedule) {
+      const method = e.schedule.method === 'scheduler' ? 'scheduler' : 'rule';
+      return e.schedule.rate.map((expression) => ({ name: e.schedule!.name ?? `${prefix}-${key}-schedule-${i}`, expression, everyMs: rateMs(expression), input: e.schedule!.input, method }));
+    }
+    return [];
+  });
+}
+
+/** Every resource of a type across the functions, e.g. the lifecycle hooks the drain function creates. */
+export function resourcesOfType(type: string): Array<Record<string, any>> {
+  return specs.flatMap((spec) => Object.values(spec.resources ?? {}).filter((r) => (r as { Type?: string }).Type === type)) as Array<Record<string, any>>;
+}
