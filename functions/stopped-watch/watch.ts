@@ -123,7 +123,8 @@ export async function handleEvent(deps: WatchDeps, event: Record<string, unknown
   }
 
   const { category, severity } = classification;
-  const ctx = { eventId, cluster: scope.cluster, service: scope.service, category, severity, taskArn: scope.taskArn, containerInstanceArn: scope.containerInstanceArn };
+  // `service` is a reserved Powertools Logger key (it would be dropped from the line), hence ecsService.
+  const ctx = { eventId, cluster: scope.cluster, ecsService: scope.service, category, severity, taskArn: scope.taskArn, containerInstanceArn: scope.containerInstanceArn };
   if (malformed) {
     logger.warn('Malformed ECS event classified as unknown', { ...ctx, reason: classification.reason });
     count(deps, 'MalformedInput');
