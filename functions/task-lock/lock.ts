@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { DescribeTasksCommand, RunTaskCommand, type ECSClient, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
+import { DescribeTasksCommand, ListTasksCommand, RunTaskCommand, type ECSClient, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Job } from '../shared/config.ts';
-import { ttlAfter, type Item, type Store } from '../shared/store.ts';
+import { ttlAfter, type Condition, type Item, type Store } from '../shared/store.ts';
 import type { Invocation } from './invocation.ts';
 
 export interface TaskLockDeps {
@@ -77,6 +77,15 @@ function count(metrics: Metrics, name: string, job: string): void {
 /** What DescribeTasks says of the task holding the slot. MISSING: ECS no longer (or not yet) knows it. */
 export type TaskStatus = string | 'MISSING';
 
+/**
+ * What ECS says of the slot's holder: for a running holder, its task's status;
+ * for a holder that died while starting, the task it started before dying, if any.
+ */
+export interface HolderEvidence {
+  status?: TaskStatus;
+  startedTaskArn?: string;
+}
+
 // ECS reads are eventually consistent (ECS API reference, RunTask): a task a
 // few seconds old can be MISSING from DescribeTasks. Only an older one that is
 // missing is really gone (stopped tasks stay visible for at least an hour).
@@ -84,14 +93,16 @@ export const MISSING_GRACE_MS = 5 * 60_000;
 
 /**
  * Does the slot's holder still block a new run? Pure: the caller has read the
- * slot and, for a running holder, asked ECS.
+ * slot and asked ECS about it.
  */
-export function slotDecision(slot: JobSlot, status: TaskStatus | undefined, now: number): { blocks: boolean; why: string } {
+export function slotDecision(slot: JobSlot, evidence: HolderEvidence, now: number): { blocks: boolean; why: string } {
   if (slot.state === 'starting') {
-    return slot.staleAt > now
-      ? { blocks: true, why: `occurrence ${slot.occurrence} is starting a task right now` }
-      : { blocks: false, why: `occurrence ${slot.occurrence} died while starting (stale since ${new Date(slot.staleAt).toISOString()})` };
+    if (slot.staleAt > now) return { blocks: true, why: `occurrence ${slot.occurrence} is starting a task right now` };
+    return evidence.startedTaskArn
+      ? { blocks: true, why: `occurrence ${slot.occurrence} died after starting ${evidence.startedTaskArn}, which is still running` }
+      : { blocks: false, why: `occurrence ${slot.occurrence} died while starting (stale since ${new Date(slot.staleAt).toISOString()}) and ECS runs no task of it` };
   }
+  const { status } = evidence;
   if (slot.leaseUntil <= now) return { blocks: false, why: `lease of ${slot.taskArn} expired at ${new Date(slot.leaseUntil).toISOString()} (last status ${status ?? 'unknown'})` };
   if (status === 'STOPPED') return { blocks: false, why: `${slot.taskArn} is STOPPED (its STOPPED event was not processed)` };
   if (status === 'MISSING') {
@@ -108,6 +119,30 @@ async function describeStatus(ecs: ECSClient, cluster: string, taskArn: string):
   return task?.lastStatus ?? 'MISSING';
 }
 
+const OCCURRENCE_TAG = 'ecs-caretaker:occurrence';
+
+/**
+ * The job's task that `occurrence` started and ECS still wants RUNNING, if any.
+ * Only asked of a holder that died while starting: its RunTask may have
+ * succeeded without the slot hearing of it. That RunTask happened before its
+ * Lambda deadline, so at least 30 s ago (staleAt), past ECS's read delay.
+ */
+async function findStartedTask(ecs: ECSClient, job: Job, occurrence: string): Promise<string | undefined> {
+  // Under `skip` a job has at most a handful of live tasks, so one page (up to 100, ListTasks API reference) holds them all.
+  const listed = await ecs.send(new ListTasksCommand({ cluster: job.cluster, startedBy: startedByFor(job.name), desiredStatus: 'RUNNING' }));
+  const arns = (listed.taskArns ?? []).slice(0, 100); // DescribeTasks takes at most 100 tasks (API reference)
+  if (!arns.length) return undefined;
+  const described = await ecs.send(new DescribeTasksCommand({ cluster: job.cluster, tasks: arns, include: ['TAGS'] }));
+  const task = described.tasks?.find((t) => t.lastStatus !== 'STOPPED' && t.tags?.some((tag) => tag.key === OCCURRENCE_TAG && tag.value === occurrence));
+  return task?.taskArn;
+}
+
+async function holderEvidence(deps: TaskLockDeps, job: Job, holder: JobSlot): Promise<HolderEvidence> {
+  if (holder.state === 'running' && holder.taskArn) return { status: await describeStatus(deps.ecs, job.cluster, holder.taskArn) };
+  if (holder.state === 'starting' && holder.staleAt <= deps.now()) return { startedTaskArn: await findStartedTask(deps.ecs, job, holder.occurrence) };
+  return {};
+}
+
 export function runTaskInput(job: Job, occurrence: string, tokenAttempt = 0): RunTaskCommandInput {
   return {
     cluster: job.cluster,
@@ -121,9 +156,20 @@ export function runTaskInput(job: Job, occurrence: string, tokenAttempt = 0): Ru
     clientToken: clientTokenFor(job.name, occurrence, tokenAttempt),
     tags: [
       { key: 'ecs-caretaker:job', value: job.name },
-      { key: 'ecs-caretaker:occurrence', value: occurrence },
+      { key: OCCURRENCE_TAG, value: occurrence },
     ],
   };
+}
+
+/**
+ * A holder that died after its RunTask left the slot `starting` with no task.
+ * Recording the task it started lets that task's STOPPED event, or its lease,
+ * free the job as for any run.
+ */
+async function adoptStartedTask(deps: TaskLockDeps, holder: JobSlot, taskArn: string | undefined, holderIs: Condition): Promise<JobSlot> {
+  if (!taskArn) return holder;
+  await deps.store.update(holder.id, { state: 'running', taskArn }, holderIs);
+  return { ...holder, state: 'running', taskArn };
 }
 
 /**
@@ -152,12 +198,20 @@ async function acquireJobSlot(deps: TaskLockDeps, job: Job, occurrence: string, 
       if (await deps.store.putIfAbsent(fresh)) return { ok: true };
       continue;
     }
-    const status = holder.state === 'running' && holder.taskArn ? await describeStatus(deps.ecs, job.cluster, holder.taskArn) : undefined;
-    const decision = slotDecision(holder, status, deps.now());
-    if (decision.blocks) return { ok: false, holder, why: decision.why };
+    const holderIs = { expression: '#owner = :owner', names: { '#owner': 'owner' }, values: { ':owner': holder.owner } };
+    if (holder.occurrence === occurrence) {
+      // We hold this occurrence's lock, so the holder is an earlier delivery of
+      // it that failed or died. Its task, if it recorded one, is this
+      // occurrence's; if not, RunTask with the same clientToken returns any task it started.
+      if (holder.taskArn) return { ok: false, holder, why: `this occurrence already started ${holder.taskArn}` };
+      if (await deps.store.put(fresh, holderIs)) return { ok: true, replaced: holder, why: 'an earlier delivery of this occurrence stopped before starting its task' };
+      continue;
+    }
+    const evidence = await holderEvidence(deps, job, holder);
+    const decision = slotDecision(holder, evidence, deps.now());
+    if (decision.blocks) return { ok: false, holder: await adoptStartedTask(deps, holder, evidence.startedTaskArn, holderIs), why: decision.why };
     // Replace exactly the holder we judged, not one that arrived since.
-    const replaced = await deps.store.put(fresh, { expression: '#owner = :owner', names: { '#owner': 'owner' }, values: { ':owner': holder.owner } });
-    if (replaced) return { ok: true, replaced: holder, why: decision.why };
+    if (await deps.store.put(fresh, holderIs)) return { ok: true, replaced: holder, why: decision.why };
   }
   const holder = await deps.store.get<JobSlot>(id);
   return { ok: false, holder: holder ?? fresh, why: 'the slot kept changing hands' };
@@ -166,8 +220,10 @@ async function acquireJobSlot(deps: TaskLockDeps, job: Job, occurrence: string, 
 /** Leaves the occurrence lock `failed`, which the next delivery (Lambda's async retry) may take over. */
 async function releaseAfterFailure(deps: TaskLockDeps, job: Job, occurrence: string, owner: string, tokenAttempt: number): Promise<void> {
   const ownerIs = { expression: '#owner = :owner', names: { '#owner': 'owner' }, values: { ':owner': owner } };
-  await deps.store.update(occurrenceLockId(job.name, occurrence), { state: 'failed', tokenAttempt }, ownerIs);
+  // Slot first: once the lock says `failed`, a duplicate may take the
+  // occurrence over, and must not find the job still held by this very occurrence.
   if (job.overlap === 'skip') await deps.store.delete(jobSlotId(job.name), ownerIs);
+  await deps.store.update(occurrenceLockId(job.name, occurrence), { state: 'failed', tokenAttempt }, ownerIs);
 }
 
 /**

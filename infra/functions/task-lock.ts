@@ -86,6 +86,8 @@ export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec
             },
             { Sid: 'TagJobTasks', Effect: 'Allow' as const, Action: 'ecs:TagResource', Resource: clusterNames.map(arn.tasksOf), Condition: { StringEquals: { 'ecs:CreateAction': 'RunTask' } } },
             { Sid: 'DescribeJobTasks', Effect: 'Allow' as const, Action: 'ecs:DescribeTasks', Resource: clusterNames.map(arn.tasksOf), Condition: inClusters(clusterNames) },
+            // Finds the task of an invocation that died after RunTask. Read-only; "*" with the ecs:cluster condition, as for drain.
+            { Sid: 'ListJobTasks', Effect: 'Allow' as const, Action: 'ecs:ListTasks', Resource: '*', Condition: inClusters(clusterNames) },
             {
               // RunTask passes the task definition's task and execution roles to ECS.
               Sid: 'PassTaskRoles',

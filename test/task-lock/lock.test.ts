@@ -1,4 +1,4 @@
-import { DescribeTasksCommand, ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -216,6 +216,54 @@ describe('task-lock: no overlap under `skip`', () => {
     expect(await runOccurrence(deps, occurrence(nightly, T0 + 900_000), 'd')).toMatchObject({ outcome: 'started' });
   });
 
+  it('a failed RunTask frees the job before its lock says `failed`, so a duplicate never skips its own occurrence', async () => {
+    ecsMock
+      .on(RunTaskCommand)
+      .resolvesOnce({ tasks: [], failures: [{ reason: 'RESOURCE:CPU' }] })
+      .resolves({ tasks: [{ taskArn: taskArn(1) }], failures: [] });
+    const writes: string[] = [];
+    const watched: Store = { ...store, update: (id, ...rest) => (writes.push(`update ${id}`), store.update(id, ...rest)), delete: (id, ...rest) => (writes.push(`delete ${id}`), store.delete(id, ...rest)) };
+    await expect(runOccurrence({ ...deps, store: watched }, occurrence(nightly), 'first')).rejects.toBeInstanceOf(RunTaskFailedError);
+    expect(writes).toEqual([`delete ${jobSlotId('nightly')}`, `update ${occurrenceLockId('nightly', occurrence(nightly).occurrence)}`]);
+  });
+
+  it('a slot still held by an earlier delivery of the same occurrence does not skip it', async () => {
+    const occ = occurrence(nightly).occurrence;
+    await store.put({ id: occurrenceLockId('nightly', occ), state: 'failed', owner: 'first', staleAt: T0 + 60_000, tokenAttempt: 1 });
+    await store.put({ id: jobSlotId('nightly'), state: 'starting', owner: 'first', occurrence: occ, staleAt: T0 + 60_000, startedAt: T0, leaseUntil: T0 + 3600_000 });
+    expect(await runOccurrence(deps, occurrence(nightly), 'retry')).toEqual({ outcome: 'started', taskArn: taskArn(1) });
+    expect(runTaskCalls()[0]!.args[0].input.clientToken).toBe(clientTokenFor('nightly', occ, 1));
+    expect(ecsMock.commandCalls(ListTasksCommand)).toHaveLength(0);
+  });
+
+  it('an invocation that died after RunTask: the next occurrence finds its task through ECS, skips, and adopts it', async () => {
+    const died = new Date(T0).toISOString();
+    await store.put({ id: jobSlotId('nightly'), state: 'starting', owner: 'dead', occurrence: died, staleAt: T0 + 60_000, startedAt: T0, leaseUntil: T0 + 3600_000 });
+    ecsMock.on(ListTasksCommand).resolves({ taskArns: [taskArn(5), taskArn(6)] });
+    ecsMock.on(DescribeTasksCommand).resolves({
+      tasks: [
+        { taskArn: taskArn(5), lastStatus: 'RUNNING', tags: [{ key: 'ecs-caretaker:occurrence', value: '2026-11-22T02:00:00.000Z' }] },
+        { taskArn: taskArn(6), lastStatus: 'RUNNING', tags: [{ key: 'ecs-caretaker:occurrence', value: died }] },
+      ],
+    });
+    now = T0 + 300_000;
+    expect(await runOccurrence(deps, occurrence(nightly, now), 'next')).toEqual({ outcome: 'skipped', runningTaskArn: taskArn(6) });
+    expect(ecsMock.commandCalls(ListTasksCommand)[0]!.args[0].input).toEqual({ cluster: 'prod', startedBy: startedByFor('nightly'), desiredStatus: 'RUNNING' });
+    expect(ecsMock.commandCalls(DescribeTasksCommand)[0]!.args[0].input).toMatchObject({ tasks: [taskArn(5), taskArn(6)], include: ['TAGS'] });
+    expect(await store.get<JobSlot>(jobSlotId('nightly'))).toMatchObject({ state: 'running', taskArn: taskArn(6), leaseUntil: T0 + 3600_000 });
+    // the adopted task's STOPPED event frees the job like any run's
+    const stoppedEvent = { kind: 'task-stopped' as const, taskArn: taskArn(6), clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod', startedBy: startedByFor('nightly') };
+    expect(await releaseOnStopped(deps, stoppedEvent)).toEqual({ released: true, job: 'nightly' });
+  });
+
+  it('an invocation that died before RunTask: the next occurrence finds no task of it and runs', async () => {
+    await store.put({ id: jobSlotId('nightly'), state: 'starting', owner: 'dead', occurrence: new Date(T0).toISOString(), staleAt: T0 + 60_000, startedAt: T0, leaseUntil: T0 + 3600_000 });
+    ecsMock.on(ListTasksCommand).resolves({ taskArns: [] });
+    now = T0 + 300_000;
+    expect(await runOccurrence(deps, occurrence(nightly, now), 'next')).toEqual({ outcome: 'started', taskArn: taskArn(1) });
+    expect(ecsMock.commandCalls(DescribeTasksCommand)).toHaveLength(0);
+  });
+
   it('two different occurrences racing start one task between them', async () => {
     ecsMock.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: taskArn(1), lastStatus: 'PENDING' }] });
     const results = await Promise.all([runOccurrence(deps, occurrence(nightly, T0), 'a'), runOccurrence(deps, occurrence(nightly, T0 + 1000), 'b')]);
@@ -245,10 +293,14 @@ describe('slotDecision', () => {
     ['MISSING', 400_000, false],
     ['RUNNING', 3600_000, false],
   ])('%s at T0+%ims blocks: %s', (status, at, blocks) => {
-    expect(slotDecision(slot, status, T0 + at).blocks).toBe(blocks);
+    expect(slotDecision(slot, { status }, T0 + at).blocks).toBe(blocks);
   });
   it('a starting slot blocks until it is stale', () => {
-    expect(slotDecision({ ...slot, state: 'starting' }, undefined, T0 + 29_000).blocks).toBe(true);
-    expect(slotDecision({ ...slot, state: 'starting' }, undefined, T0 + 31_000).blocks).toBe(false);
+    expect(slotDecision({ ...slot, state: 'starting' }, {}, T0 + 29_000).blocks).toBe(true);
+    expect(slotDecision({ ...slot, state: 'starting' }, {}, T0 + 31_000).blocks).toBe(false);
+  });
+  it('a stale starting slot still blocks when ECS runs the task its dead holder started', () => {
+    const starting: JobSlot = { ...slot, state: 'starting', taskArn: undefined };
+    expect(slotDecision(starting, { startedTaskArn: taskArn(7) }, T0 + 31_000)).toEqual({ blocks: true, why: `occurrence o1 died after starting ${taskArn(7)}, which is still running` });
   });
 });
