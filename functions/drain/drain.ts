@@ -247,6 +247,14 @@ async function reconcile(ctx: Ctx, record: DrainRecord, tickResult: TickResult):
   const { deps } = ctx;
   const now = deps.now();
   try {
+    // A completing action gets its heartbeats too, even past the drain timeout: the
+    // invocation that claimed it may have died, and its claim outlasts HeartbeatTimeout/3.
+    const keepAlive = record.state === 'completing' || !timedOut(record.startedAt, deps.settings.drainTimeoutSeconds, now);
+    if (keepAlive && heartbeatDue(record.heartbeatAt, deps.settings.heartbeatTimeoutSeconds, now)) {
+      const alive = await sendHeartbeat(ctx, record);
+      if (alive === 'sent') tickResult.heartbeats++;
+      if (alive === 'gone') return { outcome: 'action-gone', actionId: record.id };
+    }
     if (record.state === 'completing') {
       // An invocation claimed the completion and died, or its Complete failed: finish its work.
       if ((record.claimUntil ?? 0) >= now) return { outcome: 'claimed-elsewhere', actionId: record.id };
@@ -256,11 +264,6 @@ async function reconcile(ctx: Ctx, record: DrainRecord, tickResult: TickResult):
       } finally {
         await deps.records.increment(record.id, { apiCalls: api.calls });
       }
-    }
-    if (heartbeatDue(record.heartbeatAt, deps.settings.heartbeatTimeoutSeconds, now) && !timedOut(record.startedAt, deps.settings.drainTimeoutSeconds, now)) {
-      const alive = await sendHeartbeat(ctx, record);
-      if (alive === 'sent') tickResult.heartbeats++;
-      if (alive === 'gone') return { outcome: 'action-gone', actionId: record.id };
     }
   } catch (error) {
     deps.logger.error('Reconcile step failed; the next tick tries again', { ...contextOf(record), error: error as Error });

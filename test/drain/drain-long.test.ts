@@ -42,6 +42,31 @@ describe('drain: heartbeats', () => {
   });
 });
 
+describe('drain: an invocation that claimed the completion and died', () => {
+  it('the tick keeps the action alive while the claim lasts, then completes it', async () => {
+    // HeartbeatTimeout 120 s is shorter than the 3 min claim: without heartbeats the hook would expire.
+    h = await startHarness({ drain: { heartbeatTimeoutSeconds: 120, drainTimeoutSeconds: 3600 } });
+    const { drained } = standardWorld(h);
+    h.sim.ecs.defineTaskDefinition('job', { runSeconds: 100 });
+    const job = h.world.services.runStandalone(drained.arn, 'job');
+    h.dropWhen((e) => e.source === 'aws.ecs'); // only the tick looks at the action again
+    await h.sim.clock.advance(5_000);
+    const [action] = h.world.autoscaling.terminate('prod-asg', 'i-0d7a1e');
+    await runUntil(h, () => job.lastStatus === 'STOPPED', { maxMs: 5 * MINUTE, stepMs: 1_000 });
+    const [record] = await h.openRecords();
+    const claimedAt = h.sim.clock.now();
+    // An invocation claims the completion, as after a passing done check, and dies before calling Complete.
+    expect(await h.records.claim(record!.id, { owner: 'dead', until: claimedAt + 3 * MINUTE, now: claimedAt, result: 'CONTINUE', outcome: 'drained' })).toBeTruthy();
+
+    await runUntil(h, () => action!.status !== 'pending', { maxMs: 10 * MINUTE, stepMs: 10_000 });
+    expect(action).toMatchObject({ status: 'completed', result: 'CONTINUE', completedBy: 'api' });
+    expect(action!.completedAt!).toBeGreaterThan(claimedAt + 3 * MINUTE);
+    const beats = callsOf(h, 'autoscaling', 'RecordLifecycleActionHeartbeat').filter((c) => c.at > claimedAt && c.at < action!.completedAt!);
+    expect(beats.length).toBeGreaterThanOrEqual(2);
+    expect(await h.openRecords()).toEqual([]);
+  });
+});
+
 describe('drain: the drain timeout', () => {
   for (const outcome of ['CONTINUE', 'ABANDON'] as const) {
     it(`applies timeoutOutcome ${outcome} when tasks are still there after drainTimeoutSeconds`, async () => {
