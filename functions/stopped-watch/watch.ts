@@ -218,6 +218,9 @@ function countedInWindow(deps: WatchDeps, id: string): AlertOutcome {
   return 'counted';
 }
 
+/** One message of one window: the first alert or the summary. */
+export const alertIdOf = (window: Pick<AlertWindow, 'id' | 'windowStart'>, kind: MessageKind): string => `${window.id}#${new Date(window.windowStart).toISOString()}#${kind}`;
+
 /**
  * Publishes a claimed message, then confirms it. A failed publish releases the
  * claim (the flush sends it later) instead of failing the event: the event is
@@ -239,6 +242,9 @@ async function send(deps: WatchDeps, kind: MessageKind, window: AlertWindow, own
           cluster: { DataType: 'String', StringValue: window.cluster },
           service: { DataType: 'String', StringValue: window.service },
           kind: { DataType: 'String', StringValue: kind },
+          // The same for a resend of this message: a Lambda that dies between Publish and the
+          // confirm makes the flush send it again (at-least-once), and subscribers can drop the copy.
+          alertId: { DataType: 'String', StringValue: alertIdOf(window, kind) },
         },
       }),
     );

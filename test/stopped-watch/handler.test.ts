@@ -291,6 +291,21 @@ describe('alerts', () => {
     expect(alertsSince(mark)).toHaveLength(1);
   });
 
+  it('SNS applied a Publish but answered 500: the SDK retry repeats the message, with the same alertId for subscribers to drop', async () => {
+    await coldStart();
+    const mark = sns.messages(alertTopic).length;
+    sim.faults.failNext('sns', 'Publish', 'InternalError', 1, { afterApply: true });
+    await invoke(oomStop({ service: 'echo' }));
+    await invoke(oomStop({ service: 'echo' }));
+    await runMinutes(12);
+    const sent = alertsSince(mark);
+    expect(sent.map((m) => m.attributes.kind?.StringValue)).toEqual(['first', 'first', 'summary']);
+    const ids = sent.map((m) => m.attributes.alertId?.StringValue);
+    expect(ids[0]).toMatch(/^alert#prod#echo#oom#\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#first$/);
+    expect(ids[1]).toBe(ids[0]);
+    expect(ids[2]).toBe(ids[0]!.replace(/#first$/, '#summary'));
+  });
+
   it('a publish that keeps failing is sent by a later flush, once', async () => {
     await coldStart();
     const mark = sns.messages(alertTopic).length;
