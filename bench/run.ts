@@ -9,6 +9,7 @@ import { repoRoot } from '../scripts/build.ts';
 import { benchBundles, bundlesMarkdown } from './bundles.ts';
 import { benchCleanup } from './cleanup.ts';
 import { benchDrain } from './drain.ts';
+import { benchBaseline } from './e2e.ts';
 import { benchStoppedWatch } from './stopped-watch.ts';
 import { benchTaskLock } from './task-lock.ts';
 
@@ -21,6 +22,7 @@ const sections: Array<[string, () => Promise<string>]> = [
   ['drain: API calls per drain and completion delay', benchDrain],
   ['stopped-watch: classification throughput and alert-path DynamoDB calls', benchStoppedWatch],
   ['cleanup: SendCommand calls by fleet size, and the script over 10,000 containers', benchCleanup],
+  ['E2E baseline: the naive drainer against ecs-caretaker under random faults', () => benchBaseline()],
 ];
 
 const started = Date.now();

@@ -1,0 +1,79 @@
+/**
+ * E2E: the drain bundle under random scenarios and faults, and the naive
+ * drainer of the public samples through the very same scenarios.
+ *
+ * Invariants, for ecs-caretaker: no lifecycle action is completed while a
+ * non-daemon task of its instance is not STOPPED (read at the moment Auto
+ * Scaling accepts the call), unless the configured drain timeout has passed;
+ * every action whose event reached the function ends in a completion, never
+ * in the hook's heartbeat or global timeout; every malformed event ends in
+ * the DLQ with its reason logged. The naive drainer's breaches are counted
+ * and printed, not asserted.
+ */
+import { describe, expect, it } from 'vitest';
+import { DRAIN_CONFIGS, drainScenarioArbitrary, runDrainScenario, type DrainRun } from './drain-scenario.ts';
+import { bundledDeployments } from './functions.ts';
+import { naiveDeployment } from './naive-drainer.ts';
+import { checkScenarios, e2eSeed } from './property.ts';
+import { e2eRuntime, SCENARIOS_TIMEOUT_MS } from './suite.ts';
+import { inWorld } from './world.ts';
+
+const RUNS = Number(process.env.E2E_RUNS_DRAIN ?? 50);
+
+const suite = e2eRuntime((runtime, bundles) => {
+  for (const [variant, config] of Object.entries(DRAIN_CONFIGS)) {
+    for (const deployment of bundledDeployments(config, bundles, { only: ['drain'], suffix: `-${variant}` })) runtime.deploy(deployment);
+  }
+  runtime.deploy(naiveDeployment(['prod']));
+});
+
+interface Totals {
+  scenarios: number;
+  actions: number;
+  early: number;
+  expired: number;
+  timedOut: number;
+  lostEvents: number;
+  kills: number;
+}
+
+const empty = (): Totals => ({ scenarios: 0, actions: 0, early: 0, expired: 0, timedOut: 0, lostEvents: 0, kills: 0 });
+
+function add(totals: Totals, run: DrainRun): void {
+  totals.scenarios++;
+  totals.actions += run.outcome.delivered;
+  totals.early += run.outcome.early.length;
+  totals.expired += run.outcome.expired.length;
+  totals.timedOut += run.outcome.timedOut;
+  totals.lostEvents += run.lostLifecycleEvents;
+  totals.kills += run.killed ? 1 : 0;
+}
+
+const line = (name: string, t: Totals) =>
+  `${name.padEnd(14)} ${t.scenarios} scenarios, ${t.actions} lifecycle actions delivered: ${t.early} completed early, ${t.expired} expired, ${t.timedOut} by the drain timeout; ${t.lostEvents} lifecycle events lost by the bus; ${t.kills} invocations killed`;
+
+describe('drain E2E', () => {
+  it(`keeps every drain safe and alive over ${RUNS} random scenarios, where the naive drainer does not`, async () => {
+    const seed = e2eSeed();
+    const ours = empty();
+    const naive = empty();
+    try {
+      await checkScenarios({
+        name: 'drain',
+        file: 'test/e2e/drain.test.ts',
+        arbitrary: drainScenarioArbitrary,
+        numRuns: RUNS,
+        seed,
+        run: async (scenario) => {
+          const run = await inWorld(suite.runtime, scenario.seed, (world) => runDrainScenario(world, scenario, 'ours'));
+          add(ours, run);
+          if (run.violations.length) throw new Error(`ecs-caretaker drain:\n  ${run.violations.join('\n  ')}`);
+          add(naive, await inWorld(suite.runtime, scenario.seed, (world) => runDrainScenario(world, scenario, 'naive')));
+        },
+      });
+    } finally {
+      console.log(`drain E2E (seed ${seed}):\n${line('ecs-caretaker', ours)}\n${line('naive drainer', naive)}`);
+    }
+    expect(ours.early + ours.expired).toBe(0);
+  }, SCENARIOS_TIMEOUT_MS);
+});

@@ -1,0 +1,115 @@
+/**
+ * The deployed functions as the E2E runtime loads them: the bundles built by
+ * scripts/build.ts with the deployment's esbuild options, each started with
+ * the environment infra/functions gives it for a configuration, as
+ * serverless.ts deploys it.
+ */
+import { copyFileSync, linkSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire, registerHooks } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseConfig, type CaretakerConfigInput } from '../../functions/shared/config.ts';
+import { CLEANUP_DOCUMENT_LOGICAL_ID, cleanupAlarmNamePrefix, cleanupDocumentName } from '../../infra/functions/cleanup.ts';
+import { functionSpecs } from '../../infra/functions/index.ts';
+import type { FunctionSpec } from '../../infra/functions/types.ts';
+import { buildBundles, type FunctionKey } from '../../scripts/build.ts';
+import type { Deployment, Handler } from './lambda.ts';
+
+export const STAGE = 'e2e';
+export const PREFIX = `ecs-caretaker-${STAGE}`;
+export const TABLE = `${PREFIX}-state`;
+export const DOCUMENT = cleanupDocumentName(PREFIX);
+export const ALARM_PREFIX = cleanupAlarmNamePrefix(PREFIX);
+
+// A bundle must be loaded by Node itself, byte for byte, as Lambda's runtime loads it. Under vitest,
+// import() goes through vitest's module runner (which transforms it) while require(esm) is Node's own.
+// Under tsx (npm run bench), require() of an .mjs goes through tsx's esbuild transform (300 ms a
+// cold start) while import() reaches Node's loader, where a hook hands the file over untouched.
+// Node caches a module by its path: every cold start gets a path of its own, a hard link to the bundle.
+const nodeRequire = createRequire(import.meta.url);
+const COLD = '/handler-cold-';
+let hooked = false;
+
+async function loadBundle(path: string): Promise<{ handler?: Handler }> {
+  if (process.env.VITEST) return nodeRequire(path) as { handler?: Handler };
+  if (!hooked) {
+    hooked = true;
+    registerHooks({
+      resolve: (specifier, context, next) => (specifier.includes(COLD) ? { url: specifier, format: 'module', shortCircuit: true } : next(specifier, context)),
+      load: (url, context, next) => (url.includes(COLD) ? { format: 'module', source: readFileSync(fileURLToPath(url)), shortCircuit: true } : next(url, context)),
+    });
+  }
+  return (await import(pathToFileURL(path).href)) as { handler?: Handler };
+}
+
+function freshCopy(file: string): string {
+  const path = join(dirname(file), `${COLD.slice(1)}${++coldStarts}.mjs`);
+  try {
+    linkSync(file, path);
+  } catch {
+    copyFileSync(file, path);
+  }
+  return path;
+}
+
+/** What Lambda's console would show; WARN keeps the failures' log lines and little else. */
+const POWERTOOLS_ENV = {
+  POWERTOOLS_DEV: 'false',
+  POWERTOOLS_LOG_LEVEL: 'WARN',
+  POWERTOOLS_TRACE_ENABLED: 'false',
+  POWERTOOLS_METRICS_NAMESPACE: 'EcsCaretaker',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+};
+
+// Process-wide, so that two runtimes in one process never share a path.
+let coldStarts = 0;
+
+export interface Bundles {
+  files: Record<FunctionKey, string>;
+  remove(): void;
+}
+
+/** Builds every bundle once, into a directory of its own so that concurrent test files never share one. */
+export async function buildOnce(): Promise<Bundles> {
+  const dir = mkdtempSync(join(tmpdir(), 'cc-e2e-bundles-'));
+  const built = await buildBundles(dir);
+  const files = Object.fromEntries(Object.entries(built).map(([key, { file }]) => [key, file])) as Record<FunctionKey, string>;
+  return { files, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** CloudFormation references in an environment, resolved as the deployment would resolve them. */
+function resolveEnv(spec: FunctionSpec): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(spec.definition.environment ?? {})) {
+    if (typeof value === 'string') out[key] = value;
+    else if ((value as { Ref?: string })?.Ref === CLEANUP_DOCUMENT_LOGICAL_ID) out[key] = DOCUMENT;
+    else throw new Error(`e2e: cannot resolve ${spec.key}.environment.${key} = ${JSON.stringify(value)} without a deployment`);
+  }
+  return out;
+}
+
+/**
+ * One Deployment per function of this configuration, named `<key><suffix>`,
+ * loading the bundle with the environment serverless.ts would give it.
+ */
+export function bundledDeployments(input: CaretakerConfigInput, bundles: Bundles, opts: { suffix?: string; only?: FunctionKey[] } = {}): Deployment[] {
+  const config = parseConfig(input);
+  const specs = functionSpecs({ config, stage: STAGE, prefix: PREFIX, tableName: TABLE });
+  return specs
+    .filter((spec) => !opts.only || opts.only.includes(spec.key as FunctionKey))
+    .map((spec) => {
+      const file = bundles.files[spec.key as FunctionKey];
+      if (!file) throw new Error(`e2e: no bundle for function ${spec.key}`);
+      return {
+        name: `${spec.key}${opts.suffix ?? ''}`,
+        timeoutMs: Number(spec.definition.timeout ?? 6) * 1000,
+        env: { TABLE_NAME: TABLE, POWERTOOLS_SERVICE_NAME: spec.key, ...POWERTOOLS_ENV, ...resolveEnv(spec) },
+        load: async () => {
+          const module = await loadBundle(freshCopy(file));
+          if (typeof module.handler !== 'function') throw new Error(`e2e: ${file} exports no handler`);
+          return module.handler;
+        },
+      };
+    });
+}
