@@ -115,7 +115,7 @@ export interface DemoFunctionDeps {
   file: string;
   coldStartTag: string;
   sim: Sim;
-  /** The AWS_ENDPOINT_URL_* variables the bundle gets (demo/sim-front.ts). */
+  /** The AWS_ENDPOINT_URL_* variables the bundle gets. */
   endpoints: () => Record<string, string>;
   timeline: Timeline;
   output: LambdaOutput;

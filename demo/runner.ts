@@ -12,7 +12,6 @@ import { drainScenario } from './scenarios/drain.ts';
 import { oomStormScenario } from './scenarios/oom-storm.ts';
 import { taskLockScenario } from './scenarios/task-lock.ts';
 import { thinPoolScenario } from './scenarios/thin-pool.ts';
-import { startSimFront } from './sim-front.ts';
 import { Timeline, type TimelineEntry } from './timeline.ts';
 import { buildWorld, type World } from './world.ts';
 
@@ -142,11 +141,8 @@ async function runScenario(
 ): Promise<ScenarioReport> {
   const started = performance.now();
   const simStart = new Date(scenario.start);
-  const sim = await startSim({ start: simStart, seed: opts.seed ?? 7 });
-  const front = await startSimFront(sim).catch(async (error) => {
-    await sim.close();
-    throw error;
-  });
+  // The bundles run on the simulated clock, so the replies are dated by it too.
+  const sim = await startSim({ start: simStart, seed: opts.seed ?? 7, dateHeader: 'sim' });
   const timeline = new Timeline(sim, { print: opts.print, write: opts.write });
   const checks: Check[] = [];
   const functions: DemoFunction[] = [];
@@ -171,7 +167,7 @@ async function runScenario(
           file: opts.bundles[key].file,
           coldStartTag: opts.tag,
           sim,
-          endpoints: front.env,
+          endpoints: sim.env,
           timeline,
           output,
           describe: DESCRIBERS[key](world),
@@ -194,7 +190,6 @@ async function runScenario(
   } finally {
     restoreClock();
     restoreOutput();
-    await front.close();
     await sim.close();
   }
   return {

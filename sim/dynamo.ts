@@ -1,9 +1,8 @@
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { tableResources, TABLE_LOGICAL_ID } from '../infra/resources.ts';
-import { closeServer } from './server.ts';
+import { closeServer, listenLocal } from './server.ts';
 
 /**
  * DynamoDB for the simulator: dynalite, in memory, in this process.
@@ -13,12 +12,7 @@ import { closeServer } from './server.ts';
 export async function startDynamo(): Promise<{ endpoint: string; close(): Promise<void> }> {
   // Tables are ACTIVE at once instead of after dynalite's default 500 ms in CREATING.
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  return { endpoint: `http://127.0.0.1:${port}`, close: () => closeServer(server) };
+  return { endpoint: await listenLocal(server), close: () => closeServer(server) };
 }
 
 /**

@@ -24,6 +24,14 @@ export interface SimOptions {
   seed?: number;
   region?: string;
   account?: string;
+  /**
+   * Which clock dates the replies (the HTTP Date header). The SDK compares it
+   * with its own Date.now() and, more than 5 minutes apart, treats an error
+   * reply as clock skew and retries it, even a ConditionalCheckFailedException.
+   * 'sim' when the callers run on the simulated clock (npm start, the E2E
+   * runtime); 'wall' (default) when they run on the real one.
+   */
+  dateHeader?: 'wall' | 'sim';
 }
 
 export interface Sim {
@@ -69,7 +77,7 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
   const dispatcher = createDispatcher({ clock, faults, calls });
   dispatcher.register(ecsService(ecs));
 
-  const server = await listen(dispatcher.handle);
+  const server = await listen(dispatcher.handle, opts.dateHeader === 'sim' ? { now: clock.now } : {});
   const dynamo = await startDynamo().catch(async (error) => {
     await server.close();
     throw error;

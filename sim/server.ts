@@ -8,13 +8,18 @@ async function readRequest(req: IncomingMessage): Promise<WireRequest> {
   return { method: req.method ?? 'POST', path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
 }
 
-/** An HTTP server on 127.0.0.1 and an ephemeral port; every request goes to `handle`. */
-export async function listen(handle: (req: WireRequest) => Promise<WireReply>): Promise<{ endpoint: string; close(): Promise<void> }> {
+/**
+ * An HTTP server on 127.0.0.1 and an ephemeral port; every request goes to
+ * `handle`. `now` dates the replies (the Date header); without it Node dates
+ * them with the wall clock.
+ */
+export async function listen(handle: (req: WireRequest) => Promise<WireReply>, opts: { now?: () => number } = {}): Promise<{ endpoint: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     readRequest(req)
       .then(handle)
       .then((reply) => {
-        res.writeHead(reply.status, { ...reply.headers, 'content-length': Buffer.byteLength(reply.body) });
+        const date = opts.now ? { date: new Date(opts.now()).toUTCString() } : {};
+        res.writeHead(reply.status, { ...reply.headers, ...date, 'content-length': Buffer.byteLength(reply.body) });
         res.end(reply.body);
       })
       .catch((error) => {
@@ -22,15 +27,17 @@ export async function listen(handle: (req: WireRequest) => Promise<WireReply>): 
         res.end(String(error?.stack ?? error));
       });
   });
+  return { endpoint: await listenLocal(server), close: () => closeServer(server) };
+}
+
+/** Starts `server` on 127.0.0.1 and an ephemeral port; resolves to its http:// endpoint. */
+export async function listenLocal(server: Server): Promise<string> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);
   });
   const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    close: () => closeServer(server),
-  };
+  return `http://127.0.0.1:${port}`;
 }
 
 /** SDK clients keep connections alive; without closing them the server (and vitest) would wait for their idle timeout. */

@@ -27,11 +27,11 @@ import { randomUUID } from 'node:crypto';
 import dc from 'node:diagnostics_channel';
 import { Agent, createServer, request as httpRequest, type ClientRequest, type IncomingMessage, type Server } from 'node:http';
 import { syncBuiltinESMExports } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import timers from 'node:timers';
 import { promisify } from 'node:util';
 import type { Context } from 'aws-lambda';
 import type { SimClock } from '../../sim/index.ts';
+import { listenLocal } from '../../sim/server.ts';
 
 export type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -226,12 +226,10 @@ function installHooks(): void {
 
 /**
  * A stable endpoint for the functions' clients: warm environments outlive each
- * scenario's simulator. It stamps every answer's Date header with the sim
- * time: the SDK compares that header with Date.now() and, when they are more
- * than five minutes apart, corrects its clock and retries the failed call as
- * clock-skewed, even a ConditionalCheckFailedException.
+ * scenario's simulator. The simulator dates its replies with the sim clock
+ * (world.ts starts it with dateHeader 'sim'), as the functions run on it.
  */
-async function startFront(target: () => string | undefined, now: () => number | undefined): Promise<{ endpoint: string; close(): Promise<void> }> {
+async function startFront(target: () => string | undefined): Promise<{ endpoint: string; close(): Promise<void> }> {
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const server: Server = createServer((req, res) => {
     const base = target();
@@ -242,8 +240,7 @@ async function startFront(target: () => string | undefined, now: () => number | 
     }
     const url = new URL(base);
     const out = httpRequest({ host: url.hostname, port: url.port, method: req.method, path: req.url, headers: req.headers, agent }, (answer: IncomingMessage) => {
-      const simNow = now();
-      res.writeHead(answer.statusCode ?? 500, simNow === undefined ? answer.headers : { ...answer.headers, date: new Date(simNow).toUTCString() });
+      res.writeHead(answer.statusCode ?? 500, answer.headers);
       answer.pipe(res);
     });
     out.on('error', (error) => {
@@ -252,13 +249,8 @@ async function startFront(target: () => string | undefined, now: () => number | 
     });
     req.pipe(out);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: await listenLocal(server),
     close: () =>
       new Promise<void>((resolve) => {
         agent.destroy();
@@ -307,10 +299,7 @@ export class LambdaRuntime {
   static async start(): Promise<LambdaRuntime> {
     installHooks();
     let runtime: LambdaRuntime | undefined;
-    const front = await startFront(
-      () => runtime?.target,
-      () => runtime?.clock?.now(),
-    );
+    const front = await startFront(() => runtime?.target);
     runtime = new LambdaRuntime(front);
     const shared: Record<string, string> = {
       AWS_REGION: 'eu-west-1',

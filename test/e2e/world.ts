@@ -69,7 +69,7 @@ const HOUR = 3_600_000;
 let nextStart = T0;
 
 export async function openWorld(runtime: LambdaRuntime, seed: number): Promise<World> {
-  const sim = await startSim({ start: new Date(nextStart), seed });
+  const sim = await startSim({ start: new Date(nextStart), seed, dateHeader: 'sim' });
   const drain = installDrainWorld(sim, { seed });
   installDynamoProxy(sim);
   const sns = installSns(sim, { seed });

@@ -88,3 +88,21 @@ describe('API faults', () => {
     expect(await outcomes(43)).not.toBe(a);
   });
 });
+
+describe('the Date header', () => {
+  const dateOf = async (endpoint: string) =>
+    (await fetch(endpoint, { method: 'POST', headers: { 'x-amz-target': 'AmazonEC2ContainerServiceV20141113.ListClusters', 'content-type': 'application/x-amz-json-1.1' }, body: '{}' })).headers.get('date');
+
+  it('is the wall clock by default, and the simulated clock with dateHeader sim', async () => {
+    const start = new Date('2026-06-01T09:00:00Z');
+    const simDated = await startSim({ start, dateHeader: 'sim' });
+    try {
+      await simDated.clock.advance(90_000);
+      expect(await dateOf(simDated.endpoint)).toBe(new Date(start.getTime() + 90_000).toUTCString());
+    } finally {
+      await simDated.close();
+    }
+    const wall = Date.parse((await dateOf(sim.endpoint))!);
+    expect(Math.abs(wall - Date.now())).toBeLessThan(60_000);
+  });
+});
