@@ -42,6 +42,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 export interface BundleRow {
   fn: FunctionKey;
   bundleKB: number;
+  /** the files the handler imports when it is not bundled */
+  sourceKB: number;
   bundledMs: number;
   sourceMs: number;
 }
@@ -57,19 +59,22 @@ export async function benchBundles(runs = 5): Promise<BundleRow[]> {
       bundled.push(importMs(built[fn].file, envFor(fn)));
       source.push(importMs(join(repoRoot, entryPoints[fn]), envFor(fn)));
     }
-    rows.push({ fn, bundleKB: built[fn].bytes / 1024, bundledMs: median(bundled), sourceMs: median(source) });
+    rows.push({ fn, bundleKB: built[fn].bytes / 1024, sourceKB: built[fn].sourceBytes / 1024, bundledMs: median(bundled), sourceMs: median(source) });
   }
   return rows;
 }
 
 export function bundlesMarkdown(rows: BundleRow[]): string {
   const lines = [
-    '| function | bundle (minified) | cold import, bundled | cold import, unbundled source | target |',
-    '|---|---:|---:|---:|---|',
+    '| function | bundle (minified) | unbundled: the files it imports | cold import, bundled | cold import, unbundled source | target |',
+    '|---|---:|---:|---:|---:|---|',
     ...rows.map((r) => {
-      const ok = r.bundleKB <= 500 && r.bundledMs <= 100 && r.bundledMs < r.sourceMs;
-      return `| ${r.fn} | ${r.bundleKB.toFixed(0)} KB | ${r.bundledMs.toFixed(0)} ms | ${r.sourceMs.toFixed(0)} ms | ${ok ? 'met' : 'MISSED'} (≤ 500 KB, ≤ 100 ms, faster than source) |`;
+      const missed = [r.bundleKB > 500 && 'bundle > 500 KB', r.bundledMs > 100 && 'import > 100 ms', r.bundleKB >= r.sourceKB && 'not smaller', r.bundledMs >= r.sourceMs && 'not faster'].filter(Boolean);
+      return `| ${r.fn} | ${r.bundleKB.toFixed(0)} KB | ${r.sourceKB.toFixed(0)} KB | ${r.bundledMs.toFixed(0)} ms | ${r.sourceMs.toFixed(0)} ms | ${missed.length ? `MISSED: ${missed.join(', ')}` : 'met'} |`;
     }),
+    '',
+    'Targets (issue 3): bundle ≤ 500 KB, cold import ≤ 100 ms, smaller and faster than unbundled. Unbundled size counts only the files',
+    "esbuild read to make the bundle; a zip of node_modules would ship whole packages and be larger still.",
   ];
   return lines.join('\n');
 }

@@ -14,13 +14,21 @@ export type FunctionKey = keyof typeof entryPoints;
 
 export const bundlePath = (key: FunctionKey, outDir = join(repoRoot, 'dist')): string => join(outDir, key, 'handler.mjs');
 
-export async function buildBundles(outDir = join(repoRoot, 'dist')): Promise<Record<FunctionKey, { file: string; bytes: number }>> {
-  const out = {} as Record<FunctionKey, { file: string; bytes: number }>;
+export interface BuiltBundle {
+  file: string;
+  bytes: number;
+  /** The source and node_modules files the bundle was made from, as they are on disk: what the handler imports unbundled. */
+  sourceBytes: number;
+}
+
+export async function buildBundles(outDir = join(repoRoot, 'dist')): Promise<Record<FunctionKey, BuiltBundle>> {
+  const out = {} as Record<FunctionKey, BuiltBundle>;
   for (const key of Object.keys(entryPoints) as FunctionKey[]) {
     const file = bundlePath(key, outDir);
     mkdirSync(dirname(file), { recursive: true });
-    await build({ ...esbuildOptions, entryPoints: [join(repoRoot, entryPoints[key])], outfile: file, logLevel: 'warning' });
-    out[key] = { file, bytes: statSync(file).size };
+    const { metafile } = await build({ ...esbuildOptions, entryPoints: [join(repoRoot, entryPoints[key])], outfile: file, logLevel: 'warning', metafile: true });
+    const sourceBytes = Object.values(metafile.inputs).reduce((sum, input) => sum + input.bytes, 0);
+    out[key] = { file, bytes: statSync(file).size, sourceBytes };
   }
   return out;
 }
