@@ -9,9 +9,10 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { vi } from 'vitest';
 import { fakeContext } from '../../demo/context.ts';
+export { reportLine } from '../support/cleanup-report.ts';
 import { parseConfig, type CaretakerConfigInput } from '../../functions/shared/config.ts';
 import type { CleanupEnv } from '../../functions/cleanup/settings.ts';
-import { cleanupDocumentParameters, type CleanupReport } from '../../infra/ssm-document.ts';
+import { cleanupDocumentParameters } from '../../infra/ssm-document.ts';
 import { installDrainWorld } from '../../sim/drain.ts';
 import { createTable, startSim, type Sim } from '../../sim/index.ts';
 import { installSsm, type SsmSim } from '../../sim/ssm.ts';
@@ -78,34 +79,3 @@ export const invoke = (world: CleanupWorld, handler: Handler, event: unknown) =>
   return handler(structuredClone(event), fakeContext(`${PREFIX}-cleanup`));
 };
 
-/** A report line as docker-cleanup.sh prints it after a real run. */
-export function reportLine(overrides: Partial<CleanupReport> = {}): string {
-  const report: CleanupReport = {
-    v: 1,
-    instance: 'i-00000000000000001',
-    driver: 'overlay2',
-    dryRun: false,
-    exitCode: 0,
-    status: 'ok',
-    freeBytesBefore: 40_000_000_000,
-    freeBytesAfter: 52_000_000_000,
-    reclaimedBytes: 12_000_000_000,
-    trimmedBytes: 0,
-    freePercentBefore: 40,
-    freePercentAfter: 52,
-    minFreePercent: 10,
-    freeInodesBefore: 5_000_000,
-    freeInodesAfter: 5_100_000,
-    metadataFreeBytesBefore: null,
-    metadataFreeBytesAfter: null,
-    containers: { removed: 37, wouldRemove: 0, skipped: 12, protected: 9, failed: 0 },
-    volumes: { removed: 5, wouldRemove: 0, skipped: 1, failed: 0 },
-    trim: { enabled: false, runs: 0, wouldRun: 0, skipped: 0, failed: 0, budgetExhausted: false },
-    dockerDf: { before: null, after: null },
-    errorCount: 0,
-    errors: [],
-    durationSeconds: 14,
-    ...overrides,
-  };
-  return JSON.stringify(report);
-}

@@ -11,8 +11,8 @@ import { cleanupPatterns } from '../../functions/cleanup/events.ts';
 import { drainPatterns } from '../../functions/drain/events.ts';
 import { parseConfig, type CaretakerConfigInput } from '../../functions/shared/config.ts';
 import { stoppedWatchPatterns } from '../../functions/stopped-watch/events.ts';
-import type { CleanupReport } from '../../infra/ssm-document.ts';
 import type { PublishedMessage } from '../../sim/sns.ts';
+import { reportLine } from '../support/cleanup-report.ts';
 import { drainOutcome, observeCompletions } from './drain-scenario.ts';
 import { ALARM_PREFIX, DOCUMENT, PREFIX } from './functions.ts';
 import type { Invocation, KillPlan } from './lambda.ts';
@@ -103,35 +103,6 @@ const STOPS: Record<StopKind, { reason: string; stopCode: 'EssentialContainerExi
   deployment: { reason: 'Scaling activity initiated by (deployment ecs-svc/1234567890123456789)', stopCode: 'ServiceSchedulerInitiated', exitCode: 143 },
 };
 
-function report(instance: string): string {
-  const r: CleanupReport = {
-    v: 1,
-    instance,
-    driver: 'devicemapper',
-    dryRun: false,
-    exitCode: 0,
-    status: 'ok',
-    freeBytesBefore: 1_000_000_000,
-    freeBytesAfter: 9_000_000_000,
-    reclaimedBytes: 8_000_000_000,
-    trimmedBytes: 2_000_000_000,
-    freePercentBefore: 5,
-    freePercentAfter: 45,
-    minFreePercent: 10,
-    freeInodesBefore: null,
-    freeInodesAfter: null,
-    metadataFreeBytesBefore: 100_000_000,
-    metadataFreeBytesAfter: 150_000_000,
-    containers: { removed: 12, wouldRemove: 0, skipped: 3, protected: 4, failed: 0 },
-    volumes: { removed: 2, wouldRemove: 0, skipped: 0, failed: 0 },
-    trim: { enabled: true, runs: 4, wouldRun: 0, skipped: 0, failed: 0, budgetExhausted: false },
-    dockerDf: { before: null, after: null },
-    errorCount: 0,
-    errors: [],
-    durationSeconds: 20,
-  };
-  return JSON.stringify(r);
-}
 
 // ---------------------------------------------------------------------------------------------
 // The alert invariant
@@ -258,7 +229,7 @@ export async function runFleetScenario(world: World, s: FleetScenario): Promise<
     return ci;
   });
   ssm.setDefaultResult({ exitCode: 0, durationMs: 20_000 });
-  instances.forEach((ci) => ssm.managedInstance(ci.ec2InstanceId) && ssm.setResult(ci.ec2InstanceId, { exitCode: 0, stdout: report(ci.ec2InstanceId), durationMs: 20_000 }));
+  instances.forEach((ci) => ssm.managedInstance(ci.ec2InstanceId) && ssm.setResult(ci.ec2InstanceId, { exitCode: 0, stdout: reportLine({ instance: ci.ec2InstanceId, driver: 'devicemapper' }), durationMs: 20_000 }));
   drain.autoscaling.addGroup(ASG);
   drain.autoscaling.putLifecycleHook(ASG, { name: config.drain.hookName, heartbeatTimeoutSeconds: config.drain.heartbeatTimeoutSeconds, defaultResult: 'CONTINUE' });
   // A terminated instance is gone for Systems Manager too.
