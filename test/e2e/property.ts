@@ -38,7 +38,8 @@ export const replayCommand = (seed: number, path: string | null | undefined, fil
 export async function checkScenarios<T>(opts: PropertyOptions<T>): Promise<{ seed: number; runs: number }> {
   const seed = opts.seed ?? e2eSeed();
   const path = process.env.E2E_PATH || undefined;
-  const details = await fc.check(fc.asyncProperty(opts.arbitrary, opts.run), { seed, path, numRuns: opts.numRuns, endOnFailure: true });
+  const run = process.env.E2E_PROGRESS ? withProgress(opts.name, opts.run) : opts.run;
+  const details = await fc.check(fc.asyncProperty(opts.arbitrary, run), { seed, path, numRuns: opts.numRuns, endOnFailure: true });
   if (details.failed) {
     const report = fc.defaultReportMessage(details) ?? 'the property failed';
     const error = details.errorInstance;
@@ -49,4 +50,18 @@ export async function checkScenarios<T>(opts: PropertyOptions<T>): Promise<{ see
     );
   }
   return { seed: details.seed, runs: details.numRuns };
+}
+
+/** E2E_PROGRESS=1: one stderr line per scenario, with its wall time and the process's memory. */
+function withProgress<T>(name: string, run: (scenario: T) => Promise<void>): (scenario: T) => Promise<void> {
+  let n = 0;
+  return async (scenario) => {
+    const started = performance.now();
+    try {
+      await run(scenario);
+    } finally {
+      const { rss, heapUsed } = process.memoryUsage();
+      process.stderr.write(`${name} scenario ${++n}: ${(performance.now() - started).toFixed(0)} ms, rss ${(rss / 2 ** 20).toFixed(0)} MB, heap ${(heapUsed / 2 ** 20).toFixed(0)} MB\n`);
+    }
+  };
 }
