@@ -15,6 +15,11 @@ export const esbuildOptions = {
   mainFields: ['module', 'main'],
   // Bundled ESM still meets CommonJS inside (the X-Ray SDK): give it a require.
   banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+  // The SDK imports this lazily, only for an operation whose schema has an event-stream
+  // member (@smithy/core protocols: RpcProtocol/HttpBindingProtocol -> loadEventStreamCapability).
+  // None of the APIs these functions call has one; inlined, it cost 15 KB in every bundle
+  // and kept audit over 500 KB. test/infra/bundles.test.ts checks it is the only import left.
+  external: ['@smithy/core/event-streams'],
   alias: {
     '@aws-sdk/credential-provider-node': fileURLToPath(new URL('../functions/shared/lambda-credentials.ts', import.meta.url)),
     semver: fileURLToPath(new URL('../functions/shared/semver-gte.ts', import.meta.url)),
