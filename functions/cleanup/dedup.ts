@@ -1,4 +1,4 @@
-import { ttlAfter, type Store } from '../shared/store.ts';
+import { ownedBy, ttlAfter, type Store } from '../shared/store.ts';
 import { mapLimit } from './limit.ts';
 import { dedupId } from './plan.ts';
 
@@ -41,7 +41,7 @@ export function createDedup(store: Store, dedupSeconds: number, now: () => numbe
   }
   const release: Dedup['release'] = async (instanceIds, context) => {
     await mapLimit(instanceIds, WRITE_CONCURRENCY, (instanceId) =>
-      store.delete(dedupId(instanceId, context.dryRun), { expression: '#owner = :owner', names: { '#owner': 'owner' }, values: { ':owner': context.owner } }),
+      store.delete(dedupId(instanceId, context.dryRun), ownedBy(context.owner)),
     );
   };
   const claim: Dedup['claim'] = async (instanceIds, context) => {

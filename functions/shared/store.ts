@@ -37,6 +37,9 @@ export interface Store {
   delete(id: string, condition?: Condition): Promise<boolean>;
 }
 
+/** The condition of a write that only the item's current owner may make (a claim, a lock, a slot). */
+export const ownedBy = (owner: string): Condition => ({ expression: '#owner = :owner', names: { '#owner': 'owner' }, values: { ':owner': owner } });
+
 export const conditionalFailed = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === 'ConditionalCheckFailedException';
 

@@ -4,7 +4,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { CLEANUP_REASON_MAX, CLEANUP_REQUEST_DETAIL_TYPE, CLEANUP_REQUEST_SOURCE, type CleanupRequest } from '../shared/cleanup-request.ts';
 import { matchesPattern, type EventPattern } from '../shared/event-pattern.ts';
-import { ttlAfter, type Store } from '../shared/store.ts';
+import { ownedBy, ttlAfter, type Store } from '../shared/store.ts';
 import type { AlertStore } from './alert-store.ts';
 import {
   alertWindowId,
@@ -326,7 +326,7 @@ async function cleanupPath(deps: WatchDeps, c: Classification, scope: Scope): Pr
   const windowMs = deps.settings.alerts.windowMinutes * 60_000;
   const id = cleanupClaimId(arn);
   const owner = deps.newOwner();
-  const ownerIs = { expression: '#owner = :owner', names: { '#owner': 'owner' }, values: { ':owner': owner } };
+  const ownerIs = ownedBy(owner);
   const claimed = await deps.store.put(
     { id, owner, state: 'requesting', until: now + windowMs, expiration: ttlAfter(now + windowMs, 3600) },
     { expression: 'attribute_not_exists(id) OR #until <= :now', names: { '#until': 'until' }, values: { ':now': now } },

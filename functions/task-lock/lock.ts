@@ -4,7 +4,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Job } from '../shared/config.ts';
-import { ttlAfter, type Condition, type Item, type Store } from '../shared/store.ts';
+import { ownedBy, ttlAfter, type Condition, type Item, type Store } from '../shared/store.ts';
 import type { Invocation } from './invocation.ts';
 
 export interface TaskLockDeps {
@@ -198,7 +198,7 @@ async function acquireJobSlot(deps: TaskLockDeps, job: Job, occurrence: string, 
       if (await deps.store.putIfAbsent(fresh)) return { ok: true };
       continue;
     }
-    const holderIs = { expression: '#owner = :owner', names: { '#owner': 'owner' }, values: { ':owner': holder.owner } };
+    const holderIs = ownedBy(holder.owner);
     if (holder.occurrence === occurrence) {
       // We hold this occurrence's lock, so the holder is an earlier delivery of
       // it that failed or died. Its task, if it recorded one, is this
@@ -219,7 +219,7 @@ async function acquireJobSlot(deps: TaskLockDeps, job: Job, occurrence: string, 
 
 /** Leaves the occurrence lock `failed`, which the next delivery (Lambda's async retry) may take over. */
 async function releaseAfterFailure(deps: TaskLockDeps, job: Job, occurrence: string, owner: string, tokenAttempt: number): Promise<void> {
-  const ownerIs = { expression: '#owner = :owner', names: { '#owner': 'owner' }, values: { ':owner': owner } };
+  const ownerIs = ownedBy(owner);
   // Slot first: once the lock says `failed`, a duplicate may take the
   // occurrence over, and must not find the job still held by this very occurrence.
   if (job.overlap === 'skip') await deps.store.delete(jobSlotId(job.name), ownerIs);
