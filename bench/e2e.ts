@@ -5,20 +5,11 @@
  * task of the instance is not STOPPED, and how often it lets the hook expire.
  */
 import fc from 'fast-check';
-import { DRAIN_CONFIGS, drainScenarioArbitrary, runDrainScenario } from '../test/e2e/drain-scenario.ts';
-import { buildOnce, bundledDeployments } from '../test/e2e/functions.ts';
+import { addDrainRun, deployDrainers, drainScenarioArbitrary, emptyDrainTotals, runDrainScenario, type DrainTotals } from '../test/e2e/drain-scenario.ts';
+import { buildOnce } from '../test/e2e/functions.ts';
 import { LambdaRuntime } from '../test/e2e/lambda.ts';
-import { NAIVE_DEFAULTS, naiveDeployment } from '../test/e2e/naive-drainer.ts';
+import { NAIVE_DEFAULTS } from '../test/e2e/naive-drainer.ts';
 import { inWorld } from '../test/e2e/world.ts';
-
-interface Tally {
-  scenarios: number;
-  actions: number;
-  early: number;
-  expired: number;
-  timedOut: number;
-  scenariosBreached: number;
-}
 
 const pct = (n: number, of: number) => (of === 0 ? '-' : `${((100 * n) / of).toFixed(1)} %`);
 
@@ -30,25 +21,12 @@ export async function benchBaseline(scenarios = 50, seed = 20261123): Promise<st
   process.setSourceMapsEnabled(false);
   const bundles = await buildOnce();
   const runtime = await LambdaRuntime.start();
-  const tallies: Record<'ours' | 'naive', Tally> = {
-    ours: { scenarios: 0, actions: 0, early: 0, expired: 0, timedOut: 0, scenariosBreached: 0 },
-    naive: { scenarios: 0, actions: 0, early: 0, expired: 0, timedOut: 0, scenariosBreached: 0 },
-  };
+  const tallies: Record<'ours' | 'naive', DrainTotals> = { ours: emptyDrainTotals(), naive: emptyDrainTotals() };
   try {
-    for (const [variant, config] of Object.entries(DRAIN_CONFIGS)) {
-      for (const deployment of bundledDeployments(config, bundles, { only: ['drain'], suffix: `-${variant}` })) runtime.deploy(deployment);
-    }
-    runtime.deploy(naiveDeployment(['prod']));
+    deployDrainers(runtime, bundles);
     for (const scenario of fc.sample(drainScenarioArbitrary, { seed, numRuns: scenarios })) {
       for (const drainer of ['ours', 'naive'] as const) {
-        const run = await inWorld(runtime, scenario.seed, (world) => runDrainScenario(world, scenario, drainer));
-        const t = tallies[drainer];
-        t.scenarios++;
-        t.actions += run.outcome.delivered;
-        t.early += run.outcome.early.length;
-        t.expired += run.outcome.expired.length;
-        t.timedOut += run.outcome.timedOut;
-        if (run.outcome.early.length + run.outcome.expired.length > 0) t.scenariosBreached++;
+        addDrainRun(tallies[drainer], await inWorld(runtime, scenario.seed, (world) => runDrainScenario(world, scenario, drainer)));
       }
     }
   } finally {
@@ -56,8 +34,8 @@ export async function benchBaseline(scenarios = 50, seed = 20261123): Promise<st
     bundles.remove();
     process.setSourceMapsEnabled(maps);
   }
-  const row = (name: string, t: Tally) =>
-    `| ${name} | ${t.scenarios} | ${t.actions} | ${t.early} (${pct(t.early, t.actions)}) | ${t.expired} (${pct(t.expired, t.actions)}) | ${t.timedOut} | ${t.scenariosBreached} (${pct(t.scenariosBreached, t.scenarios)}) |`;
+  const row = (name: string, t: DrainTotals) =>
+    `| ${name} | ${t.scenarios} | ${t.actions} | ${t.early} (${pct(t.early, t.actions)}) | ${t.expired} (${pct(t.expired, t.actions)}) | ${t.timedOut} | ${t.breached} (${pct(t.breached, t.scenarios)}) |`;
   return [
     `${scenarios} random drain scenarios (fast-check seed ${seed}, the generator of test/e2e/drain-scenario.ts), each run twice on a fresh simulator:`,
     'once with the drain bundle (its rules and the reconcile tick), once with the naive drainer of the public samples',

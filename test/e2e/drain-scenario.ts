@@ -11,8 +11,9 @@ import { drainPatterns } from '../../functions/drain/events.ts';
 import { parseConfig, type CaretakerConfigInput } from '../../functions/shared/config.ts';
 import type { LifecycleAction } from '../../sim/autoscaling.ts';
 import type { AwsEvent } from '../../sim/index.ts';
-import { PREFIX } from './functions.ts';
-import type { KillPlan } from './lambda.ts';
+import { bundledDeployments, PREFIX, type Bundles } from './functions.ts';
+import type { KillPlan, LambdaRuntime } from './lambda.ts';
+import { naiveDeployment } from './naive-drainer.ts';
 import {
   applyFaults,
   armKill,
@@ -276,6 +277,40 @@ export interface DrainRun {
   invocations: number;
   killed: boolean;
   lostLifecycleEvents: number;
+}
+
+/** Both drain bundles (one per DRAIN_CONFIGS variant) and the naive drainer, as the scenarios invoke them. */
+export function deployDrainers(runtime: LambdaRuntime, bundles: Bundles): void {
+  for (const [variant, config] of Object.entries(DRAIN_CONFIGS)) {
+    for (const deployment of bundledDeployments(config, bundles, { only: ['drain'], suffix: `-${variant}` })) runtime.deploy(deployment);
+  }
+  runtime.deploy(naiveDeployment(['prod']));
+}
+
+/** What a run of drain scenarios adds up to, for one drainer: the E2E test and the bench print it. */
+export interface DrainTotals {
+  scenarios: number;
+  actions: number;
+  early: number;
+  expired: number;
+  timedOut: number;
+  lostEvents: number;
+  kills: number;
+  /** scenarios with at least one early completion or expired hook */
+  breached: number;
+}
+
+export const emptyDrainTotals = (): DrainTotals => ({ scenarios: 0, actions: 0, early: 0, expired: 0, timedOut: 0, lostEvents: 0, kills: 0, breached: 0 });
+
+export function addDrainRun(totals: DrainTotals, run: DrainRun): void {
+  totals.scenarios++;
+  totals.actions += run.outcome.delivered;
+  totals.early += run.outcome.early.length;
+  totals.expired += run.outcome.expired.length;
+  totals.timedOut += run.outcome.timedOut;
+  totals.lostEvents += run.lostLifecycleEvents;
+  totals.kills += run.killed ? 1 : 0;
+  if (run.outcome.early.length + run.outcome.expired.length > 0) totals.breached++;
 }
 
 /**

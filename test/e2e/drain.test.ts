@@ -11,52 +11,23 @@
  * and printed, not asserted.
  */
 import { describe, expect, it } from 'vitest';
-import { DRAIN_CONFIGS, drainScenarioArbitrary, runDrainScenario, type DrainRun } from './drain-scenario.ts';
-import { bundledDeployments } from './functions.ts';
-import { naiveDeployment } from './naive-drainer.ts';
+import { addDrainRun, deployDrainers, drainScenarioArbitrary, emptyDrainTotals, runDrainScenario, type DrainTotals } from './drain-scenario.ts';
 import { checkScenarios, e2eSeed } from './property.ts';
 import { e2eRuntime, SCENARIOS_TIMEOUT_MS } from './suite.ts';
 import { inWorld } from './world.ts';
 
 const RUNS = Number(process.env.E2E_RUNS_DRAIN ?? 50);
 
-const suite = e2eRuntime((runtime, bundles) => {
-  for (const [variant, config] of Object.entries(DRAIN_CONFIGS)) {
-    for (const deployment of bundledDeployments(config, bundles, { only: ['drain'], suffix: `-${variant}` })) runtime.deploy(deployment);
-  }
-  runtime.deploy(naiveDeployment(['prod']));
-});
+const suite = e2eRuntime(deployDrainers);
 
-interface Totals {
-  scenarios: number;
-  actions: number;
-  early: number;
-  expired: number;
-  timedOut: number;
-  lostEvents: number;
-  kills: number;
-}
-
-const empty = (): Totals => ({ scenarios: 0, actions: 0, early: 0, expired: 0, timedOut: 0, lostEvents: 0, kills: 0 });
-
-function add(totals: Totals, run: DrainRun): void {
-  totals.scenarios++;
-  totals.actions += run.outcome.delivered;
-  totals.early += run.outcome.early.length;
-  totals.expired += run.outcome.expired.length;
-  totals.timedOut += run.outcome.timedOut;
-  totals.lostEvents += run.lostLifecycleEvents;
-  totals.kills += run.killed ? 1 : 0;
-}
-
-const line = (name: string, t: Totals) =>
+const line = (name: string, t: DrainTotals) =>
   `${name.padEnd(14)} ${t.scenarios} scenarios, ${t.actions} lifecycle actions delivered: ${t.early} completed early, ${t.expired} expired, ${t.timedOut} by the drain timeout; ${t.lostEvents} lifecycle events lost by the bus; ${t.kills} invocations killed`;
 
 describe('drain E2E', () => {
   it(`keeps every drain safe and alive over ${RUNS} random scenarios, where the naive drainer does not`, async () => {
     const seed = e2eSeed();
-    const ours = empty();
-    const naive = empty();
+    const ours = emptyDrainTotals();
+    const naive = emptyDrainTotals();
     try {
       await checkScenarios({
         name: 'drain',
@@ -66,9 +37,9 @@ describe('drain E2E', () => {
         seed,
         run: async (scenario) => {
           const run = await inWorld(suite.runtime, scenario.seed, (world) => runDrainScenario(world, scenario, 'ours'));
-          add(ours, run);
+          addDrainRun(ours, run);
           if (run.violations.length) throw new Error(`ecs-caretaker drain:\n  ${run.violations.join('\n  ')}`);
-          add(naive, await inWorld(suite.runtime, scenario.seed, (world) => runDrainScenario(world, scenario, 'naive')));
+          addDrainRun(naive, await inWorld(suite.runtime, scenario.seed, (world) => runDrainScenario(world, scenario, 'naive')));
         },
       });
     } finally {
