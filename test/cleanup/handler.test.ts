@@ -45,6 +45,19 @@ const sendCalls = () => world.sim.calls.filter((c) => c.service === 'ssm' && c.o
 const invocationsOf = (ids: string[]) => ids.map((id) => world.ssm.invocationsOf(id).length);
 const fromSendCalls = (calls: ReturnType<typeof sendCalls>) => calls.filter((c) => !c.error).flatMap((c) => c.input.InstanceIds as string[]);
 
+/** The SSM "EC2 Command Invocation Status-change Notification" of our document for one instance. */
+const statusChange = (id: string, commandId: string, instanceId: string, status: string) => ({
+  version: '0',
+  id,
+  'detail-type': 'EC2 Command Invocation Status-change Notification',
+  source: 'aws.ssm',
+  account: '123456789012',
+  time: '2026-11-23T03:10:00Z',
+  region: 'eu-west-1',
+  resources: [],
+  detail: { 'command-id': commandId, 'document-name': DOCUMENT, 'instance-id': instanceId, 'requested-date-time': '2026-11-23T03:00:00.000Z', status },
+});
+
 /** The EventBridge alarm payload (a real one, renamed into our prefix) about one metric with these dimensions. */
 function eventBridgeAlarm(name: string, dimensions: Record<string, string>) {
   const event = loadAwsEvent('cloudwatch-alarm-state-change-single-metric-docs.json');
@@ -388,17 +401,7 @@ describe('cleanup handler: report collector', () => {
     // EventBridge delivers at least once: a second copy publishes nothing.
     const metricsBefore = metric.mock.calls.length;
     const commandId = byInstance.get(good!).commandId;
-    const again = await invoke(world, handler, {
-      version: '0',
-      id: 'dup',
-      'detail-type': 'EC2 Command Invocation Status-change Notification',
-      source: 'aws.ssm',
-      account: '123456789012',
-      time: '2026-11-23T03:10:00Z',
-      region: 'eu-west-1',
-      resources: [],
-      detail: { 'command-id': commandId, 'document-name': DOCUMENT, 'instance-id': good, 'requested-date-time': '2026-11-23T03:00:00.000Z', status: 'Success' },
-    });
+    const again = await invoke(world, handler, statusChange('dup', commandId, good!, 'Success'));
     expect(again).toEqual({ outcome: 'duplicate', commandId, instanceId: good });
     expect(metric.mock.calls.length).toBe(metricsBefore);
   });
@@ -408,17 +411,7 @@ describe('cleanup handler: report collector', () => {
     const [one] = jobsFleet;
     // A command sent by hand (or whose record write failed): only its Comment says which cluster.
     const command = world.ssm.sendCommand({ DocumentName: DOCUMENT, InstanceIds: [one], Comment: 'ecs-caretaker cleanup, manual, c=jobs #0123abcd' }, world.sim.clock.now());
-    const event = (status: string) => ({
-      version: '0',
-      id: `e-${status}`,
-      'detail-type': 'EC2 Command Invocation Status-change Notification',
-      source: 'aws.ssm',
-      account: '123456789012',
-      time: '2026-11-23T03:10:00Z',
-      region: 'eu-west-1',
-      resources: [],
-      detail: { 'command-id': command.commandId, 'document-name': DOCUMENT, 'instance-id': one, 'requested-date-time': '2026-11-23T03:00:00.000Z', status },
-    });
+    const event = (status: string) => statusChange(`e-${status}`, command.commandId, one!, status);
     // The event raced ahead of the API: the invocation still looks Pending, nothing is published.
     expect(await invoke(world, handler, event('Success'))).toMatchObject({ outcome: 'not-final', status: 'Pending' });
     await world.sim.clock.advance(60_000);

@@ -11,6 +11,10 @@ function rulesFor(clusters: string[], event: unknown): RuleName[] {
   return (Object.entries(stoppedWatchPatterns(clusters)) as Array<[RuleName, any]>).filter(([, p]) => matchesPattern(p, event)).map(([name]) => name);
 }
 
+/** The real payloads that any rule selects for these clusters, with the rules. */
+const selectedPayloads = (clusters: string[]) =>
+  Object.fromEntries([...loadAwsEvents()].map(([file, event]) => [file, rulesFor(clusters, event)]).filter(([, rules]) => rules!.length > 0));
+
 describe('stopped-watch event patterns', () => {
   it('are valid EventBridge syntax, for one cluster and for several', () => {
     for (const clusters of [['default'], ['prod', 'staging_2', 'a-b']]) {
@@ -19,8 +23,7 @@ describe('stopped-watch event patterns', () => {
   });
 
   it('select exactly these real payloads for a config whose cluster is "default"', () => {
-    const selected = Object.fromEntries([...loadAwsEvents()].map(([file, event]) => [file, rulesFor(['default'], event)]).filter(([, rules]) => rules!.length > 0));
-    expect(selected).toEqual({
+    expect(selectedPayloads(['default'])).toEqual({
       'ecs-deployment-failed-docs.json': ['deployment'],
       'ecs-deployment-in-progress-rollback-docs.json': ['deployment'],
       'ecs-service-action-placement-failure-ec2-cpu-docs.json': ['serviceAction'],
@@ -31,8 +34,7 @@ describe('stopped-watch event patterns', () => {
 
   it('select the real STOPPED payloads once their clusters are configured, and nothing else more', () => {
     const clusters = ['default', 'test', 'DemoTrafficGen01-EcsCluster97242B84-u8PnqOAmk1tO', 'FargateCluster'];
-    const selected = Object.fromEntries([...loadAwsEvents()].map(([file, event]) => [file, rulesFor(clusters, event)]).filter(([, rules]) => rules!.length > 0));
-    expect(selected).toEqual({
+    expect(selectedPayloads(clusters)).toEqual({
       'ecs-deployment-failed-docs.json': ['deployment'],
       'ecs-deployment-in-progress-rollback-docs.json': ['deployment'],
       'ecs-service-action-placement-failure-ec2-cpu-docs.json': ['serviceAction'],
