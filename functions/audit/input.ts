@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { formatPath } from '../shared/config.ts';
+import { parseOrFail } from '../shared/config.ts';
 import { DEPLOYMENT_FINISHED } from './events.ts';
 
 /**
@@ -51,12 +51,8 @@ const deploymentEvent = z.object({
   }),
 });
 
-function check<S extends z.ZodMiniType>(schema: S, payload: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(payload);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${formatPath(i.path) || '(root)'}: ${i.message}`);
-  throw new InvalidInvocationError(`Invalid ${what}: ${problems.join('; ')}`);
-}
+const check = <S extends z.ZodMiniType>(schema: S, payload: unknown, what: string): z.output<S> =>
+  parseOrFail(schema, payload, (problems) => new InvalidInvocationError(`Invalid ${what}: ${problems}`));
 
 const describe = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
 

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { CLEANUP_REQUEST_DETAIL_TYPE, CLEANUP_REQUEST_SOURCE, cleanupRequestProblems, type CleanupRequest } from '../shared/cleanup-request.ts';
-import { formatPath } from '../shared/config.ts';
+import { parseOrFail } from '../shared/config.ts';
 import { readAlarm } from './alarm.ts';
 import { InvalidCleanupInputError } from './errors.ts';
 import { ALARM_DETAIL_TYPE, INVOCATION_DETAIL_TYPE } from './events.ts';
@@ -79,12 +79,8 @@ const invocationEvent = z.object({
   }),
 });
 
-function check<S extends z.ZodMiniType>(schema: S, payload: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(payload);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${formatPath(i.path) || '(root)'}: ${i.message}`);
-  throw new InvalidCleanupInputError(`Invalid ${what}: ${problems.join('; ')}`);
-}
+const check = <S extends z.ZodMiniType>(schema: S, payload: unknown, what: string): z.output<S> =>
+  parseOrFail(schema, payload, (problems) => new InvalidCleanupInputError(`Invalid ${what}: ${problems}`));
 
 function requireConfigured(cluster: string, field: string, settings: InputSettings, what: string): string {
   if (!settings.clusters.includes(cluster)) {

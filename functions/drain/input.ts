@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { formatPath } from '../shared/config.ts';
+import { parseOrFail } from '../shared/config.ts';
 import { CONTAINER_INSTANCE_DETAIL_TYPE, LIFECYCLE_DETAIL_TYPE, SPOT_DETAIL_TYPE, TASK_DETAIL_TYPE } from './events.ts';
 
 /**
@@ -92,12 +92,8 @@ const spotEvent = z.object({
   }),
 });
 
-function check<S extends z.ZodMiniType>(schema: S, payload: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(payload);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${formatPath(i.path) || '(root)'}: ${i.message}`);
-  throw new InvalidDrainEventError(`Invalid ${what} event: ${problems.join('; ')}`);
-}
+const check = <S extends z.ZodMiniType>(schema: S, payload: unknown, what: string): z.output<S> =>
+  parseOrFail(schema, payload, (problems) => new InvalidDrainEventError(`Invalid ${what} event: ${problems}`));
 
 /** `arn:...:cluster/<name>` → `<name>`. */
 export const clusterNameOf = (clusterArn: string): string => clusterArn.slice(clusterArn.lastIndexOf('/') + 1);

@@ -214,6 +214,16 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
 }
 
+/**
+ * Parses an event or payload with `schema`; on failure throws what `fail` makes
+ * of its issues, on one line: `detail.taskArn: Invalid input; time: ...`.
+ */
+export function parseOrFail<S extends z.ZodMiniType>(schema: S, payload: unknown, fail: (problems: string) => Error): z.output<S> {
+  const result = schema.safeParse(payload);
+  if (result.success) return result.data;
+  throw fail(result.error.issues.map((i) => `${formatPath(i.path) || '(root)'}: ${i.message}`).join('; '));
+}
+
 /** Parses with `schema` and throws a ConfigError whose lines read `<where>.<field>: <what was expected>`. */
 export function parseOrThrow<S extends z.ZodMiniType>(schema: S, value: unknown, where: string): z.output<S> {
   const result = schema.safeParse(value);

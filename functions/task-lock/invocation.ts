@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { formatPath } from '../shared/config.ts';
+import { parseOrFail } from '../shared/config.ts';
 import type { Job } from '../shared/config.ts';
 
 /**
@@ -51,12 +51,8 @@ const taskStoppedEvent = z.object({
   }),
 });
 
-function check<S extends z.ZodMiniType>(schema: S, payload: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(payload);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${formatPath(i.path) || '(root)'}: ${i.message}`);
-  throw new InvalidInvocationError(`Invalid ${what}: ${problems.join('; ')}`);
-}
+const check = <S extends z.ZodMiniType>(schema: S, payload: unknown, what: string): z.output<S> =>
+  parseOrFail(schema, payload, (problems) => new InvalidInvocationError(`Invalid ${what}: ${problems}`));
 
 /** The scheduled time as one canonical string, so that "…:00Z" and "…:00.000Z" are the same occurrence. */
 export const canonicalTime = (time: string): string => new Date(time).toISOString();
