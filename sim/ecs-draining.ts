@@ -339,7 +339,7 @@ export class EcsDrainingSim {
     };
   }
 
-  /** The detail as in ../shared/aws-events/ecs-container-instance-state-change-active-docs.json (no task counts there). */
+  /** The detail as in test/fixtures/aws-events/ecs-container-instance-state-change-active-docs.json (no task counts there). */
   private emitInstance(instance: ContainerInstance): void {
     instance.version++;
     const cluster = this.ecs.requireCluster(instance.clusterName);

@@ -4,7 +4,7 @@ import type { Cluster, Task } from './ecs-types.ts';
  * Wire shapes. The API (awsJson1_1) sends timestamps as epoch seconds, the
  * EventBridge detail as ISO strings with milliseconds; otherwise the task
  * looks the same in both (compare a DescribeTasks reply with
- * ../shared/aws-events/ecs-task-state-change-*.json).
+ * test/fixtures/aws-events/ecs-task-state-change-*.json).
  */
 type Stamp = (ms: number) => number | string;
 

@@ -2,7 +2,7 @@ import type { SimClock } from './clock.ts';
 import type { Faults } from './faults.ts';
 import { chance, uuid, type Random } from './random.ts';
 
-/** The EventBridge envelope, as in ../shared/aws-events. */
+/** The EventBridge envelope, as in test/fixtures/aws-events. */
 export interface AwsEvent<Detail = any> {
   version: '0';
   id: string;

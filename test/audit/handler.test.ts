@@ -88,7 +88,7 @@ const scheduled = () => ({
   detail: {},
 });
 
-/** An ECS Deployment State Change of a service of the world, shaped like ../shared/aws-events/ecs-deployment-completed-docs.json. */
+/** An ECS Deployment State Change of a service of the world, shaped like test/fixtures/aws-events/ecs-deployment-completed-docs.json. */
 const deployed = (service: string, eventName = 'SERVICE_DEPLOYMENT_COMPLETED', cluster = 'prod') => ({
   version: '0',
   id: randomUUID(),

@@ -1,6 +1,6 @@
 /**
  * The cleanup function's EventBridge patterns against every real payload in
- * ../shared/aws-events, each with the exact set of files it must match.
+ * test/fixtures/aws-events, each with the exact set of files it must match.
  */
 import { describe, expect, it } from 'vitest';
 import { alarmPattern, cleanupPatterns, commandInvocationPattern } from '../../functions/cleanup/events.ts';

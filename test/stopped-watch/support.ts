@@ -1,6 +1,6 @@
 /**
  * Events for the stopped-watch tests, derived from the real payloads in
- * ../shared/aws-events (deep copies; the fixtures are never touched) with the
+ * test/fixtures/aws-events (deep copies; the fixtures are never touched) with the
  * fields a scenario needs changed.
  */
 import { randomUUID } from 'node:crypto';

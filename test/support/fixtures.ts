@@ -2,10 +2,11 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// CI clones the repo with ../shared beside it; SHARED_DIR lets a developer point elsewhere.
+// The fixtures live in the repository (test/fixtures, sources in its SOURCES.md files), so a
+// clone with nothing beside it runs every test.
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const sharedDir = process.env.SHARED_DIR ?? resolve(repoRoot, '..', 'shared');
-export const awsEventsDir = join(sharedDir, 'aws-events');
+export const fixturesDir = join(repoRoot, 'test', 'fixtures');
+export const awsEventsDir = join(fixturesDir, 'aws-events');
 
 /** Every real AWS payload, by file name. They are read, never edited. */
 export function loadAwsEvents(): Map<string, unknown> {
@@ -30,5 +31,5 @@ export interface StoppedReasonSample {
 }
 
 export function loadStoppedReasons(): StoppedReasonSample[] {
-  return JSON.parse(readFileSync(join(sharedDir, 'stopped-reasons-sample.json'), 'utf8')) as StoppedReasonSample[];
+  return JSON.parse(readFileSync(join(fixturesDir, 'stopped-reasons-sample.json'), 'utf8')) as StoppedReasonSample[];
 }

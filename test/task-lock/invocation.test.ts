@@ -22,7 +22,7 @@ const schedulerInput = {
 };
 
 describe('task-lock invocation payloads', () => {
-  it('accepts every real scheduled-event payload in ../shared/aws-events', () => {
+  it('accepts every real scheduled-event payload in test/fixtures/aws-events', () => {
     const scheduled = [...loadAwsEvents()].filter(([, e]) => (e as { 'detail-type'?: string })['detail-type'] === 'Scheduled Event');
     expect(scheduled.length).toBeGreaterThan(0);
     for (const [file, event] of scheduled) {
