@@ -5,8 +5,8 @@
  * test/infra/standalone.test.ts runs it on the repository and on made-up files.
  *
  * A `../` path is fine when, read from the file's own folder, it names
- * something that exists inside the repository (`functions/x` importing
- * `../shared/store.ts` means functions/shared). It is reported when it does
+ * something that exists inside the repository (an import of the in-repo
+ * functions/shared from a function's folder). It is reported when it does
  * not, and read from the root it would leave the repository, as a path that a
  * script resolves against the working directory would.
  */
@@ -24,7 +24,7 @@ export interface OutsideReference {
 
 /** A chain of `../` and the name after it, not preceded by a path character (so `a/../b` is left alone). */
 const UP_PATH = /(?<![\w./-])((?:\.\.\/)+)([\w.@-]+)/g;
-/** `join(root, '..', 'shared')` and the like: the parent and the sibling as separate segments. */
+/** The parent and the sibling passed to join() or resolve() as separate segments. */
 const UP_SEGMENTS = /['"`]\.\.['"`]\s*,\s*['"`]shared\b/;
 /** The environment variable the old fixture loader read to find the sibling folder. */
 const SIBLING_VARIABLE = /\bSHARED[_]DIR\b/;
