@@ -177,6 +177,8 @@ const LABELS: Readonly<Record<Category, string>> = {
   'resource-init-network': 'Task network setup failed',
   'resource-init-efs': 'EFS mount failed',
   'resource-init-logging': 'Log driver failed',
+  'resource-init-other': 'Task resources could not be initialised',
+  'command-not-found': 'Container command not found',
   'task-failed-to-start': 'Task failed to start',
   placement: 'Tasks cannot be placed',
   spot: 'Spot capacity reclaimed',
