@@ -158,17 +158,17 @@ export const HINTS: Readonly<Partial<Record<Category, string>>> = Object.freeze(
   'health-check-elb':
     "The load balancer marked the task unhealthy: check the target group health check path, port and `matcher`, that the app listens on the container port, that the security groups let the load balancer in, and give slow starts a longer `healthCheckGracePeriodSeconds` on the service.",
   'image-pull-auth':
-    'The registry refused the pull: for ECR give the task execution role `ecr:GetAuthorizationToken`, `ecr:BatchGetImage` and `ecr:GetDownloadUrlForLayer` (and check the repository policy for cross-account pulls); for private registries set `repositoryCredentials` (or `ECS_ENGINE_AUTH_TYPE`/`ECS_ENGINE_AUTH_DATA` on the instance). Also verify the image name.',
+    'The registry refused the pull: for ECR give the task execution role `ecr:GetAuthorizationToken`, `ecr:BatchGetImage` and `ecr:GetDownloadUrlForLayer` (and check the repository policy for cross-account pulls); for private registries set `repositoryCredentials` (or `ECS_ENGINE_AUTH_TYPE`/`ECS_ENGINE_AUTH_DATA` on the instance). Registries also refuse (403, access denied) a repository, tag or pinned digest that does not exist: verify the `image` reference too.',
   'image-pull-not-found':
     'The image or tag does not exist: check the `image` URI and tag in the task definition, that the tag was pushed to that repository and region, and that an ECR lifecycle policy did not expire it.',
   'image-pull-network':
-    'The host could not reach the registry: give the instance or task subnet a route (NAT gateway or public IP), or VPC endpoints for ecr.api, ecr.dkr and the S3 gateway; check security groups, NACLs and DNS.',
+    'The host could not reach the registry: give the instance or task subnet a route (NAT gateway or public IP), or VPC endpoints for ecr.api, ecr.dkr and the S3 gateway; check security groups, NACLs and DNS. An x509 error means the host does not trust the registry certificate; a 5xx answer means the registry itself is unavailable (retry, or mirror the image to ECR).',
   'image-pull-rate-limit':
     'Docker Hub rate limit: authenticate pulls (`repositoryCredentials`, or `ECS_ENGINE_AUTH_DATA` on the instance), mirror the image to ECR (pull through cache), and set `ECS_IMAGE_PULL_BEHAVIOR=prefer-cached` on EC2.',
   'image-pull-platform':
     'No image variant for this platform: push a multi-arch image (linux/amd64 and linux/arm64), or match `runtimePlatform.cpuArchitecture`/the instance types to the image you have.',
   'image-pull-disk-full':
-    "The Docker storage on the instance is full: ecs-caretaker's cleanup runs automatically for this instance; also lower `ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION`, tune `ECS_IMAGE_CLEANUP_INTERVAL`/`ECS_IMAGE_MINIMUM_CLEANUP_AGE`, cap json-file logs with `max-size`, or give the instances a bigger Docker volume.",
+    "The Docker storage on the instance is full: ecs-caretaker's cleanup runs automatically for this instance; also lower `ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION`, tune `ECS_IMAGE_CLEANUP_INTERVAL`/`ECS_IMAGE_MINIMUM_CLEANUP_AGE`, cap json-file logs with `max-size`, or give the instances a bigger Docker volume. On Fargate, raise the task's `ephemeralStorage.sizeInGiB` (20 GiB by default) or make the image smaller.",
   'image-pull-unknown':
     'The image pull failed: check the `image` URI, the task execution role permissions and the network route from the instance or task subnet to the registry.',
   'container-create-error':
@@ -295,9 +295,14 @@ const RE_ACCESS_DENIED = /AccessDenied|not authori[sz]ed|\bforbidden\b|\b403\b|R
 // Image pulls: the class, or wording only a registry or a pull uses (the
 // sample has registry replies without the CannotPullContainerError prefix).
 const RE_PULL =
-  /ref pull has been retried|pull image manifest|failed to resolve ref|error pulling image|while pulling image|\bpull access denied\b|toomanyrequests|\bpull rate limit\b|manifest unknown|no matching manifest|no match for platform|descriptor (?:matching|for) platform|no basic auth credentials|failed to register layer|registry credentials|ecr credentials|repository does not exist|\bmanifest for \S+ not found|\b(?:api|dkr)\.ecr\./i;
+  /ref pull has been retried|pull image manifest|failed to resolve ref|error pulling image|while pulling image|\bpull access denied\b|toomanyrequests|\bpull rate limit\b|manifest unknown|no matching manifest|no match for platform|descriptor (?:matching|for) platform|no basic auth credentials|failed to register layer|registry credentials|ecr credentials|repository does not exist|\bmanifest for \S+ not found|\b(?:api|dkr)\.ecr\.|\bhttps?:\/\/\S+\/v2\/|\bauthentication required\b|Authentication is required|Attempting next endpoint for pull|received unexpected HTTP status|Unexpected status code \[5\d\d\]|Could not reach any registry endpoint|\bError: image \S+ not found|not authori[sz]ed to perform: ecr:|image operating system|does not match the detected host platform|httpRead(?:er)?Seeker|unexpected status from \S+ request|x509: certificate/i;
 const PULL_RULES: readonly Rule[] = [
-  rule(/no matching manifest|no match for platform|descriptor (?:matching|for) platform|does not match the (?:specified|detected host) platform|image operating system "?\w+"? cannot be used/i, 'image-pull-platform'),
+  // The agent could not even talk to the Docker daemon on the host.
+  rule(/error during connect|Cannot connect to the Docker daemon/i, 'agent'),
+  // Unpacking a layer failed while writing: the storage filled up even when the
+  // message was cut before "no space left on device".
+  rule(/failed to (?:extract|register) layer.{0,200}\bwrite\b|apply failure, attempting cleanup/i, 'image-pull-disk-full'),
+  rule(/no matching manifest|no match for platform|descriptor (?:matching|for) platform|does not match the (?:specified|detected host) platform|image operating system \S+ cannot be used/i, 'image-pull-platform'),
   // Docker Hub answers a login flood with toomanyrequests: that is a credentials problem.
   rule(/failed login attempts|incorrect username or password/i, 'image-pull-auth'),
   rule(/toomanyrequests|too many requests|rate ?limit|rate exceeded|\b429\b/i, 'image-pull-rate-limit'),
@@ -305,10 +310,10 @@ const PULL_RULES: readonly Rule[] = [
   rule(/Check whether the image exists/i, 'image-pull-not-found'),
   // Docker Hub and ECR answer the same way for a missing repository and a private one.
   { re: /repository does not exist or may require/i, verdict: verdict('image-pull-auth', HINT_PULL_DENIED_OR_MISSING) },
-  rule(/not authori[sz]ed to perform|no basic auth credentials|\bunauthorized\b|\b40[13]\b|\bforbidden\b|authorization token|AccessDenied|credentials: not found/i, 'image-pull-auth'),
+  rule(/not authori[sz]ed to perform|no basic auth credentials|\bunauthorized\b|\b40[13]\b|\bforbidden\b|authorization token|AccessDenied|credentials: not found|authentication (?:is )?required|failed to authorize|anonymous token/i, 'image-pull-auth'),
   rule(/manifest unknown|name unknown|\bnot found\b|does not exist|\b404\b/i, 'image-pull-not-found'),
   rule(/pull access denied|access (?:to the requested resource is )?denied|requested access to the resource is denied|denied:/i, 'image-pull-auth'),
-  rule(/i\/o timeout|dial tcp|context deadline exceeded|context canceled|request canceled|Client\.Timeout|TLS handshake timeout|\btimed? ?out\b|connection (?:refused|reset|timed out)|no such host|network is unreachable|no route to host|server misbehaving|\bEOF\b|inactivity time exceeded|send request failed|network configuration/i, 'image-pull-network'),
+  rule(/i\/o timeout|dial tcp|context deadline exceeded|context canceled|request canceled|Client\.Timeout|TLS handshake timeout|\btimed? ?out\b|connection (?:refused|reset|timed out)|no such host|network is unreachable|no route to host|server misbehaving|\bEOF\b|inactivity time exceeded|send request failed|network configuration|x509: certificate|received unexpected HTTP status: 5\d\d|status code \[5\d\d\]|\b50[234] (?:Bad Gateway|Service Unavailable|Gateway Timeout)|Could not reach any registry endpoint/i, 'image-pull-network'),
   // A devicemapper failure while unpacking is the host's Docker storage, not the registry.
   rule(/\bdevicemapper\b|dm_task/i, 'agent'),
   // The AWS troubleshooting page lists the bare "unexpected status code" of a
@@ -326,11 +331,14 @@ const PULL_RULES: readonly Rule[] = [
 // "no such file or directory" or "permission denied" about the exec'd path.
 const RE_EXEC_FORMAT = /exec format error/i;
 const RE_COMMAND_NOT_FOUND =
-  /executable file not found|\bexec: \\*"[^"\\]{1,200}\\*"?: (?:stat [^:]{0,200}(?::|\.\.\.)|no such file or directory|permission denied)|\bexec(?:: | )\S{1,200}: (?:no such file or directory|permission denied)|starting container process caused: exec:/i;
+  /executable file not found|\bexec: \\*"[^"\\]{1,200}\\*"?: (?:stat [^:]{0,200}(?::|\.\.\.)|no such file or directory|permission denied)|\bexec(?:: | )\S{1,200}: (?:no such file or directory|permission denied)|starting container process caused: exec:|exec user process caused:? \\*"?permission denied/i;
 const RE_LOGGING = /\blog(?:ging)? driver\b|\bawslogs\b|firelens|fluent-?bit|\blog (?:group|stream)\b|logger args/i;
 // Fargate's wording for a container that the runtime could not start.
 const RE_RUNTIME_TASK = /container runtime task|OCI runtime/i;
-const RE_PORT_TAKEN = /port is already allocated|address already in use/i;
+const RE_PORT_TAKEN = /port is already allocated|address already in use|EADDRINUSE/i;
+// Docker/containerd/runc wording for a container that could not be created or started.
+const RE_RUNTIME_CREATE = /is already in use by container|is already assigned to|invalid mount config|bind (?:mount )?source path does not exist|VolumeDriver\.|Unable to resolve volume mounts|HostConfigError|Cannot create container|mount source path/i;
+const RE_RUNTIME_START = /driver failed programming external connectivity|failed to create endpoint \S+ on network|Cannot start container|failed to create (?:shim )?task|OCI runtime (?:create|start) failed|oci runtime error|unable to start container process|failed to start shim|error gathering device information|could not select device driver|error during container init|rootfs_linux\.go|System error:/i;
 
 // Free text: the stop reasons the scheduler writes, service event messages,
 // deployment reasons. Order matters where two rules could both match.
@@ -338,22 +346,25 @@ const TEXT_RULES: readonly Rule[] = [
   rule(/circuit breaker.{0,80}\broll(?:ing|ed)? ?back|rolling back to deployment|\brollback\b/i, 'deployment-rollback'),
   // A deployment stuck on minimumHealthyPercent/maximumPercent or protected tasks is a failure that has not been declared yet.
   rule(/deployment circuit breaker|\bdeployment\b.{0,80}\bfailed\b|unable to stop or start tasks during a deployment|unable to reach steady state/i, 'deployment-failed'),
-  rule(/\bELB health checks?\b|is unhealthy in \(?(?:elb|target-group|target group)\b|load balancer health check|target group.{0,60}\bunhealthy\b|Target\.(?:Timeout|ResponseCodeMismatch|FailedHealthChecks)/i, 'health-check-elb'),
+  rule(/Health checks failed with these codes|^Unhealthy: Health checks failed|\bELB health checks?\b|is unhealthy in \(?(?:elb|target-group|target group)\b|load balancer health check|target group.{0,60}\bunhealthy\b|Target\.(?:Timeout|ResponseCodeMismatch|FailedHealthChecks)/i, 'health-check-elb'),
   rule(/container health checks?|health ?check.{0,60}\b(?:fail|unhealthy|timed out)|\bunhealthy\b/i, 'health-check-container'),
   rule(/unable to place (?:a |the )?tasks?|no container instances? met|closest matching container[- ]instance|already using a port|\binsufficient (?:cpu|memory|ports?|eni|gpu|resources?)\b|^RESOURCE:|unable to consistently start tasks|reached the limit on the number of|No Container Instances were found|Capacity is unavailable|placement constraint|configuration is above your limit/i, 'placement'),
   rule(/\bspot\b.{0,60}\binterrupt|\binterrupt.{0,60}\bspot\b|TerminationNotice|SpotInterruption/i, 'spot'),
   rule(/performing maintenance|\bmaintenance\b|\bretire(?:d|ment)\b/i, 'maintenance'),
   rule(/\bHost EC2\b|\bEC2 instance\b.{0,80}\b(?:terminated|stopped|shutting[ -]down)\b|\binstance (?:was |has been )?(?:terminated|stopped)\b/i, 'host-terminated'),
   rule(/\b(?:stopped|forced|initiated|terminated) by (?:the |a )?user\b|deregistration forced|\bUserInitiated\b|\bStopTask\b/i, 'user-stop'),
-  rule(/Scaling activity initiated by|ServiceSchedulerInitiated|^ECS deployment \S+ (?:completed|in progress)|\bis draining\b|\bscal(?:ed|ing) in\b|has reached a steady state/i, 'deployment-benign'),
+  rule(/Scaling activity initiated by|ServiceSchedulerInitiated|^ECS deployment \S+ (?:completed|in progress)|\bis draining\b|\bscal(?:ed|ing) in\b|has reached a steady state|has (?:started|stopped) \d+ (?:running )?tasks?|has begun draining connections|(?:de)?registered \d+ targets? in/i, 'deployment-benign'),
   rule(/\bdesired count\b|TargetTracking|StepScaling|scaling policy|triggered policy|(?:Application|Service) Auto ?Scaling|SERVICE_DESIRED_COUNT_UPDATED/i, 'autoscaling'),
-  rule(/Could not transition to|Cannot connect to the Docker daemon|No container matching saved ID|Agent could not|\bagent\b.{0,60}\b(?:disconnected|not connected|unable|could not|failed|timed out)/i, 'agent'),
+  rule(/Could not transition to|Cannot transition to|Cannot connect to the Docker daemon|No container matching saved ID|Agent could not|\bagent\b.{0,60}\b(?:disconnected|not connected|unable|could not|failed|timed out)/i, 'agent'),
   rule(RE_EXEC_FORMAT, 'exec-format'),
   rule(RE_COMMAND_NOT_FOUND, 'command-not-found'),
   rule(RE_LOGGING, 'resource-init-logging'),
+  rule(RE_PORT_TAKEN, 'container-start-error'),
+  rule(RE_RUNTIME_CREATE, 'container-create-error'),
+  rule(RE_RUNTIME_START, 'container-start-error'),
   // ENI and subnet capacity: awsvpc tasks need a free address and an ENI attachment.
-  rule(/network interface provisioning|\bENI\b.{0,60}\b(?:attach|provision|fail)|InsufficientFreeAddressesInSubnet|free (?:Ipv4 )?addresses|network namespace|cni (?:setup|plugin)|invoke eni plugin/i, 'resource-init-network'),
-  rule(/\bEFS\b|mount\.nfs|efs-utils|mount target/i, 'resource-init-efs'),
+  rule(/network interface provisioning|\bENI\b.{0,60}\b(?:attach|provision|fail)|InsufficientFreeAddressesInSubnet|free (?:Ipv4 )?addresses|network namespace|cni (?:setup|plugin)|invoke eni plugin|\bipam\b|ENI ack|attach network interface/i, 'resource-init-network'),
+  rule(/\bEFS\b|mount\.nfs|efs-utils|mount target|_netdev|mount\.log|\bstunnel\b|\btunnel for\b|dependency botocore/i, 'resource-init-efs'),
   // The agent's resource stages, quoted without their class.
   rule(/secret resource|asm resource|environment file resource|execution role credentials|Secrets Manager|Parameter Store/i, 'resource-init-secrets'),
   rule(/Essential container in task exited|\bessential container\b.{0,60}\bexit|EssentialContainerExited/i, 'essential-exit'),
