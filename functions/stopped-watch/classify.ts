@@ -602,32 +602,51 @@ interface ContainerView {
   healthStatus: string | undefined;
 }
 
-/** containers[] checked and reduced to what the classifier reads, or an error text. */
-function readContainers(detail: Obj): ContainerView[] | string {
+/**
+ * A number sent as a number or as a decimal string ("137": some relays
+ * stringify numbers); null when the field is present but unusable.
+ */
+function optNumber(v: unknown): number | undefined | null {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'string' && /^\s*-?\d{1,10}\s*$/.test(v)) return Number(v);
+  return null;
+}
+
+/**
+ * containers[] reduced to what the classifier reads. A malformed field is
+ * dropped and noted in `problems` instead of failing the whole event: one bad
+ * field must not hide an explicit reason carried elsewhere in the event.
+ */
+function readContainers(detail: Obj, problems: string[]): ContainerView[] {
   const raw = detail.containers;
   if (raw === undefined || raw === null) return [];
-  if (!Array.isArray(raw)) return `detail.containers is not an array (got ${describeType(raw)})`;
+  if (!Array.isArray(raw)) {
+    problems.push(`detail.containers is not an array (got ${describeType(raw)})`);
+    return [];
+  }
   const out: ContainerView[] = [];
   for (let i = 0; i < raw.length; i++) {
     const c: unknown = raw[i];
-    if (!isObj(c)) return `detail.containers[${i}] is not an object`;
+    if (!isObj(c)) {
+      problems.push(`detail.containers[${i}] is not an object`);
+      continue;
+    }
     const name = optString(c, 'name');
     const reason = optString(c, 'reason');
     const healthStatus = optString(c, 'healthStatus');
-    if (name === null) return `detail.containers[${i}].name is not a string`;
-    if (reason === null) return `detail.containers[${i}].reason is not a string`;
-    if (healthStatus === null) return `detail.containers[${i}].healthStatus is not a string`;
-    const exitCode = c.exitCode;
-    if (exitCode !== undefined && exitCode !== null && (typeof exitCode !== 'number' || !Number.isFinite(exitCode))) {
-      return `detail.containers[${i}].exitCode is not a number`;
-    }
+    const exitCode = optNumber(c.exitCode);
+    if (name === null) problems.push(`detail.containers[${i}].name is not a string`);
+    if (reason === null) problems.push(`detail.containers[${i}].reason is not a string`);
+    if (healthStatus === null) problems.push(`detail.containers[${i}].healthStatus is not a string`);
+    if (exitCode === null) problems.push(`detail.containers[${i}].exitCode is not a number`);
     const essential = c.essential;
     out.push({
-      name,
-      reason: reason === '' ? undefined : reason,
-      exitCode: typeof exitCode === 'number' ? exitCode : undefined,
-      essential: typeof essential === 'boolean' ? essential : undefined,
-      healthStatus,
+      name: name ?? undefined,
+      reason: reason === '' || reason === null ? undefined : reason,
+      exitCode: exitCode ?? undefined,
+      essential: typeof essential === 'boolean' ? essential : essential === 'true' ? true : essential === 'false' ? false : undefined,
+      healthStatus: healthStatus ?? undefined,
     });
   }
   return out;
@@ -644,12 +663,21 @@ function classifyTask(detail: Obj): Classification | null {
   // Only a STOPPED task has a final reason; earlier transitions repeat for every task.
   if (lastStatus !== 'STOPPED') return null;
 
-  const stoppedReason = optString(detail, 'stoppedReason');
-  const stopCode = optString(detail, 'stopCode');
-  if (stoppedReason === null) return unknown('malformed ECS Task State Change: detail.stoppedReason is not a string');
-  if (stopCode === null) return unknown('malformed ECS Task State Change: detail.stopCode is not a string');
-  const containers = readContainers(detail);
-  if (typeof containers === 'string') return unknown(`malformed ECS Task State Change: ${containers}`);
+  const problems: string[] = [];
+  const rawReason = optString(detail, 'stoppedReason');
+  const rawCode = optString(detail, 'stopCode');
+  if (rawReason === null) problems.push('detail.stoppedReason is not a string');
+  if (rawCode === null) problems.push('detail.stopCode is not a string');
+  const stoppedReason = rawReason ?? undefined;
+  const stopCode = rawCode ?? undefined;
+  const containers = readContainers(detail, problems);
+  const result = classifyStoppedTask(stoppedReason, stopCode, containers);
+  // A malformed field demotes only an answer that names no cause of its own.
+  if (problems.length > 0 && isGeneric(result.category)) return unknown(`malformed ECS Task State Change: ${problems[0]}`);
+  return result;
+}
+
+function classifyStoppedTask(stoppedReason: string | undefined, stopCode: string | undefined, containers: ContainerView[]): Classification {
 
   // The best cause carried by a container's own reason.
   let best: ContainerView | undefined;

@@ -481,7 +481,7 @@ describe('malformed events never throw', () => {
     ['task without lastStatus', { 'detail-type': 'ECS Task State Change', detail: {} }, /detail\.lastStatus missing/],
     ['containers not an array', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', stoppedReason: 'Essential container in task exited', containers: { name: 'app' } } }, /detail\.containers is not an array \(got object\)/],
     ['a container that is not an object', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', containers: [null] } }, /detail\.containers\[0\] is not an object/],
-    ['a string exit code', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', containers: [{ name: 'app', exitCode: '137' }] } }, /containers\[0\]\.exitCode is not a number/],
+    ['a non-numeric exit code', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', containers: [{ name: 'app', exitCode: 'abc' }] } }, /containers\[0\]\.exitCode is not a number/],
     ['a numeric container reason', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', containers: [{ name: 'app', reason: 137 }] } }, /containers\[0\]\.reason is not a string/],
     ['a numeric stoppedReason', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', stoppedReason: 42 } }, /stoppedReason is not a string/],
     ['a STOPPED task with nothing to go on', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED' } }, /without stoppedReason, stopCode or container reasons/],
