@@ -8,7 +8,9 @@ import { ownedBy, ttlAfter, type Store } from '../shared/store.ts';
 import type { AlertStore } from './alert-store.ts';
 import {
   alertWindowId,
+  ATTRIBUTE_MAX,
   CLAIM_LEASE_MS,
+  cleanField,
   decideOnEvent,
   decideOnFlush,
   NEVER_ALERT,
@@ -239,12 +241,13 @@ async function send(deps: WatchDeps, kind: MessageKind, window: AlertWindow, own
         MessageAttributes: {
           severity: { DataType: 'String', StringValue: window.severity },
           category: { DataType: 'String', StringValue: window.category },
-          cluster: { DataType: 'String', StringValue: window.cluster },
-          service: { DataType: 'String', StringValue: window.service },
+          // Event-derived values, cleaned like the body (no control or bidi characters, capped).
+          cluster: { DataType: 'String', StringValue: cleanField(window.cluster, ATTRIBUTE_MAX) },
+          service: { DataType: 'String', StringValue: cleanField(window.service, ATTRIBUTE_MAX) },
           kind: { DataType: 'String', StringValue: kind },
           // The same for a resend of this message: a Lambda that dies between Publish and the
           // confirm makes the flush send it again (at-least-once), and subscribers can drop the copy.
-          alertId: { DataType: 'String', StringValue: alertIdOf(window, kind) },
+          alertId: { DataType: 'String', StringValue: cleanField(alertIdOf(window, kind), ATTRIBUTE_MAX) },
         },
       }),
     );
