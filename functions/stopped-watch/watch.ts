@@ -23,7 +23,7 @@ import {
 } from './alerts.ts';
 import { classifyEvent, type Classification } from './classify.ts';
 import { stoppedWatchPatterns } from './events.ts';
-import { eventIdOf, type InputRecord } from './input.ts';
+import { eventIdOf, type InputRecord, type Via } from './input.ts';
 import { scopeOf, UNKNOWN_CLUSTER, type Scope } from './scope.ts';
 import type { StoppedWatchSettings } from './settings.ts';
 
@@ -91,7 +91,7 @@ export async function processRecords(deps: WatchDeps, records: InputRecord[]): P
       continue;
     }
     try {
-      outcomes.push(await handleEvent(deps, record.event, record.index));
+      outcomes.push(await handleEvent(deps, record.event, record.index, record.via));
     } catch (error) {
       const eventId = eventIdOf(record.event);
       deps.logger.error('Processing an event failed', { index: record.index, eventId, error: error as Error });
@@ -103,7 +103,7 @@ export async function processRecords(deps: WatchDeps, records: InputRecord[]): P
 }
 
 /** Decides whether an event is ours, classifies it (no AWS call), counts it, and hands it to the alert and cleanup paths. */
-export async function handleEvent(deps: WatchDeps, event: Record<string, unknown>, index = 0): Promise<RecordOutcome> {
+export async function handleEvent(deps: WatchDeps, event: Record<string, unknown>, index = 0, via: Via = 'eventbridge'): Promise<RecordOutcome> {
   const { logger, settings } = deps;
   const eventId = eventIdOf(event);
   const classification = classifyEvent(event);
@@ -120,7 +120,18 @@ export async function handleEvent(deps: WatchDeps, event: Record<string, unknown
 
   if (!classification || (!subscribed && !malformed)) {
     const why = !subscribed ? `not matched by the subscriptions (${String(event['detail-type'])} in cluster ${scope.cluster})` : 'needs no classification';
-    logger.debug('Event ignored', { eventId, why });
+    const detailType = String(event['detail-type']);
+    const outOfScope = !ECS_DETAIL_TYPES.has(detailType) ? 'detail-type' : !settings.clusters.includes(scope.cluster) ? 'cluster' : undefined;
+    if (via === 'sns' && !subscribed && outOfScope) {
+      // EventBridge only delivers what the rules match; an SNS topic delivers
+      // whatever was published to it, so a wrong detail-type or a foreign
+      // cluster there is a routing mistake someone has to see. (An ECS event
+      // of our cluster that needs nothing, e.g. steady state, stays DEBUG.)
+      logger.warn('Event from SNS ignored: out of scope', { eventId, why, outOfScope, detailType, cluster: scope.cluster });
+      count(deps, 'SnsEventIgnored', { Reason: outOfScope });
+    } else {
+      logger.debug('Event ignored', { eventId, why });
+    }
     return { index, outcome: 'ignored', why };
   }
 
@@ -130,6 +141,10 @@ export async function handleEvent(deps: WatchDeps, event: Record<string, unknown
   if (malformed) {
     logger.warn('Malformed ECS event classified as unknown', { ...ctx, reason: classification.reason });
     count(deps, 'MalformedInput');
+  } else if (category === 'unknown') {
+    // A wording no rule knows yet: one line with the raw text, so it can be added to the corpus.
+    logger.warn('Unclassified stop reason', { ...ctx, rawReason: classification.reason, container: classification.container });
+    count(deps, 'Unclassified', { ClusterName: scope.cluster });
   } else {
     logger.info('Classified', { ...ctx, reason: classification.reason, container: classification.container });
   }
