@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { TaskStopCode } from '@aws-sdk/client-ecs';
 import { describe, expect, it } from 'vitest';
 import { CATEGORIES, HINTS, SEVERITY, STOP_CODES, classifyReason, type Category } from '../../functions/stopped-watch/classify.ts';
@@ -45,6 +46,10 @@ describe('the stop-reason corpus', () => {
     }
     expect(heldout.length).toBeGreaterThan(0);
     expect(train.length).toBeGreaterThan(heldout.length);
+  });
+
+  it('splits by the hash of the text (first SHA-256 byte mod 10 < 3 is held-out), so no string was placed by hand', () => {
+    for (const e of corpus) expect(e.split, e.text).toBe(createHash('sha256').update(e.text).digest()[0]! % 10 < 3 ? 'heldout' : 'train');
   });
 
   it('pins GitHub repository files to a commit', () => {
