@@ -486,3 +486,15 @@ describe('visibility of what is ignored or unknown', () => {
     expect(h.lines.map((l) => l.name)).not.toContain('Unclassified');
   });
 });
+
+describe('cleanup hand-off for full disks in other wordings', () => {
+  it.each([
+    ['CannotPullContainerError: write /var/lib/docker/tmp/GetImageBlob111111111: no space left on device'],
+    ['CannotPullContainerError: failed to register layer: Error processing tar file(exit status 1): write /usr/lib/x86_64-linux-gnu/libLLVM-15.so.1: no space left on device'],
+  ])('%s: requests cleanup like a thin-pool error', async (stoppedReason) => {
+    const h = await harness();
+    const outcome = await handleEvent(h.deps, stoppedTask({ stoppedReason, stopCode: 'TaskFailedToStart', exitCode: null }));
+    expect(outcome).toMatchObject({ outcome: 'classified', category: 'image-pull-disk-full', cleanup: 'requested' });
+    expect(h.events.commandCalls(PutEventsCommand)).toHaveLength(1);
+  });
+});
