@@ -50,7 +50,9 @@ const pct = (p: Part) => `${((100 * p.right) / p.size).toFixed(1)} % (${p.right}
 export function benchCorpus(): string {
   const corpus = loadStopReasonCorpus();
   const { train, heldout } = corpusAccuracy(corpus);
-  const speed = corpusThroughput(corpus);
+  // Best of three rounds: on a shared machine the other processes only ever slow a round down.
+  const rounds = [1, 2, 3].map(() => corpusThroughput(corpus));
+  const speed = rounds.reduce((best, r) => (r.perSecond > best.perSecond ? r : best));
   const confusions = new Map<string, number>();
   for (const { entry, got } of [...train.misses, ...heldout.misses]) {
     const key = `${entry.category} → ${got}`;
@@ -65,7 +67,7 @@ export function benchCorpus(): string {
     `| train | ${pct(train)} |`,
     `| held-out | ${pct(heldout)} |`,
     '',
-    `Throughput over the corpus: ${speed.perSecond.toLocaleString('en-US')} classifications/s, ${speed.microseconds.toFixed(2)} µs each (${speed.total.toLocaleString('en-US')} classifications in about 1 s).`,
+    `Throughput over the corpus: ${speed.perSecond.toLocaleString('en-US')} classifications/s, ${speed.microseconds.toFixed(2)} µs each (best of 3 rounds of about 1 s; the rounds: ${rounds.map((r) => r.perSecond.toLocaleString('en-US')).join(', ')}).`,
     '',
     top.length ? 'Most common confusions (labelled → answered):' : 'No confusions.',
     ...top.map(([key, n]) => `- ${key}: ${n}`),
