@@ -20,7 +20,7 @@ const sections: Array<[string, () => Promise<string>]> = [
   ['Bundles and cold start', async () => bundlesMarkdown(await benchBundles())],
   ['task-lock: calls per occurrence under duplicate deliveries', benchTaskLock],
   ['drain: API calls per drain and completion delay', benchDrain],
-  ['stopped-watch: classification throughput and alert-path DynamoDB calls', benchStoppedWatch],
+  ['stopped-watch: corpus accuracy, classification throughput and alert-path DynamoDB calls', benchStoppedWatch],
   ['cleanup: SendCommand calls by fleet size, and the script over 10,000 containers', benchCleanup],
   ['E2E baseline: the naive drainer against ecs-caretaker under random faults', () => benchBaseline()],
 ];

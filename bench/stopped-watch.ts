@@ -21,6 +21,7 @@ import { installEventBridge } from '../sim/eventbridge.ts';
 import { createTable, startSim } from '../sim/index.ts';
 import { installSns } from '../sim/sns.ts';
 import { loadAwsEvents, loadStoppedReasons } from '../test/support/fixtures.ts';
+import { benchCorpus } from './corpus.ts';
 import { oomStop, stoppedTask, thinPoolStop } from '../test/stopped-watch/support.ts';
 
 /** Classifies every fixture event and every sample reason, round after round, for about `ms`. */
@@ -134,6 +135,8 @@ export async function benchStoppedWatch(): Promise<string> {
 
     return [
       `Classification (pure, no AWS call): ${throughput.perSecond.toLocaleString('en-US')} classifications/s, ${throughput.microseconds.toFixed(2)} µs each, over the ${throughput.inputs} real inputs (every file in aws-events and every stop reason in stopped-reasons-sample.json) for about 1 s (${throughput.total.toLocaleString('en-US')} classifications).`,
+      '',
+      benchCorpus(),
       '',
       'Alert path against the simulator. "Other AWS calls" are SNS Publish and EventBridge PutEvents; the flush row is a Scan of an empty table.',
       '',

@@ -143,6 +143,12 @@ export const cleanupSchema = z.strictObject({
 export const stoppedWatchSchema = z.strictObject({
   /** Send "Cleanup Requested" for image pulls that fail on a full disk or thin pool. */
   requestCleanup: z._default(z.boolean(), true),
+  /**
+   * An SNS topic that relays ECS events (e.g. from other accounts or regions):
+   * the stack subscribes the function to it and lets SNS invoke it. Events of
+   * other clusters or detail-types arriving there are logged at WARN.
+   */
+  inboundTopicArn: z.optional(arn('sns')),
 });
 
 

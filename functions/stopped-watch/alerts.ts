@@ -177,6 +177,8 @@ const LABELS: Readonly<Record<Category, string>> = {
   'resource-init-network': 'Task network setup failed',
   'resource-init-efs': 'EFS mount failed',
   'resource-init-logging': 'Log driver failed',
+  'resource-init-other': 'Task resources could not be initialised',
+  'command-not-found': 'Container command not found',
   'task-failed-to-start': 'Task failed to start',
   placement: 'Tasks cannot be placed',
   spot: 'Spot capacity reclaimed',
@@ -196,6 +198,41 @@ export const categoryLabel = (category: Category): string => LABELS[category];
 export interface AlertMessage {
   subject: string;
   message: string;
+}
+
+/**
+ * Characters that can hide, reorder or fake what an operator reads: C0/C1
+ * controls (NUL, ESC, CR…), the bidi embeddings, overrides and isolates
+ * (U+202A–U+202E, U+2066–U+2069, U+061C), zero-width characters and the
+ * Unicode line separators. Anyone allowed ecs:StopTask writes stoppedReason,
+ * so every field copied from an event goes through {@link cleanField}.
+ */
+const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]+/g;
+/** Longest event-derived field in an alert body; SNS allows 256 KB, a person reads far less. */
+export const FIELD_MAX = 1000;
+/** SNS message attribute values that come from events are capped at this. */
+export const ATTRIBUTE_MAX = 256;
+
+/** One event-derived field made safe to show: unsafe characters become one space, and the length is capped. */
+export function cleanField(text: string, max = FIELD_MAX): string {
+  const clean = text.replace(UNSAFE_CHARS, ' ').replace(/ {2,}/g, ' ').trim();
+  return clean.length <= max ? clean : `${clean.slice(0, max - 3).trimEnd()}...`;
+}
+
+/** The sample with every field that came from an event cleaned. */
+function safeSample(s: AlertSample): AlertSample {
+  const opt = (v: string | undefined, max = ATTRIBUTE_MAX): string | undefined => (v === undefined ? undefined : cleanField(v, max));
+  return {
+    ...s,
+    reason: cleanField(s.reason),
+    hint: s.hint === undefined ? undefined : cleanField(s.hint, 2 * FIELD_MAX),
+    container: opt(s.container),
+    eventId: opt(s.eventId),
+    taskArn: opt(s.taskArn),
+    containerInstanceArn: opt(s.containerInstanceArn),
+    ec2InstanceId: opt(s.ec2InstanceId),
+    deploymentId: opt(s.deploymentId),
+  };
 }
 
 /** SNS subjects: no line breaks or control characters; ASCII so every mail client shows it as is. */
@@ -222,8 +259,9 @@ function noun(w: AlertWindow, n: number): string {
 }
 
 function where(w: AlertWindow, region: string): string {
-  const service = w.isService ? `service ${w.service}` : w.service === 'container-instance' ? 'container instances' : `${w.service} (no service)`;
-  return `cluster ${w.cluster}, ${service}, ${region}`;
+  const name = cleanField(w.service, ATTRIBUTE_MAX);
+  const service = w.isService ? `service ${name}` : w.service === 'container-instance' ? 'container instances' : `${name} (no service)`;
+  return `cluster ${cleanField(w.cluster, ATTRIBUTE_MAX)}, ${service}, ${cleanField(region, 64)}`;
 }
 
 function what(s: AlertSample): string | undefined {
@@ -243,8 +281,8 @@ export function consoleLinks(w: AlertWindow, s: AlertSample, region: string): st
     const page = s.detailType === 'ECS Deployment State Change' ? 'deployments' : 'health';
     links.push(`Service: ${base}/services/${encodeURIComponent(w.service)}/${page}${q}`);
   }
-  if (s.taskArn) links.push(`Task: ${base}/tasks/${resourceId(s.taskArn)}/configuration${q}`);
-  if (s.ec2InstanceId) links.push(`Instance: https://${region}.console.aws.amazon.com/ec2/home${q}#InstanceDetails:instanceId=${s.ec2InstanceId}`);
+  if (s.taskArn) links.push(`Task: ${base}/tasks/${encodeURIComponent(resourceId(s.taskArn))}/configuration${q}`);
+  if (s.ec2InstanceId) links.push(`Instance: https://${region}.console.aws.amazon.com/ec2/home${q}#InstanceDetails:instanceId=${encodeURIComponent(s.ec2InstanceId)}`);
   if (links.length === 0) links.push(`Cluster: ${base}/services${q}`);
   return links;
 }
@@ -263,7 +301,7 @@ export function renderMessage(kind: MessageKind, w: AlertWindow, covers: number,
   const lines: string[] = [];
 
   if (kind === 'first') {
-    const sample = w.first;
+    const sample = safeSample(w.first);
     const fresh = covers - w.carried;
     lines.push(`${label} (${w.category}), severity ${w.severity}.`, '');
     lines.push(`Where: ${where(w, region)}`);
@@ -282,7 +320,7 @@ export function renderMessage(kind: MessageKind, w: AlertWindow, covers: number,
   }
 
   const more = covers - w.sent;
-  const sample = w.last;
+  const sample = safeSample(w.last);
   lines.push(`${noun(w, more).replace(/^\d+ /, `${more} more `)} in the last ${ctx.windowMinutes} min: ${label} (${w.category}), severity ${w.severity}.`, '');
   lines.push(`Where: ${where(w, region)}`);
   lines.push(`When: ${hhmm(w.windowStart)} to ${hhmm(w.windowEnd)} UTC, ${covers} in all since the first alert.`);

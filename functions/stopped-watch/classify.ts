@@ -30,6 +30,8 @@ export type Category =
   | 'resource-init-network'
   | 'resource-init-efs'
   | 'resource-init-logging'
+  | 'resource-init-other'
+  | 'command-not-found'
   | 'task-failed-to-start'
   | 'placement'
   | 'spot'
@@ -72,6 +74,8 @@ export const CATEGORIES: readonly Category[] = Object.freeze([
   'resource-init-network',
   'resource-init-efs',
   'resource-init-logging',
+  'resource-init-other',
+  'command-not-found',
   'task-failed-to-start',
   'placement',
   'spot',
@@ -121,6 +125,8 @@ export const SEVERITY: Readonly<Record<Category, Severity>> = Object.freeze({
   'resource-init-network': 'high',
   'resource-init-efs': 'high',
   'resource-init-logging': 'high',
+  'resource-init-other': 'high',
+  'command-not-found': 'high',
   'task-failed-to-start': 'medium',
   placement: 'medium',
   spot: 'low',
@@ -146,23 +152,23 @@ export const HINTS: Readonly<Partial<Record<Category, string>>> = Object.freeze(
   'essential-exit':
     "An essential container's process exited on its own: read its logs (the `logConfiguration` log group). One-shot helpers should be `essential: false` with `dependsOn` ordering; a service container must keep its main process in the foreground.",
   'exec-format':
-    'The image cannot run on this host: it was built for another CPU architecture (build a multi-arch image or set `runtimePlatform.cpuArchitecture` / pick matching instance types), or `entryPoint`/`command` points to a file that is not an executable for this platform (check the shebang and the executable bit).',
+    'The image cannot run on this host: it was built for another CPU architecture (build a multi-arch image, e.g. `docker buildx --platform linux/amd64,linux/arm64`, or set `runtimePlatform.cpuArchitecture` / pick matching instance types). If the architecture matches, check that the entrypoint script has a valid shebang line.',
   'health-check-container':
     "The container `healthCheck` failed or could not run. It runs inside the container, so its command must use a binary the image has (distroless/slim images have no `curl` or shell): use a binary in the image, or drop the container `healthCheck` and rely on the load balancer's. Give slow starts a longer `startPeriod`.",
   'health-check-elb':
     "The load balancer marked the task unhealthy: check the target group health check path, port and `matcher`, that the app listens on the container port, that the security groups let the load balancer in, and give slow starts a longer `healthCheckGracePeriodSeconds` on the service.",
   'image-pull-auth':
-    'The registry refused the pull: for ECR give the task execution role `ecr:GetAuthorizationToken`, `ecr:BatchGetImage` and `ecr:GetDownloadUrlForLayer` (and check the repository policy for cross-account pulls); for private registries set `repositoryCredentials` (or `ECS_ENGINE_AUTH_TYPE`/`ECS_ENGINE_AUTH_DATA` on the instance). Also verify the image name.',
+    'The registry refused the pull: for ECR give the task execution role `ecr:GetAuthorizationToken`, `ecr:BatchGetImage` and `ecr:GetDownloadUrlForLayer` (and check the repository policy for cross-account pulls); for private registries set `repositoryCredentials` (or `ECS_ENGINE_AUTH_TYPE`/`ECS_ENGINE_AUTH_DATA` on the instance). Registries also refuse (403, access denied) a repository, tag or pinned digest that does not exist: verify the `image` reference too.',
   'image-pull-not-found':
     'The image or tag does not exist: check the `image` URI and tag in the task definition, that the tag was pushed to that repository and region, and that an ECR lifecycle policy did not expire it.',
   'image-pull-network':
-    'The host could not reach the registry: give the instance or task subnet a route (NAT gateway or public IP), or VPC endpoints for ecr.api, ecr.dkr and the S3 gateway; check security groups, NACLs and DNS.',
+    'The host could not reach the registry: give the instance or task subnet a route (NAT gateway or public IP), or VPC endpoints for ecr.api, ecr.dkr and the S3 gateway; check security groups, NACLs and DNS. An x509 error means the host does not trust the registry certificate; a 5xx answer means the registry itself is unavailable (retry, or mirror the image to ECR).',
   'image-pull-rate-limit':
     'Docker Hub rate limit: authenticate pulls (`repositoryCredentials`, or `ECS_ENGINE_AUTH_DATA` on the instance), mirror the image to ECR (pull through cache), and set `ECS_IMAGE_PULL_BEHAVIOR=prefer-cached` on EC2.',
   'image-pull-platform':
     'No image variant for this platform: push a multi-arch image (linux/amd64 and linux/arm64), or match `runtimePlatform.cpuArchitecture`/the instance types to the image you have.',
   'image-pull-disk-full':
-    "The Docker storage on the instance is full: ecs-caretaker's cleanup runs automatically for this instance; also lower `ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION`, tune `ECS_IMAGE_CLEANUP_INTERVAL`/`ECS_IMAGE_MINIMUM_CLEANUP_AGE`, cap json-file logs with `max-size`, or give the instances a bigger Docker volume.",
+    "The Docker storage on the instance is full: ecs-caretaker's cleanup runs automatically for this instance; also lower `ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION`, tune `ECS_IMAGE_CLEANUP_INTERVAL`/`ECS_IMAGE_MINIMUM_CLEANUP_AGE`, cap json-file logs with `max-size`, or give the instances a bigger Docker volume. On Fargate, raise the task's `ephemeralStorage.sizeInGiB` (20 GiB by default) or make the image smaller.",
   'image-pull-unknown':
     'The image pull failed: check the `image` URI, the task execution role permissions and the network route from the instance or task subnet to the registry.',
   'container-create-error':
@@ -177,6 +183,10 @@ export const HINTS: Readonly<Partial<Record<Category, string>>> = Object.freeze(
     'The EFS volume could not be mounted: check for a mount target in the task subnet/AZ, that its security group allows NFS (TCP 2049) from the task or instance, that `rootDirectory`/the access point exists, and the IAM `authorizationConfig` with `transitEncryption`.',
   'resource-init-logging':
     'The log driver could not start: check `logConfiguration` - the log group must exist (or set `awslogs-create-group` and allow `logs:CreateLogGroup`), the execution role needs `logs:CreateLogStream`/`logs:PutLogEvents`, the task needs a route to CloudWatch Logs, and for FireLens the log router container must be running.',
+  'resource-init-other':
+    'A task resource could not be initialised before the containers started (ResourceInitializationError): the text after the colon names the resource. Check first the task execution role (secrets, registry credentials, log group, env files), then the route from the task subnet to those services (NAT gateway or VPC endpoints), then the volumes in the task definition.',
+  'command-not-found':
+    "The container's command cannot be run: the file named in `entryPoint`/`command` (or the image's ENTRYPOINT/CMD) is missing from the image, not on its $PATH, or not executable. Check the path and spelling in the task definition, that the image really contains it (`docker run --entrypoint`), and its executable bit; an architecture mismatch shows as \"exec format error\" instead.",
   'task-failed-to-start':
     'The task never started: read containers[].reason of the stopped task (DescribeTasks) and, on EC2, the ECS agent log (/var/log/ecs/ecs-agent.log) on the instance.',
   placement:
@@ -206,8 +216,12 @@ const HINT_SECRETS_NETWORK =
   'The task timed out fetching its secrets or registry credentials: give the task subnet a route to Secrets Manager, SSM and ECR (NAT gateway, public IP, or VPC endpoints secretsmanager, ssm, ecr.api, ecr.dkr and the S3 gateway), and check the security groups.';
 const HINT_SECRETS_DENIED =
   'The task execution role may not read a referenced secret: allow `secretsmanager:GetSecretValue` / `ssm:GetParameters` (and `kms:Decrypt` for customer-managed keys) on the ARNs in `secrets`/`repositoryCredentials`, and check that those ARNs exist in this region.';
-const HINT_RESOURCE_INIT_OTHER =
-  'A task resource could not be initialised before start (ResourceInitializationError): the text after the colon names it; check the task execution role, the task networking and the volumes in the task definition.';
+const HINT_PULL_DENIED_OR_MISSING =
+  "The registry refused the pull, which it also does for an image that does not exist: check first that the repository name and tag in `image` exist (and were pushed to this region), then the pull credentials (`repositoryCredentials`, or the task execution role's ecr:BatchGetImage/ecr:GetDownloadUrlForLayer and the repository policy).";
+const HINT_PORT_TAKEN =
+  'The container could not bind its host port (port is already allocated): another task or process on the instance holds it. Use dynamic host ports (`hostPort: 0`, or awsvpc networking), or a placement constraint so two copies never share an instance.';
+const HINT_INFRA_HEALTH =
+  'ECS stopped the task because the infrastructure under it (the EC2 host or the Fargate capacity) was unhealthy, and the scheduler replaces it: check the instance status checks and Personal Health Dashboard events, and keep enough tasks (`desiredCount`, `minimumHealthyPercent`) to absorb a replacement.';
 const HINT_EXIT_0 =
   'The essential container exited with code 0: its main process finished. A service container must keep running in the foreground; a one-shot step should be `essential: false` with `dependsOn`.';
 const HINT_EXIT_137 =
@@ -246,36 +260,62 @@ function rule(re: RegExp, category: Category): Rule {
   return { re, verdict: verdict(category) };
 }
 
-// Checked before anything else: the cure does not depend on which Docker call
-// hit it (the sample puts a devmapper thin-pool CannotCreateContainerError in
-// the disk-full category), and an OOM kill explains any generic stop around it.
-const RE_DISK_FULL = /no space left on device|Thin ?Pool has \d+ free (?:data|metadata) blocks|\bthin ?pool\b.{0,80}\b(?:full|free space|out of)\b/i;
+// The evidence, strongest first:
+//  1. the stopCode (every TaskStopCode of the pinned SDK, in STOP_CODES below);
+//  2. the error class the agent, Fargate or the service puts before a colon
+//     ("CannotPullContainerError: …", "ResourceInitializationError: …"), found
+//     anywhere in the text because service events embed it ("… Reason: CannotPull…");
+//  3. keywords inside that family, then keywords of free text.
+// Every family has a fallback of its own, so a new wording inside a known class
+// still gets that class's category and a hint that says what to check first.
+
+// Checked before the class: the cure does not depend on which Docker call hit
+// it (a devmapper thin-pool CannotCreateContainerError is a full disk), and an
+// OOM kill explains any generic stop around it.
+const RE_DISK_FULL = /no space left on device|Thin ?Pool has \d+ free (?:data|metadata) blocks|\bthin ?pool\b.{0,80}\b(?:full|free space|out of)\b|\bdisk (?:is )?full\b|insufficient disk space/i;
 const RE_OOM = /OutOfMemory|killed due to memory usage|\bOOM[ -]?kill(?:ed)?\b|\bout of memory\b/i;
 
+// The error classes ECS, its agent and Fargate name. The first one in the text wins.
+const RE_CLASS =
+  /\b(CannotPull(?:Container|ImageManifest|ECRContainer|ContainerAuth)Error|ResourceInitializationError|CannotStartContainerError|CannotCreateContainerError|CannotInspectContainerError|CannotStopContainerError|CannotDescribeContainerError|CannotGetDockerclientError|CannotRemoveContainerError|DockerTimeoutError|DockerStateError|ContainerRuntime(?:Timeout)?Error|TaskStateError|CgroupError|ContainerVanishedError|VolumeError|ContainerNetworkingError|OutOfMemoryError|InsufficientFreeAddressesInSubnet)\b/i;
+
 // ResourceInitializationError: sub-causes, most specific stage first.
-const RE_RESOURCE_INIT = /ResourceInitializationError|pull secrets or registry auth|failed to invoke EFS utils|failed to validate logger args|failed to download env files?|execution resource retrieval failed/i;
 const RESOURCE_INIT_RULES: readonly Rule[] = [
   // The stage phrases first: a secret named e.g. "prod/efs-password" must not read as an EFS mount.
-  rule(/pull secrets or registry auth|execution resource retrieval|retrieve secrets? from|failed to fetch secret|download env files?/i, 'resource-init-secrets'),
-  rule(/invoke EFS utils|\bEFS\b|mount\.nfs|efs-utils|\bfs-[0-9a-f]{8,17}\b/i, 'resource-init-efs'),
-  rule(/logger args|\blog(?:ging)? driver|\bawslogs\b|firelens|fluent-?bit|\blog (?:group|stream)\b|logs:(?:CreateLog|PutLog)/i, 'resource-init-logging'),
-  rule(/secrets?|registry auth|env files?|\bssm\b|\basm\b|GetParameters?|kms:Decrypt/i, 'resource-init-secrets'),
-  rule(/\bENIs?\b|network interface|netplugin|\bCNI\b|awsvpc|\btrunk\b|\bIP address/i, 'resource-init-network'),
+  rule(/pull secrets or registry auth|execution resource retrieval|retrieve secrets? from|failed to fetch secret|download env files?|secret data from SSM|secret resource|environment file resource|registry auth/i, 'resource-init-secrets'),
+  rule(/invoke EFS utils|\bEFS\b|mount\.nfs|efs-utils|\bfs-[0-9a-f<]/i, 'resource-init-efs'),
+  rule(/logger args|\blog(?:ging)? driver|\bawslogs\b|firelens|fluent-?bit|\blog (?:group|stream)\b|logs:(?:CreateLog|PutLog)|CloudWatch/i, 'resource-init-logging'),
+  rule(/secrets?|env files?|\bssm\b|\basm\b|GetParameters?|kms:Decrypt|Secrets Manager|Parameter Store/i, 'resource-init-secrets'),
+  rule(/\bENIs?\b|network interface|netplugin|\bCNI\b|awsvpc|\btrunk\b|\bIP address|network namespace|free (?:Ipv4 )?addresses|subnet/i, 'resource-init-network'),
 ];
 // Within resource-init-secrets, whether the call timed out or was refused changes the fix.
-const RE_NETWORK_FAILURE = /i\/o timeout|dial tcp|context deadline exceeded|context canceled|request canceled|\btimed? ?out\b|connection (?:refused|reset|timed out)|no such host|network is unreachable|no route to host/i;
-const RE_ACCESS_DENIED = /AccessDenied|not authori[sz]ed|\bforbidden\b|\b403\b|ResourceNotFoundException|does not exist|InvalidParameter/i;
+const RE_NETWORK_FAILURE = /i\/o timeout|dial tcp|context deadline exceeded|context (?:deadli|canceled)|request canceled|send request failed|\btimed? ?out\b|connection (?:refused|reset|timed out|issue)|no such host|network is unreachable|no route to host|network configuration/i;
+const RE_ACCESS_DENIED = /AccessDenied|not authori[sz]ed|\bforbidden\b|\b403\b|ResourceNotFoundException|does not exist|InvalidParameter|can't retrieve the secret|invalid ARN|execution role credentials/i;
 
-// Image pulls. The family is recognised by the Docker/containerd error class
-// or by wording only a registry uses, since the sample has registry replies
-// ("toomanyrequests", "pull rate limit") without the CannotPullContainerError prefix.
-const RE_PULL = /CannotPullContainerError|ref pull has been retried|pull image manifest|failed to resolve ref|error pulling image|\bpull access denied\b|toomanyrequests|\bpull rate limit\b|manifest unknown|no matching manifest|no basic auth credentials/i;
+// Image pulls: the class, or wording only a registry or a pull uses (the
+// sample has registry replies without the CannotPullContainerError prefix).
+const RE_PULL =
+  /ref pull has been retried|pull image manifest|failed to resolve ref|error pulling image|while pulling image|\bpull access denied\b|toomanyrequests|\bpull rate limit\b|manifest unknown|no matching manifest|no match for platform|descriptor (?:matching|for) platform|no basic auth credentials|failed to register layer|registry credentials|ecr credentials|repository does not exist|\bmanifest for \S+ not found|\b(?:api|dkr)\.ecr\.|\bhttps?:\/\/\S+\/v2\/|\bauthentication required\b|Authentication is required|Attempting next endpoint for pull|received unexpected HTTP status|Unexpected status code \[5\d\d\]|Could not reach any registry endpoint|\bError: image \S+ not found|not authori[sz]ed to perform: ecr:|image operating system|does not match the detected host platform|httpRead(?:er)?Seeker|unexpected status from \S+ request|x509: certificate/i;
 const PULL_RULES: readonly Rule[] = [
-  rule(/no matching manifest|descriptor matching platform|does not match the (?:specified|detected host) platform|image operating system "?\w+"? cannot be used/i, 'image-pull-platform'),
-  rule(/toomanyrequests|too many requests|rate ?limit|\b429\b/i, 'image-pull-rate-limit'),
-  rule(/pull access denied|no basic auth credentials|\bunauthorized\b|\b40[13]\b|\bforbidden\b|access (?:to the requested resource is )?denied|requested access to the resource is denied|not authori[sz]ed|authorization token|AccessDenied|denied:/i, 'image-pull-auth'),
+  // The agent could not even talk to the Docker daemon on the host.
+  rule(/error during connect|Cannot connect to the Docker daemon/i, 'agent'),
+  // Unpacking a layer failed while writing: the storage filled up even when the
+  // message was cut before "no space left on device".
+  rule(/failed to (?:extract|register) layer.{0,200}\bwrite\b|apply failure, attempting cleanup/i, 'image-pull-disk-full'),
+  rule(/no matching manifest|no match for platform|descriptor (?:matching|for) platform|does not match the (?:specified|detected host) platform|image operating system \S+ cannot be used/i, 'image-pull-platform'),
+  // Docker Hub answers a login flood with toomanyrequests: that is a credentials problem.
+  rule(/failed login attempts|incorrect username or password/i, 'image-pull-auth'),
+  rule(/toomanyrequests|too many requests|rate ?limit|rate exceeded|\b429\b/i, 'image-pull-rate-limit'),
+  // The agent's own words: it has already told "missing permission" from "no such image".
+  rule(/Check whether the image exists/i, 'image-pull-not-found'),
+  // Docker Hub and ECR answer the same way for a missing repository and a private one.
+  { re: /repository does not exist or may require/i, verdict: verdict('image-pull-auth', HINT_PULL_DENIED_OR_MISSING) },
+  rule(/not authori[sz]ed to perform|no basic auth credentials|\bunauthorized\b|\b40[13]\b|\bforbidden\b|authorization token|AccessDenied|credentials: not found|authentication (?:is )?required|failed to authorize|anonymous token/i, 'image-pull-auth'),
   rule(/manifest unknown|name unknown|\bnot found\b|does not exist|\b404\b/i, 'image-pull-not-found'),
-  rule(/i\/o timeout|dial tcp|context deadline exceeded|context canceled|request canceled|Client\.Timeout|TLS handshake timeout|\btimed? ?out\b|connection (?:refused|reset|timed out)|no such host|network is unreachable|no route to host|server misbehaving|\bEOF\b/i, 'image-pull-network'),
+  rule(/pull access denied|access (?:to the requested resource is )?denied|requested access to the resource is denied|denied:/i, 'image-pull-auth'),
+  rule(/i\/o timeout|dial tcp|context deadline exceeded|context canceled|request canceled|Client\.Timeout|TLS handshake timeout|\btimed? ?out\b|connection (?:refused|reset|timed out)|no such host|network is unreachable|no route to host|server misbehaving|\bEOF\b|inactivity time exceeded|send request failed|network configuration|x509: certificate|received unexpected HTTP status: 5\d\d|status code \[5\d\d\]|\b50[234] (?:Bad Gateway|Service Unavailable|Gateway Timeout)|Could not reach any registry endpoint/i, 'image-pull-network'),
+  // A devicemapper failure while unpacking is the host's Docker storage, not the registry.
+  rule(/\bdevicemapper\b|dm_task/i, 'agent'),
   // The AWS troubleshooting page lists the bare "unexpected status code" of a
   // ref pull under "no access to the image".
   rule(/unexpected status code/i, 'image-pull-auth'),
@@ -284,11 +324,21 @@ const PULL_RULES: readonly Rule[] = [
   rule(/\bAPI error\b/i, 'image-pull-network'),
 ];
 
-// Docker create/start failures: a few sub-causes have a sharper fix.
-const RE_CREATE = /CannotCreateContainerError/i;
-const RE_START = /CannotStartContainerError/i;
-const RE_EXEC_FORMAT = /exec format error|\bexec: \\*"[^"\\]{1,200}\\*"?: (?:executable file not found|no such file or directory|permission denied)|exec user process caused/i;
+// Docker/containerd/runc start failures, on EC2 (CannotStart/CannotCreate) and
+// Fargate (CannotStartContainerError: ResourceInitializationError: failed to
+// create new container runtime task: …). An architecture mismatch says "exec
+// format error"; a missing or non-executable file says "executable file not found",
+// "no such file or directory" or "permission denied" about the exec'd path.
+const RE_EXEC_FORMAT = /exec format error/i;
+const RE_COMMAND_NOT_FOUND =
+  /executable file not found|\bexec: \\*"[^"\\]{1,200}\\*"?: (?:stat [^:]{0,200}(?::|\.\.\.)|no such file or directory|permission denied)|\bexec(?:: | )\S{1,200}: (?:no such file or directory|permission denied)|starting container process caused: exec:|exec user process caused:? \\*"?permission denied/i;
 const RE_LOGGING = /\blog(?:ging)? driver\b|\bawslogs\b|firelens|fluent-?bit|\blog (?:group|stream)\b|logger args/i;
+// Fargate's wording for a container that the runtime could not start.
+const RE_RUNTIME_TASK = /container runtime task|OCI runtime/i;
+const RE_PORT_TAKEN = /port is already allocated|address already in use|EADDRINUSE/i;
+// Docker/containerd/runc wording for a container that could not be created or started.
+const RE_RUNTIME_CREATE = /is already in use by container|is already assigned to|invalid mount config|bind (?:mount )?source path does not exist|VolumeDriver\.|Unable to resolve volume mounts|HostConfigError|Cannot create container|mount source path/i;
+const RE_RUNTIME_START = /driver failed programming external connectivity|failed to create endpoint \S+ on network|Cannot start container|failed to create (?:shim )?task|OCI runtime (?:create|start) failed|oci runtime error|unable to start container process|failed to start shim|error gathering device information|could not select device driver|error during container init|rootfs_linux\.go|System error:/i;
 
 // Free text: the stop reasons the scheduler writes, service event messages,
 // deployment reasons. Order matters where two rules could both match.
@@ -296,20 +346,27 @@ const TEXT_RULES: readonly Rule[] = [
   rule(/circuit breaker.{0,80}\broll(?:ing|ed)? ?back|rolling back to deployment|\brollback\b/i, 'deployment-rollback'),
   // A deployment stuck on minimumHealthyPercent/maximumPercent or protected tasks is a failure that has not been declared yet.
   rule(/deployment circuit breaker|\bdeployment\b.{0,80}\bfailed\b|unable to stop or start tasks during a deployment|unable to reach steady state/i, 'deployment-failed'),
-  rule(/\bELB health checks?\b|is unhealthy in \(?(?:elb|target-group|target group)\b|load balancer health check|target group.{0,60}\bunhealthy\b|Target\.(?:Timeout|ResponseCodeMismatch|FailedHealthChecks)/i, 'health-check-elb'),
+  rule(/Health checks failed with these codes|^Unhealthy: Health checks failed|\bELB health checks?\b|is unhealthy in \(?(?:elb|target-group|target group)\b|load balancer health check|target group.{0,60}\bunhealthy\b|Target\.(?:Timeout|ResponseCodeMismatch|FailedHealthChecks)/i, 'health-check-elb'),
   rule(/container health checks?|health ?check.{0,60}\b(?:fail|unhealthy|timed out)|\bunhealthy\b/i, 'health-check-container'),
-  rule(/unable to place (?:a |the )?tasks?|no container instances? met|closest matching container[- ]instance|already using a port|\binsufficient (?:cpu|memory|ports?|eni|gpu|resources?)\b|^RESOURCE:|unable to consistently start tasks|reached the limit on the number of|No Container Instances were found|Capacity is unavailable|placement constraint/i, 'placement'),
+  rule(/unable to place (?:a |the )?tasks?|no container instances? met|closest matching container[- ]instance|already using a port|\binsufficient (?:cpu|memory|ports?|eni|gpu|resources?)\b|^RESOURCE:|unable to consistently start tasks|reached the limit on the number of|No Container Instances were found|Capacity is unavailable|placement constraint|configuration is above your limit/i, 'placement'),
   rule(/\bspot\b.{0,60}\binterrupt|\binterrupt.{0,60}\bspot\b|TerminationNotice|SpotInterruption/i, 'spot'),
   rule(/performing maintenance|\bmaintenance\b|\bretire(?:d|ment)\b/i, 'maintenance'),
   rule(/\bHost EC2\b|\bEC2 instance\b.{0,80}\b(?:terminated|stopped|shutting[ -]down)\b|\binstance (?:was |has been )?(?:terminated|stopped)\b/i, 'host-terminated'),
   rule(/\b(?:stopped|forced|initiated|terminated) by (?:the |a )?user\b|deregistration forced|\bUserInitiated\b|\bStopTask\b/i, 'user-stop'),
-  rule(/Scaling activity initiated by|ServiceSchedulerInitiated|^ECS deployment \S+ (?:completed|in progress)|\bis draining\b|\bscal(?:ed|ing) in\b/i, 'deployment-benign'),
+  rule(/Scaling activity initiated by|ServiceSchedulerInitiated|^ECS deployment \S+ (?:completed|in progress)|\bis draining\b|\bscal(?:ed|ing) in\b|has reached a steady state|has (?:started|stopped) \d+ (?:running )?tasks?|has begun draining connections|(?:de)?registered \d+ targets? in/i, 'deployment-benign'),
   rule(/\bdesired count\b|TargetTracking|StepScaling|scaling policy|triggered policy|(?:Application|Service) Auto ?Scaling|SERVICE_DESIRED_COUNT_UPDATED/i, 'autoscaling'),
-  rule(/DockerTimeoutError|DockerStateError|CannotInspectContainerError|CannotStopContainerError|CannotDescribeContainerError|ContainerRuntime(?:Timeout)?Error|Could not transition to|Cannot connect to the Docker daemon|\bagent\b.{0,60}\b(?:disconnected|not connected|unable|could not|failed|timed out)/i, 'agent'),
+  rule(/Could not transition to|Cannot transition to|Cannot connect to the Docker daemon|No container matching saved ID|Agent could not|\bagent\b.{0,60}\b(?:disconnected|not connected|unable|could not|failed|timed out)/i, 'agent'),
   rule(RE_EXEC_FORMAT, 'exec-format'),
+  rule(RE_COMMAND_NOT_FOUND, 'command-not-found'),
   rule(RE_LOGGING, 'resource-init-logging'),
-  rule(/network interface provisioning|\bENI\b.{0,60}\b(?:attach|provision|fail)/i, 'resource-init-network'),
-  rule(/\bEFS\b|mount\.nfs|efs-utils/i, 'resource-init-efs'),
+  rule(RE_PORT_TAKEN, 'container-start-error'),
+  rule(RE_RUNTIME_CREATE, 'container-create-error'),
+  rule(RE_RUNTIME_START, 'container-start-error'),
+  // ENI and subnet capacity: awsvpc tasks need a free address and an ENI attachment.
+  rule(/network interface provisioning|\bENI\b.{0,60}\b(?:attach|provision|fail)|InsufficientFreeAddressesInSubnet|free (?:Ipv4 )?addresses|network namespace|cni (?:setup|plugin)|invoke eni plugin|\bipam\b|ENI ack|attach network interface/i, 'resource-init-network'),
+  rule(/\bEFS\b|mount\.nfs|efs-utils|mount target|_netdev|mount\.log|\bstunnel\b|\btunnel for\b|dependency botocore/i, 'resource-init-efs'),
+  // The agent's resource stages, quoted without their class.
+  rule(/secret resource|asm resource|environment file resource|execution role credentials|Secrets Manager|Parameter Store/i, 'resource-init-secrets'),
   rule(/Essential container in task exited|\bessential container\b.{0,60}\bexit|EssentialContainerExited/i, 'essential-exit'),
   rule(/TaskFailedToStart|\bfailed to start\b|Timeout waiting for .{0,60}(?:attachment|provisioning)/i, 'task-failed-to-start'),
 ];
@@ -317,14 +374,20 @@ const TEXT_RULES: readonly Rule[] = [
 const RE_HEALTH_TOOL = /\b(?:curl|wget|sh|bash)\b.{0,60}(?:not found|no such file)|executable file not found/i;
 const RE_LOCALHOST = /\blocalhost\b/i;
 
-/** stopCode values from the ECS API (TaskStopCode). */
-const STOP_CODES: Readonly<Record<string, Category>> = Object.freeze({
+/**
+ * Every TaskStopCode of the pinned @aws-sdk/client-ecs (models/enums.d.ts).
+ * The corpus test checks this table against the SDK's enum, so a code added by
+ * an SDK upgrade fails a test instead of falling through to 'unknown'.
+ */
+export const STOP_CODES: Readonly<Record<string, Category>> = Object.freeze({
   EssentialContainerExited: 'essential-exit',
   TaskFailedToStart: 'task-failed-to-start',
   ServiceSchedulerInitiated: 'deployment-benign',
   SpotInterruption: 'spot',
   TerminationNotice: 'spot',
   UserInitiated: 'user-stop',
+  // ECS replaced the task because the host or Fargate infrastructure under it was unhealthy.
+  InfrastructureHealth: 'maintenance',
 });
 
 const DEFAULT_VERDICT: Readonly<Record<Category, Verdict>> = Object.freeze(
@@ -338,9 +401,69 @@ function firstMatch(rules: readonly Rule[], text: string): Verdict | undefined {
 
 const V_SECRETS_NETWORK = verdict('resource-init-secrets', HINT_SECRETS_NETWORK);
 const V_SECRETS_DENIED = verdict('resource-init-secrets', HINT_SECRETS_DENIED);
-const V_RESOURCE_INIT_OTHER = verdict('task-failed-to-start', HINT_RESOURCE_INIT_OTHER);
+const V_RESOURCE_INIT_OTHER = DEFAULT_VERDICT['resource-init-other'];
 const V_HEALTH_TOOL = verdict('health-check-container', HINT_HEALTH_TOOL);
 const V_HEALTH_LOCALHOST = verdict('health-check-container', HINT_HEALTH_LOCALHOST);
+const V_PORT_TAKEN = verdict('container-start-error', HINT_PORT_TAKEN);
+
+/** The verdict a stop code alone gives. */
+const CODE_VERDICT: Readonly<Record<string, Verdict>> = Object.freeze(
+  Object.fromEntries(
+    Object.entries(STOP_CODES).map(([code, c]) => [code, code === 'InfrastructureHealth' ? verdict(c, HINT_INFRA_HEALTH) : DEFAULT_VERDICT[c]]),
+  ),
+);
+
+function resourceInit(text: string): Verdict {
+  const v = firstMatch(RESOURCE_INIT_RULES, text) ?? V_RESOURCE_INIT_OTHER;
+  if (v.category !== 'resource-init-secrets') return v;
+  if (RE_NETWORK_FAILURE.test(text)) return V_SECRETS_NETWORK;
+  if (RE_ACCESS_DENIED.test(text)) return V_SECRETS_DENIED;
+  return v;
+}
+
+/** Runtime failures that name their cause whatever class carries them. */
+function runtimeCause(text: string): Verdict | undefined {
+  if (RE_EXEC_FORMAT.test(text)) return DEFAULT_VERDICT['exec-format'];
+  if (RE_COMMAND_NOT_FOUND.test(text)) return DEFAULT_VERDICT['command-not-found'];
+  if (RE_LOGGING.test(text)) return DEFAULT_VERDICT['resource-init-logging'];
+  if (RE_PORT_TAKEN.test(text)) return V_PORT_TAKEN;
+  return undefined;
+}
+
+function byClass(cls: string, text: string): Verdict | undefined {
+  switch (cls.toLowerCase()) {
+    case 'cannotpullcontainererror':
+    case 'cannotpullimagemanifesterror':
+    case 'cannotpullecrcontainererror':
+      return firstMatch(PULL_RULES, text) ?? DEFAULT_VERDICT['image-pull-unknown'];
+    case 'cannotpullcontainerautherror':
+      return DEFAULT_VERDICT['image-pull-auth'];
+    case 'resourceinitializationerror':
+      // Fargate reports runtime start failures under this class too.
+      return runtimeCause(text) ?? (RE_RUNTIME_TASK.test(text) && firstMatch(RESOURCE_INIT_RULES, text) === undefined ? DEFAULT_VERDICT['container-start-error'] : resourceInit(text));
+    case 'cannotstartcontainererror':
+    case 'cannotcreatecontainererror': {
+      const v = runtimeCause(text);
+      if (v !== undefined) return v;
+      if (/ResourceInitializationError/i.test(text)) {
+        const r = resourceInit(text);
+        if (r !== V_RESOURCE_INIT_OTHER) return r;
+      }
+      return DEFAULT_VERDICT[cls.toLowerCase() === 'cannotcreatecontainererror' ? 'container-create-error' : 'container-start-error'];
+    }
+    case 'volumeerror':
+      return DEFAULT_VERDICT['container-create-error'];
+    case 'containernetworkingerror':
+    case 'insufficientfreeaddressesinsubnet':
+      return DEFAULT_VERDICT['resource-init-network'];
+    case 'outofmemoryerror':
+      return DEFAULT_VERDICT.oom;
+    default:
+      // DockerTimeoutError, CannotInspectContainerError, TaskStateError, CgroupError, …:
+      // the agent or the container runtime on the host could not progress the task.
+      return DEFAULT_VERDICT.agent;
+  }
+}
 
 /** The category of one piece of AWS text, or undefined when no rule knows it. */
 function classifyText(raw: string): Verdict | undefined {
@@ -348,21 +471,9 @@ function classifyText(raw: string): Verdict | undefined {
   if (RE_DISK_FULL.test(text)) return DEFAULT_VERDICT['image-pull-disk-full'];
   if (RE_OOM.test(text)) return DEFAULT_VERDICT.oom;
 
-  if (RE_RESOURCE_INIT.test(text)) {
-    const v = firstMatch(RESOURCE_INIT_RULES, text) ?? V_RESOURCE_INIT_OTHER;
-    if (v.category !== 'resource-init-secrets') return v;
-    if (RE_NETWORK_FAILURE.test(text)) return V_SECRETS_NETWORK;
-    if (RE_ACCESS_DENIED.test(text)) return V_SECRETS_DENIED;
-    return v;
-  }
+  const cls = RE_CLASS.exec(text);
+  if (cls !== null) return byClass(cls[1]!, text);
   if (RE_PULL.test(text)) return firstMatch(PULL_RULES, text) ?? DEFAULT_VERDICT['image-pull-unknown'];
-
-  const create = RE_CREATE.test(text);
-  if (create || RE_START.test(text)) {
-    if (RE_EXEC_FORMAT.test(text)) return DEFAULT_VERDICT['exec-format'];
-    if (RE_LOGGING.test(text)) return DEFAULT_VERDICT['resource-init-logging'];
-    return DEFAULT_VERDICT[create ? 'container-create-error' : 'container-start-error'];
-  }
 
   const v = firstMatch(TEXT_RULES, text);
   if (v !== undefined && v.category === 'health-check-container') {
@@ -404,12 +515,12 @@ function unknown(reason: string): Classification {
 export function classifyReason(text: string, ctx?: { stopCode?: string; exitCode?: number; field?: string }): Classification {
   const stopCode = typeof ctx?.stopCode === 'string' ? ctx.stopCode : undefined;
   if (typeof text !== 'string') {
-    const byCode = stopCode === undefined ? undefined : STOP_CODES[stopCode];
-    return byCode === undefined ? unknown(`reason is not a string (got ${describeType(text)})`) : make(byCode, stopCode!, HINTS[byCode]);
+    const byCode = stopCode === undefined ? undefined : CODE_VERDICT[stopCode];
+    return byCode === undefined ? unknown(`reason is not a string (got ${describeType(text)})`) : make(byCode.category, stopCode!, byCode.hint);
   }
   if (ctx?.field === 'stopCode') {
-    const byCode = STOP_CODES[text.trim()];
-    if (byCode !== undefined) return make(byCode, text, HINTS[byCode]);
+    const byCode = CODE_VERDICT[text.trim()];
+    if (byCode !== undefined) return make(byCode.category, text, byCode.hint);
   }
 
   let v = text.length === 0 ? undefined : classifyText(text);
@@ -418,8 +529,8 @@ export function classifyReason(text: string, ctx?: { stopCode?: string; exitCode
     v = DEFAULT_VERDICT.placement;
   }
   if (v === undefined && stopCode !== undefined) {
-    const byCode = STOP_CODES[stopCode];
-    if (byCode !== undefined) return make(byCode, text.length > 0 ? text : stopCode, refineHint(byCode, undefined, ctx?.exitCode));
+    const byCode = CODE_VERDICT[stopCode];
+    if (byCode !== undefined) return make(byCode.category, text.length > 0 ? text : stopCode, refineHint(byCode.category, byCode.hint, ctx?.exitCode));
   }
   if (v === undefined) return unknown(text.length > 0 ? text : 'empty reason');
   return make(v.category, text, refineHint(v.category, v.hint, ctx?.exitCode));
@@ -491,32 +602,51 @@ interface ContainerView {
   healthStatus: string | undefined;
 }
 
-/** containers[] checked and reduced to what the classifier reads, or an error text. */
-function readContainers(detail: Obj): ContainerView[] | string {
+/**
+ * A number sent as a number or as a decimal string ("137": some relays
+ * stringify numbers); null when the field is present but unusable.
+ */
+function optNumber(v: unknown): number | undefined | null {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'string' && /^\s*-?\d{1,10}\s*$/.test(v)) return Number(v);
+  return null;
+}
+
+/**
+ * containers[] reduced to what the classifier reads. A malformed field is
+ * dropped and noted in `problems` instead of failing the whole event: one bad
+ * field must not hide an explicit reason carried elsewhere in the event.
+ */
+function readContainers(detail: Obj, problems: string[]): ContainerView[] {
   const raw = detail.containers;
   if (raw === undefined || raw === null) return [];
-  if (!Array.isArray(raw)) return `detail.containers is not an array (got ${describeType(raw)})`;
+  if (!Array.isArray(raw)) {
+    problems.push(`detail.containers is not an array (got ${describeType(raw)})`);
+    return [];
+  }
   const out: ContainerView[] = [];
   for (let i = 0; i < raw.length; i++) {
     const c: unknown = raw[i];
-    if (!isObj(c)) return `detail.containers[${i}] is not an object`;
+    if (!isObj(c)) {
+      problems.push(`detail.containers[${i}] is not an object`);
+      continue;
+    }
     const name = optString(c, 'name');
     const reason = optString(c, 'reason');
     const healthStatus = optString(c, 'healthStatus');
-    if (name === null) return `detail.containers[${i}].name is not a string`;
-    if (reason === null) return `detail.containers[${i}].reason is not a string`;
-    if (healthStatus === null) return `detail.containers[${i}].healthStatus is not a string`;
-    const exitCode = c.exitCode;
-    if (exitCode !== undefined && exitCode !== null && (typeof exitCode !== 'number' || !Number.isFinite(exitCode))) {
-      return `detail.containers[${i}].exitCode is not a number`;
-    }
+    const exitCode = optNumber(c.exitCode);
+    if (name === null) problems.push(`detail.containers[${i}].name is not a string`);
+    if (reason === null) problems.push(`detail.containers[${i}].reason is not a string`);
+    if (healthStatus === null) problems.push(`detail.containers[${i}].healthStatus is not a string`);
+    if (exitCode === null) problems.push(`detail.containers[${i}].exitCode is not a number`);
     const essential = c.essential;
     out.push({
-      name,
-      reason: reason === '' ? undefined : reason,
-      exitCode: typeof exitCode === 'number' ? exitCode : undefined,
-      essential: typeof essential === 'boolean' ? essential : undefined,
-      healthStatus,
+      name: name ?? undefined,
+      reason: reason === '' || reason === null ? undefined : reason,
+      exitCode: exitCode ?? undefined,
+      essential: typeof essential === 'boolean' ? essential : essential === 'true' ? true : essential === 'false' ? false : undefined,
+      healthStatus: healthStatus ?? undefined,
     });
   }
   return out;
@@ -533,12 +663,21 @@ function classifyTask(detail: Obj): Classification | null {
   // Only a STOPPED task has a final reason; earlier transitions repeat for every task.
   if (lastStatus !== 'STOPPED') return null;
 
-  const stoppedReason = optString(detail, 'stoppedReason');
-  const stopCode = optString(detail, 'stopCode');
-  if (stoppedReason === null) return unknown('malformed ECS Task State Change: detail.stoppedReason is not a string');
-  if (stopCode === null) return unknown('malformed ECS Task State Change: detail.stopCode is not a string');
-  const containers = readContainers(detail);
-  if (typeof containers === 'string') return unknown(`malformed ECS Task State Change: ${containers}`);
+  const problems: string[] = [];
+  const rawReason = optString(detail, 'stoppedReason');
+  const rawCode = optString(detail, 'stopCode');
+  if (rawReason === null) problems.push('detail.stoppedReason is not a string');
+  if (rawCode === null) problems.push('detail.stopCode is not a string');
+  const stoppedReason = rawReason ?? undefined;
+  const stopCode = rawCode ?? undefined;
+  const containers = readContainers(detail, problems);
+  const result = classifyStoppedTask(stoppedReason, stopCode, containers);
+  // A malformed field demotes only an answer that names no cause of its own.
+  if (problems.length > 0 && isGeneric(result.category)) return unknown(`malformed ECS Task State Change: ${problems[0]}`);
+  return result;
+}
+
+function classifyStoppedTask(stoppedReason: string | undefined, stopCode: string | undefined, containers: ContainerView[]): Classification {
 
   // The best cause carried by a container's own reason.
   let best: ContainerView | undefined;
@@ -569,9 +708,9 @@ function classifyTask(detail: Obj): Classification | null {
     taskText = stoppedReason;
   }
   if (taskVerdict === undefined && stopCode !== undefined) {
-    const byCode = STOP_CODES[stopCode];
+    const byCode = CODE_VERDICT[stopCode];
     if (byCode !== undefined) {
-      taskVerdict = DEFAULT_VERDICT[byCode];
+      taskVerdict = byCode;
       taskText ??= stopCode;
     }
   }

@@ -8,7 +8,9 @@ import { ownedBy, ttlAfter, type Store } from '../shared/store.ts';
 import type { AlertStore } from './alert-store.ts';
 import {
   alertWindowId,
+  ATTRIBUTE_MAX,
   CLAIM_LEASE_MS,
+  cleanField,
   decideOnEvent,
   decideOnFlush,
   NEVER_ALERT,
@@ -21,7 +23,7 @@ import {
 } from './alerts.ts';
 import { classifyEvent, type Classification } from './classify.ts';
 import { stoppedWatchPatterns } from './events.ts';
-import { eventIdOf, type InputRecord } from './input.ts';
+import { eventIdOf, type InputRecord, type Via } from './input.ts';
 import { scopeOf, UNKNOWN_CLUSTER, type Scope } from './scope.ts';
 import type { StoppedWatchSettings } from './settings.ts';
 
@@ -89,7 +91,7 @@ export async function processRecords(deps: WatchDeps, records: InputRecord[]): P
       continue;
     }
     try {
-      outcomes.push(await handleEvent(deps, record.event, record.index));
+      outcomes.push(await handleEvent(deps, record.event, record.index, record.via));
     } catch (error) {
       const eventId = eventIdOf(record.event);
       deps.logger.error('Processing an event failed', { index: record.index, eventId, error: error as Error });
@@ -101,7 +103,7 @@ export async function processRecords(deps: WatchDeps, records: InputRecord[]): P
 }
 
 /** Decides whether an event is ours, classifies it (no AWS call), counts it, and hands it to the alert and cleanup paths. */
-export async function handleEvent(deps: WatchDeps, event: Record<string, unknown>, index = 0): Promise<RecordOutcome> {
+export async function handleEvent(deps: WatchDeps, event: Record<string, unknown>, index = 0, via: Via = 'eventbridge'): Promise<RecordOutcome> {
   const { logger, settings } = deps;
   const eventId = eventIdOf(event);
   const classification = classifyEvent(event);
@@ -118,7 +120,18 @@ export async function handleEvent(deps: WatchDeps, event: Record<string, unknown
 
   if (!classification || (!subscribed && !malformed)) {
     const why = !subscribed ? `not matched by the subscriptions (${String(event['detail-type'])} in cluster ${scope.cluster})` : 'needs no classification';
-    logger.debug('Event ignored', { eventId, why });
+    const detailType = String(event['detail-type']);
+    const outOfScope = !ECS_DETAIL_TYPES.has(detailType) ? 'detail-type' : !settings.clusters.includes(scope.cluster) ? 'cluster' : undefined;
+    if (via === 'sns' && !subscribed && outOfScope) {
+      // EventBridge only delivers what the rules match; an SNS topic delivers
+      // whatever was published to it, so a wrong detail-type or a foreign
+      // cluster there is a routing mistake someone has to see. (An ECS event
+      // of our cluster that needs nothing, e.g. steady state, stays DEBUG.)
+      logger.warn('Event from SNS ignored: out of scope', { eventId, why, outOfScope, detailType, cluster: scope.cluster });
+      count(deps, 'SnsEventIgnored', { Reason: outOfScope });
+    } else {
+      logger.debug('Event ignored', { eventId, why });
+    }
     return { index, outcome: 'ignored', why };
   }
 
@@ -128,6 +141,10 @@ export async function handleEvent(deps: WatchDeps, event: Record<string, unknown
   if (malformed) {
     logger.warn('Malformed ECS event classified as unknown', { ...ctx, reason: classification.reason });
     count(deps, 'MalformedInput');
+  } else if (category === 'unknown') {
+    // A wording no rule knows yet: one line with the raw text, so it can be added to the corpus.
+    logger.warn('Unclassified stop reason', { ...ctx, rawReason: classification.reason, container: classification.container });
+    count(deps, 'Unclassified', { ClusterName: scope.cluster });
   } else {
     logger.info('Classified', { ...ctx, reason: classification.reason, container: classification.container });
   }
@@ -239,12 +256,13 @@ async function send(deps: WatchDeps, kind: MessageKind, window: AlertWindow, own
         MessageAttributes: {
           severity: { DataType: 'String', StringValue: window.severity },
           category: { DataType: 'String', StringValue: window.category },
-          cluster: { DataType: 'String', StringValue: window.cluster },
-          service: { DataType: 'String', StringValue: window.service },
+          // Event-derived values, cleaned like the body (no control or bidi characters, capped).
+          cluster: { DataType: 'String', StringValue: cleanField(window.cluster, ATTRIBUTE_MAX) },
+          service: { DataType: 'String', StringValue: cleanField(window.service, ATTRIBUTE_MAX) },
           kind: { DataType: 'String', StringValue: kind },
           // The same for a resend of this message: a Lambda that dies between Publish and the
           // confirm makes the flush send it again (at-least-once), and subscribers can drop the copy.
-          alertId: { DataType: 'String', StringValue: alertIdOf(window, kind) },
+          alertId: { DataType: 'String', StringValue: cleanField(alertIdOf(window, kind), ATTRIBUTE_MAX) },
         },
       }),
     );

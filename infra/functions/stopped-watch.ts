@@ -33,6 +33,9 @@ export function stoppedWatchFunction({ config }: DeployContext): FunctionSpec {
     },
   }));
   // Without a topic there is nothing to summarise, so no schedule either.
+  // An inbound topic: osls adds the AWS::SNS::Subscription and the AWS::Lambda::Permission (sns.amazonaws.com, SourceArn = topic).
+  const inboundTopicArn = config.stoppedWatch.inboundTopicArn;
+  const inbound = inboundTopicArn ? [{ sns: { arn: inboundTopicArn } }] : [];
   const flush = topicArn
     ? [{ schedule: { rate: [STOPPED_WATCH_FLUSH_SCHEDULE], description: 'ecs-caretaker stopped-watch: send the summaries of ended alert windows' } }]
     : [];
@@ -61,7 +64,7 @@ export function stoppedWatchFunction({ config }: DeployContext): FunctionSpec {
       timeout: 30,
       memorySize: 256,
       environment: { STOPPED_WATCH_CONFIG: JSON.stringify(settings) },
-      events: [...rules, ...flush],
+      events: [...rules, ...inbound, ...flush],
     },
     statements,
   };

@@ -183,7 +183,7 @@ describe('essential-exit picks the container that caused the stop', () => {
     e.detail.stopCode = 'TaskFailedToStart';
     e.detail.stoppedReason = 'Essential container in task exited';
     e.detail.containers[1].reason = 'CannotStartContainerError: Error response from daemon: exec: "/app/start.sh": permission denied: unknown';
-    expect(classifyEvent(e)).toMatchObject({ category: 'exec-format', container: 'app' });
+    expect(classifyEvent(e)).toMatchObject({ category: 'command-not-found', container: 'app' });
   });
 });
 
@@ -325,9 +325,9 @@ const DOC_STRINGS: ReadonlyArray<readonly [Category, string, { stopCode?: string
   ['oom', 'OutOfMemoryError: container killed due to memory usage', { exitCode: 137 }],
   ['essential-exit', 'EssentialContainerExited', { field: 'stopCode', stopCode: 'EssentialContainerExited' }],
   ['essential-exit', 'Essential container in task exited', { stopCode: 'EssentialContainerExited', exitCode: 1 }],
-  ['exec-format', 'CannotStartContainerError: Error response from daemon: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/app/entrypoint.sh": permission denied: unknown'],
+  ['command-not-found', 'CannotStartContainerError: Error response from daemon: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/app/entrypoint.sh": permission denied: unknown'],
   ['exec-format', 'exec /usr/local/bin/docker-entrypoint.sh: exec format error'],
-  ['exec-format', 'CannotStartContainerError: Error response from daemon: OCI runtime create failed: container_linux.go:349: starting container process caused \\"exec: \\\\\\"node\\\\\\": executable file not found in $PATH\\": unknown'],
+  ['command-not-found', 'CannotStartContainerError: Error response from daemon: OCI runtime create failed: container_linux.go:349: starting container process caused \\"exec: \\\\\\"node\\\\\\": executable file not found in $PATH\\": unknown'],
   ['health-check-container', 'Task failed container health checks'],
   ['health-check-container', '(service web) (task 0123456789abcdef) failed container health checks.'],
   ['health-check-elb', 'Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/web/0123456789abcdef)'],
@@ -360,7 +360,8 @@ const DOC_STRINGS: ReadonlyArray<readonly [Category, string, { stopCode?: string
   ['resource-init-logging', 'ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist. : exit status 1'],
   ['resource-init-logging', 'CannotStartContainerError: Error response from daemon: failed to initialize logging driver: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist.'],
   ['task-failed-to-start', 'TaskFailedToStart', { field: 'stopCode', stopCode: 'TaskFailedToStart' }],
-  ['task-failed-to-start', 'ResourceInitializationError: failed to create new container runtime task: failed to create shim task: OCI runtime create failed: unknown'],
+  ['container-start-error', 'ResourceInitializationError: failed to create new container runtime task: failed to create shim task: OCI runtime create failed: unknown'],
+  ['resource-init-other', 'ResourceInitializationError: resource cannot be initialized for task %s: %v'],
   ['placement', 'service web was unable to place a task. Reason: The requested CPU configuration is above your limit.', { field: 'serviceEvent.message' }],
   ['placement', 'service web was unable to place a task because no container instance met all of its requirements. Reason: No Container Instances were found in your cluster.', { field: 'serviceEvent.message' }],
   ['placement', 'RESOURCE:MEMORY', { field: 'serviceAction.reason' }],
@@ -430,7 +431,7 @@ describe('hints', () => {
 describe('severity table', () => {
   it('covers exactly the categories, each listed once', () => {
     expect(new Set(CATEGORIES).size).toBe(CATEGORIES.length);
-    expect(CATEGORIES).toHaveLength(30);
+    expect(CATEGORIES).toHaveLength(32);
     expect(Object.keys(SEVERITY).sort()).toEqual([...CATEGORIES].sort());
   });
 
@@ -480,7 +481,7 @@ describe('malformed events never throw', () => {
     ['task without lastStatus', { 'detail-type': 'ECS Task State Change', detail: {} }, /detail\.lastStatus missing/],
     ['containers not an array', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', stoppedReason: 'Essential container in task exited', containers: { name: 'app' } } }, /detail\.containers is not an array \(got object\)/],
     ['a container that is not an object', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', containers: [null] } }, /detail\.containers\[0\] is not an object/],
-    ['a string exit code', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', containers: [{ name: 'app', exitCode: '137' }] } }, /containers\[0\]\.exitCode is not a number/],
+    ['a non-numeric exit code', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', containers: [{ name: 'app', exitCode: 'abc' }] } }, /containers\[0\]\.exitCode is not a number/],
     ['a numeric container reason', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', containers: [{ name: 'app', reason: 137 }] } }, /containers\[0\]\.reason is not a string/],
     ['a numeric stoppedReason', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', stoppedReason: 42 } }, /stoppedReason is not a string/],
     ['a STOPPED task with nothing to go on', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED' } }, /without stoppedReason, stopCode or container reasons/],

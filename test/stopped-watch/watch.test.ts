@@ -404,7 +404,8 @@ describe('input', () => {
     const h = await harness();
     const report = await processRecords(h.deps, records(snsWrapped(oomStop({ cluster: 'elsewhere' }), loadAwsEvent('ecs-service-action-steady-state-docs.json'), loadAwsEvent('cloudwatch-alarm-state-change-single-metric-docs.json'))));
     expect(report).toMatchObject({ failed: 0, records: [{ outcome: 'ignored' }, { outcome: 'ignored' }, { outcome: 'ignored' }] });
-    expect(h.lines).toEqual([]);
+    // The foreign cluster and the wrong detail-type are counted (see sns-scope.test.ts); steady state is not.
+    expect(h.lines).toEqual([{ name: 'SnsEventIgnored', dimensions: { Reason: 'cluster' } }, { name: 'SnsEventIgnored', dimensions: { Reason: 'detail-type' } }]);
   });
 
   it('malformed records are logged with the reason and reported; the others are still processed', async () => {
@@ -444,5 +445,56 @@ describe('input', () => {
     h.deps.alerts = createAlertStore(DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamo.endpoint, region: REGION, credentials })), 'no-such-table');
     const report = await processRecords(h.deps, records(snsWrapped(oomStop(), stoppedTask({ stoppedReason: 'Task stopped by user', stopCode: 'UserInitiated' }))));
     expect(report).toMatchObject({ failed: 1, records: [{ outcome: 'failed', error: 'Requested resource not found' }, { outcome: 'classified', category: 'user-stop' }] });
+  });
+});
+
+describe('visibility of what is ignored or unknown', () => {
+  it('an SNS event of a foreign cluster or a wrong detail-type is logged at WARN with why, and counted', async () => {
+    const h = await harness();
+    const warn = vi.spyOn(h.logger, 'warn');
+    const debug = vi.spyOn(h.logger, 'debug');
+    await processRecords(h.deps, records(snsWrapped(oomStop({ cluster: 'elsewhere' }), loadAwsEvent('cloudwatch-alarm-state-change-single-metric-docs.json'))));
+    expect(warn.mock.calls.map((c) => [c[0], (c[1] as Record<string, unknown>).outOfScope])).toEqual([
+      ['Event from SNS ignored: out of scope', 'cluster'],
+      ['Event from SNS ignored: out of scope', 'detail-type'],
+    ]);
+    expect(debug).not.toHaveBeenCalledWith('Event ignored', expect.anything());
+  });
+
+  it('the same events from EventBridge (which only delivers what the rules match) stay DEBUG and uncounted', async () => {
+    const h = await harness();
+    const warn = vi.spyOn(h.logger, 'warn');
+    expect(await handleEvent(h.deps, oomStop({ cluster: 'elsewhere' }))).toMatchObject({ outcome: 'ignored' });
+    expect(warn).not.toHaveBeenCalled();
+    expect(h.lines).toEqual([]);
+  });
+
+  it('a stop reason no rule knows gives one WARN line with the raw text and an Unclassified metric', async () => {
+    const h = await harness();
+    const warn = vi.spyOn(h.logger, 'warn');
+    const raw = 'Task stopped because the moon is in the seventh house';
+    const outcome = await handleEvent(h.deps, stoppedTask({ stoppedReason: raw, stopCode: '' }));
+    expect(outcome).toMatchObject({ outcome: 'classified', category: 'unknown' });
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn).toHaveBeenCalledWith('Unclassified stop reason', expect.objectContaining({ rawReason: raw }));
+    expect(h.lines).toContainEqual({ name: 'Unclassified', dimensions: { ClusterName: 'prod' } });
+  });
+
+  it('a known reason gives no Unclassified metric', async () => {
+    const h = await harness();
+    await handleEvent(h.deps, oomStop());
+    expect(h.lines.map((l) => l.name)).not.toContain('Unclassified');
+  });
+});
+
+describe('cleanup hand-off for full disks in other wordings', () => {
+  it.each([
+    ['CannotPullContainerError: write /var/lib/docker/tmp/GetImageBlob111111111: no space left on device'],
+    ['CannotPullContainerError: failed to register layer: Error processing tar file(exit status 1): write /usr/lib/x86_64-linux-gnu/libLLVM-15.so.1: no space left on device'],
+  ])('%s: requests cleanup like a thin-pool error', async (stoppedReason) => {
+    const h = await harness();
+    const outcome = await handleEvent(h.deps, stoppedTask({ stoppedReason, stopCode: 'TaskFailedToStart', exitCode: null }));
+    expect(outcome).toMatchObject({ outcome: 'classified', category: 'image-pull-disk-full', cleanup: 'requested' });
+    expect(h.events.commandCalls(PutEventsCommand)).toHaveLength(1);
   });
 });

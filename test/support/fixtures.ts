@@ -33,3 +33,13 @@ export interface StoppedReasonSample {
 export function loadStoppedReasons(): StoppedReasonSample[] {
   return JSON.parse(readFileSync(join(fixturesDir, 'stopped-reasons-sample.json'), 'utf8')) as StoppedReasonSample[];
 }
+
+/** One string of the public stop-reason corpus (test/fixtures/stop-reasons, sources in its SOURCES.md). */
+export interface CorpusEntry extends StoppedReasonSample {
+  /** Decided by a hash of the text before any rule was tuned: rules are written against 'train' only. */
+  split: 'train' | 'heldout';
+}
+
+export function loadStopReasonCorpus(): CorpusEntry[] {
+  return JSON.parse(readFileSync(join(fixturesDir, 'stop-reasons', 'corpus.json'), 'utf8')) as CorpusEntry[];
+}
