@@ -5,7 +5,7 @@
  * function sends the docker-cleanup document to that one instance, and
  * collects the report line the script prints when it is done.
  */
-import type { CleanupReport } from '../../infra/ssm-document.ts';
+import type { CleanupReport } from '../../functions/cleanup/document-contract.ts';
 import { bytes } from '../describe.ts';
 import type { Scenario } from '../runner.ts';
 import { INSTANCES } from '../world.ts';

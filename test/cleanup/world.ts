@@ -12,7 +12,7 @@ import { fakeContext } from '../../demo/context.ts';
 export { reportLine } from '../support/cleanup-report.ts';
 import { parseConfig, type CaretakerConfigInput } from '../../functions/shared/config.ts';
 import type { CleanupEnv } from '../../functions/cleanup/settings.ts';
-import { cleanupDocumentParameters } from '../../infra/ssm-document.ts';
+import { cleanupDocumentParameters } from '../../functions/cleanup/document-contract.ts';
 import { installDrainWorld } from '../../sim/drain.ts';
 import { createTable, startSim, type Sim } from '../../sim/index.ts';
 import { installSsm, type SsmSim } from '../../sim/ssm.ts';

@@ -6,7 +6,7 @@
  * malformed events it injected.
  */
 import fc from 'fast-check';
-import { cleanupDocumentParameters } from '../../infra/ssm-document.ts';
+import { cleanupDocumentParameters } from '../../functions/cleanup/document-contract.ts';
 import { installDrainWorld, type DrainWorld } from '../../sim/drain.ts';
 import { installDynamoProxy } from '../../sim/dynamo-proxy.ts';
 import { installEventBridge, type EventBridgeSim } from '../../sim/eventbridge.ts';
