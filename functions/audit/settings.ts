@@ -1,8 +1,7 @@
 import * as z from 'zod/mini';
-import { parseOrThrow, type CaretakerConfig } from '../shared/config.ts';
-import { auditConfigSchema, type AuditConfig } from './config-schema.ts';
+import { auditConfigSchema, parseOrThrow, type CaretakerConfig } from '../shared/config.ts';
 
-export { auditConfigSchema, type AuditConfig } from './config-schema.ts';
+export type AuditConfig = z.output<typeof auditConfigSchema>;
 
 /** What infra puts in AUDIT_CONFIG: the clusters in scope and where, and from which severity, a digest goes. */
 export const auditEnvSchema = z.object({

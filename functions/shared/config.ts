@@ -1,6 +1,5 @@
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
-import { auditConfigSchema } from '../audit/config-schema.ts';
 
 // zod/mini keeps the handler bundles small (classic zod adds ~440 KB); the
 // English locale restores messages such as "expected string, received number".
@@ -143,6 +142,14 @@ export const cleanupSchema = z.strictObject({
 export const stoppedWatchSchema = z.strictObject({
   /** Send "Cleanup Requested" for image pulls that fail on a full disk or thin pool. */
   requestCleanup: z._default(z.boolean(), true),
+});
+
+/** The `audit` section; an absent section means the defaults. */
+export const auditConfigSchema = z.strictObject({
+  /** When every configured cluster is audited; null turns the scheduled audit off. */
+  schedule: z._default(z.nullable(scheduleExpression), 'rate(1 day)'),
+  /** Also audit a service when one of its deployments completes or fails. */
+  onDeployment: z._default(z.boolean(), true),
 });
 
 
