@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { auditConfigSchema, parseOrThrow, type CaretakerConfig } from '../shared/config.ts';
+import { auditConfigSchema, parseOrThrow, severitySchema, type CaretakerConfig } from '../shared/config.ts';
 
 export type AuditConfig = z.output<typeof auditConfigSchema>;
 
@@ -8,7 +8,7 @@ export const auditEnvSchema = z.object({
   clusters: z.array(z.string().check(z.regex(/^[A-Za-z0-9_-]{1,255}$/, 'expected an ECS cluster name'))).check(z.minLength(1)),
   alerts: z.object({
     topicArn: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:.+$/, 'expected an SNS topic ARN'))),
-    minSeverity: z.enum(['info', 'low', 'medium', 'high', 'critical']),
+    minSeverity: severitySchema,
   }),
 });
 
