@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { auditConfigSchema, parseOrThrow, severitySchema, type CaretakerConfig } from '../shared/config.ts';
+import { envSizeIssue } from '../shared/env.ts';
 
 export type AuditConfig = z.output<typeof auditConfigSchema>;
 
@@ -14,9 +15,12 @@ export const auditEnvSchema = z.object({
 
 export type AuditSettings = z.output<typeof auditEnvSchema>;
 
-export function auditSettingsFromConfig(config: CaretakerConfig): AuditSettings {
+export function settingsFromConfig(config: CaretakerConfig): AuditSettings {
   return { clusters: config.clusters.map((c) => c.name), alerts: { topicArn: config.alerts.topicArn, minSeverity: config.alerts.minSeverity } };
 }
+
+export const environmentSizeIssue = (config: CaretakerConfig): string | undefined =>
+  envSizeIssue(settingsFromConfig(config), (bytes, limit) => `config.clusters: the clusters take ${bytes} bytes in the audit function's environment (AUDIT_CONFIG), over ${limit}`);
 
 /**
  * The `audit` section, with its defaults. The configuration type gains the

@@ -1,5 +1,5 @@
 import { taskStoppedPattern } from '../../functions/task-lock/events.ts';
-import { scheduleNameFor } from '../config.ts';
+import { settingsFromConfig } from '../../functions/task-lock/settings.ts';
 import { arn, inClusters, tableReadWrite } from '../iam.ts';
 import { dlqLogicalId, type Resources } from '../resources.ts';
 import { ruleRetryPolicy, type DeployContext, type FunctionSpec } from './types.ts';
@@ -8,7 +8,8 @@ import { ruleRetryPolicy, type DeployContext, type FunctionSpec } from './types.
 export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec {
   const { jobs } = config;
   const clusterNames = config.clusters.map((c) => c.name);
-  const scheduleNames = Object.fromEntries(jobs.map((job) => [job.name, scheduleNameFor(config, stage, job)]));
+  const settings = settingsFromConfig(config, { stage });
+  const { scheduleNames } = settings;
   const usesScheduler = jobs.some((job) => job.schedule.method === 'scheduler');
 
   const resources: Resources = usesScheduler
@@ -65,9 +66,7 @@ export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec
       description: 'Runs each scheduled ECS task exactly once per occurrence, never overlapping its previous run',
       timeout: 30,
       memorySize: 256,
-      environment: {
-        TASK_LOCK_CONFIG: JSON.stringify({ jobs, scheduleNames, lockRetentionHours: config.taskLock.lockRetentionHours }),
-      },
+      environment: { TASK_LOCK_CONFIG: JSON.stringify(settings) },
       events: [
         ...schedules,
         ...(jobs.length ? [{ eventBridge: { pattern: taskStoppedPattern, deadLetterQueueArn: { 'Fn::GetAtt': [dlqLogicalId('taskLock'), 'Arn'] }, retryPolicy: ruleRetryPolicy } }] : []),

@@ -4,7 +4,8 @@ import { deploymentFinishedPattern } from '../../functions/audit/events.ts';
 import { parseConfig, ConfigError, type CaretakerConfig } from '../../functions/shared/config.ts';
 import { envJson } from '../../functions/shared/env.ts';
 import { assertValidPattern } from '../../functions/shared/event-pattern.ts';
-import { AUDIT_CONFIG_LIMIT_BYTES, auditFunction } from '../../infra/functions/audit.ts';
+import { CONFIG_ENV_LIMIT_BYTES } from '../../functions/shared/env.ts';
+import { auditFunction } from '../../infra/functions/audit.ts';
 import { ruleRetryPolicy } from '../../infra/functions/types.ts';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:ops-alerts';
@@ -78,6 +79,6 @@ describe('audit FunctionSpec', () => {
   it('refuses clusters that would not fit in the environment, naming the field', () => {
     const clusters = Array.from({ length: 40 }, (_, i) => ({ name: `cluster-with-a-rather-long-name-${String(i).padStart(3, '0')}-${'x'.repeat(60)}` }));
     expect(() => spec({ clusters })).toThrow(`config.clusters: the clusters take`);
-    expect(() => spec({ clusters })).toThrow(`over ${AUDIT_CONFIG_LIMIT_BYTES}`);
+    expect(() => spec({ clusters })).toThrow(`over ${CONFIG_ENV_LIMIT_BYTES}`);
   });
 });

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { parseConfig, type CaretakerConfigInput } from '../../functions/shared/config.ts';
 import { taskStoppedPattern } from '../../functions/task-lock/events.ts';
-import { scheduleNameFor } from '../../infra/config.ts';
+import { scheduleNameFor } from '../../functions/task-lock/settings.ts';
 import type { Task } from '../../sim/index.ts';
 import { STAGE } from './functions.ts';
 import type { Invocation, KillPlan } from './lambda.ts';
