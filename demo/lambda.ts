@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
-import type { FunctionKey } from '../scripts/build.ts';
+import { functionKey, type FunctionId } from '../infra/functions/ids.ts';
 import type { Sim } from '../sim/index.ts';
 import { fakeContext } from './context.ts';
 import { functionName, lambdaEnvironment, rulesOf, schedulesOf, timeoutSecondsOf, type Schedule } from './deployment.ts';
@@ -18,7 +18,7 @@ export type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
 /** What a function printed during one invocation: Powertools log lines and EMF metrics. */
 export interface Invocation {
-  fn: FunctionKey;
+  fn: FunctionId;
   requestId: string;
   logs: Array<Record<string, any>>;
   metrics: Record<string, number>;
@@ -78,7 +78,7 @@ export class LambdaOutput {
     if (lines.length === 0 || parsed.some((p) => p === undefined)) return false;
     for (const line of parsed as LambdaLine[]) {
       if (line.kind === 'metrics') {
-        const owner = [...this.inFlight].reverse().find((i) => i.fn === line.doc.service) ?? this.inFlight.at(-1);
+        const owner = [...this.inFlight].reverse().find((i) => functionKey(i.fn) === line.doc.service) ?? this.inFlight.at(-1);
         for (const { Name } of line.doc._aws.CloudWatchMetrics?.[0]?.Metrics ?? []) {
           const value = line.doc[Name];
           if (owner && typeof value === 'number') owner.metrics[Name] = (owner.metrics[Name] ?? 0) + value;
@@ -110,7 +110,7 @@ function parseLambdaLine(line: string): LambdaLine | undefined {
 }
 
 export interface DemoFunctionDeps {
-  key: FunctionKey;
+  key: FunctionId;
   /** The bundle's file; imported with a fresh query string so that each scenario gets its own cold start. */
   file: string;
   coldStartTag: string;
@@ -125,7 +125,7 @@ export interface DemoFunctionDeps {
 }
 
 export class DemoFunction {
-  readonly key: FunctionKey;
+  readonly key: FunctionId;
   readonly label: string;
   /** Events that failed their last retry: what the function's DLQ would hold. */
   readonly deadLetters: Array<{ event: unknown; error: Error }> = [];
@@ -144,13 +144,17 @@ export class DemoFunction {
   /** The cold start: the bundle reads its configuration from the environment at import, as in Lambda. */
   async load(): Promise<this> {
     const { key } = this.deps;
-    Object.assign(process.env, this.deps.endpoints(), lambdaEnvironment(key), {
-      AWS_LAMBDA_FUNCTION_NAME: functionName(key),
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
-      // No X-Ray daemon here; the deployed functions trace.
-      POWERTOOLS_TRACE_ENABLED: 'false',
-      POWERTOOLS_METRICS_DISABLED: 'false',
-    });
+    Object.assign(
+      process.env,
+      this.deps.endpoints(),
+      lambdaEnvironment(key, {
+        AWS_LAMBDA_FUNCTION_NAME: functionName(key),
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
+        // No X-Ray daemon here; the deployed functions trace.
+        POWERTOOLS_TRACE_ENABLED: 'false',
+        POWERTOOLS_METRICS_DISABLED: 'false',
+      }),
+    );
     const url = `${pathToFileURL(this.deps.file).href}?${this.deps.coldStartTag}`;
     this.handler = ((await import(url)) as { handler: Handler }).handler;
     return this;

@@ -3,7 +3,7 @@
  * each one's expected outcome happened. `npm start` (demo/run.ts) and
  * test/demo/demo.test.ts both call runDemo.
  */
-import type { FunctionKey } from '../scripts/build.ts';
+import type { FunctionId } from '../infra/functions/ids.ts';
 import { startSim, type Sim } from '../sim/index.ts';
 import { describeCleanup, describeDrain, describeStoppedWatch, describeTaskLock } from './describe.ts';
 import { installLambdaClock } from './lambda-clock.ts';
@@ -31,7 +31,7 @@ export interface ScenarioContext {
   sim: Sim;
   timeline: Timeline;
   /** The function, cold-started with its deployed environment and subscribed to its rules. */
-  fn(key: DemoFunctionKey, options?: FunctionOptions): Promise<DemoFunction>;
+  fn(id: DemoFunctionId, options?: FunctionOptions): Promise<DemoFunction>;
   /** Records whether an expected outcome happened; `value` is what was seen. */
   check(label: string, ok: boolean, value: string): void;
 }
@@ -56,7 +56,7 @@ export const FAULTS = {
 // Lambda timers (SDK backoff, rate limiting) take a fiftieth of their delay in wall time (see lambda-clock.ts).
 const LAMBDA_SPEEDUP = 50;
 
-export type Bundles = Record<FunctionKey, { file: string }>;
+export type Bundles = Record<FunctionId, { file: string }>;
 
 export interface DemoOptions {
   bundles: Bundles;
@@ -90,13 +90,12 @@ export interface DemoReport {
 }
 
 /** The functions the scenarios play; the audit function has no scenario yet. */
-type DemoFunctionKey = Exclude<FunctionKey, 'audit'>;
+type DemoFunctionId = Exclude<FunctionId, 'audit'>;
 
-const LABELS: Record<DemoFunctionKey, string> = { taskLock: 'task-lock', drain: 'drain', stoppedWatch: 'stopped-watch', cleanup: 'cleanup' };
-const DESCRIBERS: Record<DemoFunctionKey, (world: World) => Describer> = {
-  taskLock: describeTaskLock,
+const DESCRIBERS: Record<DemoFunctionId, (world: World) => Describer> = {
+  'task-lock': describeTaskLock,
   drain: describeDrain,
-  stoppedWatch: describeStoppedWatch,
+  'stopped-watch': describeStoppedWatch,
   cleanup: describeCleanup,
 };
 
@@ -163,7 +162,7 @@ async function runScenario(
       async fn(key, fnOptions = {}) {
         const fn = new DemoFunction({
           key,
-          label: LABELS[key],
+          label: key,
           file: opts.bundles[key].file,
           coldStartTag: opts.tag,
           sim,

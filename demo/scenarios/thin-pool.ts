@@ -59,7 +59,7 @@ export const thinPoolScenario: Scenario = {
     world.ssm.setResult(host, { exitCode: 0, stdout: `${JSON.stringify(line)}\n`, durationMs: line.durationSeconds * 1000 });
     const web = world.drain.services.addService('demo', { name: 'web', taskDefinition: 'web', on: [{ instance: INSTANCES[0], count: 1 }, { instance: INSTANCES[1], count: 1 }] });
     await sim.clock.advance(10_000);
-    const watch = await fn('stoppedWatch');
+    const watch = await fn('stopped-watch');
     const cleanup = await fn('cleanup');
 
     timeline.heading(`Scenario thin-pool — a deployment of web places a task on ${host}, a devicemapper host whose thin pool is nearly full`);

@@ -3,6 +3,7 @@ import { auditConfigFrom, environmentSizeIssue, settingsFromConfig } from '../..
 import { ConfigError } from '../../functions/shared/config.ts';
 import { inClusters, tableReadWrite, type Statement } from '../iam.ts';
 import { dlqLogicalId } from '../resources.ts';
+import { handlerExport } from './ids.ts';
 import { ruleRetryPolicy, type DeployContext, type FunctionSpec } from './types.ts';
 
 const sub = (text: string) => ({ 'Fn::Sub': text });
@@ -51,9 +52,9 @@ export function auditFunction({ config }: DeployContext): FunctionSpec | undefin
   if (settings.alerts.topicArn) statements.push({ Sid: 'PublishDigest', Effect: 'Allow', Action: 'sns:Publish', Resource: settings.alerts.topicArn });
 
   return {
-    key: 'audit',
+    id: 'audit',
     definition: {
-      handler: 'functions/audit/handler.handler',
+      handler: handlerExport('audit'),
       description: 'Audits ECS services, task definitions and target groups for settings that slow deployments, stall drains or make health checks lie',
       // A 500-service cluster is about 50 DescribeServices, up to 500 DescribeTaskDefinition and as many target group reads, one after another.
       timeout: 300,

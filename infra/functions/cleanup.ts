@@ -4,6 +4,7 @@ import { cleanupAlarmNamePrefix, environmentSizeIssue, settingsFromConfig } from
 import { arn, inClusters, tableReadWrite, type Statement } from '../iam.ts';
 import { dlqLogicalId, lambdaLogicalId, type Resources } from '../resources.ts';
 import { cleanupDocumentResource } from '../ssm-document.ts';
+import { handlerExport } from './ids.ts';
 import { ruleRetryPolicy, type DeployContext, type FunctionSpec } from './types.ts';
 
 export const CLEANUP_DOCUMENT_LOGICAL_ID = 'CleanupDocument';
@@ -124,10 +125,10 @@ export function cleanupFunction({ config, prefix }: DeployContext): FunctionSpec
   ];
 
   return {
-    key: 'cleanup',
+    id: 'cleanup',
     resources,
     definition: {
-      handler: 'functions/cleanup/handler.handler',
+      handler: handlerExport('cleanup'),
       description: 'Runs the docker cleanup SSM document on ECS container instances (schedule, disk alarms, requests) and publishes its reports as metrics',
       // A 5,000-instance run is about 100 ECS, 100 SSM and 5,000 DynamoDB calls; the report collector takes well under a second.
       timeout: 300,

@@ -4,6 +4,7 @@ import { drainPatterns } from '../../functions/drain/events.ts';
 import { environmentSizeIssue, settingsFromConfig } from '../../functions/drain/settings.ts';
 import { arn, inClusters, tableReadWrite, type Statement } from '../iam.ts';
 import { dlqLogicalId, type Resources } from '../resources.ts';
+import { handlerExport } from './ids.ts';
 import { ruleRetryPolicy, type DeployContext, type FunctionSpec } from './types.ts';
 
 const sub = (text: string) => ({ 'Fn::Sub': text });
@@ -111,10 +112,10 @@ export function drainFunction({ config }: DeployContext): FunctionSpec | undefin
   ];
 
   return {
-    key: 'drain',
+    id: 'drain',
     resources,
     definition: {
-      handler: 'functions/drain/handler.handler',
+      handler: handlerExport('drain'),
       description: 'Drains ECS container instances before their Auto Scaling group terminates them; completes the lifecycle hook once every task is STOPPED',
       timeout: 60,
       memorySize: 256,

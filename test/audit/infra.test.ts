@@ -19,8 +19,8 @@ const spec = (config: Record<string, unknown> = {}, audit?: Record<string, unkno
 
 describe('audit FunctionSpec', () => {
   it('passes the handler a configuration it accepts', () => {
-    const { definition, key } = spec({ alerts: { topicArn: TOPIC, minSeverity: 'medium' } })!;
-    expect(key).toBe('audit');
+    const { definition, id } = spec({ alerts: { topicArn: TOPIC, minSeverity: 'medium' } })!;
+    expect(id).toBe('audit');
     expect(definition.handler).toBe('functions/audit/handler.handler');
     const settings = envJson('AUDIT_CONFIG', auditEnvSchema, { AUDIT_CONFIG: definition.environment!.AUDIT_CONFIG as string });
     expect(settings).toEqual({ clusters: ['prod', 'batch'], alerts: { topicArn: TOPIC, minSeverity: 'medium' } });

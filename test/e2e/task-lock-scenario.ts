@@ -156,7 +156,7 @@ export interface TaskLockRun {
   killed: boolean;
 }
 
-export async function runTaskLockScenario(world: World, s: TaskLockScenario, fn = 'taskLock'): Promise<TaskLockRun> {
+export async function runTaskLockScenario(world: World, s: TaskLockScenario, fn = 'task-lock'): Promise<TaskLockRun> {
   const { sim, runtime } = world;
   sim.ecs.addCluster(CLUSTER);
   sim.ecs.addContainerInstance(CLUSTER, { ec2InstanceId: 'i-0aaaaaaaaaaaaaaa1', cpu: 4096, memory: 8192 });
