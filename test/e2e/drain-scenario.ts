@@ -12,7 +12,7 @@ import { parseConfig, type CaretakerConfigInput } from '../../functions/shared/c
 import type { LifecycleAction } from '../../sim/autoscaling.ts';
 import type { AwsEvent } from '../../sim/index.ts';
 import { bundledDeployments, PREFIX, type Bundles } from './functions.ts';
-import type { KillPlan, LambdaRuntime } from './lambda.ts';
+import type { KillPlan, LambdaRuntime } from '../../sim/lambda.ts';
 import { naiveDeployment } from './naive-drainer.ts';
 import {
   applyFaults,

@@ -16,7 +16,7 @@ import type { PublishedMessage } from '../../sim/sns.ts';
 import { reportLine } from '../support/cleanup-report.ts';
 import { drainOutcome, observeCompletions } from './drain-scenario.ts';
 import { ALARM_PREFIX, DOCUMENT, PREFIX } from './functions.ts';
-import type { Invocation, KillPlan } from './lambda.ts';
+import type { Invocation, KillPlan } from '../../sim/lambda.ts';
 import {
   applyFaults,
   armKill,

@@ -16,7 +16,7 @@ import { lambdaEnvironment } from '../../infra/functions/environment.ts';
 import type { FunctionId } from '../../infra/functions/ids.ts';
 import { functionSpecs } from '../../infra/functions/index.ts';
 import { buildBundles } from '../../scripts/build.ts';
-import type { Deployment, Handler } from './lambda.ts';
+import type { Deployment, Handler } from '../../sim/lambda.ts';
 
 export const STAGE = 'e2e';
 export const PREFIX = `ecs-caretaker-${STAGE}`;

@@ -11,7 +11,7 @@ import { taskStoppedPattern } from '../../functions/task-lock/events.ts';
 import { scheduleNameFor } from '../../functions/task-lock/settings.ts';
 import type { Task } from '../../sim/index.ts';
 import { STAGE } from './functions.ts';
-import type { Invocation, KillPlan } from './lambda.ts';
+import type { Invocation, KillPlan } from '../../sim/lambda.ts';
 import {
   applyFaults,
   armKill,

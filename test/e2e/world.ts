@@ -14,7 +14,7 @@ import { createTable, startSim, type AwsEvent, type Sim } from '../../sim/index.
 import { installSns, type SnsSim } from '../../sim/sns.ts';
 import { installSsm, type SsmSim } from '../../sim/ssm.ts';
 import { DOCUMENT, TABLE } from './functions.ts';
-import type { Invocation, KillPlan, LambdaRuntime } from './lambda.ts';
+import type { Invocation, KillPlan, LambdaRuntime } from '../../sim/lambda.ts';
 
 /** The faults every scenario runs under; only the delivery faults vary. */
 export interface FaultPlan {

@@ -30,8 +30,8 @@ import { syncBuiltinESMExports } from 'node:module';
 import timers from 'node:timers';
 import { promisify } from 'node:util';
 import type { Context } from 'aws-lambda';
-import type { SimClock } from '../../sim/index.ts';
-import { listenLocal } from '../../sim/server.ts';
+import type { SimClock } from './clock.ts';
+import { listenLocal } from './server.ts';
 
 export type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
