@@ -509,21 +509,10 @@ export class LambdaRuntime {
   }
 
   private context(live: Live, deployment: Deployment): Context {
-    const name = deployment.functionName ?? deployment.name;
-    return {
-      callbackWaitsForEmptyEventLoop: false,
-      functionName: name,
-      functionVersion: '$LATEST',
-      invokedFunctionArn: `arn:aws:lambda:eu-west-1:123456789012:function:${name}`,
-      memoryLimitInMB: '256',
-      awsRequestId: randomUUID(),
-      logGroupName: `/aws/lambda/${name}`,
+    return lambdaContext(deployment.functionName ?? deployment.name, {
       logStreamName: `e2e/[$LATEST]${live.env?.id ?? 0}`,
-      getRemainingTimeInMillis: () => (live.hung || !this.clock ? 0 : Math.max(0, live.inv.deadline - this.now())),
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
-    };
+      remainingMs: () => (live.hung || !this.clock ? 0 : Math.max(0, live.inv.deadline - this.now())),
+    });
   }
 
   /** A warm idle environment of this function, or a cold start. */
@@ -742,6 +731,30 @@ export class LambdaRuntime {
     restoreEnv(this.savedEnv);
     await this.front?.close();
   }
+}
+
+/** A Lambda context as the runtime hands it to a handler: enough for Powertools and for the functions' remaining-time checks. */
+export function lambdaContext(functionName: string, opts: { remainingMs: () => number; logStreamName: string }): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:eu-west-1:123456789012:function:${functionName}`,
+    memoryLimitInMB: '256',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: opts.logStreamName,
+    getRemainingTimeInMillis: opts.remainingMs,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** The context of a handler called directly (unit and integration tests): `timeoutMs` from now on Date.now()'s clock. */
+export function fakeContext(functionName = 'test-fn', timeoutMs = 30_000): Context {
+  const deadline = Date.now() + timeoutMs;
+  return lambdaContext(functionName, { logStreamName: '2026/11/23/[$LATEST]test', remainingMs: () => Math.max(0, deadline - Date.now()) });
 }
 
 /** Sets `values` in process.env, remembering in `saved` what they replaced (the first time only). */

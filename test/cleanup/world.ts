@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { vi } from 'vitest';
-import { fakeContext } from '../../demo/context.ts';
+import { fakeContext } from '../../sim/lambda.ts';
 export { reportLine } from '../support/cleanup-report.ts';
 import { parseConfig, type CaretakerConfigInput } from '../../functions/shared/config.ts';
 import type { CleanupEnv } from '../../functions/cleanup/settings.ts';

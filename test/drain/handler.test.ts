@@ -11,7 +11,7 @@ import { installDrainWorld, type DrainWorld } from '../../sim/drain.ts';
 import { createTable, startSim, type Sim } from '../../sim/index.ts';
 import { settingsFromConfig } from '../../functions/drain/settings.ts';
 import { loadAwsEvent } from '../support/fixtures.ts';
-import { fakeContext } from '../../demo/context.ts';
+import { fakeContext } from '../../sim/lambda.ts';
 
 const config = parseConfig({
   clusters: [{ name: 'prod', asgs: ['prod-asg'] }],
