@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import type { FunctionId } from '../infra/functions/ids.ts';
+import { scheduledEvent } from '../sim/eventbridge.ts';
 import type { Sim } from '../sim/index.ts';
 import { ASYNC_RETRY_DELAYS_MS, type Handler, type Invocation as RuntimeInvocation, type LambdaRuntime } from '../sim/lambda.ts';
 import { functionName, lambdaEnvironment, rulesOf, schedulesOf, timeoutSecondsOf, type Schedule } from './deployment.ts';
@@ -208,15 +209,5 @@ export function scheduledPayload(sim: Sim, schedule: Schedule, at: number, attem
     };
     return Object.fromEntries(Object.entries(schedule.input).map(([k, v]) => [k, typeof v === 'string' ? (attributes[v] ?? v) : v]));
   }
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Scheduled Event',
-    source: 'aws.events',
-    account: sim.account,
-    time,
-    region: sim.region,
-    resources: [`arn:aws:events:${sim.region}:${sim.account}:rule/${schedule.name}`],
-    detail: {},
-  };
+  return scheduledEvent(sim, schedule.name, at);
 }

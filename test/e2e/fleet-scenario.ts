@@ -17,6 +17,7 @@ import { reportLine } from '../support/cleanup-report.ts';
 import { drainOutcome, observeCompletions } from './drain-scenario.ts';
 import { ALARM_PREFIX, DOCUMENT, PREFIX } from './functions.ts';
 import type { Invocation, KillPlan } from '../../sim/lambda.ts';
+import { scheduledEvent } from '../../sim/eventbridge.ts';
 import {
   applyFaults,
   armKill,
@@ -26,7 +27,6 @@ import {
   killPlanArbitrary,
   malformedViolations,
   runUntil,
-  scheduledEvent,
   subscribeRules,
   timeline,
   validInDlq,
@@ -263,8 +263,8 @@ export async function runFleetScenario(world: World, s: FleetScenario): Promise<
   subscribeRules(world, 'stopped-watch', stoppedWatchPatterns(config.clusters.map((c) => c.name)));
   subscribeRules(world, 'cleanup', cleanupPatterns({ alarmNamePrefix: ALARM_PREFIX, documentName: DOCUMENT }));
   subscribeRules(world, 'drain', drainPatterns(config));
-  every(world, 'drain', 60_000, (at, n) => scheduledEvent(world, `${PREFIX}-drain-reconcile`, at, `drain-tick-${n}`));
-  every(world, 'stopped-watch', 60_000, (at, n) => scheduledEvent(world, `${functionName(PREFIX, 'stopped-watch')}-flush`, at, `flush-${n}`));
+  every(world, 'drain', 60_000, (at, n) => scheduledEvent(world.sim, `${PREFIX}-drain-reconcile`, at, `drain-tick-${n}`));
+  every(world, 'stopped-watch', 60_000, (at, n) => scheduledEvent(world.sim, `${functionName(PREFIX, 'stopped-watch')}-flush`, at, `flush-${n}`));
   applyFaults(world, s.faults);
   armKill(world, s.kill);
 

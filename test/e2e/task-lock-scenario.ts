@@ -12,6 +12,7 @@ import { scheduleNameFor } from '../../functions/task-lock/settings.ts';
 import type { Task } from '../../sim/index.ts';
 import { STAGE } from './functions.ts';
 import type { Invocation, KillPlan } from '../../sim/lambda.ts';
+import { scheduledEvent } from '../../sim/eventbridge.ts';
 import {
   applyFaults,
   armKill,
@@ -20,7 +21,6 @@ import {
   killPlanArbitrary,
   malformedViolations,
   runUntil,
-  scheduledEvent,
   subscribeRules,
   timeline,
   validInDlq,
@@ -178,7 +178,7 @@ export async function runTaskLockScenario(world: World, s: TaskLockScenario, fn 
       occurrences.push({ job: job.name, at, key: `${job.name}@${new Date(at).toISOString()}` });
       if (s.runTaskFailure?.job === j && s.runTaskFailure.occurrence === k) sim.clock.at(at - 1, () => sim.ecs.failNextRunTask('RESOURCE:MEMORY'));
       if (job.schedule.method === 'rule') {
-        sim.clock.at(at, () => sim.bus.put(scheduledEvent(world, ruleName(job.name), at, `rule-${job.name}-${k}`)));
+        sim.clock.at(at, () => sim.bus.put(scheduledEvent(world.sim, ruleName(job.name), at, `rule-${job.name}-${k}`)));
         return;
       }
       for (let c = 0; c < copies; c++) {

@@ -119,22 +119,6 @@ export function subscribeRules(world: World, fn: string, patterns: object): void
   }
 }
 
-/** An EventBridge "Scheduled Event", as a schedule rule delivers it. */
-export function scheduledEvent(world: World, rule: string, at: number, id: string): AwsEvent {
-  const { sim } = world;
-  return {
-    version: '0',
-    id,
-    'detail-type': 'Scheduled Event',
-    source: 'aws.events',
-    account: sim.account,
-    time: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: sim.region,
-    resources: [`arn:aws:events:${sim.region}:${sim.account}:rule/${rule}`],
-    detail: {},
-  };
-}
-
 /**
  * A rate(...) schedule rule: from the next whole period on, one async
  * invocation per period. Schedules invoke the function directly, so bus
