@@ -10,7 +10,7 @@ import { dlqResources, roleLogicalId, tableResources, type Resources } from './i
 import { functionEnvironment, PROVIDER_ENVIRONMENT } from './infra/functions/environment.ts';
 import { functionKey, functionName as deployedName } from './infra/functions/ids.ts';
 import { functionSpecs } from './infra/functions/index.ts';
-import type { DeployContext } from './infra/functions/types.ts';
+import { deployContext } from './infra/functions/types.ts';
 
 const config = loadConfig();
 
@@ -26,10 +26,8 @@ function option(long: string, short: string): string | undefined {
 }
 const stage = option('--stage', '-s') ?? 'dev';
 const region = option('--region', '-r') ?? process.env.AWS_REGION ?? 'eu-west-1';
-const prefix = `${config.service}-${stage}`;
-const tableName = `${prefix}-state`;
-
-const context: DeployContext = { config, stage, prefix, tableName };
+const context = deployContext(config, stage);
+const { prefix, tableName } = context;
 const specs = functionSpecs(context);
 
 const resources: Resources = { ...tableResources(tableName) };

@@ -10,10 +10,12 @@ import { loadConfig } from '../infra/config.ts';
 import { lambdaEnvironment } from '../infra/functions/environment.ts';
 import { FUNCTION_IDS, handlerFile, type FunctionId } from '../infra/functions/ids.ts';
 import { functionSpecs } from '../infra/functions/index.ts';
+import { deployContext } from '../infra/functions/types.ts';
 import { buildBundles, repoRoot } from '../scripts/build.ts';
 
 // Each handler's cold start reads the environment serverless.ts would give it for the shipped configuration.
-const specs = functionSpecs({ config: loadConfig(join(repoRoot, 'caretaker.config.ts')), stage: 'bench', prefix: 'ecs-caretaker-bench', tableName: 'bench' });
+const context = deployContext(loadConfig(join(repoRoot, 'caretaker.config.ts')), 'bench');
+const specs = functionSpecs(context);
 const runtimeEnv: Record<string, string> = {
   AWS_REGION: 'eu-west-1',
   AWS_ACCESS_KEY_ID: 'bench',
@@ -24,7 +26,7 @@ const runtimeEnv: Record<string, string> = {
 const envFor = (fn: FunctionId): Record<string, string> => {
   const spec = specs.find((s) => s.id === fn);
   if (!spec) throw new Error(`bench: the shipped caretaker.config.ts deploys no ${fn} function`);
-  return lambdaEnvironment(spec, 'bench', runtimeEnv);
+  return lambdaEnvironment(spec, context.tableName, runtimeEnv);
 };
 
 const node = join(repoRoot, 'node_modules', '.bin', 'node');

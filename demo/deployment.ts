@@ -9,7 +9,7 @@ import { checkDeployable } from '../infra/config.ts';
 import { lambdaEnvironment as builtEnvironment } from '../infra/functions/environment.ts';
 import { functionKey, functionName as deployedName, type FunctionId } from '../infra/functions/ids.ts';
 import { functionSpecs } from '../infra/functions/index.ts';
-import type { FunctionSpec } from '../infra/functions/types.ts';
+import { deployContext, type FunctionSpec } from '../infra/functions/types.ts';
 
 export const STAGE = 'demo';
 export const CLUSTER = 'demo';
@@ -30,9 +30,9 @@ export const demoConfig: CaretakerConfig = checkDeployable(
   }),
 );
 
-export const prefix = `${demoConfig.service}-${STAGE}`;
-export const tableName = `${prefix}-state`;
-const specs = functionSpecs({ config: demoConfig, stage: STAGE, prefix, tableName });
+const context = deployContext(demoConfig, STAGE);
+export const { prefix, tableName } = context;
+const specs = functionSpecs(context);
 
 export function specOf(id: FunctionId): FunctionSpec {
   const spec = specs.find((s) => s.id === id);

@@ -12,6 +12,12 @@ export interface DeployContext {
   tableName: string;
 }
 
+/** Where a stage of the configuration deploys: `<service>-<stage>` prefixes every resource name, and the table is `<prefix>-state`. */
+export function deployContext(config: CaretakerConfig, stage: string): DeployContext {
+  const prefix = `${config.service}-${stage}`;
+  return { config, stage, prefix, tableName: `${prefix}-state` };
+}
+
 /**
  * One Lambda function as infra/ describes it. serverless.ts adds the parts
  * every function has: its own role (logs, traces, DLQ plus `statements`), its

@@ -15,6 +15,7 @@ import { cleanupDocumentName } from '../../infra/functions/cleanup.ts';
 import { lambdaEnvironment } from '../../infra/functions/environment.ts';
 import type { FunctionId } from '../../infra/functions/ids.ts';
 import { functionSpecs } from '../../infra/functions/index.ts';
+import { deployContext } from '../../infra/functions/types.ts';
 import { buildBundles } from '../../scripts/build.ts';
 import type { Deployment, Handler } from '../../sim/lambda.ts';
 
@@ -86,7 +87,9 @@ export async function buildOnce(): Promise<Bundles> {
  */
 export function bundledDeployments(input: CaretakerConfigInput, bundles: Bundles, opts: { suffix?: string; only?: FunctionId[] } = {}): Deployment[] {
   const config = parseConfig(input);
-  const specs = functionSpecs({ config, stage: STAGE, prefix: PREFIX, tableName: TABLE });
+  const context = deployContext(config, STAGE);
+  if (context.prefix !== PREFIX) throw new Error(`e2e: the configuration must keep the default service name (${context.prefix} is not ${PREFIX})`);
+  const specs = functionSpecs(context);
   return specs
     .filter((spec) => !opts.only || opts.only.includes(spec.id))
     .map((spec) => {
