@@ -288,7 +288,7 @@ async function startFront(target: () => string | undefined): Promise<{ endpoint:
     const base = target();
     if (!base) {
       res.writeHead(503, { 'content-type': 'text/plain' });
-      res.end('e2e front: no simulator attached');
+      res.end('lambda runtime front: no simulator attached');
       return;
     }
     const url = new URL(base);
@@ -391,7 +391,7 @@ export class LambdaRuntime {
 
   /** Points the functions at a new simulator for one scenario. Warm environments stay warm. */
   attach(sim: AttachedSim): void {
-    if (this.live.size) throw new Error('e2e runtime: invocations still running from the previous scenario');
+    if (this.live.size) throw new Error('lambda runtime: invocations still running from the previous scenario');
     this.clock = sim.clock;
     this.target = sim.endpoint;
     if (!this.front) setEnv(this.attachedEnv, sim.env?.() ?? {});
@@ -459,7 +459,7 @@ export class LambdaRuntime {
   private start(fn: string, event: unknown, source: string, attempt: number, chain: number, meta: unknown): Invocation {
     const deployment = this.deployments.get(fn);
     const clock = this.clock;
-    if (!deployment || !clock) throw new Error(`e2e runtime: no deployment "${fn}" or no simulator attached`);
+    if (!deployment || !clock) throw new Error(`lambda runtime: no deployment "${fn}" or no simulator attached`);
     const now = this.now();
     const inv: Invocation = {
       id: this.invocations.length,
@@ -721,7 +721,7 @@ export class LambdaRuntime {
       else quiet = 0;
       if (performance.now() - startedAt > 30_000) {
         const stuck = this.running().map((l) => `#${l.inv.id} ${l.inv.fn} ${l.inv.status} inFlight=${l.inFlight} calls=${l.inv.calls}`);
-        throw new Error(`e2e runtime: invocations made no progress for 30 s of real time: ${stuck.join(', ')}`);
+        throw new Error(`lambda runtime: invocations made no progress for 30 s of real time: ${stuck.join(', ')}`);
       }
     }
   }
