@@ -7,8 +7,10 @@ import { loadConfig } from './infra/config.ts';
 import { functionRole } from './infra/iam.ts';
 import { esbuildOptions } from './infra/esbuild.ts';
 import { dlqResources, roleLogicalId, tableResources, type Resources } from './infra/resources.ts';
+import { functionEnvironment, PROVIDER_ENVIRONMENT } from './infra/functions/environment.ts';
+import { functionKey, functionName as deployedName } from './infra/functions/ids.ts';
 import { functionSpecs } from './infra/functions/index.ts';
-import type { DeployContext } from './infra/functions/types.ts';
+import { deployContext } from './infra/functions/types.ts';
 
 const config = loadConfig();
 
@@ -24,27 +26,25 @@ function option(long: string, short: string): string | undefined {
 }
 const stage = option('--stage', '-s') ?? 'dev';
 const region = option('--region', '-r') ?? process.env.AWS_REGION ?? 'eu-west-1';
-const prefix = `${config.service}-${stage}`;
-const tableName = `${prefix}-state`;
-
-const context: DeployContext = { config, stage, prefix, tableName };
+const context = deployContext(config, stage);
+const { prefix, tableName } = context;
 const specs = functionSpecs(context);
 
 const resources: Resources = { ...tableResources(tableName) };
 const functions: Record<string, unknown> = {};
 for (const spec of specs) {
-  const functionName = `${prefix}-${spec.key}`;
+  const functionName = deployedName(prefix, spec.id);
   Object.assign(
     resources,
     spec.resources,
-    functionRole(spec.key, functionName, spec.statements, spec.extraTrust),
-    dlqResources({ functionKey: spec.key, queueName: `${functionName}-dlq`, alarmTopicArn: config.alerts.topicArn }),
+    functionRole(spec.id, functionName, spec.statements, spec.extraTrust),
+    dlqResources({ id: spec.id, queueName: `${functionName}-dlq`, alarmTopicArn: config.alerts.topicArn }),
   );
-  functions[spec.key] = {
+  functions[functionKey(spec.id)] = {
     name: functionName,
-    role: roleLogicalId(spec.key),
+    role: roleLogicalId(spec.id),
     ...spec.definition,
-    environment: { TABLE_NAME: tableName, POWERTOOLS_SERVICE_NAME: spec.key, ...spec.definition.environment },
+    environment: functionEnvironment(spec, tableName),
   };
 }
 
@@ -61,10 +61,7 @@ const serverlessConfiguration = {
     region,
     logRetentionInDays: 30,
     tracing: { lambda: true },
-    environment: {
-      POWERTOOLS_METRICS_NAMESPACE: 'EcsCaretaker',
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-    },
+    environment: { ...PROVIDER_ENVIRONMENT },
   },
   package: { individually: true },
   custom: {

@@ -7,26 +7,26 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../infra/config.ts';
-import { entryPoints } from '../infra/esbuild.ts';
+import { lambdaEnvironment } from '../infra/functions/environment.ts';
+import { FUNCTION_IDS, handlerFile, type FunctionId } from '../infra/functions/ids.ts';
 import { functionSpecs } from '../infra/functions/index.ts';
-import { buildBundles, repoRoot, type FunctionKey } from '../scripts/build.ts';
+import { deployContext } from '../infra/functions/types.ts';
+import { buildBundles, repoRoot } from '../scripts/build.ts';
 
 // Each handler's cold start reads the environment serverless.ts would give it for the shipped configuration.
-const specs = functionSpecs({ config: loadConfig(join(repoRoot, 'caretaker.config.ts')), stage: 'bench', prefix: 'ecs-caretaker-bench', tableName: 'bench' });
-const baseEnv: Record<string, string> = {
+const context = deployContext(loadConfig(join(repoRoot, 'caretaker.config.ts')), 'bench');
+const specs = functionSpecs(context);
+const runtimeEnv: Record<string, string> = {
   AWS_REGION: 'eu-west-1',
   AWS_ACCESS_KEY_ID: 'bench',
   AWS_SECRET_ACCESS_KEY: 'bench',
-  TABLE_NAME: 'bench',
   POWERTOOLS_TRACE_ENABLED: 'false',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
 };
-const envFor = (fn: FunctionKey): Record<string, string> => {
-  const spec = specs.find((s) => s.key === fn);
+const envFor = (fn: FunctionId): Record<string, string> => {
+  const spec = specs.find((s) => s.id === fn);
   if (!spec) throw new Error(`bench: the shipped caretaker.config.ts deploys no ${fn} function`);
-  // CloudFormation references ({Ref: ...}) are only known once deployed; a placeholder is enough for a cold start.
-  const env = Object.entries(spec.definition.environment ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : `bench-${k.toLowerCase()}`]);
-  return { ...baseEnv, ...Object.fromEntries(env) };
+  return lambdaEnvironment(spec, context.tableName, runtimeEnv);
 };
 
 const node = join(repoRoot, 'node_modules', '.bin', 'node');
@@ -40,7 +40,7 @@ function importMs(file: string, env: Record<string, string>): number {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export interface BundleRow {
-  fn: FunctionKey;
+  fn: FunctionId;
   bundleKB: number;
   /** the files the handler imports when it is not bundled */
   sourceKB: number;
@@ -53,17 +53,17 @@ export async function benchBundles(runs = 5): Promise<BundleRow[]> {
   const rows: BundleRow[] = [];
   // One discarded round first: the first processes after a build pay for a cold file cache and CPU ramp-up,
   // which the function measured first would otherwise carry alone.
-  for (const fn of Object.keys(entryPoints) as FunctionKey[]) {
+  for (const fn of FUNCTION_IDS) {
     importMs(built[fn].file, envFor(fn));
-    importMs(join(repoRoot, entryPoints[fn]), envFor(fn));
+    importMs(join(repoRoot, handlerFile(fn)), envFor(fn));
   }
-  for (const fn of Object.keys(entryPoints) as FunctionKey[]) {
+  for (const fn of FUNCTION_IDS) {
     const bundled: number[] = [];
     const source: number[] = [];
     // Interleaved, so that a busy moment on the machine hurts both sides alike.
     for (let i = 0; i < runs; i++) {
       bundled.push(importMs(built[fn].file, envFor(fn)));
-      source.push(importMs(join(repoRoot, entryPoints[fn]), envFor(fn)));
+      source.push(importMs(join(repoRoot, handlerFile(fn)), envFor(fn)));
     }
     rows.push({ fn, bundleKB: built[fn].bytes / 1024, sourceKB: built[fn].sourceBytes / 1024, bundledMs: median(bundled), sourceMs: median(source) });
   }

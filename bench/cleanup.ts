@@ -16,7 +16,7 @@ import { runCleanup, type CleanupDeps } from '../functions/cleanup/run.ts';
 import type { RunInput } from '../functions/cleanup/input.ts';
 import { cleanupSchema } from '../functions/shared/config.ts';
 import { createStore } from '../functions/shared/store.ts';
-import { cleanupDocumentParameters } from '../infra/ssm-document.ts';
+import { cleanupDocumentParameters } from '../functions/cleanup/document-contract.ts';
 import { installDrainWorld } from '../sim/drain.ts';
 import { createTable, startSim } from '../sim/index.ts';
 import { installSsm } from '../sim/ssm.ts';

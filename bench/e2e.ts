@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { addDrainRun, deployDrainers, drainScenarioArbitrary, emptyDrainTotals, runDrainScenario, type DrainTotals } from '../test/e2e/drain-scenario.ts';
 import { buildOnce } from '../test/e2e/functions.ts';
-import { LambdaRuntime } from '../test/e2e/lambda.ts';
+import { LambdaRuntime } from '../sim/lambda.ts';
 import { NAIVE_DEFAULTS } from '../test/e2e/naive-drainer.ts';
 import { inWorld } from '../test/e2e/world.ts';
 

@@ -6,9 +6,10 @@
  */
 import { parseConfig, type CaretakerConfig } from '../functions/shared/config.ts';
 import { checkDeployable } from '../infra/config.ts';
+import { lambdaEnvironment as builtEnvironment } from '../infra/functions/environment.ts';
+import { functionKey, functionName as deployedName, type FunctionId } from '../infra/functions/ids.ts';
 import { functionSpecs } from '../infra/functions/index.ts';
-import type { FunctionSpec } from '../infra/functions/types.ts';
-import type { FunctionKey } from '../scripts/build.ts';
+import { deployContext, type FunctionSpec } from '../infra/functions/types.ts';
 
 export const STAGE = 'demo';
 export const CLUSTER = 'demo';
@@ -29,41 +30,21 @@ export const demoConfig: CaretakerConfig = checkDeployable(
   }),
 );
 
-export const prefix = `${demoConfig.service}-${STAGE}`;
-export const tableName = `${prefix}-state`;
-const specs = functionSpecs({ config: demoConfig, stage: STAGE, prefix, tableName });
+const context = deployContext(demoConfig, STAGE);
+export const { prefix, tableName } = context;
+const specs = functionSpecs(context);
 
-export function specOf(key: FunctionKey): FunctionSpec {
-  const spec = specs.find((s) => s.key === key);
-  if (!spec) throw new Error(`The demo configuration deploys no ${key} function`);
+export function specOf(id: FunctionId): FunctionSpec {
+  const spec = specs.find((s) => s.id === id);
+  if (!spec) throw new Error(`The demo configuration deploys no ${id} function`);
   return spec;
 }
 
-export const functionName = (key: FunctionKey): string => `${prefix}-${key}`;
-export const timeoutSecondsOf = (key: FunctionKey): number => Number(specOf(key).definition.timeout ?? 6);
-
-/** A CloudFormation value in an environment variable, as the stack would resolve it. */
-function resolveValue(spec: FunctionSpec, name: string, value: unknown): string {
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
-  const ref = (value as { Ref?: string } | null)?.Ref;
-  // Ref of an AWS::SSM::Document is its name (CloudFormation, AWS::SSM::Document return values).
-  const resourceName = ref ? (spec.resources?.[ref] as { Properties?: { Name?: unknown } } | undefined)?.Properties?.Name : undefined;
-  if (typeof resourceName === 'string') return resourceName;
-  throw new Error(`demo: cannot resolve ${spec.key}'s environment variable ${name}: ${JSON.stringify(value)}`);
-}
+export const functionName = (id: FunctionId): string => deployedName(prefix, id);
+export const timeoutSecondsOf = (id: FunctionId): number => Number(specOf(id).definition.timeout ?? 6);
 
 /** What serverless.ts gives the function (provider environment, TABLE_NAME, service name, then its own variables). */
-export function lambdaEnvironment(key: FunctionKey): Record<string, string> {
-  const spec = specOf(key);
-  const own = Object.entries(spec.definition.environment ?? {}).map(([name, value]) => [name, resolveValue(spec, name, value)]);
-  return {
-    POWERTOOLS_METRICS_NAMESPACE: 'EcsCaretaker',
-    POWERTOOLS_LOG_LEVEL: 'INFO',
-    TABLE_NAME: tableName,
-    POWERTOOLS_SERVICE_NAME: spec.key,
-    ...Object.fromEntries(own),
-  };
-}
+export const lambdaEnvironment = (id: FunctionId, runtime: Record<string, string> = {}): Record<string, string> => builtEnvironment(specOf(id), tableName, runtime);
 
 export interface Rule {
   name: string;
@@ -71,10 +52,10 @@ export interface Rule {
 }
 
 /** The function's EventBridge rules with a pattern. */
-export function rulesOf(key: FunctionKey): Rule[] {
-  return (specOf(key).definition.events ?? []).flatMap((event, i) => {
+export function rulesOf(id: FunctionId): Rule[] {
+  return (specOf(id).definition.events ?? []).flatMap((event, i) => {
     const pattern = (event as { eventBridge?: { pattern?: unknown } }).eventBridge?.pattern;
-    return pattern ? [{ name: `${key}-rule-${i}`, pattern }] : [];
+    return pattern ? [{ name: `${functionKey(id)}-rule-${i}`, pattern }] : [];
   });
 }
 
@@ -96,8 +77,9 @@ export function rateMs(expression: string): number | undefined {
 }
 
 /** Both osls shapes: `eventBridge.schedule` (a rule with an optional input) and `schedule` (a rule, or a Scheduler schedule). */
-export function schedulesOf(key: FunctionKey): Schedule[] {
-  return (specOf(key).definition.events ?? []).flatMap((event, i): Schedule[] => {
+export function schedulesOf(id: FunctionId): Schedule[] {
+  const key = functionKey(id);
+  return (specOf(id).definition.events ?? []).flatMap((event, i): Schedule[] => {
     const e = event as { eventBridge?: { schedule?: string; input?: Record<string, unknown> }; schedule?: { rate: string[]; name?: string; method?: string; input?: Record<string, unknown> } };
     if (e.eventBridge?.schedule) {
       const expression = e.eventBridge.schedule;

@@ -1,25 +1,23 @@
 /**
- * A built bundle run as Lambda runs it: imported once with the function's
- * deployed environment (a cold start), invoked with a Lambda context, fed by
- * its own rules and schedules on the simulated bus and clock, and, for
- * asynchronous invocations, retried twice (after 1 and 2 minutes) before the
- * event goes to the function's dead-letter queue.
+ * The demo's functions: each one's built bundle deployed, with the
+ * environment the demo configuration gives it, on the one Lambda runtime
+ * (sim/lambda.ts) in 'ahead' time, where the demo awaits every invocation;
+ * fed by its own rules and schedules on the simulated bus and clock; retried
+ * twice (after 1 and 2 minutes) and dead-lettered by the runtime; and
+ * narrated on the timeline as each attempt ends.
  */
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import type { Context } from 'aws-lambda';
-import type { FunctionKey } from '../scripts/build.ts';
+import type { FunctionId } from '../infra/functions/ids.ts';
+import { scheduledEvent } from '../sim/eventbridge.ts';
 import type { Sim } from '../sim/index.ts';
-import { fakeContext } from './context.ts';
+import { ASYNC_RETRY_DELAYS_MS, type Handler, type Invocation as RuntimeInvocation, type LambdaRuntime } from '../sim/lambda.ts';
 import { functionName, lambdaEnvironment, rulesOf, schedulesOf, timeoutSecondsOf, type Schedule } from './deployment.ts';
 import type { Timeline } from './timeline.ts';
 
-export type Handler = (event: unknown, context: Context) => Promise<unknown>;
-
 /** What a function printed during one invocation: Powertools log lines and EMF metrics. */
 export interface Invocation {
-  fn: FunctionKey;
-  requestId: string;
+  fn: FunctionId;
   logs: Array<Record<string, any>>;
   metrics: Record<string, number>;
 }
@@ -33,64 +31,6 @@ export interface Said {
 
 /** Turns one invocation into a timeline line; undefined keeps it off the printed timeline (its calls go to the next line). */
 export type Describer = (event: any, outcome: Outcome, invocation: Invocation) => Said | undefined;
-
-// Lambda's asynchronous invocation: two retries, one and two minutes apart (Lambda developer guide, "Asynchronous invocation").
-const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000];
-
-/**
- * Takes the bundles' stdout/stderr while the demo runs: Powertools writes JSON
- * log lines and EMF documents there, which belong to the invocation that
- * wrote them, not on the demo's screen.
- */
-export class LambdaOutput {
-  private readonly inFlight: Invocation[] = [];
-
-  begin(invocation: Invocation): void {
-    this.inFlight.push(invocation);
-  }
-
-  end(invocation: Invocation): void {
-    const i = this.inFlight.indexOf(invocation);
-    if (i >= 0) this.inFlight.splice(i, 1);
-  }
-
-  install(): () => void {
-    const streams = [process.stdout, process.stderr] as const;
-    const originals = streams.map((s) => s.write);
-    streams.forEach((stream, i) => {
-      const original = originals[i]!;
-      stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-        if (this.consume(String(chunk))) {
-          const done = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
-          done?.();
-          return true;
-        }
-        return (original as (...args: unknown[]) => boolean).call(stream, chunk, ...rest);
-      }) as typeof stream.write;
-    });
-    return () => streams.forEach((stream, i) => (stream.write = originals[i]!));
-  }
-
-  /** True when every line of the chunk came from a bundle; those lines go to the invocation that wrote them. */
-  private consume(text: string): boolean {
-    const lines = text.split('\n').filter((l) => l.trim() !== '');
-    const parsed = lines.map(parseLambdaLine);
-    if (lines.length === 0 || parsed.some((p) => p === undefined)) return false;
-    for (const line of parsed as LambdaLine[]) {
-      if (line.kind === 'metrics') {
-        const owner = [...this.inFlight].reverse().find((i) => i.fn === line.doc.service) ?? this.inFlight.at(-1);
-        for (const { Name } of line.doc._aws.CloudWatchMetrics?.[0]?.Metrics ?? []) {
-          const value = line.doc[Name];
-          if (owner && typeof value === 'number') owner.metrics[Name] = (owner.metrics[Name] ?? 0) + value;
-        }
-      } else if (line.kind === 'log') {
-        const owner = this.inFlight.find((i) => i.requestId === line.doc.function_request_id) ?? this.inFlight.at(-1);
-        owner?.logs.push(line.doc);
-      }
-    }
-    return true;
-  }
-}
 
 type LambdaLine = { kind: 'noise' } | { kind: 'metrics' | 'log'; doc: Record<string, any> };
 
@@ -109,30 +49,47 @@ function parseLambdaLine(line: string): LambdaLine | undefined {
   return undefined;
 }
 
+/** The Powertools log lines and the EMF metrics (summed by name) among the lines the invocation wrote. */
+function narrated(fn: FunctionId, lines: string[]): Invocation {
+  const invocation: Invocation = { fn, logs: [], metrics: {} };
+  for (const line of lines.map(parseLambdaLine)) {
+    if (line?.kind === 'metrics') {
+      for (const { Name } of line.doc._aws.CloudWatchMetrics?.[0]?.Metrics ?? []) {
+        const value = line.doc[Name];
+        if (typeof value === 'number') invocation.metrics[Name] = (invocation.metrics[Name] ?? 0) + value;
+      }
+    } else if (line?.kind === 'log') {
+      invocation.logs.push(line.doc);
+    }
+  }
+  return invocation;
+}
+
 export interface DemoFunctionDeps {
-  key: FunctionKey;
-  /** The bundle's file; imported with a fresh query string so that each scenario gets its own cold start. */
+  key: FunctionId;
+  /** The bundle's file; each cold start imports it with a query string of its own, for a module instance of its own. */
   file: string;
   coldStartTag: string;
   sim: Sim;
-  /** The AWS_ENDPOINT_URL_* variables the bundle gets. */
-  endpoints: () => Record<string, string>;
+  runtime: LambdaRuntime;
   timeline: Timeline;
-  output: LambdaOutput;
   describe: Describer;
   /** The name the function has on the timeline. */
   label: string;
 }
 
 export class DemoFunction {
-  readonly key: FunctionKey;
+  readonly key: FunctionId;
   readonly label: string;
   /** Events that failed their last retry: what the function's DLQ would hold. */
   readonly deadLetters: Array<{ event: unknown; error: Error }> = [];
   readonly invocations: Array<{ invocation: Invocation; outcome: Outcome }> = [];
   describe: Describer;
-  private handler?: Handler;
   private readonly deps: DemoFunctionDeps;
+  /** A describer that threw while the runtime reported an attempt; the caller waiting for it gets the error. */
+  private failure?: unknown;
+  /** By runtime invocation id. */
+  private readonly outcomes = new Map<number, Outcome>();
 
   constructor(deps: DemoFunctionDeps) {
     this.deps = deps;
@@ -141,44 +98,42 @@ export class DemoFunction {
     this.describe = deps.describe;
   }
 
-  /** The cold start: the bundle reads its configuration from the environment at import, as in Lambda. */
+  /** Deploys the bundle and cold-starts it: it reads its configuration from the environment at import, as in Lambda. */
   async load(): Promise<this> {
-    const { key } = this.deps;
-    Object.assign(process.env, this.deps.endpoints(), lambdaEnvironment(key), {
-      AWS_LAMBDA_FUNCTION_NAME: functionName(key),
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
-      // No X-Ray daemon here; the deployed functions trace.
-      POWERTOOLS_TRACE_ENABLED: 'false',
-      POWERTOOLS_METRICS_DISABLED: 'false',
+    const { key, file, coldStartTag, runtime } = this.deps;
+    let coldStarts = 0;
+    runtime.deploy({
+      name: key,
+      functionName: functionName(key),
+      timeoutMs: timeoutSecondsOf(key) * 1000,
+      env: lambdaEnvironment(key, {
+        AWS_LAMBDA_FUNCTION_NAME: functionName(key),
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
+        // No X-Ray daemon here; the deployed functions trace.
+        POWERTOOLS_TRACE_ENABLED: 'false',
+        POWERTOOLS_METRICS_DISABLED: 'false',
+      }),
+      load: async () => ((await import(`${pathToFileURL(file).href}?${coldStartTag}-${++coldStarts}`)) as { handler: Handler }).handler,
     });
-    const url = `${pathToFileURL(this.deps.file).href}?${this.deps.coldStartTag}`;
-    this.handler = ((await import(url)) as { handler: Handler }).handler;
+    await runtime.prewarm(key);
     return this;
   }
 
-  private context(): Context {
-    return fakeContext(functionName(this.key), timeoutSecondsOf(this.key) * 1000);
+  /** The runtime starts an attempt: the AWS calls from here on go to its timeline line. */
+  began(): void {
+    this.deps.timeline.begin();
   }
 
-  /** One invocation, described on the timeline; a failing handler does not throw here, its outcome says how it ended. */
-  async invoke(event: unknown, describe: Describer = this.describe): Promise<Outcome> {
-    if (!this.handler) throw new Error(`demo: ${this.key} was not loaded`);
-    const { timeline, output } = this.deps;
-    const context = this.context();
-    const invocation: Invocation = { fn: this.key, requestId: context.awsRequestId, logs: [], metrics: {} };
-    timeline.begin();
-    output.begin(invocation);
-    let outcome: Outcome;
-    try {
-      outcome = { result: await this.handler(structuredClone(event), context) };
-    } catch (error) {
-      outcome = { error: error instanceof Error ? error : new Error(String(error)) };
-    } finally {
-      output.end(invocation);
-    }
+  /** The runtime ended an attempt: its line on the timeline, then what Lambda does with a failure. */
+  ended(inv: RuntimeInvocation): void {
+    const { timeline } = this.deps;
+    const invocation = narrated(this.key, inv.logs);
+    const outcome: Outcome = inv.status === 'succeeded' ? { result: inv.result } : { error: Object.assign(new Error(inv.error!.message), { name: inv.error!.name }) };
     this.invocations.push({ invocation, outcome });
+    this.outcomes.set(inv.id, outcome);
     try {
-      const said = outcome.error ? { text: `failed: ${outcome.error.message}` } : describe(event, outcome, invocation);
+      const describe = (inv.meta as Describer | undefined) ?? this.describe;
+      const said = outcome.error ? { text: `failed: ${outcome.error.message}` } : describe(inv.event, outcome, invocation);
       if (said) {
         // The handler's own "invocation failed" line repeats the error already in the text.
         const errors = invocation.logs.filter((l) => l.level === 'ERROR' && !/invocation failed$/.test(l.message)).map((l) => `✗ ${l.message}`);
@@ -188,25 +143,30 @@ export class DemoFunction {
           metrics: invocation.metrics,
         });
       }
+    } catch (error) {
+      this.failure ??= error;
     } finally {
       timeline.end();
     }
-    return outcome;
+    if (!outcome.error) return;
+    const delay = ASYNC_RETRY_DELAYS_MS[inv.attempt - 1];
+    if (delay === undefined) {
+      this.deadLetters.push({ event: inv.event, error: outcome.error });
+      timeline.note(`${this.label}: the event failed its last retry and went to the dead-letter queue`);
+    } else {
+      timeline.note(`${this.label}: Lambda retries the event in ${delay / 60_000} min`);
+    }
   }
 
-  /** An asynchronous invocation (EventBridge rules, Scheduler, schedules): a failure is retried on the simulated clock. */
-  async deliver(event: unknown, describe?: Describer, attempt = 0): Promise<Outcome> {
-    const outcome = await this.invoke(event, describe);
-    if (!outcome.error) return outcome;
-    const delay = ASYNC_RETRY_DELAYS_MS[attempt];
-    if (delay === undefined) {
-      this.deadLetters.push({ event, error: outcome.error });
-      this.deps.timeline.note(`${this.label}: the event failed its last retry and went to the dead-letter queue`);
-      return outcome;
+  /** An asynchronous invocation (EventBridge rules, Scheduler, schedules), awaited; a failure is retried on the simulated clock. */
+  async deliver(event: unknown, describe?: Describer): Promise<Outcome> {
+    const inv = await this.deps.runtime.call(this.key, event, 'demo', describe);
+    if (this.failure !== undefined) {
+      const failure = this.failure;
+      this.failure = undefined;
+      throw failure;
     }
-    this.deps.timeline.note(`${this.label}: Lambda retries the event in ${delay / 60_000} min`);
-    this.deps.sim.clock.after(delay, () => this.deliver(event, describe, attempt + 1).then(() => undefined));
-    return outcome;
+    return this.outcomes.get(inv.id)!;
   }
 
   /** The function's EventBridge rules on the simulated default bus. */
@@ -249,15 +209,5 @@ export function scheduledPayload(sim: Sim, schedule: Schedule, at: number, attem
     };
     return Object.fromEntries(Object.entries(schedule.input).map(([k, v]) => [k, typeof v === 'string' ? (attributes[v] ?? v) : v]));
   }
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Scheduled Event',
-    source: 'aws.events',
-    account: sim.account,
-    time,
-    region: sim.region,
-    resources: [`arn:aws:events:${sim.region}:${sim.account}:rule/${schedule.name}`],
-    detail: {},
-  };
+  return scheduledEvent(sim, schedule.name, at);
 }

@@ -3,11 +3,11 @@
  * each one's expected outcome happened. `npm start` (demo/run.ts) and
  * test/demo/demo.test.ts both call runDemo.
  */
-import type { FunctionKey } from '../scripts/build.ts';
+import type { FunctionId } from '../infra/functions/ids.ts';
 import { startSim, type Sim } from '../sim/index.ts';
+import { LambdaRuntime } from '../sim/lambda.ts';
 import { describeCleanup, describeDrain, describeStoppedWatch, describeTaskLock } from './describe.ts';
-import { installLambdaClock } from './lambda-clock.ts';
-import { DemoFunction, LambdaOutput, type Describer } from './lambda.ts';
+import { DemoFunction, type Describer } from './lambda.ts';
 import { drainScenario } from './scenarios/drain.ts';
 import { oomStormScenario } from './scenarios/oom-storm.ts';
 import { taskLockScenario } from './scenarios/task-lock.ts';
@@ -31,7 +31,7 @@ export interface ScenarioContext {
   sim: Sim;
   timeline: Timeline;
   /** The function, cold-started with its deployed environment and subscribed to its rules. */
-  fn(key: DemoFunctionKey, options?: FunctionOptions): Promise<DemoFunction>;
+  fn(id: DemoFunctionId, options?: FunctionOptions): Promise<DemoFunction>;
   /** Records whether an expected outcome happened; `value` is what was seen. */
   check(label: string, ok: boolean, value: string): void;
 }
@@ -53,10 +53,10 @@ export const FAULTS = {
   describe: '20% of API calls throttled (ECS, Auto Scaling, SNS, EventBridge, SSM, DynamoDB); 30% of event deliveries duplicated, all reordered within 10 s',
 } as const;
 
-// Lambda timers (SDK backoff, rate limiting) take a fiftieth of their delay in wall time (see lambda-clock.ts).
+// Lambda timers (SDK backoff, rate limiting) take a fiftieth of their delay in wall time ('ahead' time, sim/lambda.ts).
 const LAMBDA_SPEEDUP = 50;
 
-export type Bundles = Record<FunctionKey, { file: string }>;
+export type Bundles = Record<FunctionId, { file: string }>;
 
 export interface DemoOptions {
   bundles: Bundles;
@@ -90,13 +90,12 @@ export interface DemoReport {
 }
 
 /** The functions the scenarios play; the audit function has no scenario yet. */
-type DemoFunctionKey = Exclude<FunctionKey, 'audit'>;
+type DemoFunctionId = Exclude<FunctionId, 'audit'>;
 
-const LABELS: Record<DemoFunctionKey, string> = { taskLock: 'task-lock', drain: 'drain', stoppedWatch: 'stopped-watch', cleanup: 'cleanup' };
-const DESCRIBERS: Record<DemoFunctionKey, (world: World) => Describer> = {
-  taskLock: describeTaskLock,
+const DESCRIBERS: Record<DemoFunctionId, (world: World) => Describer> = {
+  'task-lock': describeTaskLock,
   drain: describeDrain,
-  stoppedWatch: describeStoppedWatch,
+  'stopped-watch': describeStoppedWatch,
   cleanup: describeCleanup,
 };
 
@@ -107,15 +106,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   const faults = options.faults ?? false;
   const write = options.write ?? ((line: string) => console.log(line));
   const print = options.print ?? true;
-  // Stack traces name an ES module by its path, without the cold-start query string.
-  const bundleFiles = Object.values(options.bundles).map((b) => b.file);
   const savedEnv = { ...process.env };
   const reports: ScenarioReport[] = [];
   const run = ++runs;
   try {
     for (const [index, scenario] of chosen.entries()) {
       if (print) write(`\n▶ [${index + 1}/${chosen.length}] ${scenario.name}: ${scenario.title}${faults ? ' (faults on)' : ''}`);
-      reports.push(await runScenario(scenario, { ...options, faults, print, write, bundleFiles, tag: `run${run}-${scenario.name}` }));
+      reports.push(await runScenario(scenario, { ...options, faults, print, write, tag: `run${run}-${scenario.name}` }));
       const last = reports.at(-1)!;
       if (print) {
         const passed = last.checks.filter((c) => c.ok).length;
@@ -137,7 +134,7 @@ export function findScenario(name: string): Scenario {
 
 async function runScenario(
   scenario: Scenario,
-  opts: DemoOptions & { faults: boolean; print: boolean; write: (line: string) => void; bundleFiles: string[]; tag: string },
+  opts: DemoOptions & { faults: boolean; print: boolean; write: (line: string) => void; tag: string },
 ): Promise<ScenarioReport> {
   const started = performance.now();
   const simStart = new Date(scenario.start);
@@ -146,12 +143,15 @@ async function runScenario(
   const timeline = new Timeline(sim, { print: opts.print, write: opts.write });
   const checks: Check[] = [];
   const functions: DemoFunction[] = [];
-  const output = new LambdaOutput();
-  const restoreOutput = output.install();
-  const restoreClock = installLambdaClock({ clock: sim.clock, speedup: LAMBDA_SPEEDUP, isLambdaStack: (stack) => opts.bundleFiles.some((file) => stack.includes(file)) });
+  const runtime = await LambdaRuntime.start({ time: { mode: 'ahead', speedup: LAMBDA_SPEEDUP }, endpoints: 'direct' });
+  const byId = new Map<string, DemoFunction>();
   let error: string | undefined;
   try {
     const world = await buildWorld(sim, timeline);
+    // The functions' SDK clients go straight to this scenario's simulator, with every service the world installed (sim.env()).
+    runtime.attach(sim);
+    runtime.onStart = (inv) => byId.get(inv.fn)?.began();
+    runtime.onEnd = (inv) => byId.get(inv.fn)?.ended(inv);
     if (opts.faults) {
       sim.faults.set(FAULTS.api);
       sim.faults.events(FAULTS.events);
@@ -163,15 +163,15 @@ async function runScenario(
       async fn(key, fnOptions = {}) {
         const fn = new DemoFunction({
           key,
-          label: LABELS[key],
+          label: key,
           file: opts.bundles[key].file,
           coldStartTag: opts.tag,
           sim,
-          endpoints: sim.env,
+          runtime,
           timeline,
-          output,
           describe: DESCRIBERS[key](world),
         });
+        byId.set(key, fn);
         await fn.load();
         fn.subscribeRules();
         if (fnOptions.schedules !== false) fn.startSchedules();
@@ -188,8 +188,7 @@ async function runScenario(
   } catch (e) {
     error = e instanceof Error ? (e.stack ?? e.message) : String(e);
   } finally {
-    restoreClock();
-    restoreOutput();
+    await runtime.close();
     await sim.close();
   }
   return {

@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { require as tsxRequire } from 'tsx/cjs/api';
-import { ConfigError, parseConfig, type CaretakerConfig, type Job } from '../functions/shared/config.ts';
+import { ConfigError, parseConfig, type CaretakerConfig } from '../functions/shared/config.ts';
+import { environmentSizeIssue as taskLockEnvironmentSizeIssue, scheduleNameFor } from '../functions/task-lock/settings.ts';
 
 /**
  * Loads and validates the operator's configuration for serverless.ts.
@@ -25,23 +26,11 @@ export function loadConfig(file = configPath()): CaretakerConfig {
   return checkDeployable(parseConfig(raw));
 }
 
-// Lambda allows 4 KB for all environment variables of a function together
-// (Lambda quotas, "Function configuration, deployment, and execution").
-export const LAMBDA_ENV_LIMIT_BYTES = 4096;
-const ENV_HEADROOM_BYTES = 1024;
-
-export const scheduleNameFor = (config: CaretakerConfig, stage: string, job: Job): string =>
-  job.schedule.name ?? `${config.service}-${stage}-${job.name}`.slice(0, 64);
-
 /** Values the schema cannot judge alone: they depend on how the config is deployed. */
 export function checkDeployable(config: CaretakerConfig): CaretakerConfig {
   const issues: string[] = [];
-  const jobsJson = JSON.stringify(config.jobs);
-  if (Buffer.byteLength(jobsJson) > LAMBDA_ENV_LIMIT_BYTES - ENV_HEADROOM_BYTES) {
-    issues.push(
-      `config.jobs: the jobs take ${Buffer.byteLength(jobsJson)} bytes in task-lock's environment; Lambda allows ${LAMBDA_ENV_LIMIT_BYTES} bytes for all variables (keep jobs under ${LAMBDA_ENV_LIMIT_BYTES - ENV_HEADROOM_BYTES}: move large overrides into the task definition)`,
-    );
-  }
+  const jobsSizeIssue = taskLockEnvironmentSizeIssue(config);
+  if (jobsSizeIssue) issues.push(jobsSizeIssue);
   const names = new Map<string, string>();
   config.jobs.forEach((job, i) => {
     const name = scheduleNameFor(config, 'x'.repeat(8), job);

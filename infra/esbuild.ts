@@ -25,12 +25,3 @@ export const esbuildOptions = {
     semver: fileURLToPath(new URL('../functions/shared/semver-gte.ts', import.meta.url)),
   },
 };
-
-/** Entry points by function key; serverless.ts and the build script share them. */
-export const entryPoints = {
-  taskLock: 'functions/task-lock/handler.ts',
-  drain: 'functions/drain/handler.ts',
-  stoppedWatch: 'functions/stopped-watch/handler.ts',
-  cleanup: 'functions/cleanup/handler.ts',
-  audit: 'functions/audit/handler.ts',
-} as const;

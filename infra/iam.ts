@@ -1,3 +1,4 @@
+import { functionKey, type FunctionId } from './functions/ids.ts';
 import { dlqLogicalId, roleLogicalId, TABLE_LOGICAL_ID, type Resources } from './resources.ts';
 
 export interface Statement {
@@ -38,9 +39,9 @@ export const tableReadWrite = (actions = ['dynamodb:GetItem', 'dynamodb:PutItem'
  * PutTraceSegments/PutTelemetryRecords (X-Ray developer guide, "Identity-based
  * policies"), hence its `*`: the template tests allow exactly that exception.
  */
-export function functionRole(functionKey: string, functionName: string, statements: Statement[], extraTrust: string[] = []): Resources {
+export function functionRole(id: FunctionId, functionName: string, statements: Statement[], extraTrust: string[] = []): Resources {
   return {
-    [roleLogicalId(functionKey)]: {
+    [roleLogicalId(id)]: {
       Type: 'AWS::IAM::Role',
       Properties: {
         AssumeRolePolicyDocument: {
@@ -49,13 +50,13 @@ export function functionRole(functionKey: string, functionName: string, statemen
         },
         Policies: [
           {
-            PolicyName: `${functionKey}-policy`,
+            PolicyName: `${functionKey(id)}-policy`,
             PolicyDocument: {
               Version: '2012-10-17',
               Statement: [
                 { Sid: 'Logs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: arn.logGroup(functionName) },
                 { Sid: 'Traces', Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
-                { Sid: 'DeadLetters', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [dlqLogicalId(functionKey), 'Arn'] } },
+                { Sid: 'DeadLetters', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [dlqLogicalId(id), 'Arn'] } },
                 ...statements,
               ],
             },

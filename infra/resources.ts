@@ -3,15 +3,17 @@
  * per function with an alarm on its depth, and the async-invoke settings that
  * send a function's final failures to its DLQ.
  */
+import { functionKey, logicalIdStem, type FunctionId } from './functions/ids.ts';
+
 type Resource = { Type: string; Properties?: Record<string, unknown>; DependsOn?: string | string[]; [key: string]: unknown };
 export type Resources = Record<string, Resource>;
 
 export const TABLE_LOGICAL_ID = 'CaretakerTable';
 
-/** osls names a function's resource `<Name>LambdaFunction`, with the first letter upper-cased. */
-export const lambdaLogicalId = (functionKey: string): string => `${functionKey[0]!.toUpperCase()}${functionKey.slice(1)}LambdaFunction`;
-export const dlqLogicalId = (functionKey: string): string => `${functionKey[0]!.toUpperCase()}${functionKey.slice(1)}Dlq`;
-export const roleLogicalId = (functionKey: string): string => `${functionKey[0]!.toUpperCase()}${functionKey.slice(1)}Role`;
+/** osls names a function's resource `<Key>LambdaFunction`, its key with the first letter upper-cased. */
+export const lambdaLogicalId = (id: FunctionId): string => `${logicalIdStem(id)}LambdaFunction`;
+export const dlqLogicalId = (id: FunctionId): string => `${logicalIdStem(id)}Dlq`;
+export const roleLogicalId = (id: FunctionId): string => `${logicalIdStem(id)}Role`;
 
 export function tableResources(tableName: string): Resources {
   return {
@@ -34,7 +36,7 @@ export function tableResources(tableName: string): Resources {
 }
 
 export interface DlqOptions {
-  functionKey: string;
+  id: FunctionId;
   queueName: string;
   alarmTopicArn?: string;
 }
@@ -44,9 +46,9 @@ export interface DlqOptions {
  * Lambda's retries, via an on-failure destination, and (2) events EventBridge
  * could not deliver at all, via the rule target's dead-letter config.
  */
-export function dlqResources({ functionKey, queueName, alarmTopicArn }: DlqOptions): Resources {
-  const queue = dlqLogicalId(functionKey);
-  const fn = lambdaLogicalId(functionKey);
+export function dlqResources({ id, queueName, alarmTopicArn }: DlqOptions): Resources {
+  const queue = dlqLogicalId(id);
+  const fn = lambdaLogicalId(id);
   return {
     [queue]: {
       Type: 'AWS::SQS::Queue',
@@ -79,7 +81,7 @@ export function dlqResources({ functionKey, queueName, alarmTopicArn }: DlqOptio
       Type: 'AWS::CloudWatch::Alarm',
       Properties: {
         AlarmName: `${queueName}-not-empty`,
-        AlarmDescription: `Events that ${functionKey} could not process are waiting in ${queueName}. Inspect, fix, then redrive.`,
+        AlarmDescription: `Events that ${functionKey(id)} could not process are waiting in ${queueName}. Inspect, fix, then redrive.`,
         Namespace: 'AWS/SQS',
         MetricName: 'ApproximateNumberOfMessagesVisible',
         Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }],

@@ -7,12 +7,12 @@ import { build } from 'esbuild';
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { entryPoints, esbuildOptions } from '../infra/esbuild.ts';
+import { esbuildOptions } from '../infra/esbuild.ts';
+import { FUNCTION_IDS, handlerFile, type FunctionId } from '../infra/functions/ids.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export type FunctionKey = keyof typeof entryPoints;
 
-export const bundlePath = (key: FunctionKey, outDir = join(repoRoot, 'dist')): string => join(outDir, key, 'handler.mjs');
+export const bundlePath = (id: FunctionId, outDir = join(repoRoot, 'dist')): string => join(outDir, id, 'handler.mjs');
 
 export interface BuiltBundle {
   file: string;
@@ -21,14 +21,14 @@ export interface BuiltBundle {
   sourceBytes: number;
 }
 
-export async function buildBundles(outDir = join(repoRoot, 'dist')): Promise<Record<FunctionKey, BuiltBundle>> {
-  const out = {} as Record<FunctionKey, BuiltBundle>;
-  for (const key of Object.keys(entryPoints) as FunctionKey[]) {
-    const file = bundlePath(key, outDir);
+export async function buildBundles(outDir = join(repoRoot, 'dist')): Promise<Record<FunctionId, BuiltBundle>> {
+  const out = {} as Record<FunctionId, BuiltBundle>;
+  for (const id of FUNCTION_IDS) {
+    const file = bundlePath(id, outDir);
     mkdirSync(dirname(file), { recursive: true });
-    const { metafile } = await build({ ...esbuildOptions, entryPoints: [join(repoRoot, entryPoints[key])], outfile: file, logLevel: 'warning', metafile: true });
+    const { metafile } = await build({ ...esbuildOptions, entryPoints: [join(repoRoot, handlerFile(id))], outfile: file, logLevel: 'warning', metafile: true });
     const sourceBytes = Object.values(metafile.inputs).reduce((sum, input) => sum + input.bytes, 0);
-    out[key] = { file, bytes: statSync(file).size, sourceBytes };
+    out[id] = { file, bytes: statSync(file).size, sourceBytes };
   }
   return out;
 }

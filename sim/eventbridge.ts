@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { SimClock } from './clock.ts';
 import type { ServiceDef } from './dispatcher.ts';
 import { SimError } from './errors.ts';
@@ -14,6 +15,21 @@ import { mulberry32, uuid, type Random } from './random.ts';
  * Like the real API, problems with one entry fail that entry only: the call
  * answers 200 with FailedEntryCount and per-entry ErrorCode/ErrorMessage.
  */
+
+/** An EventBridge "Scheduled Event", as the schedule rule `rule` delivers it at `at` (its time to the second). */
+export function scheduledEvent(where: { region: string; account: string }, rule: string, at: number, id: string = randomUUID()): AwsEvent {
+  return {
+    version: '0',
+    id,
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: where.account,
+    time: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: where.region,
+    resources: [`arn:aws:events:${where.region}:${where.account}:rule/${rule}`],
+    detail: {},
+  };
+}
 
 /** "The maximum number of entries per request is 10" (PutEvents, EventBridge API reference). */
 export const PUT_EVENTS_MAX_ENTRIES = 10;

@@ -25,7 +25,7 @@ export const oomStormScenario: Scenario = {
       on: INSTANCES.map((instance) => ({ instance, count: 1 })).concat([{ instance: INSTANCES[0], count: 1 }]),
     });
     await sim.clock.advance(10_000);
-    const watch = await fn('stoppedWatch');
+    const watch = await fn('stopped-watch');
     const windowMinutes = 10;
 
     // One line for the first alert, then progress every 25 stops: 100 identical lines would hide the point.

@@ -24,8 +24,8 @@ export const taskLockScenario: Scenario = {
   async run({ sim, timeline, fn, check }) {
     sim.ecs.defineTaskDefinition('nightly-report', { runSeconds: 25 * 60 });
     sim.ecs.defineTaskDefinition('sync-inventory', { runSeconds: 20 * 60 });
-    const lock = await fn('taskLock', { schedules: false });
-    const schedules = schedulesOf('taskLock');
+    const lock = await fn('task-lock', { schedules: false });
+    const schedules = schedulesOf('task-lock');
     const scheduleOf = (job: string) => {
       const schedule = schedules.find((s) => s.input?.job === job);
       if (!schedule) throw new Error(`no schedule deployed for job ${job}`);

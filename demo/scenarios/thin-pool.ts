@@ -5,7 +5,7 @@
  * function sends the docker-cleanup document to that one instance, and
  * collects the report line the script prints when it is done.
  */
-import type { CleanupReport } from '../../infra/ssm-document.ts';
+import type { CleanupReport } from '../../functions/cleanup/document-contract.ts';
 import { bytes } from '../describe.ts';
 import type { Scenario } from '../runner.ts';
 import { INSTANCES } from '../world.ts';
@@ -59,7 +59,7 @@ export const thinPoolScenario: Scenario = {
     world.ssm.setResult(host, { exitCode: 0, stdout: `${JSON.stringify(line)}\n`, durationMs: line.durationSeconds * 1000 });
     const web = world.drain.services.addService('demo', { name: 'web', taskDefinition: 'web', on: [{ instance: INSTANCES[0], count: 1 }, { instance: INSTANCES[1], count: 1 }] });
     await sim.clock.advance(10_000);
-    const watch = await fn('stoppedWatch');
+    const watch = await fn('stopped-watch');
     const cleanup = await fn('cleanup');
 
     timeline.heading(`Scenario thin-pool — a deployment of web places a task on ${host}, a devicemapper host whose thin pool is nearly full`);

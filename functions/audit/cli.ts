@@ -13,7 +13,8 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { elbv2Reader } from './elbv2.ts';
 import { collectLive, LiveAuditError, type LiveClients } from './live.ts';
 import { isFailing, renderJson, renderSarif, renderTable, type FailOn, type ReportOptions, type SourceLocation } from './report.ts';
-import { audit, RULES, SEVERITIES, type AuditInput, type Finding } from './rules.ts';
+import { SEVERITIES } from '../shared/severity.ts';
+import { audit, RULES, type AuditInput, type Finding } from './rules.ts';
 import { loadTaskDefinitionFile, positionInFile, TaskDefinitionFileError, type LoadedTaskDefinition } from './taskdef-file.ts';
 
 export interface Output {

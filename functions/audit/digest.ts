@@ -9,7 +9,8 @@
 import { createHash } from 'node:crypto';
 import type { Service } from '@aws-sdk/client-ecs';
 import { sortFindings } from './report.ts';
-import { ruleDoc, severityRank, taskDefinitionName, type AuditInput, type Finding, type Severity } from './rules.ts';
+import { SEVERITIES, severityRank, type Severity } from '../shared/severity.ts';
+import { ruleDoc, taskDefinitionName, type AuditInput, type Finding } from './rules.ts';
 
 /** SNS Publish: "Subjects must be ... less than 100 characters long" (SNS API reference, Publish). */
 export const SUBJECT_MAX = 99;
@@ -195,7 +196,8 @@ export function renderDigest(audits: readonly ClusterAudit[], ctx: DigestContext
   }
   if (alertable.length > shown.size) lines.push('', `…and ${alertable.length - shown.size} more at or above ${minSeverity}, in the full report.`);
 
-  const belowCounts = (['critical', 'high', 'medium', 'low', 'info'] as Severity[])
+  const belowCounts = [...SEVERITIES]
+    .reverse()
     .map((s) => [s, below.filter((f) => f.severity === s).length] as const)
     .filter(([, n]) => n > 0)
     .map(([s, n]) => `${n} ${s}`);

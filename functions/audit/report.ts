@@ -3,7 +3,8 @@
  * code-scanning dashboards (GitHub code scanning and other SARIF consumers).
  */
 import { createHash } from 'node:crypto';
-import { RULES, ruleDoc, severityRank, type Finding, type Severity } from './rules.ts';
+import { severityRank, type Severity } from '../shared/severity.ts';
+import { RULES, ruleDoc, type Finding } from './rules.ts';
 
 export type FailOn = Severity | 'none';
 

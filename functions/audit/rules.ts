@@ -9,11 +9,8 @@
  * an operator must see both sides before changing them.
  */
 import type { ContainerDefinition, Service, TaskDefinition } from '@aws-sdk/client-ecs';
+import type { Severity } from '../shared/severity.ts';
 import { checkFargateSize, parseCpu, parseMemory } from './fargate.ts';
-
-export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical';
-export const SEVERITIES: readonly Severity[] = Object.freeze(['info', 'low', 'medium', 'high', 'critical'] as const);
-export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s);
 
 /** DescribeTargetGroups `TargetGroups[]` (ELBv2 API), the fields the rules read. */
 export interface TargetGroup {

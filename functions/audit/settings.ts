@@ -1,23 +1,26 @@
 import * as z from 'zod/mini';
-import { parseOrThrow, type CaretakerConfig } from '../shared/config.ts';
-import { auditConfigSchema, type AuditConfig } from './config-schema.ts';
+import { auditConfigSchema, parseOrThrow, severitySchema, type CaretakerConfig } from '../shared/config.ts';
+import { envSizeIssue } from '../shared/env.ts';
 
-export { auditConfigSchema, type AuditConfig } from './config-schema.ts';
+export type AuditConfig = z.output<typeof auditConfigSchema>;
 
 /** What infra puts in AUDIT_CONFIG: the clusters in scope and where, and from which severity, a digest goes. */
 export const auditEnvSchema = z.object({
   clusters: z.array(z.string().check(z.regex(/^[A-Za-z0-9_-]{1,255}$/, 'expected an ECS cluster name'))).check(z.minLength(1)),
   alerts: z.object({
     topicArn: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:.+$/, 'expected an SNS topic ARN'))),
-    minSeverity: z.enum(['info', 'low', 'medium', 'high', 'critical']),
+    minSeverity: severitySchema,
   }),
 });
 
 export type AuditSettings = z.output<typeof auditEnvSchema>;
 
-export function auditSettingsFromConfig(config: CaretakerConfig): AuditSettings {
+export function settingsFromConfig(config: CaretakerConfig): AuditSettings {
   return { clusters: config.clusters.map((c) => c.name), alerts: { topicArn: config.alerts.topicArn, minSeverity: config.alerts.minSeverity } };
 }
+
+export const environmentSizeIssue = (config: CaretakerConfig): string | undefined =>
+  envSizeIssue(settingsFromConfig(config), (bytes, limit) => `config.clusters: the clusters take ${bytes} bytes in the audit function's environment (AUDIT_CONFIG), over ${limit}`);
 
 /**
  * The `audit` section, with its defaults. The configuration type gains the

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CleanupDocumentParameterName } from '../../infra/ssm-document.ts';
+import type { CleanupDocumentParameterName } from './document-contract.ts';
 import type { TriggerKind } from './input.ts';
 import type { CleanupSection } from './settings.ts';
 
@@ -63,7 +63,7 @@ export function deliveryTimeoutSeconds(targets: number, maxConcurrency: string, 
   return Math.min(SEND_TIMEOUT_RANGE[1], Math.max(SEND_TIMEOUT_RANGE[0], waves * executionTimeoutSeconds));
 }
 
-/** The document's parameters (infra/ssm-document.ts), from the configuration and the trigger's dryRun. */
+/** The document's parameters (document-contract.ts), from the configuration and the trigger's dryRun. */
 export function documentParameters(cleanup: CleanupSection, dryRun: boolean): Record<CleanupDocumentParameterName, string[]> {
   return {
     DryRun: [String(dryRun)],

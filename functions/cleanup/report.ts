@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { CLEANUP_EXIT_CODES, type CleanupReport } from '../../infra/ssm-document.ts';
+import { CLEANUP_EXIT_CODES, type CleanupReport } from './document-contract.ts';
 import type { MetricRecord } from './metrics.ts';
 
 /**

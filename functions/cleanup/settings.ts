@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
-import { cleanupSchema } from '../shared/config.ts';
+import { cleanupSchema, type CaretakerConfig } from '../shared/config.ts';
+import { envSizeIssue } from '../shared/env.ts';
 
 /**
  * What infra/functions/cleanup.ts puts in CLEANUP_CONFIG: the configured
@@ -19,3 +20,15 @@ export type CleanupSection = CleanupEnv['cleanup'];
 export interface CleanupSettings extends CleanupEnv {
   documentName: string;
 }
+
+/** Alarms whose name starts with this trigger cleanup; any other alarm in the account is ignored. */
+export const cleanupAlarmNamePrefix = (prefix: string): string => `${prefix}-cleanup`;
+
+export const settingsFromConfig = (config: CaretakerConfig, { prefix }: { prefix: string }): CleanupEnv => ({
+  clusters: config.clusters.map((c) => c.name),
+  cleanup: config.cleanup,
+  alarmNamePrefix: cleanupAlarmNamePrefix(prefix),
+});
+
+export const environmentSizeIssue = (config: CaretakerConfig, deployment: { prefix: string }): string | undefined =>
+  envSizeIssue(settingsFromConfig(config, deployment), (bytes, limit) => `config.clusters: the clusters take ${bytes} bytes in the cleanup function's environment (CLEANUP_CONFIG), over ${limit}`);

@@ -1,22 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { ECSClient } from '@aws-sdk/client-ecs';
-import * as z from 'zod/mini';
-import { drainSchema } from '../shared/config.ts';
 import { envJson, requireEnv } from '../shared/env.ts';
 import { clientConfig, documentClient, lambdaHandler, traced } from '../shared/lambda.ts';
 import { logger, metrics } from '../shared/powertools.ts';
 import { handleDrainInput, type DrainDeps } from './drain.ts';
 import { parseDrainInput } from './input.ts';
 import { createDrainRecords } from './records.ts';
-
-/** What serverless.ts puts in DRAIN_CONFIG: the clusters with their ASGs, and the `drain` section as configured. */
-export const drainEnvSchema = z.object({
-  clusters: z
-    .array(z.object({ name: z.string().check(z.minLength(1)), asgs: z.array(z.string().check(z.minLength(1))) }))
-    .check(z.minLength(1)),
-  drain: drainSchema,
-});
+import { drainEnvSchema } from './settings.ts';
 
 const config = envJson('DRAIN_CONFIG', drainEnvSchema);
 const scope = {

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
-import { auditConfigSchema } from '../audit/config-schema.ts';
+import { SEVERITIES } from './severity.ts';
 
 // zod/mini keeps the handler bundles small (classic zod adds ~440 KB); the
 // English locale restores messages such as "expected string, received number".
@@ -82,7 +82,7 @@ export const jobSchema = z
 const arn = (service: string) =>
   z.string().check(z.regex(new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]+:\\d{12}:.+$`), `expected an ${service} ARN`));
 
-const severity = z.enum(['info', 'low', 'medium', 'high', 'critical']);
+export const severitySchema = z.enum(SEVERITIES);
 /** Auto Scaling's limit on a lifecycle action: min(48 h, 100 × HeartbeatTimeout) (EC2 Auto Scaling user guide, lifecycle hooks). */
 export const lifecycleGlobalTimeoutSeconds = (heartbeatTimeoutSeconds: number): number => Math.min(48 * 3600, 100 * heartbeatTimeoutSeconds);
 
@@ -151,6 +151,14 @@ export const stoppedWatchSchema = z.strictObject({
   inboundTopicArn: z.optional(arn('sns')),
 });
 
+/** The `audit` section; an absent section means the defaults. */
+export const auditConfigSchema = z.strictObject({
+  /** When every configured cluster is audited; null turns the scheduled audit off. */
+  schedule: z._default(z.nullable(scheduleExpression), 'rate(1 day)'),
+  /** Also audit a service when one of its deployments completes or fails. */
+  onDeployment: z._default(z.boolean(), true),
+});
+
 
 
 export const configSchema = z
@@ -169,7 +177,7 @@ export const configSchema = z
     alerts: z.prefault(
       z.strictObject({
         topicArn: z.optional(arn('sns')),
-        minSeverity: z._default(severity, 'high'),
+        minSeverity: z._default(severitySchema, 'high'),
         windowMinutes: z._default(intIn(1, 1440), 10),
       }),
       {},

@@ -24,3 +24,18 @@ export function envJson<S extends z.ZodMiniType>(name: string, schema: S, env: N
   }
   return parseOrThrow(schema, parsed, name);
 }
+
+/** Lambda allows 4 KB for all environment variables of a function together (Lambda quotas, "Function configuration, deployment, and execution"). */
+export const LAMBDA_ENV_LIMIT_BYTES = 4096;
+/** What a function's own configuration variable may take: TABLE_NAME, the Powertools variables and the rest share the other 1 KB. */
+export const CONFIG_ENV_LIMIT_BYTES = LAMBDA_ENV_LIMIT_BYTES - 1024;
+
+/**
+ * The size check of a configuration variable, run when the stack is packaged:
+ * undefined when `value` fits in CONFIG_ENV_LIMIT_BYTES as JSON, otherwise
+ * what `issue` says of its size.
+ */
+export function envSizeIssue(value: unknown, issue: (bytes: number, limit: number) => string): string | undefined {
+  const bytes = Buffer.byteLength(typeof value === 'string' ? value : JSON.stringify(value));
+  return bytes > CONFIG_ENV_LIMIT_BYTES ? issue(bytes, CONFIG_ENV_LIMIT_BYTES) : undefined;
+}

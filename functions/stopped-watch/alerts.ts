@@ -9,10 +9,11 @@
  * flushes never send the same message twice, and a message whose sender died
  * is sent again by the next flush once the claim's lease has run out.
  */
-import type { Category, Classification, Severity } from './classify.ts';
+import { severityRank, type Severity } from '../shared/severity.ts';
+import type { Category, Classification } from './classify.ts';
 import type { Scope } from './scope.ts';
 import { resourceId } from './scope.ts';
-import { SEVERITIES, type StoppedWatchSettings } from './settings.ts';
+import type { StoppedWatchSettings } from './settings.ts';
 
 /** Nobody has to act on these, whatever minSeverity says. */
 export const NEVER_ALERT: ReadonlySet<Category> = new Set<Category>(['deployment-benign', 'user-stop']);
@@ -38,10 +39,6 @@ export const WINDOW_RETENTION_S = 86_400;
 export const SUBJECT_MAX = 99;
 
 export const ALERT_PREFIX = 'alert#';
-
-export function severityRank(severity: Severity): number {
-  return SEVERITIES.indexOf(severity);
-}
 
 export function shouldAlert(c: Classification, alerts: StoppedWatchSettings['alerts']): boolean {
   if (!alerts.topicArn || NEVER_ALERT.has(c.category)) return false;

@@ -8,8 +8,7 @@
  * the fixed sentences of the ECS scheduler), not on whole known strings:
  * registries, agents and Fargate keep changing the tail of those messages.
  */
-
-export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical';
+import type { Severity } from '../shared/severity.ts';
 
 export type Category =
   | 'oom'

@@ -1,15 +1,12 @@
 import * as z from 'zod/mini';
-import type { CaretakerConfig } from '../shared/config.ts';
-import type { Severity } from './classify.ts';
-
-export const SEVERITIES: readonly Severity[] = Object.freeze(['info', 'low', 'medium', 'high', 'critical']);
+import { severitySchema, type CaretakerConfig } from '../shared/config.ts';
 
 /** What infra puts in STOPPED_WATCH_CONFIG, the stopped-watch slice of caretaker.config.ts. */
 export const stoppedWatchEnvSchema = z.object({
   clusters: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
   alerts: z.object({
     topicArn: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:.+$/, 'expected an SNS topic ARN'))),
-    minSeverity: z.enum(['info', 'low', 'medium', 'high', 'critical']),
+    minSeverity: severitySchema,
     windowMinutes: z.int().check(z.gte(1), z.lte(1440)),
   }),
   requestCleanup: z.boolean(),

@@ -1,21 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { ECSClient } from '@aws-sdk/client-ecs';
-import * as z from 'zod/mini';
-import { jobSchema } from '../shared/config.ts';
 import { envJson, requireEnv } from '../shared/env.ts';
 import { clientConfig, documentClient, lambdaHandler, traced } from '../shared/lambda.ts';
 import { logger, metrics } from '../shared/powertools.ts';
 import { createStore } from '../shared/store.ts';
 import { parseInvocation } from './invocation.ts';
 import { releaseOnStopped, runOccurrence, type TaskLockDeps } from './lock.ts';
-
-/** What serverless.ts puts in TASK_LOCK_CONFIG. */
-export const taskLockEnvSchema = z.object({
-  jobs: z.array(jobSchema),
-  /** job name -> the rule or schedule name that triggers it */
-  scheduleNames: z.record(z.string(), z.string()),
-  lockRetentionHours: z.int().check(z.positive()),
-});
+import { taskLockEnvSchema } from './settings.ts';
 
 const config = envJson('TASK_LOCK_CONFIG', taskLockEnvSchema);
 // RunTask is safe to retry: its clientToken makes a repeated call return the first task.

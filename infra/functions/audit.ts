@@ -1,12 +1,10 @@
 import { deploymentFinishedPattern } from '../../functions/audit/events.ts';
-import { auditConfigFrom, auditSettingsFromConfig } from '../../functions/audit/settings.ts';
+import { auditConfigFrom, environmentSizeIssue, settingsFromConfig } from '../../functions/audit/settings.ts';
 import { ConfigError } from '../../functions/shared/config.ts';
 import { inClusters, tableReadWrite, type Statement } from '../iam.ts';
 import { dlqLogicalId } from '../resources.ts';
+import { handlerExport } from './ids.ts';
 import { ruleRetryPolicy, type DeployContext, type FunctionSpec } from './types.ts';
-
-// AUDIT_CONFIG shares Lambda's 4 KB of environment (Lambda quotas) with TABLE_NAME and the Powertools variables.
-export const AUDIT_CONFIG_LIMIT_BYTES = 3072;
 
 const sub = (text: string) => ({ 'Fn::Sub': text });
 
@@ -17,15 +15,12 @@ const sub = (text: string) => ({ 'Fn::Sub': text });
  * when both triggers are off.
  */
 export function auditFunction({ config }: DeployContext): FunctionSpec | undefined {
-  const settings = auditSettingsFromConfig(config);
+  const settings = settingsFromConfig(config);
   const { schedule, onDeployment } = auditConfigFrom(config);
   if (schedule === null && !onDeployment) return undefined;
   const { clusters } = settings;
-  const environment = JSON.stringify(settings);
-  if (Buffer.byteLength(environment) > AUDIT_CONFIG_LIMIT_BYTES) {
-    const issue = `config.clusters: the clusters take ${Buffer.byteLength(environment)} bytes in the audit function's environment (AUDIT_CONFIG), over ${AUDIT_CONFIG_LIMIT_BYTES}`;
-    throw new ConfigError(`Invalid config:\n  ${issue}`, [issue]);
-  }
+  const issue = environmentSizeIssue(config);
+  if (issue) throw new ConfigError(`Invalid config:\n  ${issue}`, [issue]);
 
   const deadLetterQueueArn = { 'Fn::GetAtt': [dlqLogicalId('audit'), 'Arn'] };
   const events = [
@@ -57,14 +52,14 @@ export function auditFunction({ config }: DeployContext): FunctionSpec | undefin
   if (settings.alerts.topicArn) statements.push({ Sid: 'PublishDigest', Effect: 'Allow', Action: 'sns:Publish', Resource: settings.alerts.topicArn });
 
   return {
-    key: 'audit',
+    id: 'audit',
     definition: {
-      handler: 'functions/audit/handler.handler',
+      handler: handlerExport('audit'),
       description: 'Audits ECS services, task definitions and target groups for settings that slow deployments, stall drains or make health checks lie',
       // A 500-service cluster is about 50 DescribeServices, up to 500 DescribeTaskDefinition and as many target group reads, one after another.
       timeout: 300,
       memorySize: 256,
-      environment: { AUDIT_CONFIG: environment },
+      environment: { AUDIT_CONFIG: JSON.stringify(settings) },
       events,
     },
     statements,

@@ -1,20 +1,17 @@
 import { ConfigError, type CaretakerConfig } from '../../functions/shared/config.ts';
 import { cleanupPatterns } from '../../functions/cleanup/events.ts';
-import type { CleanupEnv } from '../../functions/cleanup/settings.ts';
+import { cleanupAlarmNamePrefix, environmentSizeIssue, settingsFromConfig } from '../../functions/cleanup/settings.ts';
 import { arn, inClusters, tableReadWrite, type Statement } from '../iam.ts';
 import { dlqLogicalId, lambdaLogicalId, type Resources } from '../resources.ts';
 import { cleanupDocumentResource } from '../ssm-document.ts';
+import { handlerExport } from './ids.ts';
 import { ruleRetryPolicy, type DeployContext, type FunctionSpec } from './types.ts';
 
 export const CLEANUP_DOCUMENT_LOGICAL_ID = 'CleanupDocument';
 export const CLEANUP_ALARM_PERMISSION_LOGICAL_ID = 'CleanupAlarmActionPermission';
-// CLEANUP_CONFIG shares Lambda's 4 KB of environment (Lambda quotas) with the other variables.
-export const CLEANUP_CONFIG_LIMIT_BYTES = 3072;
 
 /** The document is named, not generated, so that the report rule can match its name in the status events. */
 export const cleanupDocumentName = (prefix: string): string => `${prefix}-docker-cleanup`;
-/** Alarms whose name starts with this trigger cleanup; any other alarm in the account is ignored. */
-export const cleanupAlarmNamePrefix = (prefix: string): string => `${prefix}-cleanup`;
 
 const sub = (text: string) => ({ 'Fn::Sub': text });
 
@@ -32,21 +29,14 @@ export function escapeFrameworkVariables<T>(value: T): T {
   return value;
 }
 
-/** What the handler reads from CLEANUP_CONFIG (functions/cleanup/settings.ts). */
-export const cleanupEnvConfig = (config: CaretakerConfig, prefix: string): CleanupEnv => ({
-  clusters: config.clusters.map((c) => c.name),
-  cleanup: config.cleanup,
-  alarmNamePrefix: cleanupAlarmNamePrefix(prefix),
-});
-
 export function checkCleanupConfig(config: CaretakerConfig, prefix: string): void {
   const issues: string[] = [];
   // Document names: 3-128 of [a-zA-Z0-9_.-], and "aws", "amazon" and "amzn" are reserved prefixes (SSM API reference, CreateDocument Name).
   const name = cleanupDocumentName(prefix);
   if (/^(aws|amazon|amzn)/i.test(name)) issues.push(`config.service: "${config.service}" would name the SSM document "${name}", but SSM reserves names starting with aws, amazon or amzn`);
   if (!/^[a-zA-Z0-9_.-]{3,128}$/.test(name)) issues.push(`config.service: the SSM document name "${name}" must be 3-128 letters, digits, "_", "." or "-" (check the stage name too)`);
-  const bytes = Buffer.byteLength(JSON.stringify(cleanupEnvConfig(config, prefix)));
-  if (bytes > CLEANUP_CONFIG_LIMIT_BYTES) issues.push(`config.clusters: the clusters take ${bytes} bytes in the cleanup function's environment (CLEANUP_CONFIG), over ${CLEANUP_CONFIG_LIMIT_BYTES}`);
+  const sizeIssue = environmentSizeIssue(config, { prefix });
+  if (sizeIssue) issues.push(sizeIssue);
   if (issues.length) throw new ConfigError(`Invalid config:\n  ${issues.join('\n  ')}`, issues);
 }
 
@@ -135,16 +125,16 @@ export function cleanupFunction({ config, prefix }: DeployContext): FunctionSpec
   ];
 
   return {
-    key: 'cleanup',
+    id: 'cleanup',
     resources,
     definition: {
-      handler: 'functions/cleanup/handler.handler',
+      handler: handlerExport('cleanup'),
       description: 'Runs the docker cleanup SSM document on ECS container instances (schedule, disk alarms, requests) and publishes its reports as metrics',
       // A 5,000-instance run is about 100 ECS, 100 SSM and 5,000 DynamoDB calls; the report collector takes well under a second.
       timeout: 300,
       memorySize: 256,
       environment: {
-        CLEANUP_CONFIG: JSON.stringify(cleanupEnvConfig(config, prefix)),
+        CLEANUP_CONFIG: JSON.stringify(settingsFromConfig(config, { prefix })),
         CLEANUP_DOCUMENT_NAME: { Ref: CLEANUP_DOCUMENT_LOGICAL_ID },
       },
       events: [

@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
 import { ConfigError, type CaretakerConfig } from '../../functions/shared/config.ts';
 import { drainPatterns } from '../../functions/drain/events.ts';
+import { environmentSizeIssue, settingsFromConfig } from '../../functions/drain/settings.ts';
 import { arn, inClusters, tableReadWrite, type Statement } from '../iam.ts';
 import { dlqLogicalId, type Resources } from '../resources.ts';
+import { handlerExport } from './ids.ts';
 import { ruleRetryPolicy, type DeployContext, type FunctionSpec } from './types.ts';
-
-// DRAIN_CONFIG shares Lambda's 4 KB of environment (Lambda quotas) with TABLE_NAME,
-// the Powertools variables and any other function setting.
-export const DRAIN_CONFIG_LIMIT_BYTES = 3072;
 
 const sub = (text: string) => ({ 'Fn::Sub': text });
 
@@ -27,12 +25,6 @@ export function ratePeriodSeconds(expression: string): number | undefined {
   return match ? Number(match[1]) * UNIT_SECONDS[match[2]!]! : undefined;
 }
 
-/** What the handler reads from DRAIN_CONFIG (functions/drain/handler.ts, drainEnvSchema). */
-export const drainEnvConfig = (config: CaretakerConfig) => ({
-  clusters: config.clusters.map((c) => ({ name: c.name, asgs: c.asgs })),
-  drain: config.drain,
-});
-
 /**
  * Values that are each valid but do not work together. A heartbeat goes out at
  * the first tick after a third of HeartbeatTimeout, so the tick period must
@@ -47,10 +39,8 @@ export function checkDrainConfig(config: CaretakerConfig): void {
       `config.drain.heartbeatTimeoutSeconds: ${heartbeatTimeoutSeconds} s is too short for a reconcile tick every ${period} s (reconcileSchedule); it must be above 1.5 × the tick period, i.e. at least ${Math.floor(period * 1.5) + 1} s`,
     );
   }
-  const bytes = Buffer.byteLength(JSON.stringify(drainEnvConfig(config)));
-  if (bytes > DRAIN_CONFIG_LIMIT_BYTES) {
-    issues.push(`config.clusters: the clusters and ASGs take ${bytes} bytes in the drain function's environment (DRAIN_CONFIG), over ${DRAIN_CONFIG_LIMIT_BYTES}`);
-  }
+  const sizeIssue = environmentSizeIssue(config);
+  if (sizeIssue) issues.push(sizeIssue);
   if (issues.length) throw new ConfigError(`Invalid config:\n  ${issues.join('\n  ')}`, issues);
 }
 
@@ -122,14 +112,14 @@ export function drainFunction({ config }: DeployContext): FunctionSpec | undefin
   ];
 
   return {
-    key: 'drain',
+    id: 'drain',
     resources,
     definition: {
-      handler: 'functions/drain/handler.handler',
+      handler: handlerExport('drain'),
       description: 'Drains ECS container instances before their Auto Scaling group terminates them; completes the lifecycle hook once every task is STOPPED',
       timeout: 60,
       memorySize: 256,
-      environment: { DRAIN_CONFIG: JSON.stringify(drainEnvConfig(config)) },
+      environment: { DRAIN_CONFIG: JSON.stringify(settingsFromConfig(config)) },
       events: [
         ...(patterns.lifecycle ? [rule(patterns.lifecycle)] : []),
         rule(patterns.taskStopped),

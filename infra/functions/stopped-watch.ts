@@ -3,6 +3,7 @@ import { stoppedWatchPatterns } from '../../functions/stopped-watch/events.ts';
 import { settingsFromConfig } from '../../functions/stopped-watch/settings.ts';
 import { tableReadWrite, type Statement } from '../iam.ts';
 import { dlqLogicalId } from '../resources.ts';
+import { handlerExport } from './ids.ts';
 import { ruleRetryPolicy, type DeployContext, type FunctionSpec } from './types.ts';
 
 /** How often ended alert windows are summarised: a summary is at most this late. */
@@ -22,7 +23,7 @@ export function stoppedWatchFunction({ config }: DeployContext): FunctionSpec {
   const settings = settingsFromConfig(config);
   const clusters = settings.clusters;
   const topicArn = settings.alerts.topicArn;
-  const dlqArn = { 'Fn::GetAtt': [dlqLogicalId('stoppedWatch'), 'Arn'] };
+  const dlqArn = { 'Fn::GetAtt': [dlqLogicalId('stopped-watch'), 'Arn'] };
 
   const rules = Object.entries(stoppedWatchPatterns(clusters)).map(([name, pattern]) => ({
     eventBridge: {
@@ -57,9 +58,9 @@ export function stoppedWatchFunction({ config }: DeployContext): FunctionSpec {
   }
 
   return {
-    key: 'stoppedWatch',
+    id: 'stopped-watch',
     definition: {
-      handler: 'functions/stopped-watch/handler.handler',
+      handler: handlerExport('stopped-watch'),
       description: 'Classifies why ECS tasks stop, publishes metrics, sends rate-limited alerts with a fix hint, requests cleanup of full disks',
       timeout: 30,
       memorySize: 256,

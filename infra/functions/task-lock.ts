@@ -1,19 +1,22 @@
 import { taskStoppedPattern } from '../../functions/task-lock/events.ts';
-import { scheduleNameFor } from '../config.ts';
+import { settingsFromConfig } from '../../functions/task-lock/settings.ts';
 import { arn, inClusters, tableReadWrite } from '../iam.ts';
-import { dlqLogicalId, type Resources } from '../resources.ts';
+import { dlqLogicalId, lambdaLogicalId, type Resources } from '../resources.ts';
+import { handlerExport, logicalIdStem } from './ids.ts';
 import { ruleRetryPolicy, type DeployContext, type FunctionSpec } from './types.ts';
 
 /** task-lock: one schedule per job, plus the STOPPED events of the tasks it started. */
 export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec {
   const { jobs } = config;
   const clusterNames = config.clusters.map((c) => c.name);
-  const scheduleNames = Object.fromEntries(jobs.map((job) => [job.name, scheduleNameFor(config, stage, job)]));
+  const settings = settingsFromConfig(config, { stage });
+  const { scheduleNames } = settings;
   const usesScheduler = jobs.some((job) => job.schedule.method === 'scheduler');
 
+  const schedulerRole = `${logicalIdStem('task-lock')}SchedulerRole`;
   const resources: Resources = usesScheduler
     ? {
-        TaskLockSchedulerRole: {
+        [schedulerRole]: {
           Type: 'AWS::IAM::Role',
           Properties: {
             AssumeRolePolicyDocument: {
@@ -25,7 +28,7 @@ export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec
                 PolicyName: 'invoke-task-lock',
                 PolicyDocument: {
                   Version: '2012-10-17',
-                  Statement: [{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': ['TaskLockLambdaFunction', 'Arn'] } }],
+                  Statement: [{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [lambdaLogicalId('task-lock'), 'Arn'] } }],
                 },
               },
             ],
@@ -42,7 +45,7 @@ export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec
             name: scheduleNames[job.name],
             rate: [job.schedule.expression],
             timezone: job.schedule.timezone,
-            roleArn: { 'Fn::GetAtt': ['TaskLockSchedulerRole', 'Arn'] },
+            roleArn: { 'Fn::GetAtt': [schedulerRole, 'Arn'] },
             description: `ecs-caretaker task-lock: ${job.name}`,
             // Scheduler fills these context attributes in on every invocation (Scheduler user guide, "Adding context attributes").
             input: {
@@ -58,19 +61,17 @@ export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec
   );
 
   return {
-    key: 'taskLock',
+    id: 'task-lock',
     resources,
     definition: {
-      handler: 'functions/task-lock/handler.handler',
+      handler: handlerExport('task-lock'),
       description: 'Runs each scheduled ECS task exactly once per occurrence, never overlapping its previous run',
       timeout: 30,
       memorySize: 256,
-      environment: {
-        TASK_LOCK_CONFIG: JSON.stringify({ jobs, scheduleNames, lockRetentionHours: config.taskLock.lockRetentionHours }),
-      },
+      environment: { TASK_LOCK_CONFIG: JSON.stringify(settings) },
       events: [
         ...schedules,
-        ...(jobs.length ? [{ eventBridge: { pattern: taskStoppedPattern, deadLetterQueueArn: { 'Fn::GetAtt': [dlqLogicalId('taskLock'), 'Arn'] }, retryPolicy: ruleRetryPolicy } }] : []),
+        ...(jobs.length ? [{ eventBridge: { pattern: taskStoppedPattern, deadLetterQueueArn: { 'Fn::GetAtt': [dlqLogicalId('task-lock'), 'Arn'] }, retryPolicy: ruleRetryPolicy } }] : []),
       ],
     },
     statements: [

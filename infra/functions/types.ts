@@ -1,5 +1,6 @@
 import type { CaretakerConfig } from '../../functions/shared/config.ts';
 import type { Statement } from '../iam.ts';
+import type { FunctionId } from './ids.ts';
 import type { Resources } from '../resources.ts';
 
 /** What serverless.ts knows when it asks each function for its definition. */
@@ -11,14 +12,20 @@ export interface DeployContext {
   tableName: string;
 }
 
+/** Where a stage of the configuration deploys: `<service>-<stage>` prefixes every resource name, and the table is `<prefix>-state`. */
+export function deployContext(config: CaretakerConfig, stage: string): DeployContext {
+  const prefix = `${config.service}-${stage}`;
+  return { config, stage, prefix, tableName: `${prefix}-state` };
+}
+
 /**
  * One Lambda function as infra/ describes it. serverless.ts adds the parts
  * every function has: its own role (logs, traces, DLQ plus `statements`), its
  * DLQ with an alarm, the on-failure destination, TABLE_NAME and the service name.
  */
 export interface FunctionSpec {
-  /** osls function key, e.g. `taskLock` */
-  key: string;
+  /** the function's folder under functions/, e.g. `task-lock`; its osls key is derived from it (ids.ts) */
+  id: FunctionId;
   /** osls function definition without name/role (handler, events, environment, timeout, ...) */
   definition: Record<string, unknown> & { environment?: Record<string, unknown>; events?: unknown[] };
   statements: Statement[];

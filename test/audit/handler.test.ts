@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
-import { fakeContext } from '../../demo/context.ts';
+import { fakeContext } from '../../sim/lambda.ts';
 import { SCHEDULED_DIGEST_ID, serviceDigestId } from '../../functions/audit/digest-state.ts';
 import type { AuditReport } from '../../functions/audit/run.ts';
 import type { AuditSettings } from '../../functions/audit/settings.ts';

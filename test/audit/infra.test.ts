@@ -4,7 +4,8 @@ import { deploymentFinishedPattern } from '../../functions/audit/events.ts';
 import { parseConfig, ConfigError, type CaretakerConfig } from '../../functions/shared/config.ts';
 import { envJson } from '../../functions/shared/env.ts';
 import { assertValidPattern } from '../../functions/shared/event-pattern.ts';
-import { AUDIT_CONFIG_LIMIT_BYTES, auditFunction } from '../../infra/functions/audit.ts';
+import { CONFIG_ENV_LIMIT_BYTES } from '../../functions/shared/env.ts';
+import { auditFunction } from '../../infra/functions/audit.ts';
 import { ruleRetryPolicy } from '../../infra/functions/types.ts';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:ops-alerts';
@@ -18,8 +19,8 @@ const spec = (config: Record<string, unknown> = {}, audit?: Record<string, unkno
 
 describe('audit FunctionSpec', () => {
   it('passes the handler a configuration it accepts', () => {
-    const { definition, key } = spec({ alerts: { topicArn: TOPIC, minSeverity: 'medium' } })!;
-    expect(key).toBe('audit');
+    const { definition, id } = spec({ alerts: { topicArn: TOPIC, minSeverity: 'medium' } })!;
+    expect(id).toBe('audit');
     expect(definition.handler).toBe('functions/audit/handler.handler');
     const settings = envJson('AUDIT_CONFIG', auditEnvSchema, { AUDIT_CONFIG: definition.environment!.AUDIT_CONFIG as string });
     expect(settings).toEqual({ clusters: ['prod', 'batch'], alerts: { topicArn: TOPIC, minSeverity: 'medium' } });
@@ -78,6 +79,6 @@ describe('audit FunctionSpec', () => {
   it('refuses clusters that would not fit in the environment, naming the field', () => {
     const clusters = Array.from({ length: 40 }, (_, i) => ({ name: `cluster-with-a-rather-long-name-${String(i).padStart(3, '0')}-${'x'.repeat(60)}` }));
     expect(() => spec({ clusters })).toThrow(`config.clusters: the clusters take`);
-    expect(() => spec({ clusters })).toThrow(`over ${AUDIT_CONFIG_LIMIT_BYTES}`);
+    expect(() => spec({ clusters })).toThrow(`over ${CONFIG_ENV_LIMIT_BYTES}`);
   });
 });

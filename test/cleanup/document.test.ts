@@ -5,15 +5,8 @@
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cleanupSchema } from '../../functions/shared/config.ts';
-import {
-  CLEANUP_EXIT_CODES,
-  CLEANUP_SCRIPT_PATH,
-  SCRIPT_HEREDOC_DELIMITER,
-  cleanupDocumentParameters,
-  cleanupDocumentResource,
-  readCleanupScript,
-  type CleanupDocumentParameterName,
-} from '../../infra/ssm-document.ts';
+import { CLEANUP_EXIT_CODES, cleanupDocumentParameters, type CleanupDocumentParameterName } from '../../functions/cleanup/document-contract.ts';
+import { CLEANUP_SCRIPT_PATH, SCRIPT_HEREDOC_DELIMITER, cleanupDocumentResource, readCleanupScript } from '../../infra/ssm-document.ts';
 import { dockerCalls, hexId, runCleanupScript, secondsAgo } from './harness.ts';
 
 const resource = cleanupDocumentResource({});

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CleanupReport } from '../../infra/ssm-document.ts';
+import type { CleanupReport } from '../../functions/cleanup/document-contract.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const cleanupScriptPath = resolve(here, '..', '..', 'infra', 'ssm', 'docker-cleanup.sh');

@@ -13,7 +13,7 @@ import {
   perCommandRate,
 } from '../../functions/cleanup/plan.ts';
 import { throttlingOnlyRetryStrategy } from '../../functions/cleanup/retry.ts';
-import { cleanupDocumentParameters, type CleanupDocumentParameterName } from '../../infra/ssm-document.ts';
+import { cleanupDocumentParameters, type CleanupDocumentParameterName } from '../../functions/cleanup/document-contract.ts';
 
 describe('cleanup plan', () => {
   it('cuts instances into batches of at most 50, keeping every one once', () => {

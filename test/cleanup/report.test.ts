@@ -3,7 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { describe, expect, it } from 'vitest';
 import { stage } from '../../functions/cleanup/metrics.ts';
 import { classifyInvocation, invocationMetrics, parseReportLine, type InvocationResult } from '../../functions/cleanup/report.ts';
-import { CLEANUP_EXIT_CODES } from '../../infra/ssm-document.ts';
+import { CLEANUP_EXIT_CODES } from '../../functions/cleanup/document-contract.ts';
 import { reportLine } from './world.ts';
 
 const TRUNCATED = '{"v":1,"instance":"i-00000000000000001","exitCode":12,"status":"cleanup-errors","errorCount":57,"truncated":true}';

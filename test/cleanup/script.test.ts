@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLEANUP_EXIT_CODES as EXIT } from '../../infra/ssm-document.ts';
+import { CLEANUP_EXIT_CODES as EXIT } from '../../functions/cleanup/document-contract.ts';
 import {
   TASK_ARN_LABEL,
   cleanupScriptPath,

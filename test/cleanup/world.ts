@@ -8,11 +8,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { vi } from 'vitest';
-import { fakeContext } from '../../demo/context.ts';
+import { fakeContext } from '../../sim/lambda.ts';
 export { reportLine } from '../support/cleanup-report.ts';
 import { parseConfig, type CaretakerConfigInput } from '../../functions/shared/config.ts';
 import type { CleanupEnv } from '../../functions/cleanup/settings.ts';
-import { cleanupDocumentParameters } from '../../infra/ssm-document.ts';
+import { cleanupDocumentParameters } from '../../functions/cleanup/document-contract.ts';
 import { installDrainWorld } from '../../sim/drain.ts';
 import { createTable, startSim, type Sim } from '../../sim/index.ts';
 import { installSsm, type SsmSim } from '../../sim/ssm.ts';

@@ -9,9 +9,9 @@ import { drainPatterns } from '../../functions/drain/events.ts';
 import { parseConfig } from '../../functions/shared/config.ts';
 import { installDrainWorld, type DrainWorld } from '../../sim/drain.ts';
 import { createTable, startSim, type Sim } from '../../sim/index.ts';
-import { drainEnvConfig } from '../../infra/functions/drain.ts';
+import { settingsFromConfig } from '../../functions/drain/settings.ts';
 import { loadAwsEvent } from '../support/fixtures.ts';
-import { fakeContext } from '../../demo/context.ts';
+import { fakeContext } from '../../sim/lambda.ts';
 
 const config = parseConfig({
   clusters: [{ name: 'prod', asgs: ['prod-asg'] }],
@@ -32,7 +32,7 @@ beforeAll(async () => {
   world = installDrainWorld(sim);
   Object.assign(process.env, sim.env(), {
     TABLE_NAME: 'drain-handler-it',
-    DRAIN_CONFIG: JSON.stringify(drainEnvConfig(config)),
+    DRAIN_CONFIG: JSON.stringify(settingsFromConfig(config)),
     POWERTOOLS_METRICS_DISABLED: 'true',
   });
   await createTable(sim.dynamo.endpoint, 'drain-handler-it');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { drainFunction, hookLogicalId, ratePeriodSeconds, DRAIN_CONFIG_LIMIT_BYTES } from '../../infra/functions/drain.ts';
+import { CONFIG_ENV_LIMIT_BYTES } from '../../functions/shared/env.ts';
+import { drainFunction, hookLogicalId, ratePeriodSeconds } from '../../infra/functions/drain.ts';
 import { parseConfig, type CaretakerConfigInput, ConfigError } from '../../functions/shared/config.ts';
 import { drainPatterns } from '../../functions/drain/events.ts';
 
@@ -87,7 +88,7 @@ describe('drain FunctionSpec', () => {
   it('passes its configuration in DRAIN_CONFIG, well under the limit', () => {
     const spec = drainFunction(context())!;
     const env = spec.definition.environment!.DRAIN_CONFIG as string;
-    expect(Buffer.byteLength(env)).toBeLessThan(DRAIN_CONFIG_LIMIT_BYTES);
+    expect(Buffer.byteLength(env)).toBeLessThan(CONFIG_ENV_LIMIT_BYTES);
     expect(JSON.parse(env)).toMatchObject({ clusters: [{ name: 'prod', asgs: ['prod-asg-a', 'prod-asg-b'] }, { name: 'batch', asgs: ['batch.asg'] }], drain: { hookName: 'ecs-caretaker-drain' } });
   });
 

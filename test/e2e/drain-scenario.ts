@@ -12,7 +12,8 @@ import { parseConfig, type CaretakerConfigInput } from '../../functions/shared/c
 import type { LifecycleAction } from '../../sim/autoscaling.ts';
 import type { AwsEvent } from '../../sim/index.ts';
 import { bundledDeployments, PREFIX, type Bundles } from './functions.ts';
-import type { KillPlan, LambdaRuntime } from './lambda.ts';
+import type { KillPlan, LambdaRuntime } from '../../sim/lambda.ts';
+import { scheduledEvent } from '../../sim/eventbridge.ts';
 import { naiveDeployment } from './naive-drainer.ts';
 import {
   applyFaults,
@@ -23,7 +24,6 @@ import {
   killPlanArbitrary,
   malformedViolations,
   runUntil,
-  scheduledEvent,
   subscribeRules,
   timeline,
   type FaultPlan,
@@ -329,7 +329,7 @@ export async function runDrainScenario(world: World, s: DrainScenario, drainer: 
   const completions = observeCompletions(world);
   if (drainer === 'ours') {
     subscribeRules(world, fn, patterns);
-    every(world, fn, 60_000, (at, n) => scheduledEvent(world, `${PREFIX}-drain-reconcile`, at, `tick-${n}`));
+    every(world, fn, 60_000, (at, n) => scheduledEvent(world.sim, `${PREFIX}-drain-reconcile`, at, `tick-${n}`));
   } else {
     subscribeRules(world, fn, { lifecycle: patterns.lifecycle });
   }

@@ -11,11 +11,13 @@ import { cleanupPatterns } from '../../functions/cleanup/events.ts';
 import { drainPatterns } from '../../functions/drain/events.ts';
 import { parseConfig, type CaretakerConfigInput } from '../../functions/shared/config.ts';
 import { stoppedWatchPatterns } from '../../functions/stopped-watch/events.ts';
+import { functionName } from '../../infra/functions/ids.ts';
 import type { PublishedMessage } from '../../sim/sns.ts';
 import { reportLine } from '../support/cleanup-report.ts';
 import { drainOutcome, observeCompletions } from './drain-scenario.ts';
 import { ALARM_PREFIX, DOCUMENT, PREFIX } from './functions.ts';
-import type { Invocation, KillPlan } from './lambda.ts';
+import type { Invocation, KillPlan } from '../../sim/lambda.ts';
+import { scheduledEvent } from '../../sim/eventbridge.ts';
 import {
   applyFaults,
   armKill,
@@ -25,7 +27,6 @@ import {
   killPlanArbitrary,
   malformedViolations,
   runUntil,
-  scheduledEvent,
   subscribeRules,
   timeline,
   validInDlq,
@@ -259,11 +260,11 @@ export async function runFleetScenario(world: World, s: FleetScenario): Promise<
     return output;
   };
 
-  subscribeRules(world, 'stoppedWatch', stoppedWatchPatterns(config.clusters.map((c) => c.name)));
+  subscribeRules(world, 'stopped-watch', stoppedWatchPatterns(config.clusters.map((c) => c.name)));
   subscribeRules(world, 'cleanup', cleanupPatterns({ alarmNamePrefix: ALARM_PREFIX, documentName: DOCUMENT }));
   subscribeRules(world, 'drain', drainPatterns(config));
-  every(world, 'drain', 60_000, (at, n) => scheduledEvent(world, `${PREFIX}-drain-reconcile`, at, `drain-tick-${n}`));
-  every(world, 'stoppedWatch', 60_000, (at, n) => scheduledEvent(world, `${PREFIX}-stoppedWatch-flush`, at, `flush-${n}`));
+  every(world, 'drain', 60_000, (at, n) => scheduledEvent(world.sim, `${PREFIX}-drain-reconcile`, at, `drain-tick-${n}`));
+  every(world, 'stopped-watch', 60_000, (at, n) => scheduledEvent(world.sim, `${functionName(PREFIX, 'stopped-watch')}-flush`, at, `flush-${n}`));
   applyFaults(world, s.faults);
   armKill(world, s.kill);
 
@@ -297,7 +298,7 @@ export async function runFleetScenario(world: World, s: FleetScenario): Promise<
       switch (kind) {
         case 'sns-not-json':
           injectMalformed(world, {
-            fn: 'stoppedWatch',
+            fn: 'stopped-watch',
             via: 'direct',
             event: { Records: [{ EventSource: 'aws:sns', EventVersion: '1.0', EventSubscriptionArn: `${topicArn}:relay`, Sns: { Type: 'Notification', MessageId: `m-${n}`, TopicArn: topicArn, Message: '{"truncated":' } }] },
             expect: 'Records[0].Sns.Message is not JSON',

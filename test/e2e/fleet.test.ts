@@ -20,7 +20,7 @@ import { inWorld } from './world.ts';
 const RUNS = Number(process.env.E2E_RUNS_FLEET ?? 60);
 
 const suite = e2eRuntime((runtime, bundles) => {
-  for (const deployment of bundledDeployments(FLEET_CONFIG, bundles, { only: ['stoppedWatch', 'cleanup', 'drain'] })) runtime.deploy(deployment);
+  for (const deployment of bundledDeployments(FLEET_CONFIG, bundles, { only: ['stopped-watch', 'cleanup', 'drain'] })) runtime.deploy(deployment);
 });
 
 describe('stopped-watch and cleanup E2E', () => {

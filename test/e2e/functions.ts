@@ -10,11 +10,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseConfig, type CaretakerConfigInput } from '../../functions/shared/config.ts';
-import { CLEANUP_DOCUMENT_LOGICAL_ID, cleanupAlarmNamePrefix, cleanupDocumentName } from '../../infra/functions/cleanup.ts';
+import { cleanupAlarmNamePrefix } from '../../functions/cleanup/settings.ts';
+import { cleanupDocumentName } from '../../infra/functions/cleanup.ts';
+import { lambdaEnvironment } from '../../infra/functions/environment.ts';
+import type { FunctionId } from '../../infra/functions/ids.ts';
 import { functionSpecs } from '../../infra/functions/index.ts';
-import type { FunctionSpec } from '../../infra/functions/types.ts';
-import { buildBundles, type FunctionKey } from '../../scripts/build.ts';
-import type { Deployment, Handler } from './lambda.ts';
+import { deployContext } from '../../infra/functions/types.ts';
+import { buildBundles } from '../../scripts/build.ts';
+import type { Deployment, Handler } from '../../sim/lambda.ts';
 
 export const STAGE = 'e2e';
 export const PREFIX = `ecs-caretaker-${STAGE}`;
@@ -66,7 +69,7 @@ const POWERTOOLS_ENV = {
 let coldStarts = 0;
 
 export interface Bundles {
-  files: Record<FunctionKey, string>;
+  files: Record<FunctionId, string>;
   remove(): void;
 }
 
@@ -74,37 +77,28 @@ export interface Bundles {
 export async function buildOnce(): Promise<Bundles> {
   const dir = mkdtempSync(join(tmpdir(), 'cc-e2e-bundles-'));
   const built = await buildBundles(dir);
-  const files = Object.fromEntries(Object.entries(built).map(([key, { file }]) => [key, file])) as Record<FunctionKey, string>;
+  const files = Object.fromEntries(Object.entries(built).map(([key, { file }]) => [key, file])) as Record<FunctionId, string>;
   return { files, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** CloudFormation references in an environment, resolved as the deployment would resolve them. */
-function resolveEnv(spec: FunctionSpec): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(spec.definition.environment ?? {})) {
-    if (typeof value === 'string') out[key] = value;
-    else if ((value as { Ref?: string })?.Ref === CLEANUP_DOCUMENT_LOGICAL_ID) out[key] = DOCUMENT;
-    else throw new Error(`e2e: cannot resolve ${spec.key}.environment.${key} = ${JSON.stringify(value)} without a deployment`);
-  }
-  return out;
-}
-
 /**
- * One Deployment per function of this configuration, named `<key><suffix>`,
+ * One Deployment per function of this configuration, named `<id><suffix>`,
  * loading the bundle with the environment serverless.ts would give it.
  */
-export function bundledDeployments(input: CaretakerConfigInput, bundles: Bundles, opts: { suffix?: string; only?: FunctionKey[] } = {}): Deployment[] {
+export function bundledDeployments(input: CaretakerConfigInput, bundles: Bundles, opts: { suffix?: string; only?: FunctionId[] } = {}): Deployment[] {
   const config = parseConfig(input);
-  const specs = functionSpecs({ config, stage: STAGE, prefix: PREFIX, tableName: TABLE });
+  const context = deployContext(config, STAGE);
+  if (context.prefix !== PREFIX) throw new Error(`e2e: the configuration must keep the default service name (${context.prefix} is not ${PREFIX})`);
+  const specs = functionSpecs(context);
   return specs
-    .filter((spec) => !opts.only || opts.only.includes(spec.key as FunctionKey))
+    .filter((spec) => !opts.only || opts.only.includes(spec.id))
     .map((spec) => {
-      const file = bundles.files[spec.key as FunctionKey];
-      if (!file) throw new Error(`e2e: no bundle for function ${spec.key}`);
+      const file = bundles.files[spec.id];
+      if (!file) throw new Error(`e2e: no bundle for function ${spec.id}`);
       return {
-        name: `${spec.key}${opts.suffix ?? ''}`,
+        name: `${spec.id}${opts.suffix ?? ''}`,
         timeoutMs: Number(spec.definition.timeout ?? 6) * 1000,
-        env: { TABLE_NAME: TABLE, POWERTOOLS_SERVICE_NAME: spec.key, ...POWERTOOLS_ENV, ...resolveEnv(spec) },
+        env: lambdaEnvironment(spec, TABLE, POWERTOOLS_ENV),
         load: async () => {
           const module = await loadBundle(freshCopy(file));
           if (typeof module.handler !== 'function') throw new Error(`e2e: ${file} exports no handler`);

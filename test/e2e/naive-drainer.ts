@@ -15,7 +15,7 @@
  */
 import { AutoScalingClient, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeContainerInstancesCommand, ECSClient, ListContainerInstancesCommand, UpdateContainerInstancesStateCommand } from '@aws-sdk/client-ecs';
-import type { Deployment, Handler } from './lambda.ts';
+import type { Deployment, Handler } from '../../sim/lambda.ts';
 
 export interface NaiveOptions {
   /** DescribeContainerInstances calls before giving up. */

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll } from 'vitest';
 import { buildOnce, type Bundles } from './functions.ts';
-import { LambdaRuntime } from './lambda.ts';
+import { LambdaRuntime } from '../../sim/lambda.ts';
 
 // Scenarios run one after the other inside one test; the bound is far above their expected total, only
 // there to stop a hung scenario (vitest's default of 60 s is per test).

@@ -8,10 +8,11 @@
 import fc from 'fast-check';
 import { parseConfig, type CaretakerConfigInput } from '../../functions/shared/config.ts';
 import { taskStoppedPattern } from '../../functions/task-lock/events.ts';
-import { scheduleNameFor } from '../../infra/config.ts';
+import { scheduleNameFor } from '../../functions/task-lock/settings.ts';
 import type { Task } from '../../sim/index.ts';
 import { STAGE } from './functions.ts';
-import type { Invocation, KillPlan } from './lambda.ts';
+import type { Invocation, KillPlan } from '../../sim/lambda.ts';
+import { scheduledEvent } from '../../sim/eventbridge.ts';
 import {
   applyFaults,
   armKill,
@@ -20,7 +21,6 @@ import {
   killPlanArbitrary,
   malformedViolations,
   runUntil,
-  scheduledEvent,
   subscribeRules,
   timeline,
   validInDlq,
@@ -156,7 +156,7 @@ export interface TaskLockRun {
   killed: boolean;
 }
 
-export async function runTaskLockScenario(world: World, s: TaskLockScenario, fn = 'taskLock'): Promise<TaskLockRun> {
+export async function runTaskLockScenario(world: World, s: TaskLockScenario, fn = 'task-lock'): Promise<TaskLockRun> {
   const { sim, runtime } = world;
   sim.ecs.addCluster(CLUSTER);
   sim.ecs.addContainerInstance(CLUSTER, { ec2InstanceId: 'i-0aaaaaaaaaaaaaaa1', cpu: 4096, memory: 8192 });
@@ -178,7 +178,7 @@ export async function runTaskLockScenario(world: World, s: TaskLockScenario, fn 
       occurrences.push({ job: job.name, at, key: `${job.name}@${new Date(at).toISOString()}` });
       if (s.runTaskFailure?.job === j && s.runTaskFailure.occurrence === k) sim.clock.at(at - 1, () => sim.ecs.failNextRunTask('RESOURCE:MEMORY'));
       if (job.schedule.method === 'rule') {
-        sim.clock.at(at, () => sim.bus.put(scheduledEvent(world, ruleName(job.name), at, `rule-${job.name}-${k}`)));
+        sim.clock.at(at, () => sim.bus.put(scheduledEvent(world.sim, ruleName(job.name), at, `rule-${job.name}-${k}`)));
         return;
       }
       for (let c = 0; c < copies; c++) {

@@ -17,7 +17,7 @@ import { inWorld } from './world.ts';
 const RUNS = Number(process.env.E2E_RUNS_TASK_LOCK ?? 90);
 
 const suite = e2eRuntime((runtime, bundles) => {
-  for (const deployment of bundledDeployments(TASK_LOCK_CONFIG, bundles, { only: ['taskLock'] })) runtime.deploy(deployment);
+  for (const deployment of bundledDeployments(TASK_LOCK_CONFIG, bundles, { only: ['task-lock'] })) runtime.deploy(deployment);
 });
 
 describe('task-lock E2E', () => {

@@ -6,7 +6,7 @@
  * malformed events it injected.
  */
 import fc from 'fast-check';
-import { cleanupDocumentParameters } from '../../infra/ssm-document.ts';
+import { cleanupDocumentParameters } from '../../functions/cleanup/document-contract.ts';
 import { installDrainWorld, type DrainWorld } from '../../sim/drain.ts';
 import { installDynamoProxy } from '../../sim/dynamo-proxy.ts';
 import { installEventBridge, type EventBridgeSim } from '../../sim/eventbridge.ts';
@@ -14,7 +14,7 @@ import { createTable, startSim, type AwsEvent, type Sim } from '../../sim/index.
 import { installSns, type SnsSim } from '../../sim/sns.ts';
 import { installSsm, type SsmSim } from '../../sim/ssm.ts';
 import { DOCUMENT, TABLE } from './functions.ts';
-import type { Invocation, KillPlan, LambdaRuntime } from './lambda.ts';
+import type { Invocation, KillPlan, LambdaRuntime } from '../../sim/lambda.ts';
 
 /** The faults every scenario runs under; only the delivery faults vary. */
 export interface FaultPlan {
@@ -117,22 +117,6 @@ export function subscribeRules(world: World, fn: string, patterns: object): void
       world.runtime.invoke(fn, event, rule);
     });
   }
-}
-
-/** An EventBridge "Scheduled Event", as a schedule rule delivers it. */
-export function scheduledEvent(world: World, rule: string, at: number, id: string): AwsEvent {
-  const { sim } = world;
-  return {
-    version: '0',
-    id,
-    'detail-type': 'Scheduled Event',
-    source: 'aws.events',
-    account: sim.account,
-    time: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: sim.region,
-    resources: [`arn:aws:events:${sim.region}:${sim.account}:rule/${rule}`],
-    detail: {},
-  };
 }
 
 /**

@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { esbuildOptions } from '../../infra/esbuild.ts';
-import { buildBundles, type BuiltBundle, type FunctionKey } from '../../scripts/build.ts';
+import type { FunctionId } from '../../infra/functions/ids.ts';
+import { buildBundles, type BuiltBundle } from '../../scripts/build.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cc-bundles-'));
-let built: Record<FunctionKey, BuiltBundle>;
+let built: Record<FunctionId, BuiltBundle>;
 beforeAll(async () => {
   built = await buildBundles(dir);
 }, 120_000);

@@ -2,7 +2,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { describe, expect, it, vi } from 'vitest';
 import { lambdaHandler } from '../../functions/shared/lambda.ts';
 import { logger } from '../../functions/shared/powertools.ts';
-import { fakeContext } from '../../demo/context.ts';
+import { fakeContext } from '../../sim/lambda.ts';
 
 describe('lambdaHandler', () => {
   it('returns what the logic returns', async () => {

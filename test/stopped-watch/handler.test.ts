@@ -20,7 +20,7 @@ import { installEventBridge, type EventBridgeSim } from '../../sim/eventbridge.t
 import { createTable, startSim, type AwsEvent, type Sim } from '../../sim/index.ts';
 import { installSns, type SnsSim } from '../../sim/sns.ts';
 import { loadAwsEvents } from '../support/fixtures.ts';
-import { fakeContext } from '../../demo/context.ts';
+import { fakeContext } from '../../sim/lambda.ts';
 import { flushEvent, oomStop, snsWrapped, stoppedTask, thinPoolStop } from './support.ts';
 
 const T0 = new Date('2026-11-23T10:00:00Z');

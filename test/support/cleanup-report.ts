@@ -1,4 +1,4 @@
-import type { CleanupReport } from '../../infra/ssm-document.ts';
+import type { CleanupReport } from '../../functions/cleanup/document-contract.ts';
 
 /** A report line as docker-cleanup.sh prints it after a real run. */
 export function reportLine(overrides: Partial<CleanupReport> = {}): string {

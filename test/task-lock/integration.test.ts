@@ -10,7 +10,7 @@ import { parseConfig } from '../../functions/shared/config.ts';
 import { taskStoppedPattern } from '../../functions/task-lock/events.ts';
 import { startSim, type Sim } from '../../sim/index.ts';
 import { createTable } from '../../sim/dynamo.ts';
-import { fakeContext } from '../../demo/context.ts';
+import { fakeContext } from '../../sim/lambda.ts';
 import { loadAwsEvent } from '../support/fixtures.ts';
 
 const config = parseConfig({

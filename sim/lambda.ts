@@ -1,16 +1,24 @@
 /**
- * A Lambda-like runtime for the E2E suite: async invocations of the built
- * bundles (or of any handler module) with a context, Lambda's two async
- * retries, a DLQ, concurrent invocations each in its own warm or cold
+ * A Lambda-like runtime for the E2E suite and the demo: async invocations of
+ * the built bundles (or of any handler module) with a context, Lambda's two
+ * async retries, a DLQ, concurrent invocations each in its own warm or cold
  * execution environment, and invocations killed as a timeout kills them.
  *
- * Time. The functions run on the simulator's clock: inside an invocation
+ * Time, `time: { mode: 'sim' }` (the E2E suite, the default). The functions
+ * run on the simulator's clock: inside an invocation
  * `Date.now()` is the sim time and `setTimeout` is a timer on the sim clock,
  * so the SDK's backoff and adaptive rate limiting cost simulated seconds, not
  * real ones, and a 20 % throttling rate stays affordable. Whenever an
  * invocation starts or wakes up, the clock waits until every running
  * invocation is blocked again (on an HTTP answer from the simulator, or on a
  * sim timer): the world does not move while a function is computing.
+ *
+ * Time, `time: { mode: 'ahead', speedup }` (the demo). The caller awaits each
+ * invocation (`call`), so the sim clock does not move while it runs. A timer
+ * the function sets (SDK backoff, the adaptive rate limiter) fires after
+ * 1/speedup of its delay in wall time, and the function's clock then reads as
+ * if the whole delay had passed: its own time runs ahead of the world's until
+ * the world catches up. Compute time counts as zero; there is no deadline.
  *
  * Attribution. Every HTTP request a function makes is seen through the
  * `http.client.request.start` diagnostics channel, in the async context of
@@ -30,14 +38,17 @@ import { syncBuiltinESMExports } from 'node:module';
 import timers from 'node:timers';
 import { promisify } from 'node:util';
 import type { Context } from 'aws-lambda';
-import type { SimClock } from '../../sim/index.ts';
-import { listenLocal } from '../../sim/server.ts';
+import type { SimClock } from './clock.ts';
+import { listenLocal } from './server.ts';
 
 export type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
 /** One deployed function: what a cold start loads, with which environment, and its timeout. */
 export interface Deployment {
+  /** How invocations name it. */
   name: string;
+  /** The name in its context (`functionName`, the log group); `name` by default. */
+  functionName?: string;
   timeoutMs: number;
   /** Set in process.env while the module is evaluated, as Lambda sets it before the init phase. */
   env: Record<string, string>;
@@ -62,6 +73,8 @@ export interface Invocation {
   attempt: number;
   /** Who invoked: a rule name, 'sns', 'schedule', 'direct', ... */
   source: string;
+  /** What the invoker attached to the event (the demo: how to narrate it); the retries keep it. */
+  meta?: unknown;
   coldStart: boolean;
   startedAt: number;
   deadline: number;
@@ -120,6 +133,27 @@ interface Store {
   live?: Live;
 }
 
+export type RuntimeTime = { mode: 'sim' } | { mode: 'ahead'; speedup: number };
+
+export interface RuntimeOptions {
+  /** How the functions' time passes (see the top of this file); default 'sim'. */
+  time?: RuntimeTime;
+  /**
+   * Where the functions' SDK clients go. 'front' (default): one stable local
+   * endpoint for every service, forwarded to whichever simulator is attached,
+   * so that warm environments outlive a scenario. 'direct': the endpoints
+   * the attached simulator gives (`sim.env()`), set while it is attached.
+   */
+  endpoints?: 'front' | 'direct';
+}
+
+/** What attach() needs of a simulator. */
+export interface AttachedSim {
+  clock: SimClock;
+  endpoint: string;
+  env?(): Record<string, string>;
+}
+
 const als = new AsyncLocalStorage<Store>();
 
 /**
@@ -176,28 +210,47 @@ function installHooks(): void {
   const realNow = Date.now;
   Date.now = () => {
     const store = als.getStore();
-    return store?.runtime.clock ? store.runtime.clock.now() : realNow();
+    return store?.runtime.clock ? store.runtime.now() : realNow();
   };
 
   const realSetTimeout = globalThis.setTimeout;
   const realClearTimeout = globalThis.clearTimeout;
-  const simSetTimeout = function (this: unknown, fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) {
-    const store = als.getStore();
-    if (!store?.runtime.clock || typeof fn !== 'function') return realSetTimeout(fn as never, ms, ...args);
-    return store.runtime.simTimer(store, () => fn(...args), ms);
-  } as unknown as typeof setTimeout;
-  // timers/promises and util.promisify(setTimeout) keep working outside invocations.
-  Object.defineProperty(simSetTimeout, promisify.custom, { value: (realSetTimeout as unknown as Record<symbol, unknown>)[promisify.custom] });
+  // `global`: globalThis.setTimeout (the SDK's backoff and rate limiter); otherwise node:timers' (middy's early timeout).
+  const patchedSetTimeout = (global: boolean) => {
+    const patched = function (this: unknown, fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) {
+      const store = als.getStore();
+      if (!store?.runtime.clock || typeof fn !== 'function') return realSetTimeout(fn as never, ms, ...args);
+      const { time } = store.runtime;
+      if (time.mode === 'sim') return store.runtime.simTimer(store, () => fn(...args), ms);
+      // Ahead: only the functions' own waits run fast; middy's timeout stays a real timer, as there is no deadline.
+      if (!global || typeof ms !== 'number' || !(ms > 0)) return realSetTimeout(fn as never, ms, ...args);
+      const runtime = store.runtime;
+      // Node runs a timer 1 ms late at least, and Date.now() counts whole milliseconds: a loop that
+      // waits for a fraction of a millisecond (the rate limiter does) must still see time pass.
+      const due = runtime.now() + Math.max(1, Math.ceil(ms));
+      return realSetTimeout(
+        (...fired: unknown[]) => {
+          runtime.waitedUntil = Math.max(runtime.waitedUntil, due);
+          fn(...fired);
+        },
+        ms / time.speedup,
+        ...args,
+      );
+    } as unknown as typeof setTimeout;
+    // timers/promises and util.promisify(setTimeout) keep working outside invocations.
+    Object.defineProperty(patched, promisify.custom, { value: (realSetTimeout as unknown as Record<symbol, unknown>)[promisify.custom] });
+    return patched;
+  };
   const simClearTimeout = ((handle: unknown) => {
     const sim = handle instanceof SimTimeout ? handle : typeof handle === 'number' ? SimTimeout.byId.get(handle) : undefined;
     if (sim) sim.clear();
     else realClearTimeout(handle as never);
   }) as typeof clearTimeout;
-  globalThis.setTimeout = simSetTimeout;
+  globalThis.setTimeout = patchedSetTimeout(true);
   globalThis.clearTimeout = simClearTimeout;
   // middy imports setTimeout from node:timers for its early timeout, which must run on the sim clock
   // too (and must not keep the process alive for a minute after a killed invocation).
-  timers.setTimeout = simSetTimeout;
+  timers.setTimeout = patchedSetTimeout(false);
   timers.clearTimeout = simClearTimeout;
   syncBuiltinESMExports();
 
@@ -235,7 +288,7 @@ async function startFront(target: () => string | undefined): Promise<{ endpoint:
     const base = target();
     if (!base) {
       res.writeHead(503, { 'content-type': 'text/plain' });
-      res.end('e2e front: no simulator attached');
+      res.end('lambda runtime front: no simulator attached');
       return;
     }
     const url = new URL(base);
@@ -269,8 +322,12 @@ const errorInfo = (error: unknown): ErrorInfo =>
 const SERVICES = ['ECS', 'AUTO_SCALING', 'DYNAMODB', 'SNS', 'EVENTBRIDGE', 'SSM', 'CLOUDWATCH'];
 
 export class LambdaRuntime {
-  readonly endpoint: string;
+  /** The front's endpoint; undefined with `endpoints: 'direct'`. */
+  readonly endpoint?: string;
+  readonly time: RuntimeTime;
   clock?: SimClock;
+  /** 'ahead' time: the furthest point a function's timer has reached; the sim clock takes over once it passes it. */
+  waitedUntil = Number.NEGATIVE_INFINITY;
   invocations: Invocation[] = [];
   dlq: DlqEntry[] = [];
   /** Log lines written during cold starts. */
@@ -280,6 +337,8 @@ export class LambdaRuntime {
   coldStarts = 0;
   /** Called as each invocation starts, before the function runs: observers snapshot the world there. */
   onStart?: (inv: Invocation) => void;
+  /** Called as each attempt ends (succeeded, failed or timed out), before its retry is scheduled. */
+  onEnd?: (inv: Invocation) => void;
 
   private readonly deployments = new Map<string, Deployment>();
   private readonly pools = new Map<string, ExecEnv[]>();
@@ -291,28 +350,39 @@ export class LambdaRuntime {
   private kill?: KillPlan & { armed: boolean };
   private loading: Promise<unknown> = Promise.resolve();
   private readonly savedEnv: Record<string, string | undefined> = {};
+  private readonly attachedEnv: Record<string, string | undefined> = {};
+  /** Callers waiting for an attempt to end (call()), by invocation id. */
+  private readonly waiting = new Map<number, (inv: Invocation) => void>();
 
-  private constructor(private readonly front: { endpoint: string; close(): Promise<void> }) {
-    this.endpoint = front.endpoint;
+  private constructor(
+    private readonly front: { endpoint: string; close(): Promise<void> } | undefined,
+    time: RuntimeTime,
+  ) {
+    this.endpoint = front?.endpoint;
+    this.time = time;
   }
 
-  static async start(): Promise<LambdaRuntime> {
+  static async start(options: RuntimeOptions = {}): Promise<LambdaRuntime> {
     installHooks();
     let runtime: LambdaRuntime | undefined;
-    const front = await startFront(() => runtime?.target);
-    runtime = new LambdaRuntime(front);
-    const shared: Record<string, string> = {
-      AWS_REGION: 'eu-west-1',
-      AWS_DEFAULT_REGION: 'eu-west-1',
-      AWS_ACCESS_KEY_ID: 'e2e',
-      AWS_SECRET_ACCESS_KEY: 'e2e',
-      ...Object.fromEntries(SERVICES.map((s) => [`AWS_ENDPOINT_URL_${s}`, front.endpoint])),
-    };
-    for (const [key, value] of Object.entries(shared)) {
-      runtime.savedEnv[key] = process.env[key];
-      process.env[key] = value;
+    const front = options.endpoints === 'direct' ? undefined : await startFront(() => runtime?.target);
+    runtime = new LambdaRuntime(front, options.time ?? { mode: 'sim' });
+    if (front) {
+      setEnv(runtime.savedEnv, {
+        AWS_REGION: 'eu-west-1',
+        AWS_DEFAULT_REGION: 'eu-west-1',
+        AWS_ACCESS_KEY_ID: 'e2e',
+        AWS_SECRET_ACCESS_KEY: 'e2e',
+        ...Object.fromEntries(SERVICES.map((s) => [`AWS_ENDPOINT_URL_${s}`, front.endpoint])),
+      });
     }
     return runtime;
+  }
+
+  /** What Date.now() reads inside an invocation. */
+  now(): number {
+    const now = this.clock!.now();
+    return this.time.mode === 'ahead' ? Math.max(now, this.waitedUntil) : now;
   }
 
   deploy(deployment: Deployment): void {
@@ -320,10 +390,12 @@ export class LambdaRuntime {
   }
 
   /** Points the functions at a new simulator for one scenario. Warm environments stay warm. */
-  attach(sim: { clock: SimClock; endpoint: string }): void {
-    if (this.live.size) throw new Error('e2e runtime: invocations still running from the previous scenario');
+  attach(sim: AttachedSim): void {
+    if (this.live.size) throw new Error('lambda runtime: invocations still running from the previous scenario');
     this.clock = sim.clock;
     this.target = sim.endpoint;
+    if (!this.front) setEnv(this.attachedEnv, sim.env?.() ?? {});
+    this.waitedUntil = Number.NEGATIVE_INFINITY;
     this.invocations = [];
     this.dlq = [];
     this.byRequestId.clear();
@@ -332,13 +404,16 @@ export class LambdaRuntime {
     this.barrierPending = false;
     this.kill = undefined;
     this.onStart = undefined;
+    this.onEnd = undefined;
   }
 
   detach(): void {
     // Hung (killed) invocations never settle; their environments are dead already.
     this.live.clear();
+    this.waiting.clear();
     this.clock = undefined;
     this.target = undefined;
+    restoreEnv(this.attachedEnv);
   }
 
   armKill(plan: KillPlan): void {
@@ -356,15 +431,36 @@ export class LambdaRuntime {
   }
 
   /** Lambda's asynchronous invocation (InvocationType Event): accepted now, run now, retried on error. */
-  invoke(fn: string, event: unknown, source = 'direct'): void {
-    this.start(fn, event, source, 1, this.chains++);
+  invoke(fn: string, event: unknown, source = 'direct', meta?: unknown): void {
+    this.start(fn, event, source, 1, this.chains++, meta);
   }
 
-  private start(fn: string, event: unknown, source: string, attempt: number, chain: number): void {
+  /**
+   * The same asynchronous invocation, for a caller that waits for it (the
+   * demo, in 'ahead' time): resolves when the first attempt ends. A retry
+   * runs on the sim clock, which waits for it too.
+   */
+  call(fn: string, event: unknown, source = 'direct', meta?: unknown): Promise<Invocation> {
+    return this.attempt(fn, event, source, 1, this.chains++, meta);
+  }
+
+  /** A cold start now, so that the first invocation finds a warm environment. */
+  async prewarm(fn: string): Promise<void> {
+    const deployment = this.deployments.get(fn);
+    if (!deployment) throw new Error(`lambda runtime: no deployment "${fn}"`);
+    const env = await this.coldStart(deployment);
+    env.busy = false;
+  }
+
+  private attempt(fn: string, event: unknown, source: string, attempt: number, chain: number, meta: unknown): Promise<Invocation> {
+    return new Promise((resolve) => this.waiting.set(this.start(fn, event, source, attempt, chain, meta).id, resolve));
+  }
+
+  private start(fn: string, event: unknown, source: string, attempt: number, chain: number, meta: unknown): Invocation {
     const deployment = this.deployments.get(fn);
     const clock = this.clock;
-    if (!deployment || !clock) throw new Error(`e2e runtime: no deployment "${fn}" or no simulator attached`);
-    const now = clock.now();
+    if (!deployment || !clock) throw new Error(`lambda runtime: no deployment "${fn}" or no simulator attached`);
+    const now = this.now();
     const inv: Invocation = {
       id: this.invocations.length,
       chain,
@@ -372,6 +468,7 @@ export class LambdaRuntime {
       event: structuredClone(event),
       attempt,
       source,
+      ...(meta === undefined ? {} : { meta }),
       coldStart: false,
       startedAt: now,
       deadline: now + deployment.timeoutMs,
@@ -384,9 +481,10 @@ export class LambdaRuntime {
     this.onStart?.(inv);
     const live: Live = { inv, inFlight: 0, hung: false, timers: new Set() };
     this.live.add(live);
-    live.cancelDeadline = clock.at(inv.deadline, () => this.timeout(live));
+    if (this.time.mode === 'sim') live.cancelDeadline = clock.at(inv.deadline, () => this.timeout(live));
     void this.run(live, deployment);
-    this.barrier();
+    if (this.time.mode === 'sim') this.barrier();
+    return inv;
   }
 
   private async run(live: Live, deployment: Deployment): Promise<void> {
@@ -411,21 +509,10 @@ export class LambdaRuntime {
   }
 
   private context(live: Live, deployment: Deployment): Context {
-    const name = deployment.name;
-    return {
-      callbackWaitsForEmptyEventLoop: false,
-      functionName: name,
-      functionVersion: '$LATEST',
-      invokedFunctionArn: `arn:aws:lambda:eu-west-1:123456789012:function:${name}`,
-      memoryLimitInMB: '256',
-      awsRequestId: randomUUID(),
-      logGroupName: `/aws/lambda/${name}`,
+    return lambdaContext(deployment.functionName ?? deployment.name, {
       logStreamName: `e2e/[$LATEST]${live.env?.id ?? 0}`,
-      getRemainingTimeInMillis: () => (live.hung || !this.clock ? 0 : Math.max(0, live.inv.deadline - this.clock.now())),
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
-    };
+      remainingMs: () => (live.hung || !this.clock ? 0 : Math.max(0, live.inv.deadline - this.now())),
+    });
   }
 
   /** A warm idle environment of this function, or a cold start. */
@@ -437,9 +524,16 @@ export class LambdaRuntime {
       warm.busy = true;
       return warm;
     }
+    inv.coldStart = true;
+    return this.coldStart(deployment);
+  }
+
+  /** A new execution environment of the function, busy, its module loaded with the function's environment. */
+  private async coldStart(deployment: Deployment): Promise<ExecEnv> {
+    const pool = this.pools.get(deployment.name) ?? [];
+    this.pools.set(deployment.name, pool);
     const env: ExecEnv = { id: ++this.coldStarts, deployment, busy: true, dead: false };
     pool.push(env);
-    inv.coldStart = true;
     // One init at a time: each needs process.env set to its own function's environment.
     const load = this.loading.then(async () => {
       const saved: Record<string, string | undefined> = {};
@@ -504,14 +598,23 @@ export class LambdaRuntime {
   }
 
   private afterAttempt(inv: Invocation): void {
-    if (inv.status === 'succeeded') return;
+    this.onEnd?.(inv);
+    const waiting = this.waiting.get(inv.id);
+    this.waiting.delete(inv.id);
+    if (inv.status !== 'succeeded') this.retryOrDeadLetter(inv);
+    waiting?.(inv);
+  }
+
+  private retryOrDeadLetter(inv: Invocation): void {
     const clock = this.clock!;
     const delay = ASYNC_RETRY_DELAYS_MS[inv.attempt - 1];
     if (delay !== undefined) {
       this.pendingRetries++;
       clock.at(inv.endedAt! + delay, () => {
         this.pendingRetries--;
-        this.start(inv.fn, inv.event, inv.source, inv.attempt + 1, inv.chain);
+        // Ahead: the clock waits for the retry, as the caller waited for the first attempt.
+        if (this.time.mode === 'ahead') return this.attempt(inv.fn, inv.event, inv.source, inv.attempt + 1, inv.chain, inv.meta).then(() => undefined);
+        this.start(inv.fn, inv.event, inv.source, inv.attempt + 1, inv.chain, inv.meta);
       });
       return;
     }
@@ -618,18 +721,55 @@ export class LambdaRuntime {
       else quiet = 0;
       if (performance.now() - startedAt > 30_000) {
         const stuck = this.running().map((l) => `#${l.inv.id} ${l.inv.fn} ${l.inv.status} inFlight=${l.inFlight} calls=${l.inv.calls}`);
-        throw new Error(`e2e runtime: invocations made no progress for 30 s of real time: ${stuck.join(', ')}`);
+        throw new Error(`lambda runtime: invocations made no progress for 30 s of real time: ${stuck.join(', ')}`);
       }
     }
   }
 
   async close(): Promise<void> {
     this.detach();
-    for (const [key, value] of Object.entries(this.savedEnv)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-    await this.front.close();
+    restoreEnv(this.savedEnv);
+    await this.front?.close();
+  }
+}
+
+/** A Lambda context as the runtime hands it to a handler: enough for Powertools and for the functions' remaining-time checks. */
+export function lambdaContext(functionName: string, opts: { remainingMs: () => number; logStreamName: string }): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:eu-west-1:123456789012:function:${functionName}`,
+    memoryLimitInMB: '256',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: opts.logStreamName,
+    getRemainingTimeInMillis: opts.remainingMs,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** The context of a handler called directly (unit and integration tests): `timeoutMs` from now on Date.now()'s clock. */
+export function fakeContext(functionName = 'test-fn', timeoutMs = 30_000): Context {
+  const deadline = Date.now() + timeoutMs;
+  return lambdaContext(functionName, { logStreamName: '2026/11/23/[$LATEST]test', remainingMs: () => Math.max(0, deadline - Date.now()) });
+}
+
+/** Sets `values` in process.env, remembering in `saved` what they replaced (the first time only). */
+function setEnv(saved: Record<string, string | undefined>, values: Record<string, string>): void {
+  for (const [key, value] of Object.entries(values)) {
+    if (!(key in saved)) saved[key] = process.env[key];
+    process.env[key] = value;
+  }
+}
+
+function restoreEnv(saved: Record<string, string | undefined>): void {
+  for (const [key, value] of Object.entries(saved)) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+    delete saved[key];
   }
 }
 
