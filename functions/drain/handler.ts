@@ -6,7 +6,8 @@ import { drainSchema } from '../shared/config.ts';
 import { envJson, requireEnv } from '../shared/env.ts';
 import { clientConfig, documentClient, lambdaHandler, traced } from '../shared/lambda.ts';
 import { logger, metrics } from '../shared/powertools.ts';
-import { handleDrainInput, type DrainDeps } from './drain.ts';
+import type { DrainDeps } from './context.ts';
+import { handleDrainInput } from './dispatch.ts';
 import { parseDrainInput } from './input.ts';
 import { createDrainRecords } from './records.ts';
 
