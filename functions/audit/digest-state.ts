@@ -12,7 +12,7 @@
  * (`sent`); a publish that fails releases the claim, and a claim whose sender
  * died expires after CLAIM_LEASE_MS, so a digest is lost neither way.
  */
-import { ttlAfter, type Item, type Store } from '../shared/store.ts';
+import { absent, ttlAfter, versionIs, type Item, type Store } from '../shared/store.ts';
 
 export const DIGEST_PREFIX = 'audit-digest#';
 export const SCHEDULED_DIGEST_ID = `${DIGEST_PREFIX}scheduled`;
@@ -67,10 +67,9 @@ export function fitting(state: DigestState): DigestState {
   return rest;
 }
 
-function write(store: Store, id: string, read: DigestRecord | undefined, next: Omit<DigestRecord, 'id' | 'version' | 'expiration'>, now: number): Promise<boolean> {
+async function write(store: Store, id: string, read: DigestRecord | undefined, next: Omit<DigestRecord, 'id' | 'version' | 'expiration'>, now: number): Promise<boolean> {
   const item: DigestRecord = { id, version: (read?.version ?? 0) + 1, expiration: ttlAfter(now, DIGEST_RETENTION_S), ...next };
-  const condition = read ? { expression: '#version = :version', names: { '#version': 'version' }, values: { ':version': read.version } } : { expression: 'attribute_not_exists(id)' };
-  return store.put(item, condition);
+  return (await store.put(item, read ? versionIs(read.version) : absent)).ok;
 }
 
 /** Takes the digest of `state`; the new version, or false when another run wrote the record since `read`. */

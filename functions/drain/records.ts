@@ -1,5 +1,6 @@
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { conditional, type Item } from '../shared/store.ts';
+import { conditional } from '../shared/dynamo-store.ts';
+import type { Item } from '../shared/store.ts';
 
 /**
  * Drain state in the single table. Two kinds of item:

@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { conditional } from '../shared/store.ts';
+import { conditional } from '../shared/dynamo-store.ts';
 import { ALERT_PREFIX, TRACKED_IDS_MAX, type AlertSample, type AlertWindow, type MessageKind } from './alerts.ts';
 
 /**

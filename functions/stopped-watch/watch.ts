@@ -4,7 +4,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { CLEANUP_REASON_MAX, CLEANUP_REQUEST_DETAIL_TYPE, CLEANUP_REQUEST_SOURCE, type CleanupRequest } from '../shared/cleanup-request.ts';
 import { matchesPattern, type EventPattern } from '../shared/event-pattern.ts';
-import { ownedBy, ttlAfter, type Store } from '../shared/store.ts';
+import { claim, ownedBy, releaseItem, ttlAfter, type Store } from '../shared/store.ts';
 import type { AlertStore } from './alert-store.ts';
 import {
   alertWindowId,
@@ -326,12 +326,8 @@ async function cleanupPath(deps: WatchDeps, c: Classification, scope: Scope): Pr
   const windowMs = deps.settings.alerts.windowMinutes * 60_000;
   const id = cleanupClaimId(arn);
   const owner = deps.newOwner();
-  const ownerIs = ownedBy(owner);
-  const claimed = await deps.store.put(
-    { id, owner, state: 'requesting', until: now + windowMs, expiration: ttlAfter(now + windowMs, 3600) },
-    { expression: 'attribute_not_exists(id) OR #until <= :now', names: { '#until': 'until' }, values: { ':now': now } },
-  );
-  if (!claimed) {
+  const claimed = await claim(deps.store, { id, owner, state: 'requesting', until: now + windowMs, expiration: ttlAfter(now + windowMs, 3600) }, { attribute: 'until', now });
+  if (!claimed.ok) {
     deps.logger.info('Cleanup already requested for this instance in this window', { containerInstanceArn: arn, cluster: scope.cluster });
     return 'already-requested';
   }
@@ -352,13 +348,13 @@ async function cleanupPath(deps: WatchDeps, c: Classification, scope: Scope): Pr
     if ((out.FailedEntryCount ?? 0) > 0 || !entry?.EventId) {
       throw new Error(`PutEvents did not accept the Cleanup Requested event: ${entry?.ErrorCode ?? 'no entry'}${entry?.ErrorMessage ? ` (${entry.ErrorMessage})` : ''}`);
     }
-    await deps.store.update(id, { state: 'requested', eventId: entry.EventId }, ownerIs);
+    await deps.store.update(id, { set: { state: 'requested', eventId: entry.EventId } }, ownedBy(owner));
     deps.logger.info('Cleanup requested', { ...detail, eventId: entry.EventId });
     count(deps, 'CleanupRequested', { ClusterName: scope.cluster });
     return 'requested';
   } catch (error) {
     // Without the claim the retried event (Lambda's async retry) asks again.
-    await deps.store.delete(id, ownerIs).catch(() => false);
+    await releaseItem(deps.store, id, owner).catch(() => false);
     throw error;
   }
 }
