@@ -15,8 +15,9 @@ const CLAIM_MS = 3 * 60_000;
 export async function finish(ctx: Ctx, api: Api, record: DrainRecord, result: LifecycleResult, outcome: Outcome): Promise<StepResult> {
   const { deps } = ctx;
   const now = deps.now();
-  const claimed = await deps.records.claim(record.id, { owner: deps.owner, until: now + CLAIM_MS, now, result, outcome });
-  if (!claimed) return { outcome: 'claimed-elsewhere', actionId: record.id };
+  const claim = await deps.records.claim(record.id, { owner: deps.owner, until: now + CLAIM_MS, now, result, outcome });
+  if (!claim.ok) return { outcome: 'claimed-elsewhere', actionId: record.id };
+  const claimed = claim.item;
   try {
     await api.completeLifecycleAction(claimed, result);
   } catch (error) {
@@ -40,7 +41,7 @@ export async function finish(ctx: Ctx, api: Api, record: DrainRecord, result: Li
 export async function closeGone(ctx: Ctx, api: Api, record: DrainRecord, operation: string, error: unknown, claimed = false): Promise<StepResult> {
   const { deps } = ctx;
   const now = deps.now();
-  if (!claimed && !(await deps.records.claim(record.id, { owner: deps.owner, until: now + CLAIM_MS, now, result: 'CONTINUE', outcome: 'action-gone' }))) {
+  if (!claimed && !(await deps.records.claim(record.id, { owner: deps.owner, until: now + CLAIM_MS, now, result: 'CONTINUE', outcome: 'action-gone' })).ok) {
     return { outcome: 'claimed-elsewhere', actionId: record.id };
   }
   await deps.records.close(record.id, deps.owner, { outcome: 'action-gone', closedAt: now, reason: (error as Error)?.message });

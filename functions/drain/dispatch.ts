@@ -53,7 +53,7 @@ async function onLifecycle(ctx: Ctx, input: Extract<DrainInput, { kind: 'lifecyc
     apiCalls: 0,
     expiration: Math.floor(startedAt / 1000) + lifecycleGlobalTimeoutSeconds(deps.settings.heartbeatTimeoutSeconds) + KEEP_CLOSED_SECONDS,
   };
-  if (!(await deps.records.create(record))) {
+  if (!(await deps.records.create(record)).ok) {
     deps.logger.info('Duplicate delivery of a lifecycle action: nothing new done', contextOf(record));
     deps.metrics.addMetric('DuplicateDelivery', MetricUnit.Count, 1);
     return { outcome: 'duplicate', actionId: id };
@@ -78,11 +78,12 @@ async function onTaskStopped(ctx: Ctx, input: Extract<DrainInput, { kind: 'task-
   if (!index) return { outcome: 'not-draining' };
   // STOPPED is a task's last state, so no newer version of it can follow: the only thing to tell
   // apart is a duplicate, which the conditional add to stoppedSeen does.
-  const record = await records.addStopped(index.actionId, taskIdOf(input.taskArn));
-  if (!record) {
+  const added = await records.addStopped(index.actionId, taskIdOf(input.taskArn));
+  if (!added.ok) {
     logger.debug('STOPPED event already seen, or its drain is over', { actionId: index.actionId, taskArn: input.taskArn, version: input.version });
     return { outcome: 'stale', actionId: index.actionId };
   }
+  const record = added.item;
   // The event only says when checking is worth it; the API decides (never complete on an event alone).
   if (!mayBeDone(record.outstanding, record.stoppedSeen)) return { outcome: 'waiting', actionId: record.id, blocking: pendingCount(record) };
   return advance(ctx, record, 'task-stopped');
@@ -94,8 +95,9 @@ async function onContainerInstance(ctx: Ctx, input: Extract<DrainInput, { kind: 
   if (!index) return { outcome: 'not-draining' };
   // detail.version grows with every change of the container instance: an older or equal one is a
   // duplicate or arrived out of order, and says nothing new (ECS developer guide, "Handling events").
-  const record = await records.advanceCiVersion(index.actionId, input.version);
-  if (!record) return { outcome: 'stale', actionId: index.actionId };
+  const advanced = await records.advanceCiVersion(index.actionId, input.version);
+  if (!advanced.ok) return { outcome: 'stale', actionId: index.actionId };
+  const record = advanced.item;
   const countsSayEmpty =
     input.runningTasksCount !== undefined && input.runningTasksCount + (input.pendingTasksCount ?? 0) <= (record.excludedRunning ?? 0);
   if (input.status === 'DRAINING' && !countsSayEmpty && !mayBeDone(record.outstanding, record.stoppedSeen)) {

@@ -41,8 +41,8 @@ async function step(ctx: Ctx, api: Api, initial: DrainRecord, trigger: string): 
         return await finish(ctx, api, record, 'CONTINUE', 'not-registered');
       }
       const located = await records.update(record.id, { cluster: found.cluster, containerInstanceArn: found.arn });
-      if (!located) return { outcome: 'closed', actionId: record.id };
-      record = located;
+      if (!located.ok) return { outcome: 'closed', actionId: record.id };
+      record = located.item;
       await records.putIndex(found.arn, record.id, record.expiration ?? Math.floor(deps.now() / 1000) + KEEP_CLOSED_SECONDS);
     }
     const cluster = record.cluster!;
@@ -64,8 +64,8 @@ async function step(ctx: Ctx, api: Api, initial: DrainRecord, trigger: string): 
         logger.info('Container instance set DRAINING', log());
       }
       const updated = await records.update(record.id, { drainingAt: deps.now() });
-      if (!updated) return { outcome: 'closed', actionId: record.id };
-      record = updated;
+      if (!updated.ok) return { outcome: 'closed', actionId: record.id };
+      record = updated.item;
     }
 
     // A second pass only when a STOPPED event landed while this check was writing its result.
@@ -79,8 +79,8 @@ async function step(ctx: Ctx, api: Api, initial: DrainRecord, trigger: string): 
       const outstanding = new Set(verdict.blocking.map((t) => taskIdOf(t.taskArn)));
       const excludedRunning = verdict.excluded.filter((t) => t.lastStatus === 'RUNNING').length;
       const updated = await records.update(record.id, { outstanding, excludedRunning, preflightDone: true, checks: (record.checks ?? 0) + 1 });
-      if (!updated) return { outcome: 'closed', actionId: record.id };
-      record = updated;
+      if (!updated.ok) return { outcome: 'closed', actionId: record.id };
+      record = updated.item;
       logger.info('Drain in progress', { ...log(), blocking: verdict.blocking.length, stopped: verdict.stopped, services: verdict.services, sample: verdict.blocking.slice(0, 5).map((t) => `${taskIdOf(t.taskArn)}:${t.lastStatus}`) });
       if (!mayBeDone(record.outstanding, record.stoppedSeen)) return { outcome: 'waiting', actionId: record.id, blocking: verdict.blocking.length };
     }
