@@ -21,16 +21,6 @@ async function attempt<T>(condition: Condition | undefined, write: () => Promise
   }
 }
 
-/** The previous helper, for the drain records and alert windows until they move onto the Store: false when the condition did not hold. */
-export async function conditional<T>(write: () => Promise<T>): Promise<T | false> {
-  try {
-    return await write();
-  } catch (error) {
-    if (conditionalFailed(error)) return false;
-    throw error;
-  }
-}
-
 const conditionInput = (condition: Condition | undefined) => ({
   ConditionExpression: condition?.expression,
   ExpressionAttributeNames: condition?.names,

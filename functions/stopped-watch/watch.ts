@@ -167,7 +167,7 @@ async function alertPath(deps: WatchDeps, c: Classification, scope: Scope, event
   const sample = sampleOf(c, scope, now);
   // Conditional writes race with the other invocations; each lost race re-reads, and the third loss is an error worth retrying the event for.
   for (let round = 0; round < 3; round++) {
-    if (await deps.alerts.countTracked(id, eventId, sample, now)) return countedInWindow(deps, id);
+    if ((await deps.alerts.countTracked(id, eventId, sample, now)).ok) return countedInWindow(deps, id);
     const window = await deps.alerts.get(id);
     const decision = decideOnEvent(window, eventId, now);
     if (decision.action === 'duplicate') {
@@ -176,7 +176,7 @@ async function alertPath(deps: WatchDeps, c: Classification, scope: Scope, event
       return 'duplicate';
     }
     if (decision.action === 'count') {
-      if (!decision.tracked && (await deps.alerts.countUntracked(id, eventId, sample, now))) return countedInWindow(deps, id);
+      if (!decision.tracked && (await deps.alerts.countUntracked(id, eventId, sample, now)).ok) return countedInWindow(deps, id);
       continue;
     }
     const owner = deps.newOwner();
@@ -206,7 +206,7 @@ async function alertPath(deps: WatchDeps, c: Classification, scope: Scope, event
       last: sample,
       expiration: ttlAfter(now + windowMs, WINDOW_RETENTION_S),
     };
-    if (!(await deps.alerts.open(opened, decision.expectVersion))) continue;
+    if (!(await deps.alerts.open(opened, decision.expectVersion)).ok) continue;
     return (await send(deps, 'first', opened, owner, opened.count)) ? 'alerted' : 'alert-failed';
   }
   throw new Error(`alert window ${id} kept changing under concurrent writes; the event will be retried`);
@@ -251,17 +251,20 @@ async function send(deps: WatchDeps, kind: MessageKind, window: AlertWindow, own
   } catch (error) {
     deps.logger.error('Publishing the alert failed; the scheduled flush will send it again', { ...ctx, error: error as Error });
     count(deps, 'AlertSendFailed');
-    const released = await deps.alerts.release(window.id, owner).catch((releaseError: unknown) => {
-      // The claim then simply expires after CLAIM_LEASE_MS.
-      deps.logger.warn('Could not release the alert claim', { ...ctx, error: releaseError as Error });
-      return false;
-    });
+    const released = await deps.alerts.release(window.id, owner).then(
+      (release) => release.ok,
+      (releaseError: unknown) => {
+        // The claim then simply expires after CLAIM_LEASE_MS.
+        deps.logger.warn('Could not release the alert claim', { ...ctx, error: releaseError as Error });
+        return false;
+      },
+    );
     if (!released) deps.logger.warn('Alert claim not released: it will expire', ctx);
     return false;
   }
   count(deps, kind === 'first' ? 'AlertsSent' : 'AlertSummariesSent');
   deps.logger.info(kind === 'first' ? 'Alert sent' : 'Alert summary sent', { ...ctx, subject });
-  if (!(await deps.alerts.confirm(window.id, owner, covers))) {
+  if (!(await deps.alerts.confirm(window.id, owner, covers)).ok) {
     // A new window replaced this one while we sent; it did not carry these events over, so nothing is lost or repeated.
     deps.logger.warn('Alert window replaced while its message was sent', ctx);
   }
@@ -286,7 +289,7 @@ export async function flushAlerts(deps: WatchDeps): Promise<FlushReport> {
     try {
       if (decision.action === 'skip') continue;
       if (decision.action === 'abandon') {
-        if (await deps.alerts.abandon(window.id, window.version, window.count)) {
+        if ((await deps.alerts.abandon(window.id, window.version, window.count)).ok) {
           report.abandoned++;
           deps.logger.error('Alert dropped: publishing kept failing', { window: window.id, why: decision.why, unsent: window.count - window.sent });
           count(deps, 'AlertsDropped');
@@ -296,7 +299,7 @@ export async function flushAlerts(deps: WatchDeps): Promise<FlushReport> {
       const owner = deps.newOwner();
       const claim = { owner, until: now + CLAIM_LEASE_MS, count: decision.covers, kind: decision.kind };
       // Losing this race means another flush or an event took the window: it sends, we do not.
-      if (!(await deps.alerts.claim(window.id, window.version, claim))) continue;
+      if (!(await deps.alerts.claim(window.id, window.version, claim)).ok) continue;
       if (await send(deps, decision.kind, { ...window, claimOwner: owner }, owner, decision.covers)) report.sent++;
       else report.failed++;
     } catch (error) {
