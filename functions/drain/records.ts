@@ -9,7 +9,9 @@ import {
   present,
   putIfAbsent,
   release,
+  RETURN_ITEM,
   type Condition,
+  type Done,
   type Item,
   type Store,
   type Written,
@@ -98,7 +100,7 @@ export interface DrainRecords {
   /** completing → open again, after a completion that failed and should be retried. */
   release(id: string, owner: string): Promise<void>;
   /** completing → closed, by the owner of the claim. */
-  close(id: string, owner: string, fields: Partial<DrainRecord>): Promise<Written<DrainRecord>>;
+  close(id: string, owner: string, fields: Partial<DrainRecord>): Promise<Done>;
   /** Every record not closed yet. */
   listOpen(): AsyncIterable<DrainRecord>;
   putIndex(containerInstanceArn: string, actionId: string, expiration: number): Promise<void>;
@@ -115,7 +117,11 @@ export function createDrainRecords(doc: DynamoDBDocumentClient, tableName: strin
   return drainRecordsOn(createStore(doc, tableName));
 }
 
-/** The drain's records on the storage core: each method is one call of the Store. */
+/**
+ * The drain's records on the storage core: each method is one call of the
+ * Store. The writes whose callers go on with the record (update, addStopped,
+ * advanceCiVersion, claim) bring it back; the others do not ask for it.
+ */
 export function drainRecordsOn(store: Store): DrainRecords {
   return {
     create: (record) => putIfAbsent(store, record),
@@ -128,7 +134,7 @@ export function drainRecordsOn(store: Store): DrainRecords {
         const record = await store.get<DrainRecord>(id);
         return record ? { ok: true, item: record } : { ok: false, reason: 'missing' };
       }
-      return store.update<DrainRecord>(id, { set, remove }, opts.evenIfCompleting ? inState('open', 'completing') : OPEN);
+      return store.update<DrainRecord>(id, { set, remove }, opts.evenIfCompleting ? inState('open', 'completing') : OPEN, RETURN_ITEM);
     },
 
     async increment(id, counters) {
@@ -139,23 +145,23 @@ export function drainRecordsOn(store: Store): DrainRecords {
     },
 
     addStopped: (id, taskId) =>
-      store.update<DrainRecord>(id, { add: { stoppedSeen: new Set([taskId]) } }, allOf([OPEN, { expression: 'NOT contains(stoppedSeen, :task)', values: { ':task': taskId } }])),
+      store.update<DrainRecord>(id, { add: { stoppedSeen: new Set([taskId]) } }, allOf([OPEN, { expression: 'NOT contains(stoppedSeen, :task)', values: { ':task': taskId } }]), RETURN_ITEM),
 
     advanceCiVersion: (id, version) =>
-      store.update<DrainRecord>(id, { set: { ciVersion: version } }, allOf([OPEN, { expression: 'attribute_not_exists(ciVersion) OR ciVersion < :version', values: { ':version': version } }])),
+      store.update<DrainRecord>(id, { set: { ciVersion: version } }, allOf([OPEN, { expression: 'attribute_not_exists(ciVersion) OR ciVersion < :version', values: { ':version': version } }]), RETURN_ITEM),
 
     claim(id, claim) {
       // A claim outlives the invocation that took it; one left by an invocation that died lapses at claimUntil.
       const lapsed: Condition = { expression: 'claimUntil < :now', values: { ':now': claim.now } };
       const free = anyOf([OPEN, allOf([COMPLETING, lapsed])], 'held');
-      return lease<DrainRecord>(store, id, CLAIM_FIELDS, claim, { set: { state: 'completing', pendingResult: claim.result, pendingOutcome: claim.outcome } }, free);
+      return lease<DrainRecord>(store, id, CLAIM_FIELDS, claim, { set: { state: 'completing', pendingResult: claim.result, pendingOutcome: claim.outcome } }, free, RETURN_ITEM);
     },
 
     async release(id, owner) {
       await release(store, id, CLAIM_FIELDS, owner, { set: { state: 'open' }, remove: PENDING }, COMPLETING);
     },
 
-    close: (id, owner, fields) => release<DrainRecord>(store, id, CLAIM_FIELDS, owner, { set: { ...fields, state: 'closed' }, remove: [...PENDING, 'outstanding'] }, COMPLETING),
+    close: (id, owner, fields) => release(store, id, CLAIM_FIELDS, owner, { set: { ...fields, state: 'closed' }, remove: [...PENDING, 'outstanding'] }, COMPLETING),
 
     listOpen: () => store.scan<DrainRecord>(RECORD_PREFIX, { filter: { expression: '#state <> :closed', names: { '#state': 'state' }, values: { ':closed': 'closed' } } }),
 

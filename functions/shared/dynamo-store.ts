@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Change, Condition, Keyed, Refused, Store } from './store.ts';
+import type { Change, Condition, Done, Keyed, Refused, ReturnItem, Store, Written } from './store.ts';
 
 /**
  * The DynamoDB adapter of the Store port: the one place that builds DynamoDB
@@ -61,7 +61,8 @@ export function createStore(doc: DynamoDBDocumentClient, tableName: string): Sto
       return done.ok ? { ok: true, item } : done;
     },
 
-    async update<T extends Keyed>(id: string, change: Change, condition?: Condition) {
+    // One implementation of both overloads: the item comes back only when the caller asks for it.
+    update: async function update<T extends Keyed>(id: string, change: Change, condition?: Condition, options?: ReturnItem): Promise<Done | Written<T>> {
       const update = updateExpression(change);
       const values = { ...update.values, ...condition?.values };
       const done = await attempt(condition, () =>
@@ -73,12 +74,14 @@ export function createStore(doc: DynamoDBDocumentClient, tableName: string): Sto
             ConditionExpression: condition?.expression,
             ExpressionAttributeNames: { ...update.names, ...condition?.names },
             ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
-            ReturnValues: 'ALL_NEW',
+            // Without it DynamoDB answers NONE: no attributes in the reply.
+            ...(options?.returnItem ? { ReturnValues: 'ALL_NEW' as const } : {}),
           }),
         ),
       );
-      return done.ok ? { ok: true, item: done.out.Attributes as T } : done;
-    },
+      if (!done.ok) return done;
+      return options?.returnItem ? { ok: true, item: done.out.Attributes as T } : { ok: true };
+    } as Store['update'],
 
     async delete(id, condition) {
       const done = await attempt(condition, () => doc.send(new DeleteCommand({ TableName: tableName, Key: { id }, ...conditionInput(condition) })));

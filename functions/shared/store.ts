@@ -11,7 +11,10 @@
  *
  * Every write answers a named result. A condition carries the name of its
  * refusal (`exists`, `held`, `not-owner`, ...), so a write that did not happen
- * says why without a second read: one write is one DynamoDB call.
+ * says why without a second read: one write is one DynamoDB call. An update
+ * brings the item back only when its caller asks (`RETURN_ITEM`): the reply
+ * of a window with hundreds of event ids is not worth its bytes to a caller
+ * that only needs to know the write happened.
  */
 
 /**
@@ -50,8 +53,16 @@ export type Refusal =
   | 'condition-failed';
 
 export type Refused = { ok: false; reason: Refusal };
+/** A write that happened, with the item as it is after it. */
 export type Written<T> = { ok: true; item: T } | Refused;
-export type Deleted = { ok: true } | Refused;
+/** A write that happened, without the item (a delete, or an update that did not ask for it). */
+export type Done = { ok: true } | Refused;
+
+/** The option of an update whose caller reads the item after the write (DynamoDB `ReturnValues: ALL_NEW`). */
+export interface ReturnItem {
+  returnItem: true;
+}
+export const RETURN_ITEM: ReturnItem = { returnItem: true };
 
 /**
  * A condition expression with its placeholders, and the name of what its
@@ -90,10 +101,12 @@ export interface Store {
   get<T extends Keyed>(id: string): Promise<T | undefined>;
   /** Writes the item when `condition` holds (or unconditionally without one). */
   put<T extends Keyed>(item: T, condition?: Condition): Promise<Written<T>>;
-  /** Applies `change` when `condition` holds; the item as it is after the write. */
-  update<T extends Keyed>(id: string, change: Change, condition?: Condition): Promise<Written<T>>;
+  /** Applies `change` when `condition` holds; DynamoDB returns nothing of the item. */
+  update(id: string, change: Change, condition?: Condition): Promise<Done>;
+  /** The same, and the item as it is after the write (one call still: `ReturnValues: ALL_NEW`). */
+  update<T extends Keyed>(id: string, change: Change, condition: Condition | undefined, options: ReturnItem): Promise<Written<T>>;
   /** Deletes the item when `condition` holds. */
-  delete(id: string, condition?: Condition): Promise<Deleted>;
+  delete(id: string, condition?: Condition): Promise<Done>;
   /** Every item whose id begins with `prefix` and which passes the filter. */
   scan<T extends Keyed>(prefix: string, options?: ScanOptions): AsyncIterable<T>;
 }
@@ -194,21 +207,26 @@ export const CLAIM_FIELDS: LeaseFields = { owner: 'claimOwner', until: 'claimUnt
 /**
  * Takes a lease on an existing item: records `owner` and `until` in `fields`,
  * with the rest of `change`, when `when` holds (the item is free, or its
- * lease lapsed, or it is the version that was read).
+ * lease lapsed, or it is the version that was read). With `RETURN_ITEM`, the
+ * item as the lease left it.
  */
-export const lease = <T extends Keyed>(store: Store, id: string, fields: LeaseFields, held: { owner: string; until: number }, change: Change, when: Condition): Promise<Written<T>> =>
-  store.update<T>(id, { ...change, set: { ...change.set, [fields.owner]: held.owner, [fields.until]: held.until } }, when);
+export function lease(store: Store, id: string, fields: LeaseFields, held: { owner: string; until: number }, change: Change, when: Condition): Promise<Done>;
+export function lease<T extends Keyed>(store: Store, id: string, fields: LeaseFields, held: { owner: string; until: number }, change: Change, when: Condition, options: ReturnItem): Promise<Written<T>>;
+export function lease<T extends Keyed>(store: Store, id: string, fields: LeaseFields, held: { owner: string; until: number }, change: Change, when: Condition, options?: ReturnItem): Promise<Done | Written<T>> {
+  const leased: Change = { ...change, set: { ...change.set, [fields.owner]: held.owner, [fields.until]: held.until } };
+  return options ? store.update<T>(id, leased, when, options) : store.update(id, leased, when);
+}
 
 /**
  * Ends this owner's lease on an item that stays: removes the lease fields,
  * with the rest of `change`. Refused `not-owner` when the lease is someone
  * else's (or gone); `also` adds a condition (a state).
  */
-export const release = <T extends Keyed>(store: Store, id: string, fields: LeaseFields, owner: string, change: Change = {}, also?: Condition): Promise<Written<T>> =>
-  store.update<T>(id, { ...change, remove: [...(change.remove ?? []), fields.owner, fields.until] }, allOf([...(also ? [also] : []), ownedBy(owner, fields.owner)], 'not-owner'));
+export const release = (store: Store, id: string, fields: LeaseFields, owner: string, change: Change = {}, also?: Condition): Promise<Done> =>
+  store.update(id, { ...change, remove: [...(change.remove ?? []), fields.owner, fields.until] }, allOf([...(also ? [also] : []), ownedBy(owner, fields.owner)], 'not-owner'));
 
 /** Deletes an item that this owner holds (a lock, a slot, a mark); refused `not-owner` otherwise. */
-export const releaseItem = (store: Store, id: string, owner: string): Promise<Deleted> => store.delete(id, ownedBy(owner));
+export const releaseItem = (store: Store, id: string, owner: string): Promise<Done> => store.delete(id, ownedBy(owner));
 
 /** Epoch seconds for the TTL attribute. */
 export const ttlAfter = (nowMs: number, seconds: number): number => Math.floor(nowMs / 1000) + seconds;

@@ -1,5 +1,5 @@
 /** The storage core on the project table (dynalite): each write is one call and names why it was refused. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { updateExpression } from '../../functions/shared/dynamo-store.ts';
 import {
   allOf,
@@ -13,6 +13,7 @@ import {
   putIfAbsent,
   release,
   releaseItem,
+  RETURN_ITEM,
   versionIs,
   type Item,
   type Store,
@@ -28,8 +29,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await dynamo?.close();
 });
+let doc: Awaited<ReturnType<typeof freshStore>>['doc'];
 const fresh = async () => {
-  ({ store } = await freshStore(dynamo.endpoint));
+  ({ store, doc } = await freshStore(dynamo.endpoint));
 };
 
 describe('conditions and changes (pure)', () => {
@@ -76,12 +78,31 @@ describe('the Store on DynamoDB', () => {
   it('lease and release on an item that stays: increments, ADD, and the lease fields removed', async () => {
     await fresh();
     await store.put({ id: 'w#1', version: 1, count: 1, seen: new Set(['e1']) });
-    const taken = await lease<Item>(store, 'w#1', CLAIM_FIELDS, { owner: 'a', until: 50 }, { increment: { version: 1 }, add: { seen: new Set(['e2']) } }, versionIs(1));
+    const taken = await lease<Item>(store, 'w#1', CLAIM_FIELDS, { owner: 'a', until: 50 }, { increment: { version: 1 }, add: { seen: new Set(['e2']) } }, versionIs(1), RETURN_ITEM);
     expect(taken).toMatchObject({ ok: true, item: { claimOwner: 'a', claimUntil: 50, version: 2, seen: new Set(['e1', 'e2']) } });
     expect(await lease(store, 'w#1', CLAIM_FIELDS, { owner: 'b', until: 60 }, {}, versionIs(1))).toEqual({ ok: false, reason: 'stale' });
     expect(await release(store, 'w#1', CLAIM_FIELDS, 'b')).toEqual({ ok: false, reason: 'not-owner' });
-    const released = await release<Item>(store, 'w#1', CLAIM_FIELDS, 'a', { increment: { count: 1 } });
-    expect(released).toEqual({ ok: true, item: { id: 'w#1', version: 2, count: 2, seen: new Set(['e1', 'e2']) } });
+    // A release does not ask for the item: the result says only that it happened, the read shows what it left.
+    expect(await release(store, 'w#1', CLAIM_FIELDS, 'a', { increment: { count: 1 } })).toEqual({ ok: true });
+    expect(await store.get('w#1')).toEqual({ id: 'w#1', version: 2, count: 2, seen: new Set(['e1', 'e2']) });
+  });
+
+  it('an update brings the item back only when asked (ALL_NEW), and otherwise answers no item at all', async () => {
+    await fresh();
+    await store.put({ id: 'r#1', count: 1, seen: new Set(['e1']) });
+    const send = vi.spyOn(doc, 'send');
+    const plain = await store.update('r#1', { increment: { count: 1 } });
+    expect(plain).toEqual({ ok: true });
+    expect(send.mock.calls[0]![0].input).not.toHaveProperty('ReturnValues');
+    const returned = await store.update<Item>('r#1', { add: { seen: new Set(['e2']) } }, present, RETURN_ITEM);
+    expect(returned).toEqual({ ok: true, item: { id: 'r#1', count: 2, seen: new Set(['e1', 'e2']) } });
+    expect(send.mock.calls[1]![0].input).toMatchObject({ ReturnValues: 'ALL_NEW' });
+    expect(await lease(store, 'r#1', CLAIM_FIELDS, { owner: 'a', until: 9 }, {}, present)).toEqual({ ok: true });
+    expect(send.mock.calls[2]![0].input).not.toHaveProperty('ReturnValues');
+    expect(await release(store, 'r#1', CLAIM_FIELDS, 'a')).toEqual({ ok: true });
+    expect(send.mock.calls[3]![0].input).not.toHaveProperty('ReturnValues');
+    expect(await store.update<Item>('r#1', { set: { x: 1 } }, ownedBy('b'), RETURN_ITEM)).toEqual({ ok: false, reason: 'not-owner' });
+    send.mockRestore();
   });
 
   it('a condition with no name of its own is refused `condition-failed`; `present` keeps a missing item missing', async () => {
