@@ -4,7 +4,7 @@
  * 10, 100 and 500 service tasks. The real drain logic and SDK clients run
  * against the simulator (every call is in its log) and dynalite.
  */
-import type { StepResult, TickResult } from '../functions/drain/drain.ts';
+import type { StepResult, TickResult } from '../functions/drain/context.ts';
 import { standardWorld, startHarness } from '../test/drain/harness.ts';
 
 interface Row {

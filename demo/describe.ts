@@ -3,7 +3,7 @@
  * own log lines. Kept apart from the scenarios because a function reads the
  * same whatever the story around it.
  */
-import type { StepResult, TickResult } from '../functions/drain/drain.ts';
+import type { StepResult, TickResult } from '../functions/drain/context.ts';
 import type { CollectResult } from '../functions/cleanup/collect.ts';
 import type { RunResult } from '../functions/cleanup/run.ts';
 import type { OccurrenceOutcome } from '../functions/task-lock/lock.ts';

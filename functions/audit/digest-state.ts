@@ -12,7 +12,7 @@
  * (`sent`); a publish that fails releases the claim, and a claim whose sender
  * died expires after CLAIM_LEASE_MS, so a digest is lost neither way.
  */
-import { ttlAfter, type Item, type Store } from '../shared/store.ts';
+import { absent, ttlAfter, versionIs, type Item, type Store, type Written } from '../shared/store.ts';
 
 export const DIGEST_PREFIX = 'audit-digest#';
 export const SCHEDULED_DIGEST_ID = `${DIGEST_PREFIX}scheduled`;
@@ -67,32 +67,30 @@ export function fitting(state: DigestState): DigestState {
   return rest;
 }
 
-function write(store: Store, id: string, read: DigestRecord | undefined, next: Omit<DigestRecord, 'id' | 'version' | 'expiration'>, now: number): Promise<boolean> {
+/** Writes the next version of the record, conditional on the version `read` (or on there being none); refused `stale` or `exists` when another run wrote it since. */
+function write(store: Store, id: string, read: DigestRecord | undefined, next: Omit<DigestRecord, 'id' | 'version' | 'expiration'>, now: number): Promise<Written<DigestRecord>> {
   const item: DigestRecord = { id, version: (read?.version ?? 0) + 1, expiration: ttlAfter(now, DIGEST_RETENTION_S), ...next };
-  const condition = read ? { expression: '#version = :version', names: { '#version': 'version' }, values: { ':version': read.version } } : { expression: 'attribute_not_exists(id)' };
-  return store.put(item, condition);
+  return store.put(item, read ? versionIs(read.version) : absent);
 }
 
-/** Takes the digest of `state`; the new version, or false when another run wrote the record since `read`. */
-export async function claimDigest(store: Store, id: string, read: DigestRecord | undefined, state: DigestState, owner: string, now: number): Promise<DigestRecord | false> {
+/** Takes the digest of `state`: the new version of the record, or refused when another run wrote the record since `read`. */
+export function claimDigest(store: Store, id: string, read: DigestRecord | undefined, state: DigestState, owner: string, now: number): Promise<Written<DigestRecord>> {
   const pending = { ...fitting(state), owner, until: now + CLAIM_LEASE_MS };
-  const claimed = { sent: read?.sent, pending };
-  if (!(await write(store, id, read, claimed, now))) return false;
-  return { id, version: (read?.version ?? 0) + 1, expiration: ttlAfter(now, DIGEST_RETENTION_S), ...claimed };
+  return write(store, id, read, { sent: read?.sent, pending }, now);
 }
 
-/** The claimed digest was published: it becomes what was sent. False when the claim was overtaken meanwhile. */
-export function confirmDigest(store: Store, claimed: DigestRecord, messageId: string | undefined, now: number): Promise<boolean> {
+/** The claimed digest was published: it becomes what was sent. Refused when the claim was overtaken meanwhile. */
+export function confirmDigest(store: Store, claimed: DigestRecord, messageId: string | undefined, now: number): Promise<Written<DigestRecord>> {
   const { owner: _owner, until: _until, ...state } = claimed.pending!;
   return write(store, claimed.id, claimed, { sent: { ...state, at: now, messageId } }, now);
 }
 
 /** The publish failed: the claim goes, so that the next attempt sends the digest. */
-export function releaseDigest(store: Store, claimed: DigestRecord, now: number): Promise<boolean> {
+export function releaseDigest(store: Store, claimed: DigestRecord, now: number): Promise<Written<DigestRecord>> {
   return write(store, claimed.id, claimed, { sent: claimed.sent }, now);
 }
 
 /** Records a state that needs no message (findings resolved, or below the threshold) as the new baseline. */
-export function recordQuietly(store: Store, id: string, read: DigestRecord | undefined, state: DigestState, now: number): Promise<boolean> {
+export function recordQuietly(store: Store, id: string, read: DigestRecord | undefined, state: DigestState, now: number): Promise<Written<DigestRecord>> {
   return write(store, id, read, { sent: fitting(state), pending: liveClaim(read, now) }, now);
 }

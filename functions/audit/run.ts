@@ -174,13 +174,14 @@ async function digest(deps: AuditDeps, invocation: AuditInvocation, audits: read
     if (changed.size === 0 || claim?.hash === state.hash) {
       // Nothing new to send; a fixed finding still leaves the baseline, so that its return is new again.
       if ((read?.sent?.hash ?? EMPTY) !== state.hash && claim?.hash !== state.hash) {
-        if (!(await recordQuietly(deps.store, id, read, state, now))) continue;
+        if (!(await recordQuietly(deps.store, id, read, state, now)).ok) continue;
       }
       return { outcome: alertable === 0 ? 'nothing-to-report' : 'unchanged' };
     }
 
-    const claimed = await claimDigest(deps.store, id, read, state, deps.newOwner(), now);
-    if (!claimed) continue;
+    const taken = await claimDigest(deps.store, id, read, state, deps.newOwner(), now);
+    if (!taken.ok) continue;
+    const claimed = taken.item;
     const trigger: DigestContext['trigger'] =
       invocation.kind === 'schedule'
         ? { kind: 'schedule', time: invocation.time }
@@ -193,7 +194,7 @@ async function digest(deps: AuditDeps, invocation: AuditInvocation, audits: read
       await releaseDigest(deps.store, claimed, deps.now()).catch((release) => deps.logger.error('Digest claim not released: it expires with its lease', { error: release as Error, id }));
       throw error;
     }
-    if (!(await confirmDigest(deps.store, claimed, messageId, deps.now()))) {
+    if (!(await confirmDigest(deps.store, claimed, messageId, deps.now())).ok) {
       deps.logger.warn('Digest sent, but another run wrote its record meanwhile', { id, messageId });
     }
     deps.logger.info('Digest sent', { id, messageId, subject: message.subject, changed: [...changed] });

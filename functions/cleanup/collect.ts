@@ -1,7 +1,7 @@
 import { GetCommandInvocationCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { ttlAfter, type Item, type Store } from '../shared/store.ts';
+import { putIfAbsent, ttlAfter, type Item, type Store } from '../shared/store.ts';
 import type { ReportInput } from './input.ts';
 import { emit, type MetricRecord } from './metrics.ts';
 import { commandRecordId, commentCluster, reportMarkId } from './plan.ts';
@@ -68,8 +68,8 @@ export async function collectReport(deps: CollectDeps, input: ReportInput): Prom
   });
   // Marked before publishing: a crash in between loses one report's metrics, which is
   // better than counting an instance's cleanup twice on every redelivery.
-  const published = await deps.store.putIfAbsent({ id: reportMarkId(input.commandId, input.instanceId), at: deps.now(), expiration: ttlAfter(deps.now(), REPORT_MARK_SECONDS) });
-  if (!published) {
+  const mark = await putIfAbsent(deps.store, { id: reportMarkId(input.commandId, input.instanceId), at: deps.now(), expiration: ttlAfter(deps.now(), REPORT_MARK_SECONDS) });
+  if (!mark.ok) {
     logger.info('Report already collected: duplicate status event', { ...ids, eventId: input.eventId });
     return { outcome: 'duplicate', ...ids };
   }

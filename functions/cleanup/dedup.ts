@@ -1,4 +1,4 @@
-import { ownedBy, ttlAfter, type Store } from '../shared/store.ts';
+import { claim as claimItem, releaseItem, ttlAfter, type Store } from '../shared/store.ts';
 import { mapLimit } from './limit.ts';
 import { dedupId } from './plan.ts';
 
@@ -40,30 +40,30 @@ export function createDedup(store: Store, dedupSeconds: number, now: () => numbe
     return { claim: async (ids) => ({ claimed: [...ids], duplicates: [] }), release: async () => undefined };
   }
   const release: Dedup['release'] = async (instanceIds, context) => {
-    await mapLimit(instanceIds, WRITE_CONCURRENCY, (instanceId) =>
-      store.delete(dedupId(instanceId, context.dryRun), ownedBy(context.owner)),
-    );
+    await mapLimit(instanceIds, WRITE_CONCURRENCY, (instanceId) => releaseItem(store, dedupId(instanceId, context.dryRun), context.owner));
   };
   const claim: Dedup['claim'] = async (instanceIds, context) => {
     const at = now();
     const failures: unknown[] = [];
     const won = await mapLimit(instanceIds, WRITE_CONCURRENCY, (instanceId) =>
-      store
-        .put(
-          {
-            id: dedupId(instanceId, context.dryRun),
-            until: at + dedupSeconds * 1000,
-            owner: context.owner,
-            cluster: context.cluster,
-            trigger: context.trigger,
-            expiration: ttlAfter(at, dedupSeconds + 3600),
-          } satisfies DedupMark,
-          { expression: 'attribute_not_exists(id) OR #until <= :now', names: { '#until': 'until' }, values: { ':now': at } },
-        )
-        .catch((error: unknown) => {
+      claimItem(
+        store,
+        {
+          id: dedupId(instanceId, context.dryRun),
+          until: at + dedupSeconds * 1000,
+          owner: context.owner,
+          cluster: context.cluster,
+          trigger: context.trigger,
+          expiration: ttlAfter(at, dedupSeconds + 3600),
+        } satisfies DedupMark,
+        { attribute: 'until', now: at },
+      ).then(
+        (mark) => mark.ok,
+        (error: unknown) => {
           failures.push(error);
           return false;
-        }),
+        },
+      ),
     );
     const claimed = instanceIds.filter((_, i) => won[i]);
     if (failures.length) {

@@ -1,5 +1,21 @@
-import { DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { conditional, type Item } from '../shared/store.ts';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  allOf,
+  anyOf,
+  CLAIM_FIELDS,
+  createStore,
+  inState,
+  lease,
+  present,
+  putIfAbsent,
+  release,
+  RETURN_ITEM,
+  type Condition,
+  type Done,
+  type Item,
+  type Store,
+  type Written,
+} from '../shared/store.ts';
 
 /**
  * Drain state in the single table. Two kinds of item:
@@ -68,22 +84,23 @@ export const actionIdOf = (asg: string, instanceId: string, token: string): stri
 export const indexIdOf = (containerInstanceArn: string): string => `drain-ci#${containerInstanceArn}`;
 
 export interface DrainRecords {
-  /** False when a record with this id exists already. */
-  create(record: DrainRecord): Promise<boolean>;
+  /** Refused `exists` when a record with this id exists already. */
+  create(record: DrainRecord): Promise<Written<DrainRecord>>;
   get(id: string): Promise<DrainRecord | undefined>;
-  /** Sets attributes while the record is open (or completing, with `evenIfCompleting`); false when it is not. */
-  update(id: string, set: Partial<DrainRecord>, opts?: { remove?: Array<keyof DrainRecord>; evenIfCompleting?: boolean }): Promise<DrainRecord | false>;
+  /** Sets attributes while the record is open (or completing, with `evenIfCompleting`); refused `wrong-state` when it is not. */
+  update(id: string, set: Partial<DrainRecord>, opts?: { remove?: Array<keyof DrainRecord>; evenIfCompleting?: boolean }): Promise<Written<DrainRecord>>;
   /** Adds to numeric counters, whatever the state. */
   increment(id: string, counters: Partial<Record<'apiCalls' | 'heartbeats' | 'checks', number>>): Promise<void>;
-  /** Records a STOPPED task; false for a duplicate or a record that is not open. */
-  addStopped(id: string, taskId: string): Promise<DrainRecord | false>;
-  /** Records a container instance event version; false for an older or duplicated one, or a record that is not open. */
-  advanceCiVersion(id: string, version: number): Promise<DrainRecord | false>;
-  /** open (or completing, stale) → completing, for one owner; false when someone else holds it or it is closed. */
-  claim(id: string, claim: { owner: string; until: number; now: number; result: LifecycleResult; outcome: string }): Promise<DrainRecord | false>;
+  /** Records a STOPPED task; refused for a duplicate or a record that is not open. */
+  addStopped(id: string, taskId: string): Promise<Written<DrainRecord>>;
+  /** Records a container instance event version; refused for an older or duplicated one, or a record that is not open. */
+  advanceCiVersion(id: string, version: number): Promise<Written<DrainRecord>>;
+  /** open (or completing, stale) → completing, for one owner; refused `held` when someone else holds it or it is closed. */
+  claim(id: string, claim: { owner: string; until: number; now: number; result: LifecycleResult; outcome: string }): Promise<Written<DrainRecord>>;
   /** completing → open again, after a completion that failed and should be retried. */
   release(id: string, owner: string): Promise<void>;
-  close(id: string, owner: string, fields: Partial<DrainRecord>): Promise<boolean>;
+  /** completing → closed, by the owner of the claim. */
+  close(id: string, owner: string, fields: Partial<DrainRecord>): Promise<Done>;
   /** Every record not closed yet. */
   listOpen(): AsyncIterable<DrainRecord>;
   putIndex(containerInstanceArn: string, actionId: string, expiration: number): Promise<void>;
@@ -91,167 +108,72 @@ export interface DrainRecords {
   deleteIndex(containerInstanceArn: string, actionId: string): Promise<void>;
 }
 
-
-const OPEN = ':open';
+const OPEN = inState('open');
+const COMPLETING = inState('completing');
+/** What a claim leaves behind, which the end of the claim removes. */
+const PENDING = ['pendingResult', 'pendingOutcome'] satisfies Array<keyof DrainRecord>;
 
 export function createDrainRecords(doc: DynamoDBDocumentClient, tableName: string): DrainRecords {
-  const updateReturning = async (input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName' | 'ReturnValues'>): Promise<DrainRecord | false> => {
-    const out = await conditional(() => doc.send(new UpdateCommand({ TableName: tableName, ReturnValues: 'ALL_NEW', ...input })));
-    return out === false ? false : (out.Attributes as DrainRecord);
-  };
+  return drainRecordsOn(createStore(doc, tableName));
+}
 
+/**
+ * The drain's records on the storage core: each method is one call of the
+ * Store. The writes whose callers go on with the record (update, addStopped,
+ * advanceCiVersion, claim) bring it back; the others do not ask for it.
+ */
+export function drainRecordsOn(store: Store): DrainRecords {
   return {
-    async create(record) {
-      const done = await conditional(() => doc.send(new PutCommand({ TableName: tableName, Item: record, ConditionExpression: 'attribute_not_exists(id)' })));
-      return done !== false;
-    },
+    create: (record) => putIfAbsent(store, record),
 
-    async get(id) {
-      const out = await doc.send(new GetCommand({ TableName: tableName, Key: { id }, ConsistentRead: true }));
-      return out.Item as DrainRecord | undefined;
-    },
+    get: (id) => store.get<DrainRecord>(id),
 
     async update(id, set, opts = {}) {
-      const names: Record<string, string> = { '#state': 'state' };
-      const values: Record<string, unknown> = { [OPEN]: 'open' };
-      const assignments = Object.entries(set)
-        .filter(([, value]) => value !== undefined)
-        .map(([key, value], i) => {
-          names[`#s${i}`] = key;
-          values[`:s${i}`] = value;
-          return `#s${i} = :s${i}`;
-        });
-      const removals = (opts.remove ?? []).map((key, i) => {
-        names[`#r${i}`] = key as string;
-        return `#r${i}`;
-      });
-      let condition = '#state = :open';
-      if (opts.evenIfCompleting) {
-        values[':completing'] = 'completing';
-        condition = '#state IN (:open, :completing)';
+      const remove = (opts.remove ?? []) as string[];
+      if (!Object.values(set).some((value) => value !== undefined) && !remove.length) {
+        const record = await store.get<DrainRecord>(id);
+        return record ? { ok: true, item: record } : { ok: false, reason: 'missing' };
       }
-      const expression = [assignments.length ? `SET ${assignments.join(', ')}` : '', removals.length ? `REMOVE ${removals.join(', ')}` : ''].filter(Boolean).join(' ');
-      if (!expression) return (await this.get(id)) ?? false;
-      return updateReturning({ Key: { id }, UpdateExpression: expression, ConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values });
+      return store.update<DrainRecord>(id, { set, remove }, opts.evenIfCompleting ? inState('open', 'completing') : OPEN, RETURN_ITEM);
     },
 
     async increment(id, counters) {
-      const entries = Object.entries(counters).filter(([, n]) => n);
-      if (!entries.length) return;
-      const names: Record<string, string> = {};
-      const values: Record<string, unknown> = {};
-      const parts = entries.map(([key, n], i) => {
-        names[`#c${i}`] = key;
-        values[`:c${i}`] = n;
-        return `#c${i} :c${i}`;
-      });
-      // attribute_exists: a late increment must not resurrect a record that TTL already removed.
-      await conditional(() =>
-        doc.send(new UpdateCommand({ TableName: tableName, Key: { id }, UpdateExpression: `ADD ${parts.join(', ')}`, ConditionExpression: 'attribute_exists(id)', ExpressionAttributeNames: names, ExpressionAttributeValues: values })),
-      );
+      const add = Object.fromEntries(Object.entries(counters).filter(([, n]) => n));
+      if (!Object.keys(add).length) return;
+      // present: a late increment must not resurrect a record that TTL already removed.
+      await store.update(id, { add }, present);
     },
 
-    addStopped(id, taskId) {
-      return updateReturning({
-        Key: { id },
-        UpdateExpression: 'ADD stoppedSeen :task',
-        ConditionExpression: '#state = :open AND NOT contains(stoppedSeen, :id)',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':task': new Set([taskId]), ':id': taskId, [OPEN]: 'open' },
-      });
-    },
+    addStopped: (id, taskId) =>
+      store.update<DrainRecord>(id, { add: { stoppedSeen: new Set([taskId]) } }, allOf([OPEN, { expression: 'NOT contains(stoppedSeen, :task)', values: { ':task': taskId } }]), RETURN_ITEM),
 
-    advanceCiVersion(id, version) {
-      return updateReturning({
-        Key: { id },
-        UpdateExpression: 'SET ciVersion = :v',
-        ConditionExpression: '#state = :open AND (attribute_not_exists(ciVersion) OR ciVersion < :v)',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':v': version, [OPEN]: 'open' },
-      });
-    },
+    advanceCiVersion: (id, version) =>
+      store.update<DrainRecord>(id, { set: { ciVersion: version } }, allOf([OPEN, { expression: 'attribute_not_exists(ciVersion) OR ciVersion < :version', values: { ':version': version } }]), RETURN_ITEM),
 
     claim(id, claim) {
-      return updateReturning({
-        Key: { id },
-        UpdateExpression: 'SET #state = :completing, claimOwner = :owner, claimUntil = :until, pendingResult = :result, pendingOutcome = :outcome',
-        ConditionExpression: '#state = :open OR (#state = :completing AND claimUntil < :now)',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':completing': 'completing', ':owner': claim.owner, ':until': claim.until, ':now': claim.now, ':result': claim.result, ':outcome': claim.outcome, [OPEN]: 'open' },
-      });
+      // A claim outlives the invocation that took it; one left by an invocation that died lapses at claimUntil.
+      const lapsed: Condition = { expression: 'claimUntil < :now', values: { ':now': claim.now } };
+      const free = anyOf([OPEN, allOf([COMPLETING, lapsed])], 'held');
+      return lease<DrainRecord>(store, id, CLAIM_FIELDS, claim, { set: { state: 'completing', pendingResult: claim.result, pendingOutcome: claim.outcome } }, free, RETURN_ITEM);
     },
 
     async release(id, owner) {
-      await conditional(() =>
-        doc.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: { id },
-            UpdateExpression: 'SET #state = :open REMOVE claimOwner, claimUntil, pendingResult, pendingOutcome',
-            ConditionExpression: '#state = :completing AND claimOwner = :owner',
-            ExpressionAttributeNames: { '#state': 'state' },
-            ExpressionAttributeValues: { ':completing': 'completing', ':owner': owner, [OPEN]: 'open' },
-          }),
-        ),
-      );
+      await release(store, id, CLAIM_FIELDS, owner, { set: { state: 'open' }, remove: PENDING }, COMPLETING);
     },
 
-    async close(id, owner, fields) {
-      const names: Record<string, string> = { '#state': 'state' };
-      const values: Record<string, unknown> = { ':closed': 'closed', ':completing': 'completing', ':owner': owner };
-      const assignments = Object.entries(fields)
-        .filter(([, value]) => value !== undefined)
-        .map(([key, value], i) => {
-          names[`#f${i}`] = key;
-          values[`:f${i}`] = value;
-          return `#f${i} = :f${i}`;
-        });
-      const done = await conditional(() =>
-        doc.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: { id },
-            UpdateExpression: `SET #state = :closed${assignments.length ? `, ${assignments.join(', ')}` : ''} REMOVE claimOwner, claimUntil, pendingResult, pendingOutcome, outstanding`,
-            ConditionExpression: '#state = :completing AND claimOwner = :owner',
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-          }),
-        ),
-      );
-      return done !== false;
-    },
+    close: (id, owner, fields) => release(store, id, CLAIM_FIELDS, owner, { set: { ...fields, state: 'closed' }, remove: [...PENDING, 'outstanding'] }, COMPLETING),
 
-    async *listOpen() {
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await doc.send(
-          new ScanCommand({
-            TableName: tableName,
-            FilterExpression: 'begins_with(id, :prefix) AND #state <> :closed',
-            ExpressionAttributeNames: { '#state': 'state' },
-            ExpressionAttributeValues: { ':prefix': RECORD_PREFIX, ':closed': 'closed' },
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of page.Items ?? []) yield item as DrainRecord;
-        start = page.LastEvaluatedKey;
-      } while (start);
-    },
+    listOpen: () => store.scan<DrainRecord>(RECORD_PREFIX, { filter: { expression: '#state <> :closed', names: { '#state': 'state' }, values: { ':closed': 'closed' } } }),
 
     async putIndex(containerInstanceArn, actionId, expiration) {
-      await doc.send(new PutCommand({ TableName: tableName, Item: { id: indexIdOf(containerInstanceArn), actionId, expiration } }));
+      await store.put({ id: indexIdOf(containerInstanceArn), actionId, expiration });
     },
 
-    async getIndex(containerInstanceArn) {
-      const out = await doc.send(new GetCommand({ TableName: tableName, Key: { id: indexIdOf(containerInstanceArn) }, ConsistentRead: true }));
-      return out.Item as DrainIndex | undefined;
-    },
+    getIndex: (containerInstanceArn) => store.get<DrainIndex>(indexIdOf(containerInstanceArn)),
 
     async deleteIndex(containerInstanceArn, actionId) {
       // Only our own pointer: a newer action on the same container instance may have replaced it.
-      await conditional(() =>
-        doc.send(new DeleteCommand({ TableName: tableName, Key: { id: indexIdOf(containerInstanceArn) }, ConditionExpression: 'actionId = :a', ExpressionAttributeValues: { ':a': actionId } })),
-      );
+      await store.delete(indexIdOf(containerInstanceArn), { expression: 'actionId = :a', values: { ':a': actionId }, refusal: 'not-owner' });
     },
   };
 }

@@ -1,44 +1,33 @@
-import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { conditional } from '../shared/store.ts';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { absent, CLAIM_FIELDS, createStore, lease, release, versionIs, type Change, type Condition, type Done, type Store, type Written } from '../shared/store.ts';
 import { ALERT_PREFIX, TRACKED_IDS_MAX, type AlertSample, type AlertWindow, type MessageKind } from './alerts.ts';
 
 /**
- * The alert windows in the single table. Each method is one conditional
- * DynamoDB write (or a read) and answers false when its condition did not
- * hold; the decisions about which to call live in alerts.ts and watch.ts.
- * Increments need `ADD`/`x = x + 1`, which the shared Store's SET-only
- * update cannot express, hence this adapter.
+ * The alert windows in the single table, on the storage core. Each method is
+ * one conditional write (or a read) and answers a named result; the decisions
+ * about which to call live in alerts.ts and watch.ts. No update asks for the
+ * window back: its callers only need to know the write happened, and a window
+ * carries up to TRACKED_IDS_MAX event ids.
  */
 export interface AlertStore {
   get(id: string): Promise<AlertWindow | undefined>;
   /** The burst fast path, without a read: count the event into a running window that has not seen its id and still has room for it. */
-  countTracked(id: string, eventId: string, sample: AlertSample, now: number): Promise<boolean>;
+  countTracked(id: string, eventId: string, sample: AlertSample, now: number): Promise<Done>;
   /** Counts without remembering the id (the window holds TRACKED_IDS_MAX already). */
-  countUntracked(id: string, eventId: string, sample: AlertSample, now: number): Promise<boolean>;
-  /** Writes a new window, when there is no record (expectVersion undefined) or the record is still the one that was read. */
-  open(window: AlertWindow, expectVersion: number | undefined): Promise<boolean>;
-  claim(id: string, expectVersion: number, claim: { owner: string; until: number; count: number; kind: MessageKind }): Promise<boolean>;
-  /** The claimed message went out: it covers `sent` events. */
-  confirm(id: string, owner: string, sent: number): Promise<boolean>;
+  countUntracked(id: string, eventId: string, sample: AlertSample, now: number): Promise<Done>;
+  /** Writes a new window, when there is no record (expectVersion undefined) or the record is still the one that was read; refused `exists` or `stale`. */
+  open(window: AlertWindow, expectVersion: number | undefined): Promise<Written<AlertWindow>>;
+  /** Takes the window's message for one owner; refused `stale` when the window changed since it was read. */
+  claim(id: string, expectVersion: number, claim: { owner: string; until: number; count: number; kind: MessageKind }): Promise<Done>;
+  /** The claimed message went out: it covers `sent` events. Refused `not-owner` when the claim was lost meanwhile. */
+  confirm(id: string, owner: string, sent: number): Promise<Done>;
   /** The claimed message could not be published; the next flush tries again. */
-  release(id: string, owner: string): Promise<boolean>;
+  release(id: string, owner: string): Promise<Done>;
   /** Gives up on the pending messages of a window (after MAX_SEND_FAILURES). */
-  abandon(id: string, expectVersion: number, sent: number): Promise<boolean>;
+  abandon(id: string, expectVersion: number, sent: number): Promise<Done>;
   /** Windows that may owe a message: first alert unconfirmed, or more counted than sent. */
   scanPending(): AsyncIterable<AlertWindow>;
 }
-
-/** true when the conditional write happened, false when its condition did not hold. */
-const conditionalWrite = async (write: () => Promise<unknown>): Promise<boolean> => (await conditional(write)) !== false;
-
-// Every attribute name goes through a placeholder: `count`, `first` and `last` are DynamoDB reserved words.
-const N = {
-  '#count': 'count',
-  '#version': 'version',
-  '#windowEnd': 'windowEnd',
-  '#ids': 'eventIds',
-  '#last': 'last',
-} as const;
 
 /** Optional fields stay unset instead of failing the write, whatever the client's marshallOptions. */
 function defined<T extends object>(value: T): T {
@@ -56,111 +45,49 @@ const SCANNED = [
   'claimOwner', 'claimUntil', 'claimCount', 'claimKind', 'failures', 'version', 'first', 'last', 'expiration',
 ] as const satisfies ReadonlyArray<Exclude<keyof AlertWindow, 'eventIds'>>;
 
-const CLAIM_ATTRIBUTES = 'claimOwner, claimUntil, claimCount, claimKind';
+const ONE_MORE_VERSION = { version: 1 };
+/** What a confirmed or abandoned message leaves: `sent` events are covered, the failures forgotten. */
+const covered = (sent: number): Change => ({ set: { sent, firstSent: true, failures: 0 }, increment: ONE_MORE_VERSION, remove: ['claimCount', 'claimKind'] });
+
+/** A running window (not ended at `now`) that has not counted `eventId` yet. */
+const countable = (eventId: string, now: number, cap?: number): Condition => ({
+  expression: `#windowEnd > :now AND NOT contains(#ids, :eid)${cap === undefined ? '' : ' AND size(#ids) < :cap'}`,
+  names: { '#windowEnd': 'windowEnd', '#ids': 'eventIds' },
+  values: { ':now': now, ':eid': eventId, ...(cap === undefined ? {} : { ':cap': cap }) },
+  refusal: 'condition-failed',
+});
+
+const counted = (sample: AlertSample): Change => ({ increment: { count: 1, version: 1 }, set: { last: defined(sample) } });
 
 export function createAlertStore(doc: DynamoDBDocumentClient, tableName: string): AlertStore {
-  const update = (input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>) => conditionalWrite(() => doc.send(new UpdateCommand({ TableName: tableName, ...input })));
+  return alertStoreOn(createStore(doc, tableName));
+}
 
+export function alertStoreOn(store: Store): AlertStore {
   return {
-    async get(id) {
-      const out = await doc.send(new GetCommand({ TableName: tableName, Key: { id }, ConsistentRead: true }));
-      return out.Item as AlertWindow | undefined;
-    },
+    get: (id) => store.get<AlertWindow>(id),
 
-    countTracked(id, eventId, sample, now) {
-      return update({
-        Key: { id },
-        UpdateExpression: 'SET #count = #count + :one, #version = #version + :one, #last = :sample ADD #ids :ids',
-        ConditionExpression: '#windowEnd > :now AND NOT contains(#ids, :eid) AND size(#ids) < :cap',
-        ExpressionAttributeNames: N,
-        ExpressionAttributeValues: { ':one': 1, ':sample': defined(sample), ':ids': new Set([eventId]), ':now': now, ':eid': eventId, ':cap': TRACKED_IDS_MAX },
-      });
-    },
+    countTracked: (id, eventId, sample, now) =>
+      store.update(id, { ...counted(sample), add: { eventIds: new Set([eventId]) } }, countable(eventId, now, TRACKED_IDS_MAX)),
 
-    countUntracked(id, eventId, sample, now) {
-      return update({
-        Key: { id },
-        UpdateExpression: 'SET #count = #count + :one, #version = #version + :one, #last = :sample',
-        ConditionExpression: '#windowEnd > :now AND NOT contains(#ids, :eid)',
-        ExpressionAttributeNames: N,
-        ExpressionAttributeValues: { ':one': 1, ':sample': defined(sample), ':now': now, ':eid': eventId },
-      });
-    },
+    countUntracked: (id, eventId, sample, now) => store.update(id, counted(sample), countable(eventId, now)),
 
-    open(window, expectVersion) {
-      return conditionalWrite(() =>
-        doc.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: defined(window),
-            ConditionExpression: expectVersion === undefined ? 'attribute_not_exists(id)' : '#version = :v',
-            ExpressionAttributeNames: expectVersion === undefined ? undefined : { '#version': 'version' },
-            ExpressionAttributeValues: expectVersion === undefined ? undefined : { ':v': expectVersion },
-          }),
-        ),
-      );
-    },
+    open: (window, expectVersion) => store.put(defined(window), expectVersion === undefined ? absent : versionIs(expectVersion)),
 
-    claim(id, expectVersion, claim) {
-      return update({
-        Key: { id },
-        UpdateExpression: 'SET claimOwner = :owner, claimUntil = :until, claimCount = :count, claimKind = :kind, #version = #version + :one',
-        ConditionExpression: '#version = :v',
-        ExpressionAttributeNames: { '#version': 'version' },
-        ExpressionAttributeValues: { ':owner': claim.owner, ':until': claim.until, ':count': claim.count, ':kind': claim.kind, ':v': expectVersion, ':one': 1 },
-      });
-    },
+    claim: (id, expectVersion, claim) =>
+      lease(store, id, CLAIM_FIELDS, claim, { set: { claimCount: claim.count, claimKind: claim.kind }, increment: ONE_MORE_VERSION }, versionIs(expectVersion)),
 
-    confirm(id, owner, sent) {
-      return update({
-        Key: { id },
-        UpdateExpression: `SET sent = :sent, firstSent = :true, failures = :zero, #version = #version + :one REMOVE ${CLAIM_ATTRIBUTES}`,
-        ConditionExpression: 'claimOwner = :owner',
-        ExpressionAttributeNames: { '#version': 'version' },
-        ExpressionAttributeValues: { ':sent': sent, ':true': true, ':zero': 0, ':one': 1, ':owner': owner },
-      });
-    },
+    confirm: (id, owner, sent) => release(store, id, CLAIM_FIELDS, owner, covered(sent)),
 
-    release(id, owner) {
-      return update({
-        Key: { id },
-        UpdateExpression: `SET failures = failures + :one, #version = #version + :one REMOVE ${CLAIM_ATTRIBUTES}`,
-        ConditionExpression: 'claimOwner = :owner',
-        ExpressionAttributeNames: { '#version': 'version' },
-        ExpressionAttributeValues: { ':one': 1, ':owner': owner },
-      });
-    },
+    release: (id, owner) => release(store, id, CLAIM_FIELDS, owner, { increment: { failures: 1, version: 1 }, remove: ['claimCount', 'claimKind'] }),
 
-    abandon(id, expectVersion, sent) {
-      return update({
-        Key: { id },
-        UpdateExpression: `SET sent = :sent, firstSent = :true, failures = :zero, #version = #version + :one REMOVE ${CLAIM_ATTRIBUTES}`,
-        ConditionExpression: '#version = :v',
-        ExpressionAttributeNames: { '#version': 'version' },
-        ExpressionAttributeValues: { ':sent': sent, ':true': true, ':zero': 0, ':one': 1, ':v': expectVersion },
-      });
-    },
+    abandon: (id, expectVersion, sent) => store.update(id, { ...covered(sent), remove: ['claimOwner', 'claimUntil', 'claimCount', 'claimKind'] }, versionIs(expectVersion)),
 
-    async *scanPending() {
-      const names = Object.fromEntries(SCANNED.map((name, i) => [`#a${i}`, name]));
-      const at = (name: (typeof SCANNED)[number]) => `#a${SCANNED.indexOf(name)}`;
-      let ExclusiveStartKey: Record<string, unknown> | undefined;
-      do {
-        const page = await doc.send(
-          new ScanCommand({
-            TableName: tableName,
-            // A filter does not lower the read cost (a Scan reads every item), but it and the
-            // projection (everything but the id set) keep the replies and this loop small.
-            FilterExpression: `begins_with(${at('id')}, :prefix) AND (${at('firstSent')} = :false OR ${at('count')} > ${at('sent')})`,
-            ProjectionExpression: Object.keys(names).join(', '),
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: { ':prefix': ALERT_PREFIX, ':false': false },
-            ExclusiveStartKey,
-          }),
-        );
-        for (const item of page.Items ?? []) yield item as AlertWindow;
-        ExclusiveStartKey = page.LastEvaluatedKey;
-      } while (ExclusiveStartKey);
-    },
+    // The projection (everything but the id set) keeps the replies and the flush loop small.
+    scanPending: () =>
+      store.scan<AlertWindow>(ALERT_PREFIX, {
+        filter: { expression: '#firstSent = :false OR #count > #sent', names: { '#firstSent': 'firstSent', '#count': 'count', '#sent': 'sent' }, values: { ':false': false } },
+        projection: SCANNED,
+      }),
   };
 }

@@ -7,7 +7,7 @@ import { envJson, requireEnv } from '../shared/env.ts';
 import { clientConfig, lambdaHandler, traced } from '../shared/lambda.ts';
 import { logger, metrics, MetricUnit } from '../shared/powertools.ts';
 import { createStore } from '../shared/store.ts';
-import { createAlertStore } from './alert-store.ts';
+import { alertStoreOn } from './alert-store.ts';
 import { parseInvocation } from './input.ts';
 import { stoppedWatchEnvSchema } from './settings.ts';
 import { BatchFailedError, flushAlerts, patternsFor, processRecords, type WatchDeps } from './watch.ts';
@@ -23,8 +23,8 @@ const retry = { ...clientConfig, retryMode: 'standard' } as const;
 const sns = traced(new SNSClient(retry));
 const events = traced(new EventBridgeClient(retry));
 const doc = DynamoDBDocumentClient.from(traced(new DynamoDBClient(retry)), { marshallOptions: { removeUndefinedValues: true } });
-const alerts = createAlertStore(doc, tableName);
 const store = createStore(doc, tableName);
+const alerts = alertStoreOn(store);
 const patterns = patternsFor(settings);
 
 export const handler = lambdaHandler('stopped-watch', async (event, context) => {

@@ -4,7 +4,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { CLEANUP_REASON_MAX, CLEANUP_REQUEST_DETAIL_TYPE, CLEANUP_REQUEST_SOURCE, type CleanupRequest } from '../shared/cleanup-request.ts';
 import { matchesPattern, type EventPattern } from '../shared/event-pattern.ts';
-import { ownedBy, ttlAfter, type Store } from '../shared/store.ts';
+import { claim, ownedBy, releaseItem, ttlAfter, type Store } from '../shared/store.ts';
 import type { AlertStore } from './alert-store.ts';
 import {
   alertWindowId,
@@ -184,7 +184,7 @@ async function alertPath(deps: WatchDeps, c: Classification, scope: Scope, event
   const sample = sampleOf(c, scope, now);
   // Conditional writes race with the other invocations; each lost race re-reads, and the third loss is an error worth retrying the event for.
   for (let round = 0; round < 3; round++) {
-    if (await deps.alerts.countTracked(id, eventId, sample, now)) return countedInWindow(deps, id);
+    if ((await deps.alerts.countTracked(id, eventId, sample, now)).ok) return countedInWindow(deps, id);
     const window = await deps.alerts.get(id);
     const decision = decideOnEvent(window, eventId, now);
     if (decision.action === 'duplicate') {
@@ -193,7 +193,7 @@ async function alertPath(deps: WatchDeps, c: Classification, scope: Scope, event
       return 'duplicate';
     }
     if (decision.action === 'count') {
-      if (!decision.tracked && (await deps.alerts.countUntracked(id, eventId, sample, now))) return countedInWindow(deps, id);
+      if (!decision.tracked && (await deps.alerts.countUntracked(id, eventId, sample, now)).ok) return countedInWindow(deps, id);
       continue;
     }
     const owner = deps.newOwner();
@@ -223,7 +223,7 @@ async function alertPath(deps: WatchDeps, c: Classification, scope: Scope, event
       last: sample,
       expiration: ttlAfter(now + windowMs, WINDOW_RETENTION_S),
     };
-    if (!(await deps.alerts.open(opened, decision.expectVersion))) continue;
+    if (!(await deps.alerts.open(opened, decision.expectVersion)).ok) continue;
     return (await send(deps, 'first', opened, owner, opened.count)) ? 'alerted' : 'alert-failed';
   }
   throw new Error(`alert window ${id} kept changing under concurrent writes; the event will be retried`);
@@ -269,17 +269,20 @@ async function send(deps: WatchDeps, kind: MessageKind, window: AlertWindow, own
   } catch (error) {
     deps.logger.error('Publishing the alert failed; the scheduled flush will send it again', { ...ctx, error: error as Error });
     count(deps, 'AlertSendFailed');
-    const released = await deps.alerts.release(window.id, owner).catch((releaseError: unknown) => {
-      // The claim then simply expires after CLAIM_LEASE_MS.
-      deps.logger.warn('Could not release the alert claim', { ...ctx, error: releaseError as Error });
-      return false;
-    });
+    const released = await deps.alerts.release(window.id, owner).then(
+      (release) => release.ok,
+      (releaseError: unknown) => {
+        // The claim then simply expires after CLAIM_LEASE_MS.
+        deps.logger.warn('Could not release the alert claim', { ...ctx, error: releaseError as Error });
+        return false;
+      },
+    );
     if (!released) deps.logger.warn('Alert claim not released: it will expire', ctx);
     return false;
   }
   count(deps, kind === 'first' ? 'AlertsSent' : 'AlertSummariesSent');
   deps.logger.info(kind === 'first' ? 'Alert sent' : 'Alert summary sent', { ...ctx, subject });
-  if (!(await deps.alerts.confirm(window.id, owner, covers))) {
+  if (!(await deps.alerts.confirm(window.id, owner, covers)).ok) {
     // A new window replaced this one while we sent; it did not carry these events over, so nothing is lost or repeated.
     deps.logger.warn('Alert window replaced while its message was sent', ctx);
   }
@@ -304,7 +307,7 @@ export async function flushAlerts(deps: WatchDeps): Promise<FlushReport> {
     try {
       if (decision.action === 'skip') continue;
       if (decision.action === 'abandon') {
-        if (await deps.alerts.abandon(window.id, window.version, window.count)) {
+        if ((await deps.alerts.abandon(window.id, window.version, window.count)).ok) {
           report.abandoned++;
           deps.logger.error('Alert dropped: publishing kept failing', { window: window.id, why: decision.why, unsent: window.count - window.sent });
           count(deps, 'AlertsDropped');
@@ -314,7 +317,7 @@ export async function flushAlerts(deps: WatchDeps): Promise<FlushReport> {
       const owner = deps.newOwner();
       const claim = { owner, until: now + CLAIM_LEASE_MS, count: decision.covers, kind: decision.kind };
       // Losing this race means another flush or an event took the window: it sends, we do not.
-      if (!(await deps.alerts.claim(window.id, window.version, claim))) continue;
+      if (!(await deps.alerts.claim(window.id, window.version, claim)).ok) continue;
       if (await send(deps, decision.kind, { ...window, claimOwner: owner }, owner, decision.covers)) report.sent++;
       else report.failed++;
     } catch (error) {
@@ -344,12 +347,8 @@ async function cleanupPath(deps: WatchDeps, c: Classification, scope: Scope): Pr
   const windowMs = deps.settings.alerts.windowMinutes * 60_000;
   const id = cleanupClaimId(arn);
   const owner = deps.newOwner();
-  const ownerIs = ownedBy(owner);
-  const claimed = await deps.store.put(
-    { id, owner, state: 'requesting', until: now + windowMs, expiration: ttlAfter(now + windowMs, 3600) },
-    { expression: 'attribute_not_exists(id) OR #until <= :now', names: { '#until': 'until' }, values: { ':now': now } },
-  );
-  if (!claimed) {
+  const claimed = await claim(deps.store, { id, owner, state: 'requesting', until: now + windowMs, expiration: ttlAfter(now + windowMs, 3600) }, { attribute: 'until', now });
+  if (!claimed.ok) {
     deps.logger.info('Cleanup already requested for this instance in this window', { containerInstanceArn: arn, cluster: scope.cluster });
     return 'already-requested';
   }
@@ -370,13 +369,13 @@ async function cleanupPath(deps: WatchDeps, c: Classification, scope: Scope): Pr
     if ((out.FailedEntryCount ?? 0) > 0 || !entry?.EventId) {
       throw new Error(`PutEvents did not accept the Cleanup Requested event: ${entry?.ErrorCode ?? 'no entry'}${entry?.ErrorMessage ? ` (${entry.ErrorMessage})` : ''}`);
     }
-    await deps.store.update(id, { state: 'requested', eventId: entry.EventId }, ownerIs);
+    await deps.store.update(id, { set: { state: 'requested', eventId: entry.EventId } }, ownedBy(owner));
     deps.logger.info('Cleanup requested', { ...detail, eventId: entry.EventId });
     count(deps, 'CleanupRequested', { ClusterName: scope.cluster });
     return 'requested';
   } catch (error) {
     // Without the claim the retried event (Lambda's async retry) asks again.
-    await deps.store.delete(id, ownerIs).catch(() => false);
+    await releaseItem(deps.store, id, owner).catch(() => false);
     throw error;
   }
 }

@@ -4,7 +4,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Job } from '../shared/config.ts';
-import { ownedBy, ttlAfter, type Condition, type Item, type Store } from '../shared/store.ts';
+import { allOf, inState, ownedBy, putIfAbsent, releaseItem, ttlAfter, type Condition, type Item, type Store } from '../shared/store.ts';
 import type { Invocation } from './invocation.ts';
 
 export interface TaskLockDeps {
@@ -168,7 +168,7 @@ export function runTaskInput(job: Job, occurrence: string, tokenAttempt = 0): Ru
  */
 async function adoptStartedTask(deps: TaskLockDeps, holder: JobSlot, taskArn: string | undefined, holderIs: Condition): Promise<JobSlot> {
   if (!taskArn) return holder;
-  await deps.store.update(holder.id, { state: 'running', taskArn }, holderIs);
+  await deps.store.update(holder.id, { set: { state: 'running', taskArn } }, holderIs);
   return { ...holder, state: 'running', taskArn };
 }
 
@@ -189,13 +189,13 @@ async function acquireJobSlot(deps: TaskLockDeps, job: Job, occurrence: string, 
     leaseUntil: now + job.maxRunSeconds * 1000,
     expiration: ttlAfter(now, job.maxRunSeconds + 86_400),
   };
-  if (await deps.store.putIfAbsent(fresh)) return { ok: true };
+  if ((await putIfAbsent(deps.store, fresh)).ok) return { ok: true };
 
   // Two rounds: the holder may release or be replaced between our read and our write.
   for (let round = 0; round < 2; round++) {
     const holder = await deps.store.get<JobSlot>(id);
     if (!holder) {
-      if (await deps.store.putIfAbsent(fresh)) return { ok: true };
+      if ((await putIfAbsent(deps.store, fresh)).ok) return { ok: true };
       continue;
     }
     const holderIs = ownedBy(holder.owner);
@@ -204,14 +204,14 @@ async function acquireJobSlot(deps: TaskLockDeps, job: Job, occurrence: string, 
       // it that failed or died. Its task, if it recorded one, is this
       // occurrence's; if not, RunTask with the same clientToken returns any task it started.
       if (holder.taskArn) return { ok: false, holder, why: `this occurrence already started ${holder.taskArn}` };
-      if (await deps.store.put(fresh, holderIs)) return { ok: true, replaced: holder, why: 'an earlier delivery of this occurrence stopped before starting its task' };
+      if ((await deps.store.put(fresh, holderIs)).ok) return { ok: true, replaced: holder, why: 'an earlier delivery of this occurrence stopped before starting its task' };
       continue;
     }
     const evidence = await holderEvidence(deps, job, holder);
     const decision = slotDecision(holder, evidence, deps.now());
     if (decision.blocks) return { ok: false, holder: await adoptStartedTask(deps, holder, evidence.startedTaskArn, holderIs), why: decision.why };
     // Replace exactly the holder we judged, not one that arrived since.
-    if (await deps.store.put(fresh, holderIs)) return { ok: true, replaced: holder, why: decision.why };
+    if ((await deps.store.put(fresh, holderIs)).ok) return { ok: true, replaced: holder, why: decision.why };
   }
   const holder = await deps.store.get<JobSlot>(id);
   return { ok: false, holder: holder ?? fresh, why: 'the slot kept changing hands' };
@@ -219,11 +219,10 @@ async function acquireJobSlot(deps: TaskLockDeps, job: Job, occurrence: string, 
 
 /** Leaves the occurrence lock `failed`, which the next delivery (Lambda's async retry) may take over. */
 async function releaseAfterFailure(deps: TaskLockDeps, job: Job, occurrence: string, owner: string, tokenAttempt: number): Promise<void> {
-  const ownerIs = ownedBy(owner);
   // Slot first: once the lock says `failed`, a duplicate may take the
   // occurrence over, and must not find the job still held by this very occurrence.
-  if (job.overlap === 'skip') await deps.store.delete(jobSlotId(job.name), ownerIs);
-  await deps.store.update(occurrenceLockId(job.name, occurrence), { state: 'failed', tokenAttempt }, ownerIs);
+  if (job.overlap === 'skip') await releaseItem(deps.store, jobSlotId(job.name), owner);
+  await deps.store.update(occurrenceLockId(job.name, occurrence), { set: { state: 'failed', tokenAttempt } }, ownedBy(owner));
 }
 
 /**
@@ -232,14 +231,15 @@ async function releaseAfterFailure(deps: TaskLockDeps, job: Job, occurrence: str
  * invocation that died is taken over by the retry.
  */
 async function acquireOccurrence(deps: TaskLockDeps, lock: OccurrenceLock, now: number): Promise<{ ok: true; previous?: OccurrenceLock } | { ok: false; existing: OccurrenceLock }> {
-  if (await deps.store.putIfAbsent(lock)) return { ok: true };
+  if ((await putIfAbsent(deps.store, lock)).ok) return { ok: true };
   const existing = await deps.store.get<OccurrenceLock>(lock.id);
-  if (!existing) return (await deps.store.putIfAbsent(lock)) ? { ok: true } : { ok: false, existing: lock };
+  if (!existing) return (await putIfAbsent(deps.store, lock)).ok ? { ok: true } : { ok: false, existing: lock };
   const takeover = existing.state === 'failed' || (existing.state === 'starting' && existing.staleAt <= now);
   if (!takeover) return { ok: false, existing };
   const next = { ...lock, tokenAttempt: existing.tokenAttempt };
-  const won = await deps.store.put(next, { expression: '#owner = :owner AND #state = :state', names: { '#owner': 'owner', '#state': 'state' }, values: { ':owner': existing.owner, ':state': existing.state } });
-  return won ? { ok: true, previous: existing } : { ok: false, existing };
+  // Exactly the lock we judged: the same owner, still in the state that allowed the takeover.
+  const won = await deps.store.put(next, allOf([ownedBy(existing.owner), inState(existing.state)], 'stale'));
+  return won.ok ? { ok: true, previous: existing } : { ok: false, existing };
 }
 
 /** One scheduled occurrence: at most one task, whatever the number of deliveries. */
@@ -269,12 +269,12 @@ export async function runOccurrence(deps: TaskLockDeps, inv: Extract<Invocation,
     const slot = await acquireJobSlot(deps, job, occurrence, owner, staleAt);
     if (!slot.ok && slot.holder.occurrence === occurrence && slot.holder.taskArn) {
       // A previous delivery of this very occurrence started the task and died before recording it on the lock.
-      await store.update(lockId, { state: 'started', taskArn: slot.holder.taskArn });
+      await store.update(lockId, { set: { state: 'started', taskArn: slot.holder.taskArn } });
       logger.info('Occurrence had already started its task', { ...ctx, taskArn: slot.holder.taskArn });
       return { outcome: 'duplicate', taskArn: slot.holder.taskArn, state: 'started' };
     }
     if (!slot.ok) {
-      await store.update(lockId, { state: 'skipped', skippedFor: slot.holder.taskArn ?? slot.holder.occurrence });
+      await store.update(lockId, { set: { state: 'skipped', skippedFor: slot.holder.taskArn ?? slot.holder.occurrence } });
       logger.warn('Previous run still active: occurrence skipped', { ...ctx, runningTaskArn: slot.holder.taskArn, why: slot.why });
       count(metrics, 'OverlapSkipped', job.name);
       return { outcome: 'skipped', runningTaskArn: slot.holder.taskArn };
@@ -306,8 +306,8 @@ export async function runOccurrence(deps: TaskLockDeps, inv: Extract<Invocation,
     throw error;
   }
 
-  if (job.overlap === 'skip') await store.update(jobSlotId(job.name), { state: 'running', taskArn });
-  await store.update(lockId, { state: 'started', taskArn });
+  if (job.overlap === 'skip') await store.update(jobSlotId(job.name), { set: { state: 'running', taskArn } });
+  await store.update(lockId, { set: { state: 'started', taskArn } });
   logger.info('Occurrence started', { ...ctx, taskArn });
   count(metrics, 'OccurrenceStarted', job.name);
   return { outcome: 'started', taskArn };
@@ -320,7 +320,7 @@ export async function releaseOnStopped(deps: TaskLockDeps, inv: Extract<Invocati
     deps.logger.info('STOPPED task was not started for a configured job', { taskArn: inv.taskArn, startedBy: inv.startedBy });
     return { released: false };
   }
-  const released = await deps.store.delete(jobSlotId(job.name), { expression: 'taskArn = :arn', values: { ':arn': inv.taskArn } });
+  const released = (await deps.store.delete(jobSlotId(job.name), { expression: 'taskArn = :arn', values: { ':arn': inv.taskArn }, refusal: 'not-owner' })).ok;
   deps.logger.info(released ? 'Job slot released by STOPPED event' : 'STOPPED event for a task that no longer holds the slot', {
     job: job.name,
     taskArn: inv.taskArn,

@@ -17,7 +17,7 @@ import {
   SERVICE_MAP_MAX_BYTES,
   type DigestState,
 } from '../../functions/audit/digest-state.ts';
-import type { Store } from '../../functions/shared/store.ts';
+import type { Store, Written } from '../../functions/shared/store.ts';
 import { startDynamo } from '../../sim/dynamo.ts';
 import { freshStore } from '../support/dynamo.ts';
 
@@ -26,6 +26,11 @@ let store: Store;
 const T = Date.parse('2026-11-23T02:00:00Z');
 const ID = SCHEDULED_DIGEST_ID;
 const state = (hash: string): DigestState => ({ hash, services: { 'prod/web': [hash] }, at: T });
+/** The record a write that must have happened wrote. */
+const written = <T>(result: Written<T>): T => {
+  if (!result.ok) throw new Error(`write refused: ${result.reason}`);
+  return result.item;
+};
 
 beforeAll(async () => {
   dynamo = await startDynamo();
@@ -42,10 +47,10 @@ describe('claim, publish, confirm', () => {
     const read = await readDigest(store, ID, T);
     expect(read).toBeUndefined();
     const claimed = await claimDigest(store, ID, read, state('a'), 'run-1', T);
-    expect(claimed).toMatchObject({ version: 1, pending: { hash: 'a', owner: 'run-1', until: T + CLAIM_LEASE_MS } });
-    expect(await claimDigest(store, ID, read, state('a'), 'run-2', T)).toBe(false);
+    expect(claimed).toMatchObject({ ok: true, item: { version: 1, pending: { hash: 'a', owner: 'run-1', until: T + CLAIM_LEASE_MS } } });
+    expect(await claimDigest(store, ID, read, state('a'), 'run-2', T)).toEqual({ ok: false, reason: 'exists' });
 
-    expect(await confirmDigest(store, claimed as Exclude<typeof claimed, false>, 'msg-1', T + 1000)).toBe(true);
+    expect(await confirmDigest(store, written(claimed), 'msg-1', T + 1000)).toMatchObject({ ok: true });
     const after = await readDigest(store, ID, T + 2000);
     expect(after).toMatchObject({ version: 2, sent: { hash: 'a', services: { 'prod/web': ['a'] }, at: T + 1000, messageId: 'msg-1' }, expiration: Math.floor((T + 1000) / 1000) + DIGEST_RETENTION_S });
     expect(after!.pending).toBeUndefined();
@@ -53,11 +58,11 @@ describe('claim, publish, confirm', () => {
 
   it('a failed publish releases the claim and keeps what was sent before', async () => {
     const first = await claimDigest(store, ID, undefined, state('a'), 'run-1', T);
-    await confirmDigest(store, first as Exclude<typeof first, false>, 'msg-1', T);
+    await confirmDigest(store, written(first), 'msg-1', T);
     const read = await readDigest(store, ID, T + 1000);
     const second = await claimDigest(store, ID, read, state('b'), 'run-2', T + 1000);
     expect(liveClaim(await readDigest(store, ID, T + 2000), T + 2000)).toMatchObject({ hash: 'b', owner: 'run-2' });
-    expect(await releaseDigest(store, second as Exclude<typeof second, false>, T + 3000)).toBe(true);
+    expect(await releaseDigest(store, written(second), T + 3000)).toMatchObject({ ok: true });
     const after = await readDigest(store, ID, T + 4000);
     expect(after!.sent).toMatchObject({ hash: 'a', messageId: 'msg-1' });
     expect(after!.pending).toBeUndefined();
@@ -72,8 +77,8 @@ describe('claim, publish, confirm', () => {
   it('a confirm after another run wrote the record is refused', async () => {
     const claimed = await claimDigest(store, ID, undefined, state('a'), 'run-1', T);
     const read = await readDigest(store, ID, T + 1);
-    expect(await recordQuietly(store, ID, read, state('c'), T + 1)).toBe(true);
-    expect(await confirmDigest(store, claimed as Exclude<typeof claimed, false>, 'msg-1', T + 2)).toBe(false);
+    expect(await recordQuietly(store, ID, read, state('c'), T + 1)).toMatchObject({ ok: true });
+    expect(await confirmDigest(store, written(claimed), 'msg-1', T + 2)).toEqual({ ok: false, reason: 'stale' });
     // The quiet write kept the other run's live claim.
     expect((await readDigest(store, ID, T + 3))!.pending).toMatchObject({ owner: 'run-1' });
   });
@@ -82,13 +87,13 @@ describe('claim, publish, confirm', () => {
 describe('what is read back', () => {
   it('an expired record is no baseline, but its version still guards the next write', async () => {
     const claimed = await claimDigest(store, ID, undefined, state('a'), 'run-1', T);
-    await confirmDigest(store, claimed as Exclude<typeof claimed, false>, 'msg-1', T);
+    await confirmDigest(store, written(claimed), 'msg-1', T);
     const later = T + (DIGEST_RETENTION_S + 1) * 1000;
     const read = await readDigest(store, ID, later);
     expect(read).toMatchObject({ version: 2 });
     expect(read!.sent).toBeUndefined();
-    expect(await claimDigest(store, ID, undefined, state('a'), 'run-2', later)).toBe(false);
-    expect(await claimDigest(store, ID, read, state('a'), 'run-2', later)).toMatchObject({ version: 3 });
+    expect(await claimDigest(store, ID, undefined, state('a'), 'run-2', later)).toEqual({ ok: false, reason: 'exists' });
+    expect(await claimDigest(store, ID, read, state('a'), 'run-2', later)).toMatchObject({ ok: true, item: { version: 3 } });
   });
 
   it('a map of services too large for one item is dropped, the combined hash kept', () => {

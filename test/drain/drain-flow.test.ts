@@ -4,7 +4,7 @@
  */
 import { DescribeContainerInstancesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { TickResult } from '../../functions/drain/drain.ts';
+import type { TickResult } from '../../functions/drain/context.ts';
 import { callsOf, runUntil, standardWorld, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;

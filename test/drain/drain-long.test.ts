@@ -56,7 +56,7 @@ describe('drain: an invocation that claimed the completion and died', () => {
     const [record] = await h.openRecords();
     const claimedAt = h.sim.clock.now();
     // An invocation claims the completion, as after a passing done check, and dies before calling Complete.
-    expect(await h.records.claim(record!.id, { owner: 'dead', until: claimedAt + 3 * MINUTE, now: claimedAt, result: 'CONTINUE', outcome: 'drained' })).toBeTruthy();
+    expect(await h.records.claim(record!.id, { owner: 'dead', until: claimedAt + 3 * MINUTE, now: claimedAt, result: 'CONTINUE', outcome: 'drained' })).toMatchObject({ ok: true });
 
     await runUntil(h, () => action!.status !== 'pending', { maxMs: 10 * MINUTE, stepMs: 10_000 });
     expect(action).toMatchObject({ status: 'completed', result: 'CONTINUE', completedBy: 'api' });

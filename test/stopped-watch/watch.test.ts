@@ -14,7 +14,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createStore } from '../../functions/shared/store.ts';
 import { createAlertStore } from '../../functions/stopped-watch/alert-store.ts';
-import { alertWindowId, CLAIM_LEASE_MS, MAX_SEND_FAILURES, type AlertWindow } from '../../functions/stopped-watch/alerts.ts';
+import { alertWindowId, CLAIM_LEASE_MS, MAX_SEND_FAILURES, TRACKED_IDS_MAX, type AlertWindow } from '../../functions/stopped-watch/alerts.ts';
 import { parseInvocation } from '../../functions/stopped-watch/input.ts';
 import type { StoppedWatchSettings } from '../../functions/stopped-watch/settings.ts';
 import { cleanupClaimId, flushAlerts, handleEvent, patternsFor, processRecords, type WatchDeps } from '../../functions/stopped-watch/watch.ts';
@@ -64,6 +64,8 @@ interface Harness {
   lines: MetricLine[];
   logger: Logger;
   dynamoCalls: string[];
+  /** Every UpdateItem as sent (low-level input) and as answered. */
+  dynamoUpdates: Array<{ input: Record<string, any>; output: Record<string, any> }>;
   published: () => Array<{ Subject?: string; Message?: string }>;
   window: (cluster: string, service: string, category: AlertWindow['category']) => Promise<AlertWindow | undefined>;
 }
@@ -73,10 +75,13 @@ async function harness(overrides: { settings?: Partial<StoppedWatchSettings>; al
   await createTable(dynamo.endpoint, tableName);
   const ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region: REGION, credentials, maxAttempts: 5 });
   const dynamoCalls: string[] = [];
+  const dynamoUpdates: Harness['dynamoUpdates'] = [];
   ddb.middlewareStack.add(
     (next, context) => async (args) => {
       dynamoCalls.push(context.commandName as string);
-      return next(args);
+      const result = await next(args);
+      if (context.commandName === 'UpdateItemCommand') dynamoUpdates.push({ input: args.input as Record<string, any>, output: result.output as Record<string, any> });
+      return result;
     },
     { step: 'initialize', name: 'countCalls' },
   );
@@ -117,6 +122,7 @@ async function harness(overrides: { settings?: Partial<StoppedWatchSettings>; al
     lines,
     logger,
     dynamoCalls,
+    dynamoUpdates,
     published: () => sns.commandCalls(PublishCommand).map((c) => c.args[0].input),
     window: (cluster, service, category) => alerts.get(alertWindowId(cluster, service, category)),
   };
@@ -168,6 +174,34 @@ describe('alert rate limit', () => {
     expect(h.dynamoCalls).toEqual(['UpdateItemCommand', 'GetItemCommand', 'PutItemCommand', 'UpdateItemCommand']);
     for (let i = 0; i < 10; i++) await handleEvent(h.deps, oomStop());
     expect(h.dynamoCalls.length - first).toBe(10);
+  });
+
+  it('the burst path (counted, then uncounted ids) never asks DynamoDB for the window back', async () => {
+    const h = await harness();
+    await handleEvent(h.deps, oomStop());
+    const opened = h.dynamoUpdates.length;
+    for (let i = 0; i < 3; i++) await handleEvent(h.deps, oomStop());
+    // Fill the window's id set to its cap, so that the next event takes the untracked path.
+    const id = alertWindowId('prod', 'web', 'oom');
+    const fill = Array.from({ length: TRACKED_IDS_MAX - 4 }, (_, i) => `filler-${i}`);
+    await h.deps.store.update(id, { add: { eventIds: new Set(fill) } });
+    const filled = h.dynamoUpdates.length;
+    await handleEvent(h.deps, oomStop());
+
+    const burst = [...h.dynamoUpdates.slice(opened, filled - 1), ...h.dynamoUpdates.slice(filled)];
+    const tracked = burst.filter((u) => u.input.UpdateExpression.includes('ADD'));
+    const untracked = burst.filter((u) => !u.input.UpdateExpression.includes('ADD'));
+    expect(tracked).toHaveLength(3);
+    expect(untracked).toHaveLength(1);
+    expect(untracked[0]!.input.UpdateExpression).toContain('+');
+    for (const update of burst) {
+      // DynamoDB's default when the request names none.
+      expect(update.input.ReturnValues ?? 'NONE').toBe('NONE');
+      expect(update.output.Attributes).toBeUndefined();
+    }
+    const window = await h.window('prod', 'web', 'oom');
+    expect(window).toMatchObject({ count: 5 });
+    expect(window!.eventIds!.size).toBe(TRACKED_IDS_MAX);
   });
 
   it('the same event delivered 3x in parallel: one alert, and the duplicates are not counted', async () => {

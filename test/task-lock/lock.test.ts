@@ -4,7 +4,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig, type Job } from '../../functions/shared/config.ts';
-import type { Store } from '../../functions/shared/store.ts';
+import type { Change, Condition, Store } from '../../functions/shared/store.ts';
 import type { Invocation } from '../../functions/task-lock/invocation.ts';
 import {
   clientTokenFor,
@@ -222,7 +222,9 @@ describe('task-lock: no overlap under `skip`', () => {
       .resolvesOnce({ tasks: [], failures: [{ reason: 'RESOURCE:CPU' }] })
       .resolves({ tasks: [{ taskArn: taskArn(1) }], failures: [] });
     const writes: string[] = [];
-    const watched: Store = { ...store, update: (id, ...rest) => (writes.push(`update ${id}`), store.update(id, ...rest)), delete: (id, ...rest) => (writes.push(`delete ${id}`), store.delete(id, ...rest)) };
+    // task-lock's updates never ask for the item back, so the wrapper needs only the plain overload.
+    const update = (id: string, change: Change, condition?: Condition) => (writes.push(`update ${id}`), store.update(id, change, condition));
+    const watched: Store = { ...store, update: update as Store['update'], delete: (id, ...rest) => (writes.push(`delete ${id}`), store.delete(id, ...rest)) };
     await expect(runOccurrence({ ...deps, store: watched }, occurrence(nightly), 'first')).rejects.toBeInstanceOf(RunTaskFailedError);
     expect(writes).toEqual([`delete ${jobSlotId('nightly')}`, `update ${occurrenceLockId('nightly', occurrence(nightly).occurrence)}`]);
   });
