@@ -21,6 +21,7 @@ import { installDrainWorld } from '../sim/drain.ts';
 import { createTable, startSim } from '../sim/index.ts';
 import { installSsm } from '../sim/ssm.ts';
 import { hexId, runCleanupScript, secondsAgo, type FakeContainer } from '../test/cleanup/harness.ts';
+import { countBy, countsText } from '../functions/shared/count.ts';
 
 const DOCUMENT = 'bench-docker-cleanup';
 const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
@@ -39,10 +40,7 @@ interface FleetRow {
   duplicateDynamo: number;
 }
 
-const countBy = (values: string[]) =>
-  Object.entries(values.reduce<Record<string, number>>((acc, v) => ((acc[v] = (acc[v] ?? 0) + 1), acc), {}))
-    .map(([op, n]) => `${n} ${op}`)
-    .join(', ');
+const countedText = (values: string[]) => countsText(countBy(values));
 
 async function fleetRun(instances: number, opts: { throttle?: number } = {}): Promise<FleetRow> {
   const sim = await startSim({ start: new Date('2026-11-24T03:00:00Z'), seed: 9 });
@@ -59,7 +57,13 @@ async function fleetRun(instances: number, opts: { throttle?: number } = {}): Pr
     await createTable(sim.dynamo.endpoint, 'bench');
     const ddb = new DynamoDBClient({ endpoint: sim.dynamo.endpoint, region: sim.region, credentials });
     let dynamoCalls = 0;
-    ddb.middlewareStack.add((next) => async (args) => (dynamoCalls++, next(args)), { step: 'initialize', name: 'countCalls' });
+    ddb.middlewareStack.add(
+    (next) => async (args) => {
+      dynamoCalls++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCalls' },
+  );
     const client = { endpoint: sim.endpoint, region: sim.region, credentials };
     const deps = (owner: string): CleanupDeps => ({
       ecs: new ECSClient(client),
@@ -94,7 +98,7 @@ async function fleetRun(instances: number, opts: { throttle?: number } = {}): Pr
       sendCommand: sends.filter((c) => !c.error).length,
       sendAttempts: sends.length,
       sent: result.clusters.reduce((n, c) => n + c.commands.reduce((m, k) => m + k.instanceIds.length, 0), 0),
-      ecs: countBy(calls.filter((c) => c.service === 'ecs').map((c) => c.op)),
+      ecs: countedText(calls.filter((c) => c.service === 'ecs').map((c) => c.op)),
       ssmReads: calls.filter((c) => c.service === 'ssm' && c.op !== 'SendCommand').length,
       dynamo,
       duplicateSend: sim.calls.slice(again).filter((c) => c.op === 'SendCommand').length,
@@ -120,7 +124,7 @@ async function scriptRun(count: number, dryRun: boolean): Promise<string> {
   if (run.code !== 0 || !run.report) throw new Error(`bench: the cleanup script exited ${run.code}: ${run.stderr.slice(-500)}`);
   const c = run.report.containers;
   const dockerCalls = run.calls.filter((k) => k.cmd === 'docker');
-  return `| ${count.toLocaleString('en-US')} | ${dryRun ? 'dry run' : 'real'} | ${(run.durationMs / 1000).toFixed(1)} s | ${dryRun ? c.wouldRemove : c.removed} | ${c.skipped} | ${dockerCalls.length} (${countBy(dockerCalls.map((k) => k.args[0] === 'volume' || k.args[0] === 'system' ? `${k.args[0]} ${k.args[1]}` : k.args[0]!))}) | ${run.stdout.trim().length} |`;
+  return `| ${count.toLocaleString('en-US')} | ${dryRun ? 'dry run' : 'real'} | ${(run.durationMs / 1000).toFixed(1)} s | ${dryRun ? c.wouldRemove : c.removed} | ${c.skipped} | ${dockerCalls.length} (${countedText(dockerCalls.map((k) => k.args[0] === 'volume' || k.args[0] === 'system' ? `${k.args[0]} ${k.args[1]}` : k.args[0]!))}) | ${run.stdout.trim().length} |`;
 }
 
 export async function benchCleanup(): Promise<string> {

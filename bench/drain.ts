@@ -6,6 +6,7 @@
  */
 import type { StepResult, TickResult } from '../functions/drain/context.ts';
 import { standardWorld, startHarness } from '../test/drain/harness.ts';
+import { countBy } from '../functions/shared/count.ts';
 
 interface Row {
   label: string;
@@ -20,7 +21,6 @@ interface Row {
   invocations: number;
 }
 
-const countBy = (values: string[]) => values.reduce<Record<string, number>>((acc, v) => ((acc[v] = (acc[v] ?? 0) + 1), acc), {});
 
 async function measure(label: string, tasks: number, opts: { loseEcsEvents?: boolean } = {}): Promise<Row> {
   const h = await startHarness({ seed: 21 });
@@ -82,8 +82,8 @@ export async function benchDrain(): Promise<string> {
         `| ${r.label} | ${r.ecsAsgCalls} | ${r.checks} | ${r.perCheck.toFixed(1)} | ${Math.ceil(r.tasks / 100)} | ${r.ddb} | ${r.delaySeconds.toFixed(0)} | ${r.completedBy === 'tick' ? 'reconcile tick' : `${r.completedBy} event`} | ${r.invocations} |`,
     ),
     '',
-    '| scenario | ' + ops.join(' | ') + ' |',
-    '|---|' + ops.map(() => '---:').join('|') + '|',
+    `| scenario | ${ops.join(' | ')} |`,
+    `|---|${ops.map(() => '---:').join('|')}|`,
     ...rows.map((r) => `| ${r.label} | ${ops.map((op) => r.byOp[op] ?? 0).join(' | ')} |`),
     '',
     'The completion delay is one EventBridge delivery of the last STOPPED event (the simulator delivers after 1 s): the function never sleeps',

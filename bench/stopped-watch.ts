@@ -23,6 +23,7 @@ import { installSns } from '../sim/sns.ts';
 import { loadAwsEvents, loadStoppedReasons } from '../test/support/fixtures.ts';
 import { benchCorpus } from './corpus.ts';
 import { oomStop, stoppedTask, thinPoolStop } from '../test/stopped-watch/support.ts';
+import { countBy, countsText } from '../functions/shared/count.ts';
 
 /** Classifies every fixture event and every sample reason, round after round, for about `ms`. */
 function classificationThroughput(ms = 1000): { perSecond: number; microseconds: number; inputs: number; total: number } {
@@ -97,10 +98,10 @@ export async function benchStoppedWatch(): Promise<string> {
       const published = sns.messages(topicArn).length;
       const callsBefore = sim.calls.length;
       const events = await run(deps);
-      const others = sim.calls.slice(callsBefore).reduce<Record<string, number>>((acc, c) => ({ ...acc, [c.op]: (acc[c.op] ?? 0) + 1 }), {});
+      const others = countBy(sim.calls.slice(callsBefore).map((c) => c.op));
       const total = Object.values(ddbCalls).reduce((a, b) => a + b, 0);
-      const breakdown = Object.entries(ddbCalls).map(([op, n]) => `${n} ${op}`).join(', ');
-      const otherText = Object.entries(others).map(([op, n]) => `${n} ${op}`).join(', ') || '0';
+      const breakdown = countsText(ddbCalls);
+      const otherText = countsText(others) || '0';
       rows.push(`| ${label} | ${events} | ${sns.messages(topicArn).length - published} | ${otherText} | ${total}${breakdown ? ` (${breakdown})` : ''} | ${(total / events).toFixed(2)} |`);
     };
 

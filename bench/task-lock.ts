@@ -11,6 +11,7 @@ import { parseConfig } from '../functions/shared/config.ts';
 import { createStore } from '../functions/shared/store.ts';
 import { runOccurrence } from '../functions/task-lock/lock.ts';
 import { createTable, startSim } from '../sim/index.ts';
+import { countBy, countsText } from '../functions/shared/count.ts';
 
 export async function benchTaskLock(): Promise<string> {
   const sim = await startSim({ start: new Date('2026-11-24T01:00:00Z') });
@@ -52,7 +53,7 @@ export async function benchTaskLock(): Promise<string> {
       const results = await Promise.all(Array.from({ length: deliveries }, (_, i) => runOccurrence(deps, { ...invocation, occurrence: at }, `bench-${label}-${i}`)));
       const ecs = sim.calls.slice(ecsBefore);
       const ddbTotal = Object.values(ddbCalls).reduce((a, b) => a + b, 0);
-      const ecsText = Object.entries(ecs.reduce<Record<string, number>>((acc, c) => ({ ...acc, [c.op]: (acc[c.op] ?? 0) + 1 }), {})).map(([op, n]) => `${n} ${op}`).join(', ') || '0';
+      const ecsText = countsText(countBy(ecs.map((c) => c.op))) || '0';
       const ddbText = Object.entries(ddbCalls).map(([op, n]) => `${n} ${op.replace('Command', '')}`).join(', ');
       rows.push(`| ${label} | ${deliveries} | ${results.filter((r) => r.outcome === 'started').length} | ${ecsText} | ${ddbTotal} (${ddbText}) | ${(ddbTotal / deliveries).toFixed(1)} |`);
     };

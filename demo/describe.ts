@@ -99,7 +99,7 @@ export function describeStoppedWatch(world: World): Describer {
 }
 
 export function describeCleanup(world: World): Describer {
-  return (event, { result }, invocation) => {
+  return (_event, { result }, invocation) => {
     if (result.outcome === 'ignored') return undefined;
     if ('commandId' in result) {
       const collect = result as CollectResult;

@@ -185,7 +185,7 @@ export class EcsDrainingSim {
     const instance = this.ecs.containerInstances().find((i) => i.ec2InstanceId === ec2InstanceId && i.status !== 'INACTIVE');
     if (!instance) return;
     for (const task of this.ecs.tasks({ containerInstance: instance.arn }).filter((t) => t.lastStatus !== 'STOPPED')) {
-      this.ecs.stopTaskNow(task.arn, { stopCode: 'TerminationNotice', reason: 'Host EC2 (instance ' + ec2InstanceId + ') terminated.' });
+      this.ecs.stopTaskNow(task.arn, { stopCode: 'TerminationNotice', reason: `Host EC2 (instance ${ec2InstanceId}) terminated.` });
     }
     this.setStatus(instance, 'INACTIVE');
   }

@@ -82,7 +82,10 @@ export class TaskLifecycle {
 
   /** An essential container exited: the task is stopping from this instant. */
   exit(task: Task, opts: StopOptions): void {
-    if (task.desiredStatus === 'STOPPED') return this.finishIfImmediate(task, opts);
+    if (task.desiredStatus === 'STOPPED') {
+      this.finishIfImmediate(task, opts);
+      return;
+    }
     const [first, ...rest] = this.remainingStopStates(task);
     const steps: Step[] = [
       {
@@ -100,7 +103,10 @@ export class TaskLifecycle {
 
   /** StopTask, or the scheduler stopping it: containers get SIGTERM once the agent acts. */
   stop(task: Task, opts: StopOptions): void {
-    if (task.desiredStatus === 'STOPPED') return this.finishIfImmediate(task, opts);
+    if (task.desiredStatus === 'STOPPED') {
+      this.finishIfImmediate(task, opts);
+      return;
+    }
     const [first, ...rest] = this.remainingStopStates(task);
     const steps: Step[] = [
       { delayMs: 0, apply: () => this.markStopping(task, opts) },

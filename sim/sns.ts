@@ -105,6 +105,8 @@ export class SnsSim {
     if (Buffer.byteLength(message, 'utf8') > SNS_MESSAGE_MAX_BYTES) throw invalid('Message too long');
     const subject: unknown = input.Subject;
     if (subject !== undefined) {
+      // SNS Publish API reference: a Subject is UTF-8 text "with no line breaks or control characters", under 100 characters.
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters SNS refuses are what this matches.
       if (typeof subject !== 'string' || subject.length === 0 || subject.length > SNS_SUBJECT_MAX || /[\u0000-\u001f\u007f]/.test(subject)) throw invalid('Subject');
     }
     if (input.MessageStructure !== undefined) throw invalid('the simulator does not implement MessageStructure');

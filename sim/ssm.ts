@@ -215,7 +215,7 @@ export class SsmSim {
     if (new Set(ids).size !== ids.length) throw new SimError('DuplicateInstanceId', 'You cannot specify an instance ID in more than one association.');
     for (const id of ids) {
       const instance = typeof id === 'string' ? this.instances.get(id) : undefined;
-      if (!instance || instance.state !== 'running') throw new SimError('InvalidInstanceId', `Instances [[${String(id)}]] not in a valid state for account ${this.deps.account}`);
+      if (instance?.state !== 'running') throw new SimError('InvalidInstanceId', `Instances [[${String(id)}]] not in a valid state for account ${this.deps.account}`);
     }
     const comment: unknown = input.Comment;
     if (comment !== undefined && (typeof comment !== 'string' || comment.length > COMMENT_MAX)) {
@@ -285,8 +285,14 @@ export class SsmSim {
     const document = this.documents.get(command.documentName)!;
     const result = this.results.get(invocation.instanceId) ?? this.defaultResult;
     const now = this.deps.clock.now();
-    if (result.status === 'Undeliverable' || instance.state !== 'running') return this.finish(command, invocation, 'Failed', 'Undeliverable');
-    if (result.status === 'InvalidPlatform' || !document.platformTypes.includes(instance.platformType)) return this.finish(command, invocation, 'Failed', 'InvalidPlatform');
+    if (result.status === 'Undeliverable' || instance.state !== 'running') {
+      this.finish(command, invocation, 'Failed', 'Undeliverable');
+      return;
+    }
+    if (result.status === 'InvalidPlatform' || !document.platformTypes.includes(instance.platformType)) {
+      this.finish(command, invocation, 'Failed', 'InvalidPlatform');
+      return;
+    }
     // An agent that is not connected never picks the command up: it waits for the delivery timeout.
     if (instance.pingStatus !== 'Online') {
       this.update(invocation, 'Delayed', 'Delayed');

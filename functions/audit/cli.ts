@@ -72,9 +72,9 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parse = () => {
+    try {
+      return parseArgs({
       args: [...argv],
       allowPositionals: true,
       strict: true,
@@ -89,10 +89,11 @@ function parseOptions(argv: readonly string[]): Options {
         help: { type: 'boolean', short: 'h' },
       },
     });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  };
+  const { values, positionals } = parse();
   const help = values.help === true;
   const [command, ...extra] = positionals;
   if (!help && command !== 'audit') throw new UsageError(command === undefined ? 'missing command: audit' : `unknown command "${command}": the only command is audit`);
@@ -186,7 +187,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       const region = io.clients?.ecs && io.clients.elbv2 ? undefined : regionFrom(options, io.env);
       // Only the clients built here are ours to close; open keep-alive sockets would hold the process.
       const own: Array<{ destroy(): void }> = [];
-      const build = <C extends { destroy(): void }>(client: C): C => (own.push(client), client);
+      const build = <C extends { destroy(): void }>(client: C): C => {
+        own.push(client);
+        return client;
+      };
       try {
         const ecs = io.clients?.ecs ?? build(new ECSClient({ region }));
         const elbv2 = io.clients?.elbv2 ?? elbv2Reader(build(new ElasticLoadBalancingV2Client({ region })));

@@ -139,7 +139,7 @@ export function parseJsonWithPositions(text: string): ParsedJson {
     const m = NUMBER.exec(text);
     if (!m) return fail(`unexpected ${describe(at)}: expected a value`);
     const after = text[at + m[0].length];
-    if (after !== undefined && /[0-9.eE+\-]/.test(after)) fail(`invalid number ${JSON.stringify(text.slice(at, at + m[0].length + 1))}`);
+    if (after !== undefined && /[0-9.eE+-]/.test(after)) fail(`invalid number ${JSON.stringify(text.slice(at, at + m[0].length + 1))}`);
     at += m[0].length;
     return Number(m[0]);
   };

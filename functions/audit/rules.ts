@@ -303,8 +303,12 @@ function hostReferences(c: ContainerDefinition, index: number): HostReference[] 
   (c.environment ?? []).forEach((kv, k) => {
     if (typeof kv.value === 'string') sources.push({ text: kv.value, path: `${base}.environment[${k}].value` });
   });
-  (c.command ?? []).forEach((arg, k) => sources.push({ text: arg, path: `${base}.command[${k}]` }));
-  (c.entryPoint ?? []).forEach((arg, k) => sources.push({ text: arg, path: `${base}.entryPoint[${k}]` }));
+  (c.command ?? []).forEach((arg, k) => {
+    sources.push({ text: arg, path: `${base}.command[${k}]` });
+  });
+  (c.entryPoint ?? []).forEach((arg, k) => {
+    sources.push({ text: arg, path: `${base}.entryPoint[${k}]` });
+  });
   const refs: HostReference[] = [];
   for (const { text, path } of sources) {
     for (const m of text.matchAll(LOOPBACK)) {

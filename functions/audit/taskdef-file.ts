@@ -95,13 +95,13 @@ const taskDefinitionSchema = object(
       if (first !== undefined) ctx.addIssue({ code: 'custom', input: c.name, path: ['containerDefinitions', i, 'name'], message: `duplicate container name "${c.name}" (also containerDefinitions[${first}])` });
       else names.set(c.name, i);
     });
-    td.containerDefinitions.forEach((c, i) =>
+    td.containerDefinitions.forEach((c, i) => {
       (c.dependsOn ?? []).forEach((d, j) => {
         if (!names.has(d.containerName)) {
           ctx.addIssue({ code: 'custom', input: d.containerName, path: ['containerDefinitions', i, 'dependsOn', j, 'containerName'], message: `no container named "${d.containerName}" in this task definition` });
         }
-      }),
-    );
+      });
+    });
   }),
 );
 
@@ -132,7 +132,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /** Parses and validates the text of a task definition file; `file` only names it in messages. */
 export function parseTaskDefinitionFile(text: string, file: string): LoadedTaskDefinition {
-  let parsed;
+  let parsed: ReturnType<typeof parseJsonWithPositions>;
   try {
     parsed = parseJsonWithPositions(text);
   } catch (error) {

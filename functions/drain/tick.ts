@@ -5,6 +5,7 @@ import { contextOf, type Ctx, type Outcome, type StepResult, type TickResult } f
 import { heartbeatDue, timedOut } from './done.ts';
 import type { DrainRecord } from './records.ts';
 import { advance } from './step.ts';
+import { countBy } from '../shared/count.ts';
 
 // The tick stops starting new records when less than this is left of the invocation.
 const TICK_RESERVE_MS = 10_000;
@@ -98,4 +99,3 @@ async function sendHeartbeat(ctx: Ctx, record: DrainRecord): Promise<'sent' | 'g
   return 'sent';
 }
 
-const countBy = (values: string[]): Record<string, number> => values.reduce<Record<string, number>>((acc, v) => ((acc[v] = (acc[v] ?? 0) + 1), acc), {});

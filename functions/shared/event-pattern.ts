@@ -246,7 +246,9 @@ function describe(value: unknown): string {
 
 function checkOr(value: unknown, at: string): void {
   if (!Array.isArray(value) || value.length < 2) fail(at, 'must be an array of at least two patterns');
-  value.forEach((alternative, index) => assertValidPattern(alternative, `${at}[${index}]`));
+  value.forEach((alternative, index) => {
+    assertValidPattern(alternative, `${at}[${index}]`);
+  });
 }
 
 function checkLeaf(values: unknown[], at: string): void {
@@ -272,24 +274,30 @@ function checkFilter(filter: Record<string, unknown>, at: string): void {
     case 'suffix':
       if (typeof argument === 'string') return;
       if (isPlainObject(argument) && Object.keys(argument).length === 1 && typeof argument['equals-ignore-case'] === 'string') return;
-      return fail(where, 'takes a string or {"equals-ignore-case": string}');
+      fail(where, 'takes a string or {"equals-ignore-case": string}');
+      return;
     case 'equals-ignore-case':
       if (typeof argument !== 'string') fail(where, 'takes a string');
       return;
     case 'wildcard':
       if (typeof argument !== 'string') fail(where, 'takes a string');
-      return checkWildcard(argument, where);
+      checkWildcard(argument, where);
+      return;
     case 'exists':
       if (typeof argument !== 'boolean') fail(where, 'takes true or false');
       return;
     case 'numeric':
-      return checkNumeric(argument, where);
+      checkNumeric(argument, where);
+      return;
     case 'anything-but':
-      return checkAnythingBut(argument, where);
+      checkAnythingBut(argument, where);
+      return;
     case 'cidr':
-      return fail(where, 'is valid EventBridge syntax, but this matcher does not implement it');
+      fail(where, 'is valid EventBridge syntax, but this matcher does not implement it');
+      return;
     default:
-      return fail(at, `unknown content filter "${operator}"`);
+      fail(at, `unknown content filter "${operator}"`);
+      return;
   }
 }
 
@@ -345,7 +353,7 @@ function checkAnythingBut(argument: unknown, at: string): void {
     if (list.length === 0 || !list.every((item) => typeof item === 'string')) {
       fail(`${at}.${operator}`, 'takes a string or a non-empty list of strings');
     }
-    if (operator === 'wildcard') list.forEach((item) => checkWildcard(item as string, `${at}.${operator}`));
+    if (operator === 'wildcard') for (const item of list) checkWildcard(item as string, `${at}.${operator}`);
     return;
   }
   fail(at, `takes a string, a number, a list or a string filter, got ${describe(argument)}`);

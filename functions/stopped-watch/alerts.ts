@@ -204,6 +204,7 @@ export interface AlertMessage {
  * Unicode line separators. Anyone allowed ecs:StopTask writes stoppedReason,
  * so every field copied from an event goes through {@link cleanField}.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point: they are stripped.
 const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]+/g;
 /** Longest event-derived field in an alert body; SNS allows 256 KB, a person reads far less. */
 export const FIELD_MAX = 1000;

@@ -1,4 +1,4 @@
-import { SimError } from '../errors.ts';
+import type { SimError } from '../errors.ts';
 import type { ProtocolCodec, WireRequest } from './types.ts';
 
 /**

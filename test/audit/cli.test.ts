@@ -274,7 +274,10 @@ describe('live mode', () => {
     const calls: string[] = [];
     return {
       calls,
-      describeTargetGroups: async (arnsAsked) => (calls.push(`describeTargetGroups ${arnsAsked.join(',')}`), []),
+      describeTargetGroups: async (arnsAsked) => {
+        calls.push(`describeTargetGroups ${arnsAsked.join(',')}`);
+        return [];
+      },
       describeTargetGroupAttributes: async (arn) => {
         throw new Error(`unexpected DescribeTargetGroupAttributes ${arn}`);
       },

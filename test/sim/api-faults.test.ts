@@ -2,7 +2,7 @@
  * API faults as the SDK sees them: throttling and 5xx are retried by the
  * client's standard retry strategy; the simulator records every attempt.
  */
-import { DescribeClustersCommand, ECSClient, ListTasksCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { DescribeClustersCommand, type ECSClient, ListTasksCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSim, type Sim } from '../../sim/index.ts';
 import { ecsClient } from './clients.ts';

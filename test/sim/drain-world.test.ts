@@ -11,7 +11,7 @@ import {
   DescribeCapacityProvidersCommand,
   DescribeContainerInstancesCommand,
   DescribeServicesCommand,
-  ECSClient,
+  type ECSClient,
   ListContainerInstancesCommand,
   ListServicesCommand,
   UpdateContainerInstancesStateCommand,

@@ -2,7 +2,7 @@
  * Task lifecycle on the simulated clock, as seen through EventBridge
  * "ECS Task State Change" events.
  */
-import { ECSClient, RunTaskCommand, StopTaskCommand, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
+import { type ECSClient, RunTaskCommand, StopTaskCommand, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ECS_TIMING, startSim, type AwsEvent, type Sim } from '../../sim/index.ts';
 import { loadAwsEvent } from '../support/fixtures.ts';

@@ -2,7 +2,7 @@
  * RegisterTaskDefinition and DescribeTaskDefinition in the simulator, through
  * the real ECS client, and their link to the services of ecs-draining.ts.
  */
-import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, RegisterTaskDefinitionCommand, type TaskDefinition } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, type ECSClient, RegisterTaskDefinitionCommand, type TaskDefinition } from '@aws-sdk/client-ecs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { installDrainWorld, type DrainWorld } from '../../sim/drain.ts';
 import { installEcsTaskDefinitions, type EcsTaskDefinitionsSim } from '../../sim/ecs-taskdefs.ts';

@@ -6,6 +6,7 @@ import { ATTRIBUTE_MAX, cleanField, FIELD_MAX, renderMessage, type AlertWindow }
 
 const NUL = '\u0000';
 const RLO = '\u202e'; // RIGHT-TO-LEFT OVERRIDE
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the characters an alert must never carry are what this matches.
 const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
 
 function windowWith(reason: string, extra: Partial<AlertWindow> = {}): AlertWindow {

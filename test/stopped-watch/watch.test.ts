@@ -47,7 +47,9 @@ function recordingMetrics(): { metrics: Metrics; lines: MetricLine[] } {
     singleMetric() {
       const dimensions: Record<string, string> = {};
       return {
-        addDimension: (key: string, value: string) => void (dimensions[key] = value),
+        addDimension: (key: string, value: string) => {
+          dimensions[key] = value;
+        },
         addMetric: (name: string) => void lines.push({ name, dimensions: { ...dimensions } }),
       };
     },
