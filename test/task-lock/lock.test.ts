@@ -548,7 +548,12 @@ describe('task-lock: deaths and races at the edges', () => {
     await store.put({ id: occurrenceLockId('nightly', occ), state: 'starting', owner: 'dead', staleAt: T0 + 55_000, tokenAttempt: 0 });
     await store.put({ id: jobSlotId('nightly'), state: 'running', owner: 'dead', occurrence: occ, staleAt: T0 + 55_000, startedAt: T0, leaseUntil: T0 + 3600_000, taskArn: taskArn(3) });
     now = T0 + 120_000;
+    const logs = watchLogs();
     expect(await runOccurrence(deps, occurrence(nightly), 'retry')).toEqual({ outcome: 'duplicate', taskArn: taskArn(3), state: 'started' });
+    expect(logs).toEqual([
+      ['warn', expect.stringMatching(/Took over the lock/), expect.objectContaining({ job: 'nightly', occurrence: occ, previousOwner: 'dead' })],
+      ['info', expect.stringMatching(/already started/), expect.objectContaining({ job: 'nightly', occurrence: occ, taskArn: taskArn(3) })],
+    ]);
     expect(runTaskCalls()).toHaveLength(0);
     expect(await store.get(occurrenceLockId('nightly', occ))).toMatchObject({ state: 'started', taskArn: taskArn(3) });
   });
@@ -578,6 +583,46 @@ describe('task-lock: deaths and races at the edges', () => {
     expect(ecsMock.commandCalls(DescribeTasksCommand)).toHaveLength(0);
   });
 
+  it('a slot freed between our write and our read, then taken by another occurrence first: this one is skipped', async () => {
+    await runOccurrence(deps, occurrence(nightly), 'a');
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: taskArn(7), lastStatus: 'RUNNING' }] });
+    let raced = false;
+    const racing = intercept({
+      get: async (id) => {
+        if (!raced && id === jobSlotId('nightly')) {
+          raced = true;
+          await releaseOnStopped(deps, stoppedOf(taskArn(1)));
+          const other = new Date(T0 + 300_000).toISOString();
+          await store.putIfAbsent({ id, state: 'running', owner: 'other', occurrence: other, staleAt: T0 + 355_000, startedAt: T0 + 300_000, leaseUntil: T0 + 3900_000, taskArn: taskArn(7) });
+          return undefined;
+        }
+        return store.get(id);
+      },
+    });
+    now = T0 + 600_000;
+    expect(await runOccurrence({ ...deps, store: racing }, occurrence(nightly, now), 'b')).toEqual({ outcome: 'skipped', runningTaskArn: taskArn(7) });
+    expect(runTaskCalls()).toHaveLength(1);
+  });
+
+  it('an earlier delivery\'s slot replaced by another occurrence just before we replace it: this one is skipped', async () => {
+    await store.put({ id: occurrenceLockId('nightly', occ), state: 'failed', owner: 'first', staleAt: T0 + 55_000, tokenAttempt: 0 });
+    await store.put({ id: jobSlotId('nightly'), state: 'starting', owner: 'first', occurrence: occ, staleAt: T0 + 55_000, startedAt: T0, leaseUntil: T0 + 3600_000 });
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: taskArn(7), lastStatus: 'RUNNING' }] });
+    let raced = false;
+    const racing = intercept({
+      put: async (item, condition) => {
+        if (!raced && item.id === jobSlotId('nightly') && condition) {
+          raced = true;
+          const other = new Date(T0 + 60_000).toISOString();
+          await store.put({ id: item.id, state: 'running', owner: 'other', occurrence: other, staleAt: T0 + 115_000, startedAt: T0 + 60_000, leaseUntil: T0 + 3660_000, taskArn: taskArn(7) });
+        }
+        return store.put(item, condition);
+      },
+    });
+    expect(await runOccurrence({ ...deps, store: racing }, occurrence(nightly), 'retry')).toEqual({ outcome: 'skipped', runningTaskArn: taskArn(7) });
+    expect(runTaskCalls()).toHaveLength(0);
+  });
+
   it('a slot that keeps changing hands while we judge it: the occurrence is skipped, never started beside another run', async () => {
     await runOccurrence(deps, occurrence(nightly), 'a');
     ecsMock.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: taskArn(1), lastStatus: 'STOPPED' }] });
@@ -593,8 +638,10 @@ describe('task-lock: deaths and races at the edges', () => {
       },
     });
     now = T0 + 600_000;
+    const logs = watchLogs();
     const result = await runOccurrence({ ...deps, store: contended }, occurrence(nightly, now), 'b');
     expect(result).toEqual({ outcome: 'skipped', runningTaskArn: taskArn(n) });
+    expect(logs[0]).toEqual(['warn', expect.stringMatching(/skipped/), expect.objectContaining({ why: 'the slot kept changing hands' })]);
     expect(runTaskCalls()).toHaveLength(1);
     // Two rounds of judging, then it gives up.
     expect(n).toBe(102);
