@@ -612,6 +612,15 @@ describe('classifyReason and its context', () => {
     expect(classifyReason('Task stopped by user', { stopCode: 'SomethingNew' }).category).toBe('user-stop');
   });
 
+  it('a scheduler stop with a reason no rule knows is still a benign deployment stop', () => {
+    expect(classifyReason('Task replaced by the scheduler', { stopCode: 'ServiceSchedulerInitiated' })).toMatchObject({ category: 'deployment-benign', severity: 'info', hint: undefined });
+  });
+
+  it('a Service Action reason that names a cause keeps it', () => {
+    const pull = 'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111122223333.dkr.ecr.us-east-1.amazonaws.com/app:v9: not found';
+    expect(classifyReason(pull, { field: 'serviceAction.reason' }).category).toBe('image-pull-not-found');
+  });
+
   it('the wording of a user stop is enough without its stop code', () => {
     expect(classifyReason('Task stopped by user').category).toBe('user-stop');
     expect(classifyReason('Task stopped by the user').category).toBe('user-stop');
@@ -641,6 +650,10 @@ const WORDINGS: ReadonlyArray<readonly [Category, string]> = [
   ['essential-exit', "Essential container 'app' in the task exited with code 1"],
   ['task-failed-to-start', 'Timeout waiting for the EBS volume attachment to complete'],
   ['health-check-container', 'container app healthcheck command timed out after 5s'],
+  ['image-pull-disk-full', 'WARNING: Thin pool docker-thinpool data is now 100.00% full.'],
+  ['resource-init-logging', 'Error response from daemon: failed to initialize logging driver: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist.'],
+  ['resource-init-efs', 'Failed to mount EFS volume fs-0123456789abcdef0: mount.nfs4: access denied by server while mounting 127.0.0.1:/'],
+  ['health-check-container', 'Task failed container health checks: /bin/sh: 1: curl: not found'],
 ];
 
 describe('other wordings of the same causes', () => {
@@ -700,6 +713,18 @@ describe('task events: which container and which text', () => {
       container: undefined,
       hint: HINTS['essential-exit'],
     });
+  });
+
+  it('an empty container reason is no reason: a task with nothing else says so', () => {
+    expect(task({ containers: [{ name: 'app', reason: '' }] })).toMatchObject({ category: 'unknown', reason: 'STOPPED task without stoppedReason, stopCode or container reasons', container: undefined });
+  });
+
+  it('the task\'s own named cause wins over another named cause in a container', () => {
+    const c = task({
+      stoppedReason: 'Host EC2 (instance i-0123456789abcdef0) terminated.',
+      containers: [{ name: 'app', reason: 'DockerTimeoutError: Could not transition to stopped; timed out after waiting 30s' }],
+    });
+    expect(c).toMatchObject({ category: 'host-terminated', container: undefined });
   });
 
   it('an empty stoppedReason falls back to the stop code, and keeps the code as the reason', () => {
