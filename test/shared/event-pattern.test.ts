@@ -546,3 +546,27 @@ describe('wildcards with several stars and arrays of arrays', () => {
     expect(matchesPattern({ detail: { tags: { key: [{ exists: false }] } } }, { detail: { tags: [{ key: 'env' }] } })).toBe(false);
   });
 });
+
+describe('string filters against numbers, numeric bounds, and literal text in filters', () => {
+  it('anything-but a prefix excludes strings only: a number is never excluded by it', () => {
+    const pattern = { detail: { exitCode: [{ 'anything-but': { prefix: '4' } }] } };
+    expect(matchesPattern(pattern, { detail: { exitCode: 42 } })).toBe(true);
+    expect(matchesPattern(pattern, { detail: { exitCode: '42' } })).toBe(false);
+  });
+
+  it('numeric >= includes its bound and nothing below it', () => {
+    const pattern = { detail: { runningTasksCount: [{ numeric: ['>=', 10] }] } };
+    expect(matchesPattern(pattern, { detail: { runningTasksCount: 9 } })).toBe(false);
+    expect(matchesPattern(pattern, { detail: { runningTasksCount: 10 } })).toBe(true);
+  });
+
+  it('throws at match time on a numeric operator that skipped validation', () => {
+    expect(() => matchesPattern({ detail: { x: [{ numeric: ['!=', 10] }] } }, { detail: { x: 10 } })).toThrow('event pattern uses the numeric operator "!="');
+  });
+
+  it('only wildcard gives backslash and star a meaning: other string filters take any text', () => {
+    expect(() => assertValidPattern({ detail: { path: [{ 'equals-ignore-case': 'C:\\Temp\\**' }] } })).not.toThrow();
+    expect(() => assertValidPattern({ detail: { path: [{ 'anything-but': { prefix: 'C:\\Temp' } }, { 'anything-but': { 'equals-ignore-case': ['a**b'] } }] } })).not.toThrow();
+    expect(matchesPattern({ detail: { path: [{ 'equals-ignore-case': 'C:\\Temp' }] } }, { detail: { path: 'c:\\temp' } })).toBe(true);
+  });
+});
