@@ -60,7 +60,7 @@ for (const name of names) {
 }
 
 const pad = (v, n) => String(v).padStart(n);
-console.log(`\nmodule          killed survived no-cov timeout ignored   score   time equiv.`);
+console.log(`\nmodule          killed survived no-cov timeout ignored   score   time equiv. left`);
 for (const r of rows) {
   if (r.failed) {
     console.log(`${r.name.padEnd(15)} ${r.failed} (${r.seconds} s)`);
@@ -68,9 +68,9 @@ for (const r of rows) {
   }
   const mark = r.score >= TARGET ? '' : `  < ${TARGET} %`;
   console.log(
-    `${r.name.padEnd(15)} ${pad(r.Killed, 6)} ${pad(r.Survived, 8)} ${pad(r.NoCoverage, 6)} ${pad(r.Timeout, 7)} ${pad(r.Ignored, 7)} ${pad(r.score.toFixed(1), 6)} % ${pad(r.seconds, 4)} s  ${pad(MODULES[r.name].equivalent?.length ?? 0, 3)}${mark}`,
+    `${r.name.padEnd(15)} ${pad(r.Killed, 6)} ${pad(r.Survived, 8)} ${pad(r.NoCoverage, 6)} ${pad(r.Timeout, 7)} ${pad(r.Ignored, 7)} ${pad(r.score.toFixed(1), 6)} % ${pad(r.seconds, 4)} s  ${pad(MODULES[r.name].equivalent?.length ?? 0, 6)} ${pad(MODULES[r.name].left?.length ?? 0, 4)}${mark}`,
   );
 }
-console.log(`\nscore = (killed + timeout) / (killed + timeout + survived + no-cov); equiv. = survivors explained in stryker.config.mjs (still counted)`);
+console.log(`\nscore = (killed + timeout) / (killed + timeout + survived + no-cov); equiv./left = lines in stryker.config.mjs explaining survivors (equivalent or unreachable / not killed yet); those survivors still count`);
 console.log(`HTML reports: reports/mutation/<module>.html`);
 process.exit(rows.some((r) => r.failed || r.score < TARGET) ? 1 : 0);
