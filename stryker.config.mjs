@@ -82,7 +82,7 @@ export const MODULES = {
       'truncate `text.length > MAX_REASON` -> true, and -> `>=`: equivalent, for the same reason',
       'exitHint `default: return undefined` removed: equivalent, the function returns undefined anyway',
       'classifyReason (non-string text) `stopCode === undefined` -> false: equivalent, STOP_CODES[undefined] is undefined',
-      "classifyReason the `ctx.field === 'stopCode'` shortcut (10 mutants: the condition four ways, its block, `text.trim()`, `byCode !== undefined` three ways): equivalent for every caller, since TEXT_RULES match each of the six stop codes (with \\b, so padded too) to the same category and hint; only an exitCode passed together with field 'stopCode' would get another essential-exit hint, and no caller in functions/ passes one",
+      "classifyReason the `ctx.field === 'stopCode'` shortcut (9 mutants: the condition three ways, its 'stopCode' literal, its block, `text.trim()`, `byCode !== undefined` three ways): equivalent for every caller, since TEXT_RULES match each of the six stop codes (with \\b, so padded too) to the same category and hint; only an exitCode passed together with field 'stopCode' would get another essential-exit hint, and no caller in functions/ passes one",
       'classifyReason `text.length === 0 ? undefined : classifyText(text)` -> always classifyText: equivalent, classifyText("") matches no rule',
       'classifyReason fallback `stopCode !== undefined` -> true: equivalent, STOP_CODES[undefined] is undefined',
       'classifyReason fallback `ctx?.exitCode` -> `ctx.exitCode`: equivalent, a stop code comes from ctx, so ctx is defined there',
