@@ -7,10 +7,13 @@ import {
   commandComment,
   commentCluster,
   commentToken,
+  commandRecordId,
   concurrentInvocations,
+  dedupId,
   deliveryTimeoutSeconds,
   documentParameters,
   perCommandRate,
+  reportMarkId,
 } from '../../functions/cleanup/plan.ts';
 import { throttlingOnlyRetryStrategy } from '../../functions/cleanup/retry.ts';
 import { cleanupDocumentParameters, type CleanupDocumentParameterName } from '../../functions/cleanup/document-contract.ts';
@@ -83,6 +86,35 @@ describe('cleanup plan', () => {
     }
     expect(commentCluster(commandComment('manual', 'c'.repeat(255), false, token))).toBeUndefined();
     expect(commentCluster('cleanup by hand')).toBeUndefined();
+  });
+
+  it('keeps the cluster in a Comment of exactly 100 characters, the most SSM takes', () => {
+    const token = batchToken('owner-1', 'prod', 1);
+    const head = `ecs-caretaker cleanup, schedule (dry run), c=`;
+    const cluster = 'c'.repeat(100 - head.length - ` #${token}`.length);
+    const comment = commandComment('schedule', cluster, true, token);
+    expect(comment).toHaveLength(100);
+    expect(commentCluster(comment)).toBe(cluster);
+  });
+
+  it('reads a batch token and a cluster only from a Comment this tool wrote: none, or one edited by hand, yields nothing', () => {
+    const token = batchToken('owner-1', 'prod', 2);
+    expect(commentToken(undefined)).toBeUndefined();
+    expect(commentCluster(undefined)).toBeUndefined();
+    const edited = `${commandComment('manual', 'prod', false, token)} resent by hand`;
+    expect(commentToken(edited)).toBeUndefined();
+    expect(commentCluster(edited)).toBeUndefined();
+    // Ten hex digits are no token of ours, even where ours would end the Comment.
+    expect(commentToken(`ecs-caretaker cleanup, manual, c=prod #${token}ff`)).toBeUndefined();
+  });
+
+  it('keeps the table keys of its records across versions, one key space per kind', () => {
+    // Records outlive a deployment (TTL): a new version must find the marks the previous one wrote.
+    expect(dedupId('i-0123456789abcdef0', false)).toBe('cleanup#i-0123456789abcdef0');
+    // A dry run has its own mark, so it never holds back a real cleanup.
+    expect(dedupId('i-0123456789abcdef0', true)).toBe('cleanup#i-0123456789abcdef0#dry');
+    expect(commandRecordId('0a1b2c3d-4e5f-6789-abcd-ef0123456789')).toBe('cleanup-command#0a1b2c3d-4e5f-6789-abcd-ef0123456789');
+    expect(reportMarkId('0a1b2c3d-4e5f-6789-abcd-ef0123456789', 'i-0123456789abcdef0')).toBe('cleanup-report#0a1b2c3d-4e5f-6789-abcd-ef0123456789#i-0123456789abcdef0');
   });
 
   it('retries SendCommand only when it was throttled, with growing jittered delays', async () => {

@@ -56,6 +56,13 @@ describe('doneTest', () => {
       expect(doneTest(input(standalone())).toStop).toEqual([]);
     });
 
+    it('wait: never ask to stop them, however long the drain lasts', () => {
+      // stopAfterSeconds belongs to stop-after; under wait it must not stop anything.
+      const late = doneTest(input(standalone(), { standalone: { policy: 'wait', stopAfterSeconds: 120 }, now: T0 + 6 * 3600_000 }));
+      expect(late.done).toBe(false);
+      expect(late.toStop).toEqual([]);
+    });
+
     it('ignore: never block', () => {
       const verdict = doneTest(input(standalone(), { standalone: { policy: 'ignore', stopAfterSeconds: 600 } }));
       expect(verdict.done).toBe(true);

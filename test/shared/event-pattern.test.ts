@@ -332,8 +332,34 @@ describe('assertValidPattern', () => {
     [{ detail: { $or: [{ a: ['1'] }, { b: '2' }] } }, 'detail.$or[1].b: must be an array of values to match or a nested pattern object, got string "2"'],
     [['aws.ecs'], '(pattern): a pattern must be a JSON object, got an array'],
     [null, '(pattern): a pattern must be a JSON object, got null'],
+    [{ detail: { x: undefined } }, 'detail.x: must be an array of values to match or a nested pattern object, got undefined'],
+    [{ detail: { x: [Infinity] } }, 'detail.x: element 0 is not a finite number'],
+    [{ detail: { x: [{ 'equals-ignore-case': 5 }] } }, 'detail.x[0].equals-ignore-case: takes a string'],
+    [{ detail: { x: [{ wildcard: 5 }] } }, 'detail.x[0].wildcard: takes a string'],
+    [{ detail: { x: [{ prefix: { 'equals-ignore-case': 5 } }] } }, 'detail.x[0].prefix: takes a string or {"equals-ignore-case": string}'],
+    [{ detail: { x: [{ prefix: { 'equals-ignore-case': 'a', suffix: 'b' } }] } }, 'detail.x[0].prefix: takes a string or {"equals-ignore-case": string}'],
+    [{ detail: { x: [{ prefix: ['a'] }] } }, 'detail.x[0].prefix: takes a string or {"equals-ignore-case": string}'],
+    [{ detail: { version: [{ numeric: ['>', 1, '<', 1] }] } }, 'detail.version[0].numeric: the lower bound must be below the upper bound'],
+    [{ detail: { version: [{ numeric: ['>', 1, '>', 10] }] } }, 'detail.version[0].numeric: takes [operator, number] or [">"|">=", number, "<"|"<=", number]'],
+    [{ detail: { version: [{ numeric: ['>', Infinity] }] } }, 'detail.version[0].numeric: the bound after ">" must be a number'],
+    [{ detail: { x: [{ 'anything-but': [] }] } }, 'detail.x[0].anything-but: a list must be non-empty and hold only strings or only numbers'],
+    [{ detail: { x: [{ 'anything-but': [1, Infinity] }] } }, 'detail.x[0].anything-but: a list must be non-empty and hold only strings or only numbers'],
+    [{ detail: { x: [{ 'anything-but': { prefix: ['a', 1] } }] } }, 'detail.x[0].anything-but.prefix: takes a string or a non-empty list of strings'],
+    [{ detail: { x: [{ 'anything-but': { prefix: 'a', suffix: 'b' } }] } }, 'detail.x[0].anything-but: takes a string, a number, a list, or one of {"prefix": ...}, {"suffix": ...}, {"equals-ignore-case": ...}, {"wildcard": ...}'],
+    [{ detail: { x: [{ 'anything-but': { wildcard: ['ok*', 'a**b'] } }] } }, 'detail.x[0].anything-but.wildcard: consecutive wildcard characters are not allowed'],
   ])('rejects %j', (pattern, message) => {
     expect(errorOf(pattern)).toBe(message);
+  });
+
+  it('rejects an anything-but of a number that is not finite', () => {
+    expect(errorOf({ detail: { x: [{ 'anything-but': Infinity }] } })).toMatch(/^detail\.x\[0\]\.anything-but: takes a string, a number, a list or a string filter/);
+  });
+
+  it('accepts an escaped asterisk right before a wildcard, and matches it literally', () => {
+    const pattern = { detail: { price: [{ wildcard: 'price\\**' }] } };
+    expect(() => assertValidPattern(pattern)).not.toThrow();
+    expect(matchesPattern(pattern, { detail: { price: 'price*99' } })).toBe(true);
+    expect(matchesPattern(pattern, { detail: { price: 'price99' } })).toBe(false);
   });
 
   it('prefixes the path it is given', () => {
@@ -489,5 +515,58 @@ describe('realistic patterns against every real AWS payload', () => {
     ],
   ])('%s', (_name, pattern, expected) => {
     expect(matching(pattern)).toEqual([...expected].sort());
+  });
+});
+
+describe('wildcards with several stars and arrays of arrays', () => {
+  const wild = (pattern: string, value: string) => matchesPattern({ detail: { x: [{ wildcard: pattern }] } }, { detail: { x: value } });
+
+  it('a middle piece may not overlap the last one', () => {
+    expect(wild('a*bc*c', 'abc')).toBe(false);
+    expect(wild('a*bc*c', 'abcc')).toBe(true);
+  });
+
+  it('a middle piece may start the value when the pattern starts with a star', () => {
+    expect(wild('*ab*', 'abx')).toBe(true);
+  });
+
+  it('two middle pieces need two places', () => {
+    expect(wild('*ab*ab*', 'xaby')).toBe(false);
+    expect(wild('*ab*ab*', 'abab')).toBe(true);
+  });
+
+  it('finds objects inside nested arrays, and skips the nulls and scalars around them', () => {
+    expect(matchesPattern({ detail: { tags: { key: ['env'] } } }, { detail: { tags: [null, 'x', [{ key: 'env' }]] } })).toBe(true);
+    expect(matchesPattern({ detail: { tags: { key: ['env'] } } }, { detail: { tags: [null, 'x', [{ key: 'prod' }]] } })).toBe(false);
+  });
+
+  it('an array of scalars has no fields below it: only exists false matches there', () => {
+    expect(matchesPattern({ detail: { tags: { key: [{ exists: false }] } } }, { detail: { tags: ['a', 'b'] } })).toBe(true);
+    expect(matchesPattern({ detail: { tags: { key: [{ exists: true }] } } }, { detail: { tags: ['a', 'b'] } })).toBe(false);
+    expect(matchesPattern({ detail: { tags: { key: [{ exists: false }] } } }, { detail: { tags: [{ key: 'env' }] } })).toBe(false);
+  });
+});
+
+describe('string filters against numbers, numeric bounds, and literal text in filters', () => {
+  it('anything-but a prefix excludes strings only: a number is never excluded by it', () => {
+    const pattern = { detail: { exitCode: [{ 'anything-but': { prefix: '4' } }] } };
+    expect(matchesPattern(pattern, { detail: { exitCode: 42 } })).toBe(true);
+    expect(matchesPattern(pattern, { detail: { exitCode: '42' } })).toBe(false);
+  });
+
+  it('numeric >= includes its bound and nothing below it', () => {
+    const pattern = { detail: { runningTasksCount: [{ numeric: ['>=', 10] }] } };
+    expect(matchesPattern(pattern, { detail: { runningTasksCount: 9 } })).toBe(false);
+    expect(matchesPattern(pattern, { detail: { runningTasksCount: 10 } })).toBe(true);
+  });
+
+  it('throws at match time on a numeric operator that skipped validation', () => {
+    expect(() => matchesPattern({ detail: { x: [{ numeric: ['!=', 10] }] } }, { detail: { x: 10 } })).toThrow('event pattern uses the numeric operator "!="');
+  });
+
+  it('only wildcard gives backslash and star a meaning: other string filters take any text', () => {
+    expect(() => assertValidPattern({ detail: { path: [{ 'equals-ignore-case': 'C:\\Temp\\**' }] } })).not.toThrow();
+    expect(() => assertValidPattern({ detail: { path: [{ 'anything-but': { prefix: 'C:\\Temp' } }, { 'anything-but': { 'equals-ignore-case': ['a**b'] } }] } })).not.toThrow();
+    expect(matchesPattern({ detail: { path: [{ 'equals-ignore-case': 'C:\\Temp' }] } }, { detail: { path: 'c:\\temp' } })).toBe(true);
   });
 });

@@ -516,3 +516,340 @@ describe('malformed events never throw', () => {
     expect(got).toMatchObject({ category: 'user-stop', severity: 'info', reason: 'Task stopped by user' });
   });
 });
+
+// ---------------------------------------------------------------------------
+// Promises that mutation testing (npm run mutation -- classify) found unstated.
+
+describe('severity decides what alerts (alerts.minSeverity): every category has its documented one', () => {
+  // The doc comment of SEVERITY in classify.ts, category by category.
+  const EXPECTED: Record<Category, string> = {
+    oom: 'high',
+    'essential-exit': 'medium',
+    'exec-format': 'high',
+    'health-check-container': 'high',
+    'health-check-elb': 'high',
+    'image-pull-auth': 'high',
+    'image-pull-not-found': 'high',
+    'image-pull-network': 'high',
+    'image-pull-rate-limit': 'high',
+    'image-pull-platform': 'high',
+    'image-pull-disk-full': 'high',
+    'image-pull-unknown': 'high',
+    'container-create-error': 'high',
+    'container-start-error': 'high',
+    'resource-init-secrets': 'high',
+    'resource-init-network': 'high',
+    'resource-init-efs': 'high',
+    'resource-init-logging': 'high',
+    'task-failed-to-start': 'medium',
+    placement: 'medium',
+    spot: 'low',
+    maintenance: 'low',
+    'host-terminated': 'medium',
+    agent: 'medium',
+    'deployment-benign': 'info',
+    'deployment-failed': 'high',
+    'deployment-rollback': 'medium',
+    'user-stop': 'info',
+    autoscaling: 'info',
+    unknown: 'medium',
+  };
+  it.each(Object.entries(EXPECTED))('%s is %s', (category, severity) => {
+    expect(SEVERITY[category as Category]).toBe(severity);
+  });
+});
+
+describe('the finer hint of a sub-cause', () => {
+  const hint = (text: string, ctx?: Parameters<typeof classifyReason>[1]) => classifyReason(text, ctx).hint;
+
+  it('secrets: a timeout points at the route, a refusal at the role, anything else gets the category hint', () => {
+    const timedOut = hint('ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve ecr registry auth: service call has been retried 3 time(s): RequestError: send request failed caused by: Post "https://api.ecr.us-east-1.amazonaws.com/": net/http: TLS handshake timeout');
+    expect(timedOut).toMatch(/^The task timed out fetching its secrets/);
+    const refused = hint('ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: User: arn:aws:sts::111122223333:assumed-role/ecsTaskExecutionRole/0a1b is not authorized to perform: secretsmanager:GetSecretValue on resource: prod/db');
+    expect(refused).toMatch(/^The task execution role may not read a referenced secret/);
+    expect(hint('ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secrets from ssm: service call has been retried 1 time(s)')).toBe(HINTS['resource-init-secrets']);
+    // A timeout in another resource keeps that resource's hint.
+    expect(hint('ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: mount.nfs4: Connection timed out : unsuccessful EFS utils command execution; code: 32')).toBe(HINTS['resource-init-efs']);
+  });
+
+  it('a ResourceInitializationError no stage names says to read the text after the colon', () => {
+    const c = classifyReason('ResourceInitializationError: failed to create new container runtime task: failed to create shim task: OCI runtime create failed: unknown');
+    expect(c.category).toBe('task-failed-to-start');
+    expect(c.hint).toMatch(/ResourceInitializationError\): the text after the colon names it/);
+  });
+
+  it('the essential container exit code picks the hint: 0, 137, 139, 143, and the generic one otherwise', () => {
+    const exited = (exitCode: number) => hint('Essential container in task exited', { exitCode });
+    expect(exited(0)).toMatch(/exited with code 0/);
+    expect(exited(137)).toMatch(/SIGKILL/);
+    expect(exited(139)).toMatch(/segmentation fault/);
+    expect(exited(143)).toMatch(/^The essential container exited after SIGTERM \(exit 143\)/);
+    expect(exited(1)).toBe(HINTS['essential-exit']);
+  });
+
+  it('a container health check: a missing binary, a localhost target, or the category hint', () => {
+    expect(hint('Task failed container health checks: /bin/sh: 1: curl: not found')).toMatch(/^The container `healthCheck` command cannot run in this image/);
+    expect(hint('container health check CMD-SHELL curl -f http://localhost:8080/health failed')).toMatch(/^The container `healthCheck` targets `localhost`/);
+    expect(hint('Task failed container health checks')).toBe(HINTS['health-check-container']);
+    // Other categories never get the health-check sub-hints, localhost or not.
+    expect(hint('service web was unable to place a task because no container instance met all of its requirements. The closest matching container-instance localhost-abc has insufficient memory available.')).toBe(HINTS.placement);
+  });
+});
+
+describe('classifyReason and its context', () => {
+  it('a bare placement reason code of a Service Action is placement, only in that field', () => {
+    expect(classifyReason('ATTRIBUTE', { field: 'serviceAction.reason' })).toMatchObject({ category: 'placement', reason: 'ATTRIBUTE', hint: HINTS.placement });
+    expect(classifyReason('ATTRIBUTE', { field: 'stoppedReason' }).category).toBe('unknown');
+    expect(classifyReason('', { field: 'serviceAction.reason' })).toMatchObject({ category: 'unknown', reason: 'empty reason' });
+  });
+
+  it('what the text says wins over the stop code', () => {
+    const elb = 'Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-2:111122223333:targetgroup/web/0123456789abcdef)';
+    expect(classifyReason(elb, { stopCode: 'ServiceSchedulerInitiated' }).category).toBe('health-check-elb');
+  });
+
+  it('a stop code ECS adds one day is no category of its own: the text decides, or unknown', () => {
+    expect(classifyReason('mystery', { stopCode: 'SomethingNew' })).toMatchObject({ category: 'unknown', reason: 'mystery' });
+    expect(classifyReason('Task stopped by user', { stopCode: 'SomethingNew' }).category).toBe('user-stop');
+  });
+
+  it('a scheduler stop with a reason no rule knows is still a benign deployment stop', () => {
+    expect(classifyReason('Task replaced by the scheduler', { stopCode: 'ServiceSchedulerInitiated' })).toMatchObject({ category: 'deployment-benign', severity: 'info', hint: undefined });
+  });
+
+  it('a Service Action reason that names a cause keeps it', () => {
+    const pull = 'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111122223333.dkr.ecr.us-east-1.amazonaws.com/app:v9: not found';
+    expect(classifyReason(pull, { field: 'serviceAction.reason' }).category).toBe('image-pull-not-found');
+  });
+
+  it('the wording of a user stop is enough without its stop code', () => {
+    expect(classifyReason('Task stopped by user').category).toBe('user-stop');
+    expect(classifyReason('Task stopped by the user').category).toBe('user-stop');
+  });
+
+  it('only the first 2 KiB are scanned, so a pasted stderr costs little: a cause beyond is not found', () => {
+    const noise = 'x'.repeat(2048);
+    expect(classifyReason(`${noise} no space left on device`).category).toBe('unknown');
+    expect(classifyReason(`${'x'.repeat(2000)} no space left on device`).category).toBe('image-pull-disk-full');
+  });
+});
+
+// Other wordings of the same causes: registries, Docker, containerd, the agent
+// and the kernel phrase them in more than one way.
+const WORDINGS: ReadonlyArray<readonly [Category, string]> = [
+  ['oom', 'container app was OOMKilled'],
+  ['oom', 'Memory cgroup stats: oom-kill:constraint=CONSTRAINT_MEMCG,task_memcg=/ecs/0a1b/app'],
+  ['image-pull-network', 'CannotPullContainerError: failed to copy: httpReadSeeker: failed open: failed to do request: Get "https://registry-1.docker.io/v2/library/node/blobs/sha256:0a1b": net/http: timeout awaiting response headers'],
+  ['image-pull-platform', 'CannotPullContainerError: Error response from daemon: image operating system "windows" cannot be used on this platform'],
+  ['resource-init-network', 'ResourceInitializationError: failed to configure ENI: failed to setup regular eni: context deadline exceeded'],
+  ['deployment-rollback', 'ECS deployment circuit breaker: tasks failed to start; rolled back to the previous deployment ecs-svc/1234567890.'],
+  ['deployment-failed', 'ECS deployment ecs-svc/5170723913218591958 failed.'],
+  ['host-terminated', 'The EC2 instance i-0123456789abcdef0 hosting the task was terminated.'],
+  ['host-terminated', 'EC2 instance i-0123456789abcdef0 is shutting-down'],
+  ['agent', 'The ECS agent on the container instance i-0123456789abcdef0 disconnected'],
+  ['resource-init-network', 'The ENI eni-0123456789abcdef0 of the task could not be attached'],
+  ['essential-exit', "Essential container 'app' in the task exited with code 1"],
+  ['task-failed-to-start', 'Timeout waiting for the EBS volume attachment to complete'],
+  ['health-check-container', 'container app healthcheck command timed out after 5s'],
+  ['image-pull-disk-full', 'WARNING: Thin pool docker-thinpool data is now 100.00% full.'],
+  ['resource-init-logging', 'Error response from daemon: failed to initialize logging driver: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist.'],
+  ['resource-init-efs', 'Failed to mount EFS volume fs-0123456789abcdef0: mount.nfs4: access denied by server while mounting 127.0.0.1:/'],
+  ['health-check-container', 'Task failed container health checks: /bin/sh: 1: curl: not found'],
+];
+
+describe('other wordings of the same causes', () => {
+  it.each(WORDINGS.map(([c, t]) => [c, t] as const))('%s: %s', (category, text) => {
+    expect(classifyReason(text).category).toBe(category);
+  });
+});
+
+describe('task events: which container and which text', () => {
+  const MULTI = 'ecs-task-state-change-stopped-essential-exit-multicontainer.json';
+  const PULL_NOT_FOUND = 'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111122223333.dkr.ecr.us-east-1.amazonaws.com/envoy:v1.29: not found';
+  const PULL_RATE = 'CannotPullContainerError: inspect image has been retried 1 time(s): httpReaderSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/node/manifests/sha256:0a1b: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit.';
+  const task = (detail: Record<string, unknown>) => classifyEvent({ 'detail-type': 'ECS Task State Change', source: 'aws.ecs', detail: { lastStatus: 'STOPPED', ...detail } });
+
+  it('an essential container\'s cause beats a sidecar\'s (essential: false) of the same weight', () => {
+    const e = clone(MULTI);
+    delete e.detail.stopCode;
+    delete e.detail.stoppedReason;
+    Object.assign(e.detail.containers[0], { essential: false, reason: PULL_NOT_FOUND });
+    Object.assign(e.detail.containers[1], { essential: true, reason: PULL_RATE });
+    expect(classifyEvent(e)).toMatchObject({ category: 'image-pull-rate-limit', container: 'app' });
+  });
+
+  it('an OOM kill in a sidecar beats a named cause in the essential container', () => {
+    const e = clone(MULTI);
+    Object.assign(e.detail.containers[0], { essential: false, reason: 'OutOfMemoryError: Container killed due to memory usage' });
+    Object.assign(e.detail.containers[1], { essential: true, reason: PULL_RATE });
+    expect(classifyEvent(e)).toMatchObject({ category: 'oom', container: 'envoy' });
+  });
+
+  it('a named cause in a sidecar beats a generic one in the essential container', () => {
+    const e = clone(MULTI);
+    delete e.detail.stopCode;
+    delete e.detail.stoppedReason;
+    Object.assign(e.detail.containers[0], { essential: true, reason: 'ResourceInitializationError: failed to create new container runtime task: failed to create shim task: OCI runtime create failed: unknown' });
+    Object.assign(e.detail.containers[1], { essential: false, reason: PULL_NOT_FOUND });
+    expect(classifyEvent(e)).toMatchObject({ category: 'image-pull-not-found', container: 'app' });
+  });
+
+  it('the same event always names the same container: the first listed of equally telling causes', () => {
+    const e = clone(MULTI);
+    delete e.detail.stopCode;
+    delete e.detail.stoppedReason;
+    e.detail.containers[0].reason = PULL_NOT_FOUND;
+    e.detail.containers[1].reason = PULL_RATE;
+    expect(classifyEvent(e)).toMatchObject({ category: 'image-pull-not-found', container: 'envoy' });
+  });
+
+  it('a named container cause is used when the task says nothing itself', () => {
+    expect(task({ containers: [{ name: 'app', reason: PULL_RATE }] })).toMatchObject({ category: 'image-pull-rate-limit', container: 'app', reason: PULL_RATE });
+  });
+
+  it('null fields are absent fields, and an empty container reason says nothing', () => {
+    expect(task({ stoppedReason: null, stopCode: 'UserInitiated', containers: null })).toMatchObject({ category: 'user-stop', reason: 'UserInitiated' });
+    expect(task({ stoppedReason: 'Essential container in task exited', containers: [{ name: 'app', reason: '', exitCode: null, essential: null }] })).toMatchObject({
+      category: 'essential-exit',
+      container: undefined,
+      hint: HINTS['essential-exit'],
+    });
+  });
+
+  it('an empty container reason is no reason: a task with nothing else says so', () => {
+    expect(task({ containers: [{ name: 'app', reason: '' }] })).toMatchObject({ category: 'unknown', reason: 'STOPPED task without stoppedReason, stopCode or container reasons', container: undefined });
+  });
+
+  it('the task\'s own named cause wins over another named cause in a container', () => {
+    const c = task({
+      stoppedReason: 'Host EC2 (instance i-0123456789abcdef0) terminated.',
+      containers: [{ name: 'app', reason: 'DockerTimeoutError: Could not transition to stopped; timed out after waiting 30s' }],
+    });
+    expect(c).toMatchObject({ category: 'host-terminated', container: undefined });
+  });
+
+  it('an empty stoppedReason falls back to the stop code, and keeps the code as the reason', () => {
+    expect(task({ stoppedReason: '', stopCode: 'UserInitiated' })).toMatchObject({ category: 'user-stop', reason: 'UserInitiated' });
+  });
+
+  it('a stop code ECS adds one day: the unrecognised container reason is kept, else the code itself', () => {
+    expect(task({ stopCode: 'SomethingNew', containers: [{ name: 'app', reason: 'a reason from the future' }] })).toMatchObject({ category: 'unknown', reason: 'a reason from the future', container: 'app' });
+    expect(task({ stopCode: 'SomethingNew' })).toMatchObject({ category: 'unknown', reason: 'SomethingNew' });
+  });
+
+  it('essential-exit: a container that has not exited is never the culprit', () => {
+    const c = task({
+      stoppedReason: 'Essential container in task exited',
+      containers: [
+        { name: 'envoy', lastStatus: 'RUNNING' },
+        { name: 'app', exitCode: 0 },
+      ],
+    });
+    expect(c).toMatchObject({ container: 'app', hint: expect.stringMatching(/code 0/) });
+  });
+
+  it('essential-exit: SIGTERM, SIGKILL and SIGINT exits are what ECS did to the others; the application exit code is the culprit', () => {
+    for (const signal of [137, 143, 130]) {
+      const c = task({ stoppedReason: 'Essential container in task exited', containers: [{ name: 'envoy', exitCode: signal }, { name: 'app', exitCode: 1 }] });
+      expect(c?.container, String(signal)).toBe('app');
+    }
+  });
+
+  it('essential-exit: the exit code counts before the essential flag, which only breaks ties', () => {
+    expect(task({ stoppedReason: 'Essential container in task exited', containers: [{ name: 'init', exitCode: 0, essential: true }, { name: 'app', exitCode: 1 }] })?.container).toBe('app');
+    expect(task({ stoppedReason: 'Essential container in task exited', containers: [{ name: 'envoy', exitCode: 1 }, { name: 'app', exitCode: 1, essential: true }] })?.container).toBe('app');
+    expect(task({ stoppedReason: 'Essential container in task exited', containers: [{ name: 'worker', exitCode: 2 }, { name: 'app', exitCode: 1 }] })?.container).toBe('worker');
+  });
+
+  it('essential-exit without any exit code names no container and gives the generic hint', () => {
+    expect(task({ stoppedReason: 'Essential container in task exited', containers: [{ name: 'app' }] })).toMatchObject({ category: 'essential-exit', container: undefined, hint: HINTS['essential-exit'] });
+  });
+
+  it('a health check failure in a one-container task gets the category hint, and names the container only when it is UNHEALTHY', () => {
+    expect(task({ stoppedReason: 'Task failed container health checks', containers: [{ name: 'app', healthStatus: 'UNKNOWN' }] })).toMatchObject({
+      category: 'health-check-container',
+      container: undefined,
+      hint: HINTS['health-check-container'],
+    });
+  });
+
+  it('a localhost health check in a task with a sidecar keeps the localhost hint', () => {
+    const c = task({
+      stoppedReason: 'container health check CMD-SHELL curl -f http://localhost:8080/health failed',
+      containers: [{ name: 'envoy' }, { name: 'app', healthStatus: 'UNHEALTHY' }],
+    });
+    expect(c).toMatchObject({ category: 'health-check-container', container: 'app', hint: expect.stringMatching(/^The container `healthCheck` targets `localhost`/) });
+  });
+
+  it('an UNHEALTHY container is not named as the cause of a stop it did not cause', () => {
+    expect(task({ stopCode: 'SpotInterruption', stoppedReason: 'Your Spot Task was interrupted.', containers: [{ name: 'app', healthStatus: 'UNHEALTHY' }] })).toMatchObject({ category: 'spot', container: undefined });
+  });
+});
+
+describe('service, deployment and container instance events: the rest of the vocabulary', () => {
+  const service = (detail: Record<string, unknown>) => classifyEvent({ 'detail-type': 'ECS Service Action', source: 'aws.ecs', detail: { eventType: 'ERROR', ...detail } });
+  const deployment = (detail: Record<string, unknown>) => classifyEvent({ 'detail-type': 'ECS Deployment State Change', source: 'aws.ecs', detail: { eventType: 'INFO', ...detail } });
+  const instance = (detail: Record<string, unknown>) => classifyEvent({ 'detail-type': 'ECS Container Instance State Change', source: 'aws.ecs', detail: { agentConnected: false, ...detail } });
+
+  it('a placement failure is placement whatever its reason code', () => {
+    expect(service({ eventName: 'SERVICE_TASK_PLACEMENT_FAILURE', reason: 'ATTRIBUTE' })).toMatchObject({ category: 'placement', reason: 'ATTRIBUTE' });
+    expect(service({ eventName: 'SERVICE_TASK_PLACEMENT_FAILURE', reason: '' })).toMatchObject({ category: 'placement', reason: 'SERVICE_TASK_PLACEMENT_FAILURE' });
+  });
+
+  it('unhealthy targets: Cloud Map reports the container check, VPC Lattice probes like a load balancer', () => {
+    expect(service({ eventName: 'SERVICE_DISCOVERY_INSTANCE_UNHEALTHY', eventType: 'WARN' })).toMatchObject({ category: 'health-check-container', hint: HINTS['health-check-container'] });
+    expect(service({ eventName: 'VPC_LATTICE_TARGET_UNHEALTHY', eventType: 'WARN' })).toMatchObject({ category: 'health-check-elb', severity: 'high', hint: HINTS['health-check-elb'] });
+  });
+
+  it('a task configuration failure gets the category its reason names', () => {
+    const reason = 'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111122223333.dkr.ecr.us-east-1.amazonaws.com/app:v9: not found';
+    expect(service({ eventName: 'SERVICE_TASK_CONFIGURATION_FAILURE', reason })).toMatchObject({ category: 'image-pull-not-found', reason, hint: HINTS['image-pull-not-found'] });
+    expect(service({ eventName: 'SERVICE_TASK_CONFIGURATION_FAILURE', reason: 'something new' })).toMatchObject({ category: 'task-failed-to-start', hint: HINTS['task-failed-to-start'] });
+  });
+
+  it('a failed deployment without a reason is still deployment-failed, named by its event', () => {
+    expect(deployment({ eventName: 'SERVICE_DEPLOYMENT_FAILED', eventType: 'ERROR' })).toMatchObject({ category: 'deployment-failed', reason: 'SERVICE_DEPLOYMENT_FAILED' });
+    expect(deployment({ eventName: 'SERVICE_DEPLOYMENT_FAILED', eventType: 'ERROR', reason: '' })).toMatchObject({ category: 'deployment-failed', reason: 'SERVICE_DEPLOYMENT_FAILED' });
+  });
+
+  it('a deployment in progress is no incident, whatever its reason says, unless it is a rollback', () => {
+    expect(deployment({ eventName: 'SERVICE_DEPLOYMENT_IN_PROGRESS' })).toBeNull();
+    expect(deployment({ eventName: 'SERVICE_DEPLOYMENT_IN_PROGRESS', reason: 'ECS deployment ecs-svc/123 in progress.' })).toBeNull();
+    expect(deployment({ eventName: 'SERVICE_DEPLOYMENT_IN_PROGRESS', reason: 'Something ECS says one day' })).toBeNull();
+  });
+
+  it('a deployment event name ECS adds one day: its reason decides, else unknown', () => {
+    expect(deployment({ eventName: 'SERVICE_DEPLOYMENT_PAUSED', reason: 'ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/123.' })).toMatchObject({ category: 'deployment-rollback' });
+    expect(deployment({ eventName: 'SERVICE_DEPLOYMENT_PAUSED', reason: 'Something ECS says one day' })).toMatchObject({ category: 'unknown', reason: 'Something ECS says one day' });
+    expect(deployment({ eventName: 'SERVICE_DEPLOYMENT_PAUSED' })).toMatchObject({ category: 'unknown', reason: 'SERVICE_DEPLOYMENT_PAUSED' });
+  });
+
+  it('an agent disconnect while deregistering, or on a drained instance with nothing pending, is the end of a scale-in', () => {
+    expect(instance({ status: 'DEREGISTERING', ec2InstanceId: 'i-0123456789abcdef0' })).toBeNull();
+    expect(instance({ status: 'DRAINING', runningTasksCount: 0, ec2InstanceId: 'i-0123456789abcdef0' })).toBeNull();
+    expect(instance({ status: 'DRAINING', runningTasksCount: 0, pendingTasksCount: 1, ec2InstanceId: 'i-0123456789abcdef0' })?.category).toBe('agent');
+    expect(instance({ status: 'ACTIVE', runningTasksCount: 0, pendingTasksCount: 0, ec2InstanceId: 'i-0123456789abcdef0' })?.category).toBe('agent');
+  });
+
+  it('the agent disconnect reason names the instance, its status and AWS\'s status reason', () => {
+    expect(instance({ status: 'ACTIVE', ec2InstanceId: 'i-0123456789abcdef0', statusReason: 'Instance health check failed' })?.reason).toBe(
+      'ECS agent disconnected on container instance i-0123456789abcdef0 (status ACTIVE): Instance health check failed',
+    );
+    const arn = 'arn:aws:ecs:eu-west-1:111122223333:container-instance/prod/0123456789abcdef0123456789abcdef';
+    expect(instance({ status: 'ACTIVE', containerInstanceArn: arn, statusReason: '' })?.reason).toBe(`ECS agent disconnected on container instance ${arn} (status ACTIVE)`);
+    expect(instance({ status: 7 })?.reason).toBe('ECS agent disconnected on container instance unknown instance (status unknown)');
+  });
+});
+
+describe('malformed fields inside otherwise good events', () => {
+  it.each([
+    ['a numeric container name', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', containers: [{ name: 1 }] } }, /containers\[0\]\.name is not a string/],
+    ['a boolean healthStatus', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', containers: [{ name: 'app', healthStatus: true }] } }, /containers\[0\]\.healthStatus is not a string/],
+    ['a numeric stopCode', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', stopCode: 3 } }, /^malformed ECS Task State Change: detail\.stopCode is not a string$/],
+    ['a numeric Service Action reason', { 'detail-type': 'ECS Service Action', detail: { eventName: 'SERVICE_TASK_PLACEMENT_FAILURE', reason: 5 } }, /^malformed ECS Service Action SERVICE_TASK_PLACEMENT_FAILURE: detail\.reason is not a string$/],
+  ] as const)('%s -> unknown', (_name, event, reason) => {
+    const got = classifyEvent(event);
+    expect(got).toMatchObject({ category: 'unknown' });
+    expect(got!.reason).toMatch(reason);
+  });
+});

@@ -8,7 +8,9 @@ import type { Change, Condition, Store } from '../../functions/shared/store.ts';
 import type { Invocation } from '../../functions/task-lock/invocation.ts';
 import {
   clientTokenFor,
+  isTaskLockStartedBy,
   jobSlotId,
+  MISSING_GRACE_MS,
   occurrenceLockId,
   releaseOnStopped,
   runOccurrence,
@@ -16,6 +18,7 @@ import {
   slotDecision,
   startedByFor,
   type JobSlot,
+  type OccurrenceLock,
   type TaskLockDeps,
 } from '../../functions/task-lock/lock.ts';
 import { startDynamo } from '../../sim/dynamo.ts';
@@ -304,5 +307,409 @@ describe('slotDecision', () => {
   it('a stale starting slot still blocks when ECS runs the task its dead holder started', () => {
     const starting: JobSlot = { ...slot, state: 'starting', taskArn: undefined };
     expect(slotDecision(starting, { startedTaskArn: taskArn(7) }, T0 + 31_000)).toEqual({ blocks: true, why: `occurrence o1 died after starting ${taskArn(7)}, which is still running` });
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Promises that mutation testing (npm run mutation -- lock) found unstated.
+
+/** Every log line of one run, as [level, message, attributes]. */
+function watchLogs(): Array<[string, string, Record<string, unknown>]> {
+  const lines: Array<[string, string, Record<string, unknown>]> = [];
+  for (const level of ['info', 'warn', 'error'] as const) {
+    vi.spyOn(deps.logger, level).mockImplementation(((message: string, attributes: Record<string, unknown>) => {
+      lines.push([level, message, attributes]);
+    }) as never);
+  }
+  return lines;
+}
+const stoppedOf = (arn: string) => ({ kind: 'task-stopped' as const, taskArn: arn, clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod', startedBy: startedByFor('nightly') });
+/** The tags RunTask puts on a task of `nightly` for `occ`. */
+/**
+ * The test's store with some calls intercepted, to stage a race at one precise
+ * point. Every other call goes to the real store as a method of it, so the
+ * store's own internals never see the interceptors.
+ */
+const intercept = (overrides: Partial<Store>): Store => ({
+  get: (id) => store.get(id),
+  putIfAbsent: (item) => store.putIfAbsent(item),
+  put: (item, condition) => store.put(item, condition),
+  update: (id, set, condition) => store.update(id, set, condition),
+  delete: (id, condition) => store.delete(id, condition),
+  ...overrides,
+});
+const taskTags = (occ: string) => [
+  { key: 'ecs-caretaker:job', value: 'nightly' },
+  { key: 'ecs-caretaker:occurrence', value: occ },
+];
+
+describe('task-lock: what operators see (logs with the job, the occurrence and why; metrics by Job)', () => {
+  it('a started occurrence logs one line with the job, cluster, occurrence, delivery and task', async () => {
+    const logs = watchLogs();
+    await runOccurrence(deps, occurrence(nightly), 'a');
+    expect(logs).toEqual([
+      ['info', expect.stringMatching(/started/i), { job: 'nightly', cluster: 'prod', occurrence: '2026-11-23T02:00:00.000Z', deliveryId: `exec-${T0}`, via: 'scheduler', taskArn: taskArn(1) }],
+    ]);
+  });
+
+  it('counts go out with the Job dimension, so each job has its own alarm', async () => {
+    const addDimension = vi.spyOn(Metrics.prototype, 'addDimension');
+    await runOccurrence(deps, occurrence(nightly), 'a');
+    expect(addDimension).toHaveBeenCalledWith('Job', 'nightly');
+    expect(metricCount('OccurrenceStarted')).toBe(1);
+    addDimension.mockRestore();
+  });
+
+  it('a duplicate delivery logs the state of the lock it found and the task already started', async () => {
+    await runOccurrence(deps, occurrence(nightly), 'a');
+    const logs = watchLogs();
+    await runOccurrence(deps, occurrence(nightly), 'b');
+    expect(logs).toEqual([['info', expect.stringMatching(/duplicate/i), expect.objectContaining({ job: 'nightly', occurrence: '2026-11-23T02:00:00.000Z', state: 'started', taskArn: taskArn(1) })]]);
+  });
+
+  it('a delivery that arrives while another is still starting the task reports the lock as starting', async () => {
+    const results = await Promise.all([runOccurrence(deps, occurrence(nightly), 'a'), runOccurrence(deps, occurrence(nightly), 'b')]);
+    expect(results.find((r) => r.outcome === 'duplicate')).toEqual({ outcome: 'duplicate', taskArn: undefined, state: 'starting' });
+  });
+
+  it('a skip logs a warning with the running task and why it still blocks (README: "the running task\'s ARN in the log")', async () => {
+    await runOccurrence(deps, occurrence(nightly), 'a');
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: taskArn(1), lastStatus: 'RUNNING' }] });
+    now = T0 + 600_000;
+    const logs = watchLogs();
+    await runOccurrence(deps, occurrence(nightly, now), 'b');
+    expect(logs).toEqual([
+      ['warn', expect.stringMatching(/skipped/i), expect.objectContaining({ job: 'nightly', occurrence: new Date(now).toISOString(), runningTaskArn: taskArn(1), why: `${taskArn(1)} is RUNNING` })],
+    ]);
+  });
+
+  it('an occurrence racing one that is still starting its task is skipped, and says so', async () => {
+    const logs = watchLogs();
+    await Promise.all([runOccurrence(deps, occurrence(nightly, T0), 'a'), runOccurrence(deps, occurrence(nightly, T0 + 1000), 'b')]);
+    const skip = logs.find(([level]) => level === 'warn');
+    expect(skip?.[2].why).toMatch(/^occurrence 2026-11-23T02:00:0[01]\.000Z is starting a task right now$/);
+    // No ECS call to judge a holder that is starting right now.
+    expect(ecsMock.commandCalls(DescribeTasksCommand)).toHaveLength(0);
+  });
+
+  it('a failed RunTask logs an error with the job and the error, besides the RunTaskFailed count', async () => {
+    ecsMock.on(RunTaskCommand).resolves({ tasks: [], failures: [{ reason: 'RESOURCE:MEMORY' }] });
+    const logs = watchLogs();
+    const failed = await runOccurrence(deps, occurrence(nightly), 'a').catch((e: Error) => e);
+    expect(logs).toEqual([['error', expect.stringMatching(/RunTask failed/), expect.objectContaining({ job: 'nightly', occurrence: '2026-11-23T02:00:00.000Z', error: failed })]]);
+  });
+
+  it('RunTaskFailedError keeps its name, which Lambda reports as the errorType of the failed invocation', async () => {
+    ecsMock.on(RunTaskCommand).resolves({ tasks: [], failures: [{ reason: 'RESOURCE:MEMORY' }] });
+    const failed = await runOccurrence(deps, occurrence(nightly), 'a').catch((e: Error) => e);
+    expect(failed).toMatchObject({ name: 'RunTaskFailedError' });
+  });
+
+  it('the RunTask error names every failure, with its detail and where it happened', async () => {
+    ecsMock.on(RunTaskCommand).resolves({
+      failures: [
+        { arn: 'arn:aws:ecs:eu-west-1:123456789012:container-instance/prod/abc', reason: 'RESOURCE:MEMORY' },
+        { reason: 'AGENT', detail: 'agent disconnected' },
+        { detail: 'no reason given' },
+      ],
+    });
+    await expect(runOccurrence(deps, occurrence(nightly), 'a')).rejects.toThrow(
+      'RunTask started no task for job "nightly" occurrence 2026-11-23T02:00:00.000Z: RESOURCE:MEMORY on arn:aws:ecs:eu-west-1:123456789012:container-instance/prod/abc; AGENT (agent disconnected); unknown (no reason given)',
+    );
+  });
+
+  it('a RunTask answer with neither a task nor a failure is still a failure, and says so', async () => {
+    ecsMock.on(RunTaskCommand).resolves({});
+    await expect(runOccurrence(deps, occurrence(nightly), 'a')).rejects.toThrow('RunTask started no task for job "nightly" occurrence 2026-11-23T02:00:00.000Z: no failures reported');
+  });
+
+  it('freeing the job of a run that outlived its lease warns and counts LeaseExpired; freeing a STOPPED one only informs', async () => {
+    await runOccurrence(deps, occurrence(nightly), 'a');
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: taskArn(1), lastStatus: 'STOPPED' }] });
+    now = T0 + 600_000;
+    const logs = watchLogs();
+    await runOccurrence(deps, occurrence(nightly, now), 'b');
+    expect(metricCount('LeaseExpired')).toBe(0);
+    expect(logs[0]).toEqual(['info', expect.stringMatching(/stale slot/), expect.objectContaining({ previousTaskArn: taskArn(1), why: `${taskArn(1)} is STOPPED (its STOPPED event was not processed)` })]);
+    expect(logs[1]).toEqual(['info', expect.stringMatching(/started/i), expect.objectContaining({ taskArn: taskArn(2) })]);
+
+    // Exactly at the end of the lease (maxRunSeconds 3600 after the run started), the lease is over.
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: taskArn(2), lastStatus: 'RUNNING' }] });
+    now = T0 + 600_000 + 3600_000;
+    logs.length = 0;
+    expect(await runOccurrence(deps, occurrence(nightly, now), 'c')).toMatchObject({ outcome: 'started' });
+    expect(metricCount('LeaseExpired')).toBe(1);
+    expect(logs[0]).toEqual(['warn', expect.stringMatching(/lease/), expect.objectContaining({ previousTaskArn: taskArn(2), why: expect.stringContaining(`lease of ${taskArn(2)} expired at`) })]);
+  });
+
+  it('the STOPPED event logs and counts SlotReleased only when it really freed the job', async () => {
+    await runOccurrence(deps, occurrence(nightly), 'a');
+    const logs = watchLogs();
+    await releaseOnStopped(deps, { ...stoppedOf(taskArn(1)), stoppedReason: 'Essential container in task exited' });
+    expect(metricCount('SlotReleased')).toBe(1);
+    await releaseOnStopped(deps, stoppedOf(taskArn(1)));
+    expect(metricCount('SlotReleased')).toBe(1);
+    await releaseOnStopped(deps, { ...stoppedOf(taskArn(9)), startedBy: 'ecs-svc/1234567890' });
+    expect(logs).toEqual([
+      ['info', expect.stringMatching(/released/), { job: 'nightly', taskArn: taskArn(1), stoppedReason: 'Essential container in task exited' }],
+      ['info', expect.stringMatching(/no longer holds/), { job: 'nightly', taskArn: taskArn(1), stoppedReason: undefined }],
+      ['info', expect.stringMatching(/not started for a configured job/), { taskArn: taskArn(9), startedBy: 'ecs-svc/1234567890' }],
+    ]);
+  });
+
+  it('task-lock tags its tasks with a startedBy of its own, which nothing else uses', () => {
+    expect(startedByFor('nightly')).toMatch(/^ecs-caretaker-lock\//);
+    expect(isTaskLockStartedBy(startedByFor('nightly'))).toBe(true);
+    expect(isTaskLockStartedBy('ecs-svc/9909299324976484585')).toBe(false);
+    expect(isTaskLockStartedBy('events-rule/nightly')).toBe(false);
+  });
+});
+
+describe('task-lock: the records outlive what they protect', () => {
+  it('the occurrence lock is kept lockRetentionHours, and stays stale-proof for the whole invocation plus 30 s', async () => {
+    await runOccurrence(deps, occurrence(nightly), 'a');
+    const lock = await store.get<OccurrenceLock>(occurrenceLockId('nightly', '2026-11-23T02:00:00.000Z'));
+    expect(lock?.expiration).toBe(T0 / 1000 + 168 * 3600);
+    expect(lock?.staleAt).toBe(T0 + 25_000 + 30_000);
+  });
+
+  it('the TTL of the job slot never ends before its lease', async () => {
+    await runOccurrence(deps, occurrence(nightly), 'a');
+    const slot = await store.get<JobSlot>(jobSlotId('nightly'));
+    expect(slot?.leaseUntil).toBe(T0 + 3600_000);
+    expect(slot!.expiration! * 1000).toBeGreaterThan(slot!.leaseUntil);
+  });
+
+  it('a second delivery while the first invocation may still be in RunTask does not take its lock over', async () => {
+    let release!: () => void;
+    ecsMock.on(RunTaskCommand).callsFake(async () => {
+      await new Promise<void>((r) => (release = r));
+      return { tasks: [{ taskArn: taskArn(1) }], failures: [] };
+    });
+    const first = runOccurrence(deps, occurrence(nightly), 'first');
+    await vi.waitFor(() => expect(runTaskCalls()).toHaveLength(1));
+    now = T0 + 20_000; // within the first invocation's remaining 25 s
+    expect(await runOccurrence(deps, occurrence(nightly), 'second')).toMatchObject({ outcome: 'duplicate', state: 'starting' });
+    release();
+    await first;
+    expect(runTaskCalls()).toHaveLength(1);
+  });
+});
+
+describe('task-lock: deaths and races at the edges', () => {
+  const occ = '2026-11-23T02:00:00.000Z';
+
+  it('a lock is stale exactly at its staleAt', async () => {
+    await store.put({ id: occurrenceLockId('nightly', occ), state: 'starting', owner: 'dead', staleAt: T0 + 60_000, tokenAttempt: 0 });
+    now = T0 + 60_000;
+    expect(await runOccurrence(deps, occurrence(nightly), 'retry')).toMatchObject({ outcome: 'started' });
+  });
+
+  it('two retries taking over one dead invocation\'s lock at the same time start one task', async () => {
+    await store.put({ id: occurrenceLockId('nightly', occ), state: 'starting', owner: 'dead', staleAt: T0 + 60_000, tokenAttempt: 0 });
+    now = T0 + 61_000;
+    const results = await Promise.all([runOccurrence(deps, occurrence(nightly), 'r1'), runOccurrence(deps, occurrence(nightly), 'r2')]);
+    expect(results.map((r) => r.outcome).sort()).toEqual(['duplicate', 'started']);
+    expect(runTaskCalls()).toHaveLength(1);
+  });
+
+  it('a lock that vanishes between our write and our read (TTL) is written again, once', async () => {
+    await store.put({ id: occurrenceLockId('nightly', occ), state: 'started', owner: 'old', staleAt: T0, tokenAttempt: 0, taskArn: taskArn(8) });
+    let vanished = false;
+    const racing = intercept({
+      get: async (id) => {
+        if (!vanished && id === occurrenceLockId('nightly', occ)) {
+          vanished = true;
+          await store.delete(id);
+        }
+        return store.get(id);
+      },
+    });
+    expect(await runOccurrence({ ...deps, store: racing }, occurrence(nightly), 'a')).toEqual({ outcome: 'started', taskArn: taskArn(1) });
+  });
+
+  it('when the lock vanishes and another delivery writes it first, this one starts nothing', async () => {
+    await store.put({ id: occurrenceLockId('nightly', occ), state: 'started', owner: 'old', staleAt: T0, tokenAttempt: 0, taskArn: taskArn(8) });
+    let raced = false;
+    const racing = intercept({
+      get: async (id) => {
+        if (!raced && id === occurrenceLockId('nightly', occ)) {
+          raced = true;
+          await store.delete(id);
+          await store.putIfAbsent({ id, state: 'starting', owner: 'other', staleAt: T0 + 55_000, tokenAttempt: 0 });
+          return undefined;
+        }
+        return store.get(id);
+      },
+    });
+    expect(await runOccurrence({ ...deps, store: racing }, occurrence(nightly), 'a')).toMatchObject({ outcome: 'duplicate', state: 'starting' });
+    expect(runTaskCalls()).toHaveLength(0);
+  });
+
+  it('a delivery that died after RunTask and the slot, but before the lock: its retry finds the task in the slot and starts none', async () => {
+    await store.put({ id: occurrenceLockId('nightly', occ), state: 'starting', owner: 'dead', staleAt: T0 + 55_000, tokenAttempt: 0 });
+    await store.put({ id: jobSlotId('nightly'), state: 'running', owner: 'dead', occurrence: occ, staleAt: T0 + 55_000, startedAt: T0, leaseUntil: T0 + 3600_000, taskArn: taskArn(3) });
+    now = T0 + 120_000;
+    const logs = watchLogs();
+    expect(await runOccurrence(deps, occurrence(nightly), 'retry')).toEqual({ outcome: 'duplicate', taskArn: taskArn(3), state: 'started' });
+    expect(logs).toEqual([
+      ['warn', expect.stringMatching(/Took over the lock/), expect.objectContaining({ job: 'nightly', occurrence: occ, previousOwner: 'dead' })],
+      ['info', expect.stringMatching(/already started/), expect.objectContaining({ job: 'nightly', occurrence: occ, taskArn: taskArn(3) })],
+    ]);
+    expect(runTaskCalls()).toHaveLength(0);
+    expect(await store.get(occurrenceLockId('nightly', occ))).toMatchObject({ state: 'started', taskArn: taskArn(3) });
+  });
+
+  it('an earlier delivery of the same occurrence that stopped before RunTask: its slot is replaced and the why is logged', async () => {
+    await store.put({ id: occurrenceLockId('nightly', occ), state: 'failed', owner: 'first', staleAt: T0 + 55_000, tokenAttempt: 0 });
+    await store.put({ id: jobSlotId('nightly'), state: 'starting', owner: 'first', occurrence: occ, staleAt: T0 + 55_000, startedAt: T0, leaseUntil: T0 + 3600_000 });
+    const logs = watchLogs();
+    expect(await runOccurrence(deps, occurrence(nightly), 'retry')).toMatchObject({ outcome: 'started' });
+    expect(logs[0]).toEqual(['info', expect.stringMatching(/stale slot/), expect.objectContaining({ why: 'an earlier delivery of this occurrence stopped before starting its task' })]);
+  });
+
+  it('a slot freed by its STOPPED event between our write and our read is taken', async () => {
+    await runOccurrence(deps, occurrence(nightly), 'a');
+    let freed = false;
+    const racing = intercept({
+      get: async (id) => {
+        if (!freed && id === jobSlotId('nightly')) {
+          freed = true;
+          await releaseOnStopped(deps, stoppedOf(taskArn(1)));
+        }
+        return store.get(id);
+      },
+    });
+    now = T0 + 600_000;
+    expect(await runOccurrence({ ...deps, store: racing }, occurrence(nightly, now), 'b')).toEqual({ outcome: 'started', taskArn: taskArn(2) });
+    expect(ecsMock.commandCalls(DescribeTasksCommand)).toHaveLength(0);
+  });
+
+  it('a slot freed between our write and our read, then taken by another occurrence first: this one is skipped', async () => {
+    await runOccurrence(deps, occurrence(nightly), 'a');
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: taskArn(7), lastStatus: 'RUNNING' }] });
+    let raced = false;
+    const racing = intercept({
+      get: async (id) => {
+        if (!raced && id === jobSlotId('nightly')) {
+          raced = true;
+          await releaseOnStopped(deps, stoppedOf(taskArn(1)));
+          const other = new Date(T0 + 300_000).toISOString();
+          await store.putIfAbsent({ id, state: 'running', owner: 'other', occurrence: other, staleAt: T0 + 355_000, startedAt: T0 + 300_000, leaseUntil: T0 + 3900_000, taskArn: taskArn(7) });
+          return undefined;
+        }
+        return store.get(id);
+      },
+    });
+    now = T0 + 600_000;
+    expect(await runOccurrence({ ...deps, store: racing }, occurrence(nightly, now), 'b')).toEqual({ outcome: 'skipped', runningTaskArn: taskArn(7) });
+    expect(runTaskCalls()).toHaveLength(1);
+  });
+
+  it('an earlier delivery\'s slot replaced by another occurrence just before we replace it: this one is skipped', async () => {
+    await store.put({ id: occurrenceLockId('nightly', occ), state: 'failed', owner: 'first', staleAt: T0 + 55_000, tokenAttempt: 0 });
+    await store.put({ id: jobSlotId('nightly'), state: 'starting', owner: 'first', occurrence: occ, staleAt: T0 + 55_000, startedAt: T0, leaseUntil: T0 + 3600_000 });
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: taskArn(7), lastStatus: 'RUNNING' }] });
+    let raced = false;
+    const racing = intercept({
+      put: async (item, condition) => {
+        if (!raced && item.id === jobSlotId('nightly') && condition) {
+          raced = true;
+          const other = new Date(T0 + 60_000).toISOString();
+          await store.put({ id: item.id, state: 'running', owner: 'other', occurrence: other, staleAt: T0 + 115_000, startedAt: T0 + 60_000, leaseUntil: T0 + 3660_000, taskArn: taskArn(7) });
+        }
+        return store.put(item, condition);
+      },
+    });
+    expect(await runOccurrence({ ...deps, store: racing }, occurrence(nightly), 'retry')).toEqual({ outcome: 'skipped', runningTaskArn: taskArn(7) });
+    expect(runTaskCalls()).toHaveLength(0);
+  });
+
+  it('a slot that keeps changing hands while we judge it: the occurrence is skipped, never started beside another run', async () => {
+    await runOccurrence(deps, occurrence(nightly), 'a');
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: taskArn(1), lastStatus: 'STOPPED' }] });
+    let n = 100;
+    const contended = intercept({
+      put: async (item, condition) => {
+        // Another occurrence replaces the holder we judged just before our conditional write.
+        if (item.id === jobSlotId('nightly') && condition) {
+          const holder = await store.get<JobSlot>(item.id);
+          await store.put({ ...holder!, owner: `other-${++n}`, taskArn: taskArn(n) });
+        }
+        return store.put(item, condition);
+      },
+    });
+    now = T0 + 600_000;
+    const logs = watchLogs();
+    const result = await runOccurrence({ ...deps, store: contended }, occurrence(nightly, now), 'b');
+    expect(result).toEqual({ outcome: 'skipped', runningTaskArn: taskArn(n) });
+    expect(logs[0]).toEqual(['warn', expect.stringMatching(/skipped/), expect.objectContaining({ why: 'the slot kept changing hands' })]);
+    expect(runTaskCalls()).toHaveLength(1);
+    // Two rounds of judging, then it gives up.
+    expect(n).toBe(102);
+  });
+
+  it('a holder that died while starting is judged through ECS from exactly its staleAt', async () => {
+    const died = new Date(T0).toISOString();
+    await store.put({ id: jobSlotId('nightly'), state: 'starting', owner: 'dead', occurrence: died, staleAt: T0 + 60_000, startedAt: T0, leaseUntil: T0 + 3600_000 });
+    ecsMock.on(ListTasksCommand).resolves({ taskArns: [taskArn(6)] });
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: taskArn(6), lastStatus: 'RUNNING', tags: taskTags(died) }] });
+    now = T0 + 60_000;
+    expect(await runOccurrence(deps, occurrence(nightly, now), 'next')).toEqual({ outcome: 'skipped', runningTaskArn: taskArn(6) });
+  });
+
+  it('only a live task tagged with the dead holder\'s occurrence counts as its run', async () => {
+    const died = new Date(T0).toISOString();
+    await store.put({ id: jobSlotId('nightly'), state: 'starting', owner: 'dead', occurrence: died, staleAt: T0 + 60_000, startedAt: T0, leaseUntil: T0 + 3600_000 });
+    ecsMock.on(ListTasksCommand).resolves({ taskArns: [taskArn(4), taskArn(5), taskArn(6)] });
+    ecsMock.on(DescribeTasksCommand).resolves({
+      tasks: [
+        // Started and already stopped (ListTasks by desired status lags behind).
+        { taskArn: taskArn(4), lastStatus: 'STOPPED', tags: taskTags(died) },
+        // Another occurrence's run, and one started by hand with the job's startedBy but no tags.
+        { taskArn: taskArn(5), lastStatus: 'RUNNING', tags: taskTags('2026-11-22T02:00:00.000Z') },
+        { taskArn: taskArn(6), lastStatus: 'RUNNING' },
+      ],
+    });
+    now = T0 + 300_000;
+    expect(await runOccurrence(deps, occurrence(nightly, now), 'next')).toEqual({ outcome: 'started', taskArn: taskArn(1) });
+  });
+
+  it('asks DescribeTasks about at most 100 of the job\'s live tasks (its limit)', async () => {
+    const died = new Date(T0).toISOString();
+    await store.put({ id: jobSlotId('nightly'), state: 'starting', owner: 'dead', occurrence: died, staleAt: T0 + 60_000, startedAt: T0, leaseUntil: T0 + 3600_000 });
+    ecsMock.on(ListTasksCommand).resolves({ taskArns: Array.from({ length: 120 }, (_, i) => taskArn(100 + i)) });
+    ecsMock.on(DescribeTasksCommand).callsFake(async (input: { tasks: string[] }) => {
+      if (input.tasks.length > 100) throw Object.assign(new Error('tasks can have at most 100 items'), { name: 'InvalidParameterException' });
+      return { tasks: input.tasks.map((arn) => ({ taskArn: arn, lastStatus: 'RUNNING', tags: taskTags('2026-11-20T02:00:00.000Z') })) };
+    });
+    now = T0 + 300_000;
+    expect(await runOccurrence(deps, occurrence(nightly, now), 'next')).toMatchObject({ outcome: 'started' });
+  });
+});
+
+describe('slotDecision at its boundaries, and the why it gives', () => {
+  const slot: JobSlot = { id: 'job#x', state: 'running', owner: 'o', occurrence: 'o1', staleAt: T0 + 30_000, startedAt: T0, leaseUntil: T0 + 3600_000, taskArn: taskArn(1) };
+
+  it('a starting slot is stale exactly at its staleAt', () => {
+    const starting: JobSlot = { ...slot, state: 'starting', taskArn: undefined };
+    expect(slotDecision(starting, {}, T0 + 29_999)).toEqual({ blocks: true, why: 'occurrence o1 is starting a task right now' });
+    expect(slotDecision(starting, {}, T0 + 30_000)).toEqual({
+      blocks: false,
+      why: 'occurrence o1 died while starting (stale since 2026-11-23T02:00:30.000Z) and ECS runs no task of it',
+    });
+  });
+
+  it('a task missing from ECS still blocks at exactly the grace, and not after', () => {
+    expect(slotDecision(slot, { status: 'MISSING' }, T0 + MISSING_GRACE_MS)).toEqual({ blocks: true, why: `${taskArn(1)} started moments ago and is not visible yet` });
+    expect(slotDecision(slot, { status: 'MISSING' }, T0 + MISSING_GRACE_MS + 1)).toEqual({ blocks: false, why: `${taskArn(1)} is no longer known to ECS` });
+  });
+
+  it('the why names the expiry and the last status, or says it is unknown', () => {
+    expect(slotDecision(slot, { status: 'RUNNING' }, T0 + 3600_000).why).toBe(`lease of ${taskArn(1)} expired at 2026-11-23T03:00:00.000Z (last status RUNNING)`);
+    expect(slotDecision(slot, {}, T0 + 3600_000).why).toBe(`lease of ${taskArn(1)} expired at 2026-11-23T03:00:00.000Z (last status unknown)`);
+    expect(slotDecision(slot, { status: 'STOPPED' }, T0 + 10_000).why).toBe(`${taskArn(1)} is STOPPED (its STOPPED event was not processed)`);
+    expect(slotDecision(slot, { status: 'PENDING' }, T0 + 10_000).why).toBe(`${taskArn(1)} is PENDING`);
+    expect(slotDecision(slot, {}, T0 + 10_000)).toEqual({ blocks: true, why: `${taskArn(1)} is running` });
   });
 });
