@@ -111,12 +111,14 @@ c_removed=0 c_would=0 c_skipped=0 c_protected=0 c_failed=0 c_not_ecs=0
 v_removed=0 v_would=0 v_skipped=0 v_failed=0 v_with=0
 t_enabled=false t_runs=0 t_would=0 t_skipped=0 t_failed=0 t_budget_exhausted=false
 
-DRY_RUN=${CC_DRY_RUN:-false}
-SCOPE=${CC_SCOPE:-ecs}
-DEADLINE=${CC_DEADLINE_SECONDS:-3600}
-GRACE=${CC_GRACE_SECONDS:-3600}
-FSTRIM=${CC_FSTRIM:-auto}
-MIN_FREE=${CC_MIN_FREE_PERCENT:-10}
+# The document's parameters: a default only when unset. Set but empty is
+# refused, as the document's allowedPattern refuses it.
+DRY_RUN=${CC_DRY_RUN-false}
+SCOPE=${CC_SCOPE-ecs}
+DEADLINE=${CC_DEADLINE_SECONDS-3600}
+GRACE=${CC_GRACE_SECONDS-3600}
+FSTRIM=${CC_FSTRIM-auto}
+MIN_FREE=${CC_MIN_FREE_PERCENT-10}
 LOCK_FILE=${CC_LOCK_FILE:-/var/run/ecs-caretaker-cleanup.lock}
 INTROSPECTION_URL=${CC_INTROSPECTION_URL:-http://localhost:51678/v1/tasks}
 DOCKER_TIMEOUT=${CC_DOCKER_TIMEOUT:-60}
