@@ -653,6 +653,32 @@ describe('docker-cleanup.sh: the file', () => {
     for (const code of Object.values(EXIT)) expect(script).toMatch(new RegExp(`^#\\s+${code}\\s`, 'm'));
   });
 
+  // Amazon Linux 2 ships bash 4.2. No 4.2 binary can be built here (no network),
+  // so the features added later are refused by reading the file.
+  const newerThan42: [RegExp, string][] = [
+    [/\b(declare|local|typeset)\s+-[a-zA-Z]*n[a-zA-Z]*\s/, 'namerefs (4.3)'],
+    [/\$\{[^}]*@[QEPAaKkUuL]\}/, '${var@op} (4.4)'],
+    [/\$\{[#!]?\w+\[\s*-/, 'negative array subscripts (4.3)'],
+    [/\bwait\s+(-[a-z]*[nfp]|--)/, 'wait -n / -f / -p (4.3+)'],
+    [/\b(mapfile|readarray)\b[^\n]*\s-[a-zA-Z]*d/, 'mapfile -d (4.4)'],
+    [/\bEPOCH(SECONDS|REALTIME)\b|\bBASH_ARGV0\b|\bSRANDOM\b/, 'variables of bash 5'],
+    [/\[\[\s+-v\s+\w+\[/, '[[ -v array[key] ]] (4.3)'],
+    [/\bshopt\s+-s\s+(localvar_inherit|localvar_unset|assoc_expand_once|inherit_errexit|globasciiranges|noexpand_translation)/, 'shopt options after 4.2'],
+  ];
+
+  it('uses no bash feature added after 4.2', () => {
+    const code = script
+      .split('\n')
+      .filter((line) => !/^\s*#/.test(line))
+      .join('\n');
+    for (const [re, feature] of newerThan42) expect(code, feature).not.toMatch(re);
+  });
+
+  it('the bash 4.2 check catches each feature it names', () => {
+    const samples = ['declare -n ref=x ', 'local -n r ', 'echo "${v@Q}"', 'echo "${a[-1]}"', 'wait -n', 'mapfile -d "" -t a', 'echo $EPOCHSECONDS', '[[ -v map[key] ]]', 'shopt -s inherit_errexit'];
+    for (const sample of samples) expect(newerThan42.some(([re]) => re.test(sample)), sample).toBe(true);
+  });
+
   it('never prunes or removes images', () => {
     expect(script).not.toMatch(/\b(rmi|image\s+(prune|rm)|system\s+prune)\b/);
   });
