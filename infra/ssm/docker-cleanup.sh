@@ -94,7 +94,7 @@ deadline_at=$((started + 60))
 exit_code=""
 err_line=""
 work=""
-child_pg=""
+child_pid=""
 instance=""
 driver="unknown"
 docker_dead=0
@@ -218,20 +218,21 @@ dry_run_names() { # room (characters)
   printf '{"containers":[%s],"volumes":[%s],"omitted":%s}' "$cs" "$vs" "$((total - shown))"
 }
 
-# The work in flight runs as its own process group (timeout makes itself a
-# group leader): the whole group goes, so that no `docker rm` outlives the
-# report that does not count it.
+# The call in flight goes before the report does, so that no `docker rm`
+# outlives the report that does not count it. timeout passes TERM on to its
+# command; whatever is left after half a second is killed.
 kill_children() {
-  local pg=$child_pg i
-  [[ -n $pg ]] || return 0
-  child_pg=""
-  kill -TERM -- "-$pg" 2>/dev/null || kill -TERM "$pg" 2>/dev/null || true
+  local pid=$child_pid i
+  [[ -n $pid ]] || return 0
+  child_pid=""
+  kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < 5; i++)); do
-    kill -0 -- "-$pg" 2>/dev/null || break
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  kill -KILL -- "-$pg" 2>/dev/null || true
-  wait "$pg" 2>/dev/null || true
+  if command -v pkill >/dev/null 2>&1; then pkill -KILL -P "$pid" 2>/dev/null || true; fi
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
 }
 
 finish() {
@@ -312,15 +313,19 @@ budget() { # cap, what
 
 # Runs a command for at most `seconds`, stdout and stderr to files, in the
 # background: the trap of a signal runs at once, and kill_children finds it.
+# --foreground keeps timeout and its command in this script's process group:
+# without it timeout leads a group of its own, and when Run Command kills the
+# step's process group a `docker rm` in flight lives on and removes
+# containers that no report counts.
 # Children must not inherit the report descriptor (3) nor the lock (9): a hung
 # child would otherwise keep the lock, or SSM's stdout, open after we exit.
 run_limited() { # seconds, stdout file, stderr file, command...
   local secs=$1 out=$2 err=$3 rc=0
   shift 3
-  timeout -k 2 "$secs" "$@" >"$out" 2>"$err" </dev/null 3>&- 9>&- &
-  child_pg=$!
-  wait "$child_pg" || rc=$?
-  child_pg=""
+  timeout --foreground -k 2 "$secs" "$@" >"$out" 2>"$err" </dev/null 3>&- 9>&- &
+  child_pid=$!
+  wait "$child_pid" || rc=$?
+  child_pid=""
   return "$rc"
 }
 

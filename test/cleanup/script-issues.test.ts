@@ -84,7 +84,7 @@ const removedByFake = (run: CleanupRun) =>
 describe('issue 1: one deadline for the whole run', () => {
   // The per-call cap (600 s) is far beyond the test's timeout: only the run's own deadline can end it.
   it(
-    'at DeadlineSeconds, kills the docker rm in flight with its process group, reports status deadline and leaves no temporary files',
+    'at DeadlineSeconds, kills the docker rm in flight, reports status deadline and leaves no temporary files',
     async () => {
       const run = keep(
         await runCleanupScript(
@@ -122,6 +122,23 @@ describe('issue 1: one deadline for the whole run', () => {
       expect(alive(rm.pid!)).toBe(false);
       expect(removedByFake(run)).toEqual([]);
       expect(tempLeftovers(run)).toEqual([]);
+    },
+    60_000,
+  );
+
+  it(
+    'when Run Command kills the step’s process group, the docker rm in flight dies with it',
+    async () => {
+      const started = startCleanupScript({ containers: [old(1)], docker: { hang: ['rm'] } }, { CC_DOCKER_TIMEOUT: '600' }, { keepDir: true, detached: true });
+      await waitFor(() => started.calls().some((c) => c.cmd === 'docker' && c.args[0] === 'rm'));
+      const rm = started.calls().find((c) => c.cmd === 'docker' && c.args[0] === 'rm')!;
+      // SIGKILL cannot be trapped: what survives the group kill is what a report can never count.
+      process.kill(-started.pid!, 'SIGKILL');
+      const run = keep(await started.result);
+      expect(run.stdout).toBe('');
+      await waitFor(() => !alive(rm.pid!), 10_000);
+      expect(alive(rm.pid!)).toBe(false);
+      expect(removedByFake(run)).toEqual([]);
     },
     60_000,
   );
