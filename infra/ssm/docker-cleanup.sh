@@ -34,7 +34,8 @@
 #   CC_MIN_FREE_PERCENT   0..99            exit 13 when free space is still below this after cleanup (10)
 #   CC_LOCK_FILE          absolute path    (/var/run/ecs-caretaker-cleanup.lock)
 #   CC_INTROSPECTION_URL  ECS agent tasks  (http://localhost:51678/v1/tasks)
-#   CC_DOCKER_TIMEOUT     1..3600 s        most any one docker or curl call may take, never past the deadline (60)
+#   CC_DOCKER_TIMEOUT     1..3600 s        optional cap on any one docker or curl call (none: each call may use
+#                                          all the time left before the deadline, and never more)
 #   CC_FSTRIM_BUDGET      0..86400 s       time for all fstrim runs together (300)
 #   CC_JSON_TOOL          auto|jq|python3  what checks the introspection answer (auto: jq, else python3)
 #   CC_INSTANCE_ID        instance id for the report; else IMDSv2, else hostname
@@ -44,7 +45,7 @@
 #   0    done
 #   1    unexpected internal error (the JSON line says where)
 #   2    bad input value
-#   10   Docker did not answer in time, failed to list, or listed rows that do not parse; nothing more was removed
+#   10   Docker is down, failed to list, listed rows that do not parse, or outlasted CC_DOCKER_TIMEOUT; nothing more was removed
 #   11   ECS agent introspection unavailable or its answer malformed; nothing was removed
 #   12   at least one container, volume, volume listing, docker system df or fstrim operation failed (fstrim missing too)
 #   13   free space still below CC_MIN_FREE_PERCENT after cleanup (wins over 12)
@@ -121,7 +122,7 @@ FSTRIM=${CC_FSTRIM-auto}
 MIN_FREE=${CC_MIN_FREE_PERCENT-10}
 LOCK_FILE=${CC_LOCK_FILE:-/var/run/ecs-caretaker-cleanup.lock}
 INTROSPECTION_URL=${CC_INTROSPECTION_URL:-http://localhost:51678/v1/tasks}
-DOCKER_TIMEOUT=${CC_DOCKER_TIMEOUT:-60}
+DOCKER_TIMEOUT=${CC_DOCKER_TIMEOUT:-}
 FSTRIM_BUDGET=${CC_FSTRIM_BUDGET:-300}
 JSON_TOOL=${CC_JSON_TOOL:-auto}
 IMDS_URL=${CC_IMDS_URL:-http://169.254.169.254}
@@ -383,7 +384,7 @@ validate() {
   fi
   [[ $FSTRIM =~ ^(auto|off|force)$ ]] || bad+=("CC_FSTRIM must be auto, off or force")
   [[ $MIN_FREE =~ ^(0|[1-9][0-9]?)$ ]] || bad+=("CC_MIN_FREE_PERCENT must be an integer from 0 to 99")
-  if [[ ! $DOCKER_TIMEOUT =~ ^[1-9][0-9]{0,3}$ ]] || ((DOCKER_TIMEOUT > 3600)); then
+  if [[ -n $DOCKER_TIMEOUT ]] && { [[ ! $DOCKER_TIMEOUT =~ ^[1-9][0-9]{0,3}$ ]] || ((DOCKER_TIMEOUT > 3600)); }; then
     bad+=("CC_DOCKER_TIMEOUT must be an integer from 1 to 3600")
   fi
   if [[ ! $FSTRIM_BUDGET =~ ^[0-9]{1,5}$ ]] || ((10#$FSTRIM_BUDGET > 86400)); then
@@ -401,6 +402,9 @@ validate() {
   fi
   FSTRIM_BUDGET=$((10#$FSTRIM_BUDGET))
   deadline_at=$((started + DEADLINE))
+  # Without a cap, a call may take all the time left: a slow but working
+  # daemon is not cut short, and the deadline still bounds every call.
+  if [[ -z $DOCKER_TIMEOUT ]]; then DOCKER_TIMEOUT=$DEADLINE; fi
 }
 
 take_lock() {

@@ -143,6 +143,16 @@ describe('issue 1: one deadline for the whole run', () => {
     60_000,
   );
 
+  it('gives each call the time left before the deadline, not a fixed 60 s', async () => {
+    const run = await runCleanupScript({ containers: [old(1)] }, { CC_DOCKER_TIMEOUT: undefined, CC_DEADLINE_SECONDS: '300' });
+    expect(run.code).toBe(EXIT.ok);
+    // curl is the one call whose own limit shows in its arguments.
+    const curl = run.calls.find((c) => c.cmd === 'curl')!;
+    const maxTime = Number(curl.args[curl.args.indexOf('--max-time') + 1]);
+    expect(maxTime).toBeGreaterThan(60);
+    expect(maxTime).toBeLessThanOrEqual(300);
+  });
+
   it('refuses a DeadlineSeconds outside 30..86400', async () => {
     for (const value of ['29', '0', '86401']) {
       const run = await runCleanupScript({ containers: [old(1)] }, { CC_DEADLINE_SECONDS: value });
