@@ -407,6 +407,15 @@ validate() {
   if [[ -z $DOCKER_TIMEOUT ]]; then DOCKER_TIMEOUT=$DEADLINE; fi
 }
 
+# A run killed with SIGKILL (Run Command's own kill, which no trap sees) leaves
+# its work directory, and the document's wrapper its copy of this script. No
+# run lasts longer than a step may, 48 hours (the Run Command maximum): what
+# is older is nobody's. Called under the lock.
+sweep_leftovers() {
+  find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'ecs-caretaker-cleanup.*' -mmin +2880 \
+    -exec rm -rf -- {} + 2>/dev/null || log "could not remove old temporary files in ${TMPDIR:-/tmp}"
+}
+
 take_lock() {
   if ! { exec 9>>"$LOCK_FILE"; } 2>/dev/null; then
     die "$EX_INTERNAL" "cannot open lock file $LOCK_FILE"
@@ -1120,6 +1129,7 @@ main() {
   resolve_instance
   validate
   take_lock
+  sweep_leftovers
   log "start: dryRun=$DRY_RUN scope=$SCOPE deadlineSeconds=$DEADLINE graceSeconds=$GRACE fstrim=$FSTRIM minFreePercent=$MIN_FREE"
 
   measure before

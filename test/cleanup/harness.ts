@@ -151,6 +151,8 @@ export interface CleanupRunOptions {
   keepDir?: boolean;
   /** Commands that must not exist for this run: no fake, and no system directory that holds one. */
   without?: string[];
+  /** Called with the run directory (also TMPDIR) before bash starts. */
+  prepare?: (dir: string) => void;
   /** Start bash as the leader of a process group of its own, as Run Command starts a step: pid is then also the group id. */
   detached?: boolean;
 }
@@ -209,6 +211,7 @@ export function startCleanupScript(scenario: Scenario = {}, env: CleanupEnv = {}
   };
   const childEnv = Object.fromEntries(Object.entries(merged).filter((e): e is [string, string] => e[1] !== undefined));
 
+  options.prepare?.(dir);
   const started = Date.now();
   const child = spawn(options.shell ?? 'bash', [program], { env: childEnv, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
   const out: Buffer[] = [];

@@ -6,7 +6,7 @@
  * No test measures wall time: deadlines are proven by what was called, by the
  * report and by the processes being gone.
  */
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLEANUP_EXIT_CODES as EXIT } from '../../infra/ssm-document.ts';
@@ -151,6 +151,22 @@ describe('issue 1: one deadline for the whole run', () => {
     const maxTime = Number(curl.args[curl.args.indexOf('--max-time') + 1]);
     expect(maxTime).toBeGreaterThan(60);
     expect(maxTime).toBeLessThanOrEqual(300);
+  });
+
+  it('removes what a killed run left in TMPDIR more than 48 hours ago, and nothing younger', async () => {
+    const threeDaysAgo = new Date(Date.now() - 3 * DAY * 1000);
+    const run = keep(
+      await runCleanupScript({}, {}, {
+        keepDir: true,
+        prepare: (dir) => {
+          mkdirSync(join(dir, 'ecs-caretaker-cleanup.AAAAAA', 'sub'), { recursive: true });
+          utimesSync(join(dir, 'ecs-caretaker-cleanup.AAAAAA'), threeDaysAgo, threeDaysAgo);
+          writeFileSync(join(dir, 'ecs-caretaker-cleanup.BBBBBB'), 'a copy of the script in use');
+        },
+      }),
+    );
+    expect(run.code).toBe(EXIT.ok);
+    expect(tempLeftovers(run)).toEqual(['ecs-caretaker-cleanup.BBBBBB']);
   });
 
   it('refuses a DeadlineSeconds outside 30..86400', async () => {
