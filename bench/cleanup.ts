@@ -127,7 +127,7 @@ function containers(count: number): FakeContainer[] {
   });
 }
 
-async function scriptRun(count: number, dryRun: boolean): Promise<string> {
+export async function scriptRun(count: number, dryRun: boolean): Promise<string> {
   const run = await runCleanupScript({ containers: containers(count) }, { CC_DRY_RUN: String(dryRun) });
   if (run.code !== 0 || !run.report) throw new Error(`bench: the cleanup script exited ${run.code}: ${run.stderr.slice(-500)}`);
   const c = run.report.containers;
