@@ -237,6 +237,22 @@ describe('issue 3: label contents cannot forge a row', () => {
   });
 });
 
+describe('issue 3: rows docker prints that do not parse stop the run before any removal', () => {
+  for (const [label, odd] of [
+    ['a state docker does not have', { id: hexId(9), state: 'zombie' as FakeContainer['state'] }],
+    ['an id that is not 64 hex characters', { id: 'not-a-container-id', state: 'exited' as const }],
+  ] as const) {
+    it(`${label}: exit 10, nothing removed, and the report says why`, async () => {
+      const run = await runCleanupScript({ containers: [old(1), odd], volumes: [{ name: hexId(1, 0xa) }] });
+      const report = oneLine(run);
+      expect(run.code).toBe(EXIT.dockerUnresponsive);
+      expect(report.errors[0]).toMatch(/nothing removed/);
+      expect(dockerCalls(run, 'rm')).toEqual([]);
+      expect(dockerCalls(run, 'volume', 'rm')).toEqual([]);
+    });
+  }
+});
+
 describe('issue 4: a missing fstrim is a failure', () => {
   it('reports every running container untrimmed and exits 12', async () => {
     const run = await runCleanupScript(
