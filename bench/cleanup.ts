@@ -109,17 +109,29 @@ async function fleetRun(instances: number, opts: { throttle?: number } = {}): Pr
   }
 }
 
-/** 10,000 containers: 60% exited long ago (removed), 20% exited within the grace period, 20% running. */
+/** The labels the ECS agent sets; the script removes only containers that carry them (Scope ecs). */
+const ecsLabels = (i: number) => ({
+  'com.amazonaws.ecs.task-arn': `arn:aws:ecs:eu-west-1:123456789012:task/bench/${i.toString(16).padStart(32, '0')}`,
+  'com.amazonaws.ecs.container-name': 'web',
+  'com.amazonaws.ecs.cluster': 'bench',
+});
+
+/**
+ * 10,000 containers: 60% exited long ago (removed; every other one with an
+ * anonymous volume of its own, removed with it by rm -v), 20% exited within
+ * the grace period, 20% running. All carry the ECS labels.
+ */
 function containers(count: number): FakeContainer[] {
   return Array.from({ length: count }, (_, i): FakeContainer => {
     const kind = i % 10;
-    if (kind < 6) return { id: hexId(i), name: `old-${i}`, state: 'exited', finishedAt: secondsAgo(2 * 86_400) };
-    if (kind < 8) return { id: hexId(i), name: `recent-${i}`, state: 'exited', finishedAt: secondsAgo(60) };
-    return { id: hexId(i), name: `running-${i}`, state: 'running', pid: 1000 + i };
+    const labels = ecsLabels(i);
+    if (kind < 6) return { id: hexId(i), name: `old-${i}`, state: 'exited', finishedAt: secondsAgo(2 * 86_400), labels, ...(i % 2 ? { mounts: [{ name: hexId(i, 0xb) }] } : {}) };
+    if (kind < 8) return { id: hexId(i), name: `recent-${i}`, state: 'exited', finishedAt: secondsAgo(60), labels };
+    return { id: hexId(i), name: `running-${i}`, state: 'running', pid: 1000 + i, labels };
   });
 }
 
-async function scriptRun(count: number, dryRun: boolean): Promise<string> {
+export async function scriptRun(count: number, dryRun: boolean): Promise<string> {
   const run = await runCleanupScript({ containers: containers(count) }, { CC_DRY_RUN: String(dryRun) });
   if (run.code !== 0 || !run.report) throw new Error(`bench: the cleanup script exited ${run.code}: ${run.stderr.slice(-500)}`);
   const c = run.report.containers;
@@ -146,7 +158,7 @@ export async function benchCleanup(): Promise<string> {
     '',
     'SendCommand takes at most 50 instances, DescribeContainerInstances 100, DescribeInstanceInformation is asked 50 ids at a time; DynamoDB holds one conditional dedup write per instance and one record per command.',
     '',
-    'docker-cleanup.sh against the fake docker CLI (one node process per docker call; a real daemon answers faster, so this is an upper bound for the script\'s own work). Containers: 60% exited two days ago, 20% exited a minute ago, 20% running.',
+    'docker-cleanup.sh against the fake docker CLI (one node process per docker call; a real daemon answers faster, so this is an upper bound for the script\'s own work). Containers, all with the ECS agent\'s labels: 60% exited two days ago (half of them with an anonymous volume of their own, removed with rm -v), 20% exited a minute ago, 20% running.',
     '',
     '| containers | mode | run time | removed / would remove | kept | docker calls | report line (chars) |',
     '|---:|---|---:|---:|---:|---|---:|',

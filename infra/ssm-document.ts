@@ -9,12 +9,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { CLEANUP_MIN_TIMEOUT_SECONDS, cleanupDeadlineSeconds } from '../functions/cleanup/deadline.ts';
 import { cleanupDocumentParameters, type CleanupDocumentParameterName } from '../functions/cleanup/document-contract.ts';
 
 export const CLEANUP_SCRIPT_PATH = fileURLToPath(new URL('./ssm/docker-cleanup.sh', import.meta.url));
 
-const PARAMETER_ENV: Record<CleanupDocumentParameterName, string> = {
+export const PARAMETER_ENV: Record<CleanupDocumentParameterName, string> = {
   DryRun: 'CC_DRY_RUN',
+  Scope: 'CC_SCOPE',
+  DeadlineSeconds: 'CC_DEADLINE_SECONDS',
   GraceSeconds: 'CC_GRACE_SECONDS',
   Fstrim: 'CC_FSTRIM',
   MinFreePercent: 'CC_MIN_FREE_PERCENT',
@@ -35,8 +38,8 @@ export interface CleanupDocumentOptions {
 export function cleanupDocumentContent(opts: CleanupDocumentOptions = {}) {
   const timeoutSeconds = opts.timeoutSeconds ?? 600;
   // 172800 s (48 h) is the Run Command maximum execution timeout.
-  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 60 || timeoutSeconds > 172_800) {
-    throw new Error(`cleanupDocumentResource: timeoutSeconds must be an integer from 60 to 172800, got ${timeoutSeconds}`);
+  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < CLEANUP_MIN_TIMEOUT_SECONDS || timeoutSeconds > 172_800) {
+    throw new Error(`cleanupDocumentResource: timeoutSeconds must be an integer from ${CLEANUP_MIN_TIMEOUT_SECONDS} to 172800, got ${timeoutSeconds}`);
   }
   const script = readCleanupScript();
   // SSM would read a double brace as a parameter reference and break the document.
@@ -57,6 +60,9 @@ export function cleanupDocumentContent(opts: CleanupDocumentOptions = {}) {
     ...Object.entries(PARAMETER_ENV).map(([name, env]) => `export ${env}='{{ ${name} }}'`),
     `export CC_FSTRIM_BUDGET='${fstrimBudget}'`,
     'cc_script=$(mktemp "${TMPDIR:-/tmp}/ecs-caretaker-cleanup.XXXXXX") || { echo \'{"v":1,"exitCode":1,"status":"internal-error","errors":["mktemp failed"]}\'; exit 1; }',
+    // The copy goes on every exit path of this wrapper, a signal included.
+    'trap \'rm -f "$cc_script"\' EXIT',
+    "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
     `cat > "$cc_script" <<'${SCRIPT_HEREDOC_DELIMITER}'`,
     ...scriptLines,
     SCRIPT_HEREDOC_DELIMITER,
@@ -71,8 +77,12 @@ export function cleanupDocumentContent(opts: CleanupDocumentOptions = {}) {
     description:
       'ecs-caretaker: remove exited/dead containers that the ECS agent no longer tracks and dangling anonymous volumes, ' +
       'fstrim devicemapper thin devices, and print one JSON report line. Exit codes: 0 ok, 2 bad parameter, ' +
-      '10 Docker unresponsive, 11 ECS agent introspection unavailable, 12 cleanup errors, 13 still low on space, 14 another run in progress.',
-    parameters: cleanupDocumentParameters,
+      '10 Docker unresponsive, 11 ECS agent introspection unavailable, 12 cleanup errors, 13 still low on space, 14 another run in progress, ' +
+      '15 deadline reached, 16 free space not measurable.',
+    parameters: {
+      ...cleanupDocumentParameters,
+      DeadlineSeconds: { ...cleanupDocumentParameters.DeadlineSeconds, default: String(cleanupDeadlineSeconds(timeoutSeconds)) },
+    },
     mainSteps: [
       {
         action: 'aws:runShellScript',

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CleanupDocumentParameterName } from './document-contract.ts';
+import { cleanupDeadlineSeconds } from './deadline.ts';
 import type { TriggerKind } from './input.ts';
 import type { CleanupSection } from './settings.ts';
 
@@ -67,6 +68,9 @@ export function deliveryTimeoutSeconds(targets: number, maxConcurrency: string, 
 export function documentParameters(cleanup: CleanupSection, dryRun: boolean): Record<CleanupDocumentParameterName, string[]> {
   return {
     DryRun: [String(dryRun)],
+    Scope: [cleanup.scope],
+    // The script's own deadline, a margin inside the step timeout, so that it always reports.
+    DeadlineSeconds: [String(cleanupDeadlineSeconds(cleanup.timeoutSeconds))],
     GraceSeconds: [String(cleanup.graceSeconds)],
     Fstrim: [cleanup.fstrim],
     MinFreePercent: [String(cleanup.minFreePercent)],

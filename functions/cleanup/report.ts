@@ -105,6 +105,8 @@ const EXIT_REASONS = new Map<number, string>([
   [CLEANUP_EXIT_CODES.cleanupErrors, 'cleanup-errors'],
   [CLEANUP_EXIT_CODES.lowSpace, 'low-space'],
   [CLEANUP_EXIT_CODES.locked, 'locked'],
+  [CLEANUP_EXIT_CODES.deadline, 'deadline'],
+  [CLEANUP_EXIT_CODES.spaceUnmeasured, 'space-unmeasured'],
   [129, 'terminated'],
   [130, 'terminated'],
   [143, 'terminated'],

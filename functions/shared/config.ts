@@ -130,12 +130,18 @@ export const cleanupSchema = z.strictObject({
   /** Containers that finished more recently than this are kept, for debugging. */
   graceSeconds: z._default(intIn(0, 30 * 86400), 3600),
   fstrim: z._default(z.enum(['auto', 'off', 'force']), 'auto'),
+  /** ecs: only containers with the ECS agent's labels may be removed; all: any exited or dead container. */
+  scope: z._default(z.enum(['ecs', 'all']), 'ecs'),
   /** The command fails on an instance whose Docker disk is still below this much free space. */
   minFreePercent: z._default(intIn(0, 99), 10),
   maxConcurrency: z._default(percentOrCount, '10%'),
   maxErrors: z._default(percentOrCount, '10%'),
-  /** Run Command execution timeout for the script. */
-  timeoutSeconds: z._default(intIn(60, 3600), 600),
+  /**
+   * Run Command execution timeout for the script. At least 120 s
+   * (CLEANUP_MIN_TIMEOUT_SECONDS, functions/cleanup/deadline.ts): the script's
+   * own deadline is 30 s shorter and must outlast one slow docker call.
+   */
+  timeoutSeconds: z._default(intIn(120, 3600), 600),
   /** Triggers for the same instance within this window send one command. */
   dedupSeconds: z._default(intIn(0, 3600), 300),
 });

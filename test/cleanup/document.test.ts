@@ -47,17 +47,18 @@ describe('cleanup SSM document', () => {
     expect(custom.runCommand).toContain("export CC_FSTRIM_BUDGET='300'");
     const short = cleanupDocumentResource({ timeoutSeconds: 120 }).Properties.Content.mainSteps[0]!.inputs;
     expect(short.runCommand).toContain("export CC_FSTRIM_BUDGET='40'");
-    for (const bad of [0, 59, 172_801, 1.5, Number.NaN]) {
+    for (const bad of [0, 59, 60, 119, 172_801, 1.5, Number.NaN]) {
       expect(() => cleanupDocumentResource({ timeoutSeconds: bad })).toThrow(/timeoutSeconds/);
     }
   });
 
-  it('declares DryRun, GraceSeconds, Fstrim and MinFreePercent, each a String with an allowedPattern its default matches', () => {
-    expect(Object.keys(content.parameters).sort()).toEqual(['DryRun', 'Fstrim', 'GraceSeconds', 'MinFreePercent']);
+  it('declares DryRun, Scope, DeadlineSeconds, GraceSeconds, Fstrim and MinFreePercent, each a String with an allowedPattern its default matches', () => {
+    expect(Object.keys(content.parameters).sort()).toEqual(['DeadlineSeconds', 'DryRun', 'Fstrim', 'GraceSeconds', 'MinFreePercent', 'Scope']);
     for (const name of names) {
       const p = cleanupDocumentParameters[name];
       expect(p.type).toBe('String');
-      expect(p.allowedPattern).toMatch(/^\^.*\$$/);
+      // Anchored at both ends, with no room for a final newline after `$`.
+      expect(p.allowedPattern).toMatch(/^\^.*\$\(\?!\[\\s\\S\]\)$/);
       expect(pattern(name).test(p.default), name).toBe(true);
       expect(p.description.length).toBeGreaterThan(10);
     }
@@ -69,10 +70,21 @@ describe('cleanup SSM document', () => {
     expect(cleanupDocumentParameters.GraceSeconds.default).toBe(String(defaults.graceSeconds));
     expect(cleanupDocumentParameters.Fstrim.default).toBe(defaults.fstrim);
     expect(cleanupDocumentParameters.MinFreePercent.default).toBe(String(defaults.minFreePercent));
+    expect(cleanupDocumentParameters.Scope.default).toBe(defaults.scope);
+  });
+
+  it('defaults DeadlineSeconds to the step timeout less the margin', () => {
+    expect(content.parameters.DeadlineSeconds.default).toBe('570');
+    const custom = cleanupDocumentResource({ timeoutSeconds: 120 }).Properties.Content;
+    expect(custom.parameters.DeadlineSeconds.default).toBe('90');
+    expect(cleanupSchema.safeParse({ timeoutSeconds: 119 }).success).toBe(false);
+    expect(cleanupSchema.safeParse({ timeoutSeconds: 120 }).success).toBe(true);
   });
 
   const accepted: Record<CleanupDocumentParameterName, string[]> = {
     DryRun: ['true', 'false'],
+    Scope: ['ecs', 'all'],
+    DeadlineSeconds: ['30', '39', '40', '99', '100', '570', '999', '1000', '9999', '10000', '79999', '80000', '85999', '86000', '86399', '86400'],
     GraceSeconds: ['0', '1', '59', '3600', '86400', '999999', '1000000', '1999999', '2000000', '2499999', '2500000', '2589999', '2590000', '2591999', '2592000'],
     Fstrim: ['auto', 'off', 'force'],
     MinFreePercent: ['0', '5', '10', '99'],
@@ -93,12 +105,14 @@ describe('cleanup SSM document', () => {
   ];
   const rejected: Record<CleanupDocumentParameterName, string[]> = {
     DryRun: ['TRUE', 'yes', '1', 'true ', ' false', 'true\n'],
-    GraceSeconds: ['-1', '2592001', '2600000', '3000000', '99999999', '1h', '1e3', '0x10', '3600\n', '36 00'],
+    Scope: ['ECS', 'any', 'ecs\n', 'al'],
+    DeadlineSeconds: ['0', '29', '030', '86401', '100000', '3600\n'],
+    GraceSeconds: ['-1', '2592001', '2600000', '3000000', '99999999', '1h', '1e3', '0x10', '3600\n', '36 00', '0600', '00'],
     Fstrim: ['on', 'AUTO', 'auto\n', 'forced'],
-    MinFreePercent: ['100', '-1', '10%', '1.5', '10\n'],
+    MinFreePercent: ['100', '-1', '10%', '1.5', '10\n', '07'],
   };
 
-  for (const name of ['DryRun', 'GraceSeconds', 'Fstrim', 'MinFreePercent'] as const) {
+  for (const name of names) {
     it(`${name}: allowedPattern accepts the valid range and rejects injection`, () => {
       for (const value of accepted[name]) expect(pattern(name).test(value), JSON.stringify(value)).toBe(true);
       for (const value of [...rejected[name], ...injections]) expect(pattern(name).test(value), JSON.stringify(value)).toBe(false);
@@ -110,6 +124,7 @@ describe('cleanup SSM document', () => {
       expect(pattern('GraceSeconds').test(String(v)), String(v)).toBe(v <= 2_592_000);
     }
     for (let v = 0; v <= 120; v++) expect(pattern('MinFreePercent').test(String(v)), String(v)).toBe(v <= 99);
+    for (let v = 0; v <= 90_000; v += v < 200 ? 1 : 37) expect(pattern('DeadlineSeconds').test(String(v)), String(v)).toBe(v >= 30 && v <= 86_400);
   });
 
   it('embeds the whole script, line for line, between the heredoc markers', () => {
@@ -126,6 +141,8 @@ describe('cleanup SSM document', () => {
   it('passes each parameter to the script in single quotes, and has no other double brace', () => {
     for (const [name, env] of [
       ['DryRun', 'CC_DRY_RUN'],
+      ['Scope', 'CC_SCOPE'],
+      ['DeadlineSeconds', 'CC_DEADLINE_SECONDS'],
       ['GraceSeconds', 'CC_GRACE_SECONDS'],
       ['Fstrim', 'CC_FSTRIM'],
       ['MinFreePercent', 'CC_MIN_FREE_PERCENT'],
@@ -141,7 +158,9 @@ describe('cleanup SSM document', () => {
 
   it('fits the 64 KB SSM document size quota with room to spare', () => {
     // https://docs.aws.amazon.com/systems-manager/latest/userguide/documents-creating-content.html
-    expect(Buffer.byteLength(JSON.stringify(content))).toBeLessThan(48 * 1024);
+    // 56 KB: the deadline, the label and mount parsing and the introspection
+    // checks (jq and python3) grew the script; 8 KB stay free.
+    expect(Buffer.byteLength(JSON.stringify(content))).toBeLessThan(56 * 1024);
   });
 
   it('mentions every exit code in its description', () => {
@@ -152,8 +171,13 @@ describe('cleanup SSM document', () => {
 });
 
 describe('cleanup SSM document, rendered as SSM would and run with sh', () => {
-  const old = { id: hexId(1), name: 'old', state: 'exited' as const, finishedAt: secondsAgo(2 * 86_400) };
-  const recent = { id: hexId(2), name: 'recent', state: 'exited' as const, finishedAt: secondsAgo(600) };
+  const labels = {
+    'com.amazonaws.ecs.task-arn': 'arn:aws:ecs:eu-west-1:123456789012:task/demo/0a1b2c3d4e5f46a7b8c9d0e1f2a3b4c5',
+    'com.amazonaws.ecs.container-name': 'web',
+    'com.amazonaws.ecs.cluster': 'demo',
+  };
+  const old = { id: hexId(1), name: 'old', state: 'exited' as const, finishedAt: secondsAgo(2 * 86_400), labels };
+  const recent = { id: hexId(2), name: 'recent', state: 'exited' as const, finishedAt: secondsAgo(600), labels };
 
   it('runs the embedded script with the defaults', async () => {
     const run = await runCleanupScript({ containers: [old, recent] }, {}, { scriptText: render(), shell: 'sh', keepDir: true });
@@ -161,7 +185,7 @@ describe('cleanup SSM document, rendered as SSM would and run with sh', () => {
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout.split('\n')).toHaveLength(2);
       expect(run.report).toMatchObject({ dryRun: false, minFreePercent: 10, status: 'ok' });
-      expect(dockerCalls(run, 'rm').map((c) => c.args)).toEqual([['rm', '-v', hexId(1)]]);
+      expect(dockerCalls(run, 'rm').map((c) => c.args)).toEqual([['rm', hexId(1)]]);
       // The temporary copy of the script is gone.
       expect(readdirSync(run.dir).filter((f) => f.startsWith('ecs-caretaker-cleanup.'))).toEqual([]);
     } finally {

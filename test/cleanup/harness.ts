@@ -5,7 +5,7 @@
  * the fakes' state. Used by the script tests and by the benchmark.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,12 @@ import type { CleanupReport } from '../../functions/cleanup/document-contract.ts
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const cleanupScriptPath = resolve(here, '..', '..', 'infra', 'ssm', 'docker-cleanup.sh');
+/**
+ * The script the runs use: CC_SCRIPT_UNDER_TEST=<file> runs the same tests
+ * against another version (e.g. `git show HEAD~5:infra/ssm/docker-cleanup.sh`),
+ * to see which tests fail without a fix.
+ */
+const scriptUnderTest = process.env.CC_SCRIPT_UNDER_TEST || cleanupScriptPath;
 export const fakesDir = join(here, 'fakes');
 
 export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -35,6 +41,8 @@ export interface FakeContainer {
    */
   rm?: 'ok' | 'fail' | 'fail-unless-force' | 'vanished';
   rmError?: string;
+  /** What `docker inspect` shows in .Mounts: volumes (driver local unless said) and bind mounts. */
+  mounts?: ({ type?: 'volume'; name: string; driver?: string; destination?: string } | { type: 'bind'; source?: string; destination?: string })[];
 }
 
 export interface FakeVolume {
@@ -42,8 +50,12 @@ export interface FakeVolume {
   driver?: string;
   /** Default true. A volume that is not dangling is "in use" for `volume rm`. */
   dangling?: boolean;
-  /** in-use: listed as dangling, taken by a new container by the time rm runs. */
-  rm?: 'ok' | 'fail' | 'in-use';
+  /**
+   * in-use: listed as dangling, taken by a new container by the time rm runs;
+   * vanished: removed by someone else by then ("get <name>: no such volume");
+   * vanished-legacy: the same on Docker 17-20 ("Error: No such volume: <name>").
+   */
+  rm?: 'ok' | 'fail' | 'in-use' | 'vanished' | 'vanished-legacy';
   rmError?: string;
 }
 
@@ -111,6 +123,8 @@ export interface FakeCall {
   cmd: string;
   args: string[];
   at: number;
+  /** The fake's process id (not recorded by the bash fake ionice). */
+  pid?: number;
 }
 
 export interface CleanupRun {
@@ -135,6 +149,12 @@ export interface CleanupRunOptions {
   shell?: string;
   /** Keep the run directory (scenario, calls.log, fake state) for inspection. */
   keepDir?: boolean;
+  /** Commands that must not exist for this run: no fake, and no system directory that holds one. */
+  without?: string[];
+  /** Called with the run directory (also TMPDIR) before bash starts. */
+  prepare?: (dir: string) => void;
+  /** Start bash as the leader of a process group of its own, as Run Command starts a step: pid is then also the group id. */
+  detached?: boolean;
 }
 
 export interface StartedCleanupRun {
@@ -162,7 +182,7 @@ function readCalls(dir: string): FakeCall[] {
 export function startCleanupScript(scenario: Scenario = {}, env: CleanupEnv = {}, options: CleanupRunOptions = {}): StartedCleanupRun {
   const dir = mkdtempSync(join(tmpdir(), 'cc-cleanup-'));
   writeFileSync(join(dir, 'scenario.json'), JSON.stringify(scenario));
-  let program = cleanupScriptPath;
+  let program = scriptUnderTest;
   if (options.scriptText !== undefined) {
     program = join(dir, 'program.sh');
     writeFileSync(program, options.scriptText);
@@ -170,8 +190,17 @@ export function startCleanupScript(scenario: Scenario = {}, env: CleanupEnv = {}
 
   // A fixed PATH: the fakes first, then the node running the tests (the fakes
   // are node scripts), then the system tools; nothing else from this machine.
+  let fakes = fakesDir;
+  let system = ['/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin'];
+  const without = options.without ?? [];
+  if (without.length > 0) {
+    fakes = join(dir, 'fakes');
+    mkdirSync(fakes);
+    for (const f of readdirSync(fakesDir)) if (!without.includes(f)) symlinkSync(join(fakesDir, f), join(fakes, f));
+    system = system.filter((d) => without.every((cmd) => !existsSync(join(d, cmd))));
+  }
   const merged: CleanupEnv = {
-    PATH: [fakesDir, dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin'].join(':'),
+    PATH: [fakes, dirname(process.execPath), ...system].join(':'),
     HOME: dir,
     TMPDIR: dir,
     CC_FAKE_DIR: dir,
@@ -182,8 +211,9 @@ export function startCleanupScript(scenario: Scenario = {}, env: CleanupEnv = {}
   };
   const childEnv = Object.fromEntries(Object.entries(merged).filter((e): e is [string, string] => e[1] !== undefined));
 
+  options.prepare?.(dir);
   const started = Date.now();
-  const child = spawn(options.shell ?? 'bash', [program], { env: childEnv, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(options.shell ?? 'bash', [program], { env: childEnv, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on('data', (b: Buffer) => out.push(b));

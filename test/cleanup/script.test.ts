@@ -38,11 +38,22 @@ function oneLine(run: CleanupRun) {
   return run.report!;
 }
 
+/** The labels the ECS agent puts on every container it starts, for a task nobody knows any more. */
+const ecsLabels = (id: number, arn = `arn:aws:ecs:eu-west-1:123456789012:task/demo/${id.toString(16).padStart(32, 'f')}`) => ({
+  [TASK_ARN_LABEL]: arn,
+  'com.amazonaws.ecs.container-name': 'web',
+  'com.amazonaws.ecs.cluster': 'demo',
+  'com.amazonaws.ecs.task-definition-family': 'app',
+  'com.amazonaws.ecs.task-definition-version': '1',
+});
+
+/** An ECS container that exited two days ago. */
 const old = (id: number, extra: Partial<FakeContainer> = {}): FakeContainer => ({
   id: hexId(id),
   name: `old-${id}`,
   state: 'exited',
   finishedAt: secondsAgo(2 * DAY),
+  labels: ecsLabels(id),
   ...extra,
 });
 
@@ -60,19 +71,19 @@ describe('docker-cleanup.sh: containers', () => {
       { id: hexId(1), name: 'ecs-agent', state: 'running', pid: 900 },
       old(2, { name: 'ecs-agent' }), // an old agent container: still the agent's
       old(3, { name: 'ecs-app-1-web-listed' }), // listed by introspection
-      old(4, { labels: { [TASK_ARN_LABEL]: TASK_A } }), // its task is listed, the container is not
-      { id: hexId(5), name: 'sidecar', state: 'running', pid: 501, labels: { [TASK_ARN_LABEL]: TASK_B } },
-      old(6, { labels: { [TASK_ARN_LABEL]: TASK_B } }), // same task as a running container
+      old(4, { labels: ecsLabels(4, TASK_A) }), // its task is listed, the container is not
+      { id: hexId(5), name: 'sidecar', state: 'running', pid: 501, labels: ecsLabels(5, TASK_B) },
+      old(6, { labels: ecsLabels(6, TASK_B) }), // same task as a running container
       { id: hexId(7), name: 'unlisted-running', state: 'running', pid: 502 },
       { id: hexId(8), name: 'created', state: 'created', created: secondsAgo(30 * DAY) },
       { id: hexId(9), name: 'paused', state: 'paused', pid: 503, finishedAt: secondsAgo(9 * DAY) },
       { id: hexId(10), name: 'restarting', state: 'restarting', pid: 504, finishedAt: secondsAgo(9 * DAY) },
       old(11, { finishedAt: secondsAgo(10 * 60) }), // within the grace period
       old(12), // removable
-      old(13, { labels: { [TASK_ARN_LABEL]: TASK_GONE } }), // a task nobody knows any more: removable
+      old(13, { labels: ecsLabels(13, TASK_GONE) }), // a task nobody knows any more: removable
       old(14, { finishedAt: undefined, created: secondsAgo(3 * DAY) }), // never ran, created long ago: removable
       old(15, { finishedAt: undefined, created: secondsAgo(60) }), // never ran, created just now
-      old(16, { labels: {} }), // labels without the task ARN: removable
+      old(16, { labels: {} }), // no ECS labels: not ECS's, kept in the default scope
       old(17, { finishedAt: secondsAgo(HOUR + 120) }), // just past the default grace: removable
     ];
     const run = await runCleanupScript({
@@ -81,13 +92,13 @@ describe('docker-cleanup.sh: containers', () => {
     });
     const report = oneLine(run);
     expect(run.code).toBe(EXIT.ok);
-    expect(removedContainerIds(run).sort()).toEqual([hexId(12), hexId(13), hexId(14), hexId(16), hexId(17)].sort());
-    expect(report.containers).toEqual({ removed: 5, wouldRemove: 0, skipped: 12, protected: 6, failed: 0 });
+    expect(removedContainerIds(run).sort()).toEqual([hexId(12), hexId(13), hexId(14), hexId(17)].sort());
+    expect(report.containers).toEqual({ removed: 4, wouldRemove: 0, skipped: 13, protected: 6, notEcs: 1, failed: 0 });
     // One listing and one inspect batch, not one call per container.
     expect(dockerCalls(run, 'ps')).toHaveLength(1);
     expect(dockerCalls(run, 'inspect')).toHaveLength(1);
-    // Only `rm -v`: images are the agent's business.
-    for (const call of dockerCalls(run, 'rm')) expect(call.args.slice(0, 2)).toEqual(['rm', '-v']);
+    // Plain `rm`: none of them has a volume of its own. Images are the agent's business.
+    for (const call of dockerCalls(run, 'rm')) expect(call.args[1]).toMatch(/^[0-9a-f]{64}$/);
     expect(run.calls.filter((c) => c.cmd === 'docker' && /^(image|rmi|system prune|container prune)/.test(c.args.join(' ')))).toEqual([]);
   });
 
@@ -99,7 +110,7 @@ describe('docker-cleanup.sh: containers', () => {
     expect(removedContainerIds(zero).sort()).toEqual([hexId(1), hexId(2)]);
   });
 
-  it('retries a dead container once with rm -v -f, and reports what still fails', async () => {
+  it('retries a dead container once with rm -f, and reports what still fails', async () => {
     const run = await runCleanupScript({
       containers: [
         old(1, { state: 'dead', rm: 'fail-unless-force' }), // removed by the retry
@@ -110,8 +121,8 @@ describe('docker-cleanup.sh: containers', () => {
     });
     const report = oneLine(run);
     const rms = dockerCalls(run, 'rm').map((c) => c.args);
-    expect(rms[0]).toEqual(['rm', '-v', hexId(1), hexId(2), hexId(3), hexId(4)]);
-    expect(rms.slice(1)).toEqual([['rm', '-v', '-f', hexId(1), hexId(2)]]);
+    expect(rms[0]).toEqual(['rm', hexId(1), hexId(2), hexId(3), hexId(4)]);
+    expect(rms.slice(1)).toEqual([['rm', '-f', hexId(1), hexId(2)]]);
     expect(report.containers).toMatchObject({ removed: 2, failed: 2 });
     expect(run.code).toBe(EXIT.cleanupErrors);
     expect(report.status).toBe('cleanup-errors');
@@ -185,13 +196,13 @@ describe('docker-cleanup.sh: volumes', () => {
     const rm = dockerCalls(run, 'volume', 'rm');
     expect(rm.map((c) => c.args)).toEqual([['volume', 'rm', hexId(1, 0xa), hexId(2, 0xa)]]);
     expect(dockerCalls(run, 'volume', 'ls')[0]!.args).toContain('dangling=true');
-    expect(report.volumes).toEqual({ removed: 2, wouldRemove: 0, skipped: 4, failed: 0 });
+    expect(report.volumes).toEqual({ removed: 2, withContainers: 0, wouldRemove: 0, skipped: 4, failed: 0 });
     expect(run.code).toBe(EXIT.ok);
   });
 
   it('skips a volume taken by a new container since the listing', async () => {
     const run = await runCleanupScript({ volumes: [{ name: hexId(1, 0xa), rm: 'in-use' }, { name: hexId(2, 0xa) }] });
-    expect(oneLine(run).volumes).toEqual({ removed: 1, wouldRemove: 0, skipped: 1, failed: 0 });
+    expect(oneLine(run).volumes).toEqual({ removed: 1, withContainers: 0, wouldRemove: 0, skipped: 1, failed: 0 });
     expect(run.code).toBe(EXIT.ok);
   });
 
@@ -410,8 +421,9 @@ describe('docker-cleanup.sh: DryRun', () => {
     expect(dockerCalls(run, 'volume', 'rm')).toEqual([]);
     expect(run.calls.filter((c) => c.cmd === 'fstrim' || c.cmd === 'ionice')).toEqual([]);
     expect(report.dryRun).toBe(true);
-    expect(report.containers).toEqual({ removed: 0, wouldRemove: 2, skipped: 2, protected: 0, failed: 0 });
-    expect(report.volumes).toEqual({ removed: 0, wouldRemove: 1, skipped: 1, failed: 0 });
+    expect(report.containers).toEqual({ removed: 0, wouldRemove: 2, skipped: 2, protected: 0, notEcs: 0, failed: 0 });
+    expect(report.volumes).toEqual({ removed: 0, withContainers: 0, wouldRemove: 1, skipped: 1, failed: 0 });
+    expect(report.dryRunNames).toEqual({ containers: ['old-1', 'old-2'], volumes: [hexId(1, 0xa)], omitted: 0 });
     expect(report.trim).toMatchObject({ enabled: true, runs: 0, wouldRun: 1 });
   });
 });
@@ -508,14 +520,16 @@ describe('docker-cleanup.sh: inputs', () => {
 
   it('keeps the report valid JSON whatever the rejected values look like', async () => {
     const run = await runCleanupScript({}, { CC_DRY_RUN: 'yes', CC_MIN_FREE_PERCENT: '07', CC_GRACE_SECONDS: '"},{"x":1' });
-    expect(oneLine(run)).toMatchObject({ exitCode: EXIT.usage, minFreePercent: null, dryRun: false, errorCount: 2 });
+    // "07": one value, one spelling, as in the document's allowedPattern.
+    expect(oneLine(run)).toMatchObject({ exitCode: EXIT.usage, minFreePercent: null, dryRun: false, errorCount: 3 });
   });
 
-  it('reads leading zeros as decimal', async () => {
-    const containers = [old(1, { finishedAt: secondsAgo(11 * 60) }), old(2, { finishedAt: secondsAgo(9 * 60) })];
-    const run = await runCleanupScript({ containers }, { CC_MIN_FREE_PERCENT: '08', CC_GRACE_SECONDS: '0600' });
-    expect(oneLine(run)).toMatchObject({ exitCode: EXIT.ok, minFreePercent: 8 });
-    expect(removedContainerIds(run)).toEqual([hexId(1)]);
+  it('refuses leading zeros, as the allowedPattern does (never read as octal)', async () => {
+    for (const env of [{ CC_MIN_FREE_PERCENT: '08' }, { CC_GRACE_SECONDS: '0600' }, { CC_DEADLINE_SECONDS: '0600' }]) {
+      const run = await runCleanupScript({ containers: [old(1)] }, env);
+      expect(oneLine(run).exitCode, JSON.stringify(env)).toBe(EXIT.usage);
+      expect(run.calls).toEqual([]);
+    }
   });
 
   it('accepts boundary values', async () => {
@@ -539,11 +553,11 @@ describe('docker-cleanup.sh: the report line', () => {
   it('has exactly these keys', async () => {
     const report = oneLine(await runCleanupScript({}));
     expect(Object.keys(report)).toEqual([
-      'v', 'instance', 'driver', 'dryRun', 'exitCode', 'status',
+      'v', 'instance', 'driver', 'dryRun', 'scope', 'deadlineSeconds', 'exitCode', 'status',
       'freeBytesBefore', 'freeBytesAfter', 'reclaimedBytes', 'trimmedBytes',
       'freePercentBefore', 'freePercentAfter', 'minFreePercent',
       'freeInodesBefore', 'freeInodesAfter', 'metadataFreeBytesBefore', 'metadataFreeBytesAfter',
-      'containers', 'volumes', 'trim', 'dockerDf', 'errorCount', 'errors', 'durationSeconds',
+      'containers', 'volumes', 'trim', 'dockerDf', 'dryRunNames', 'errorCount', 'errors', 'durationSeconds',
     ]);
   });
 
@@ -610,10 +624,10 @@ describe('docker-cleanup.sh: the report line', () => {
           listed.push({ dockerId: id });
           break;
         case 2:
-          containers.push({ id, name: `recent-${i}`, state: 'exited', finishedAt: secondsAgo(60) });
+          containers.push({ ...old(i), name: `recent-${i}`, finishedAt: secondsAgo(60) });
           break;
         default:
-          containers.push({ id, name: `old-${i}`, state: i % 8 === 3 ? 'dead' : 'exited', finishedAt: secondsAgo(DAY), ...(i % 8 === 3 ? { rm: 'fail', rmError: longError } : {}) });
+          containers.push({ ...old(i), finishedAt: secondsAgo(DAY), state: i % 8 === 3 ? 'dead' : 'exited', ...(i % 8 === 3 ? { rm: 'fail', rmError: longError } : {}) });
       }
     }
     const volumes = Array.from({ length: 100 }, (_, i) => ({ name: hexId(i, 0xa) }));
@@ -621,7 +635,7 @@ describe('docker-cleanup.sh: the report line', () => {
 
     const run = await runCleanupScript(scenario);
     const report = oneLine(run);
-    expect(report.containers).toEqual({ removed: 250, wouldRemove: 0, skipped: 1500, protected: 500, failed: 250 });
+    expect(report.containers).toEqual({ removed: 250, wouldRemove: 0, skipped: 1500, protected: 500, notEcs: 0, failed: 250 });
     expect(report.volumes.removed).toBe(100);
     expect(run.code).toBe(EXIT.cleanupErrors);
     expect(dockerCalls(run, 'inspect').length).toBeLessThanOrEqual(50);
@@ -637,6 +651,32 @@ describe('docker-cleanup.sh: the file', () => {
 
   it('documents every exit code it uses', () => {
     for (const code of Object.values(EXIT)) expect(script).toMatch(new RegExp(`^#\\s+${code}\\s`, 'm'));
+  });
+
+  // Amazon Linux 2 ships bash 4.2. No 4.2 binary can be built here (no network),
+  // so the features added later are refused by reading the file.
+  const newerThan42: [RegExp, string][] = [
+    [/\b(declare|local|typeset)\s+-[a-zA-Z]*n[a-zA-Z]*\s/, 'namerefs (4.3)'],
+    [/\$\{[^}]*@[QEPAaKkUuL]\}/, '${var@op} (4.4)'],
+    [/\$\{[#!]?\w+\[\s*-/, 'negative array subscripts (4.3)'],
+    [/\bwait\s+(-[a-z]*[nfp]|--)/, 'wait -n / -f / -p (4.3+)'],
+    [/\b(mapfile|readarray)\b[^\n]*\s-[a-zA-Z]*d/, 'mapfile -d (4.4)'],
+    [/\bEPOCH(SECONDS|REALTIME)\b|\bBASH_ARGV0\b|\bSRANDOM\b/, 'variables of bash 5'],
+    [/\[\[\s+-v\s+\w+\[/, '[[ -v array[key] ]] (4.3)'],
+    [/\bshopt\s+-s\s+(localvar_inherit|localvar_unset|assoc_expand_once|inherit_errexit|globasciiranges|noexpand_translation)/, 'shopt options after 4.2'],
+  ];
+
+  it('uses no bash feature added after 4.2', () => {
+    const code = script
+      .split('\n')
+      .filter((line) => !/^\s*#/.test(line))
+      .join('\n');
+    for (const [re, feature] of newerThan42) expect(code, feature).not.toMatch(re);
+  });
+
+  it('the bash 4.2 check catches each feature it names', () => {
+    const samples = ['declare -n ref=x ', 'local -n r ', 'echo "${v@Q}"', 'echo "${a[-1]}"', 'wait -n', 'mapfile -d "" -t a', 'echo $EPOCHSECONDS', '[[ -v map[key] ]]', 'shopt -s inherit_errexit'];
+    for (const sample of samples) expect(newerThan42.some(([re]) => re.test(sample)), sample).toBe(true);
   });
 
   it('never prunes or removes images', () => {

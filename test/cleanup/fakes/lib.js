@@ -13,7 +13,8 @@ if (!dir) {
 }
 
 function record(cmd, args) {
-  fs.appendFileSync(path.join(dir, 'calls.log'), `${JSON.stringify({ cmd, args, at: Date.now() })}\n`);
+  // pid: so that a test can check that the process is gone after the script exits.
+  fs.appendFileSync(path.join(dir, 'calls.log'), `${JSON.stringify({ cmd, args, at: Date.now(), pid: process.pid })}\n`);
 }
 
 let cached;
