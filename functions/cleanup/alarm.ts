@@ -66,25 +66,25 @@ export function readAlarm(payload: Record<string, unknown>, root: 'detail' | 'al
 
   const instances = new Set<string>();
   const clusters = new Set<string>();
-  metrics.forEach((metric, i) => {
+  for (const [i, metric] of metrics.entries()) {
     const at = `${root}.configuration.metrics[${i}]`;
-    if (!isObject(metric)) return fail(`${at}: expected an object`);
-    if (metric.metricStat === undefined) return; // an expression row
+    if (!isObject(metric)) fail(`${at}: expected an object`);
+    if (metric.metricStat === undefined) continue; // an expression row
     const dimensions = isObject(metric.metricStat) && isObject(metric.metricStat.metric) ? metric.metricStat.metric.dimensions : undefined;
-    if (dimensions === undefined) return;
-    if (!isObject(dimensions)) return fail(`${at}.metricStat.metric.dimensions: expected an object of dimension names to values`);
+    if (dimensions === undefined) continue;
+    if (!isObject(dimensions)) fail(`${at}.metricStat.metric.dimensions: expected an object of dimension names to values`);
     for (const name of INSTANCE_DIMENSIONS) {
       const value = dimensions[name];
       if (value === undefined) continue;
-      if (typeof value !== 'string' || !EC2_INSTANCE_ID.test(value)) return fail(`${at}.metricStat.metric.dimensions.${name}: expected an EC2 instance id "i-...", got ${JSON.stringify(value)}`);
+      if (typeof value !== 'string' || !EC2_INSTANCE_ID.test(value)) fail(`${at}.metricStat.metric.dimensions.${name}: expected an EC2 instance id "i-...", got ${JSON.stringify(value)}`);
       instances.add(value);
     }
     const cluster = dimensions[CLUSTER_DIMENSION];
     if (cluster !== undefined) {
-      if (typeof cluster !== 'string' || cluster.length === 0) return fail(`${at}.metricStat.metric.dimensions.${CLUSTER_DIMENSION}: expected a cluster name`);
+      if (typeof cluster !== 'string' || cluster.length === 0) fail(`${at}.metricStat.metric.dimensions.${CLUSTER_DIMENSION}: expected a cluster name`);
       clusters.add(cluster);
     }
-  });
+  }
   if (instances.size === 0 && clusters.size === 0) {
     return fail(
       `${root}.configuration.metrics[].metricStat.metric.dimensions: alarm "${alarmName}" has no ${INSTANCE_DIMENSIONS.join(', ')} or ${CLUSTER_DIMENSION} dimension, so cleanup cannot tell which instances it is about`,

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { commandInvocationPattern } from '../../functions/cleanup/events.ts';
 import { CLEANUP_REQUEST_DETAIL_TYPE, CLEANUP_REQUEST_SOURCE } from '../../functions/shared/cleanup-request.ts';
 import { loadAwsEvent } from '../support/fixtures.ts';
-import { ALARM_PREFIX, DOCUMENT, coldStart, invoke, reportLine, startWorld, type CleanupWorld, type Handler } from './world.ts';
+import { ALARM_PREFIX, DOCUMENT, coldStart, invoke, reportLine, startWorld, type CleanupWorld } from './world.ts';
 
 let world: CleanupWorld;
 const clusters = [{ name: 'prod' }, { name: 'batch' }, { name: 'web' }, { name: 'jobs' }, { name: 'edge' }];

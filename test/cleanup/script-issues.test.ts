@@ -76,7 +76,10 @@ const kept: string[] = [];
 afterEach(() => {
   for (const dir of kept.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
-const keep = (run: CleanupRun) => (kept.push(run.dir), run);
+const keep = (run: CleanupRun) => {
+  kept.push(run.dir);
+  return run;
+};
 const tempLeftovers = (run: CleanupRun) => readdirSync(run.dir).filter((f) => f.startsWith('ecs-caretaker-cleanup.'));
 const removedByFake = (run: CleanupRun) =>
   existsSync(join(run.dir, 'removed-containers')) ? readFileSync(join(run.dir, 'removed-containers'), 'utf8').split('\n').filter(Boolean) : [];
