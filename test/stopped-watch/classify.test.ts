@@ -541,6 +541,8 @@ describe('severity decides what alerts (alerts.minSeverity): every category has 
     'resource-init-network': 'high',
     'resource-init-efs': 'high',
     'resource-init-logging': 'high',
+    'resource-init-other': 'high',
+    'command-not-found': 'high',
     'task-failed-to-start': 'medium',
     placement: 'medium',
     spot: 'low',
@@ -573,9 +575,18 @@ describe('the finer hint of a sub-cause', () => {
   });
 
   it('a ResourceInitializationError no stage names says to read the text after the colon', () => {
+    // The ResourceInitializationError carried inside a real CannotStartContainerError of the corpus: no secrets, EFS, logging or network stage.
+    const c = classifyReason('ResourceInitializationError: unable to create new container: mount callback failed on /tmp/containerd-mount916692511: open /tmp/containerd-mount916692511/etc/passwd: no such file or directory');
+    expect(c.category).toBe('resource-init-other');
+    expect(c.hint).toBe(HINTS['resource-init-other']);
+    expect(c.hint).toMatch(/\(ResourceInitializationError\): the text after the colon names the resource/);
+  });
+
+  it('Fargate\'s "container runtime task" under ResourceInitializationError is a container that could not start, not a resource', () => {
+    // Before the classifier by evidence this was task-failed-to-start; a class now falls back to its own family, never to task-failed-to-start.
     const c = classifyReason('ResourceInitializationError: failed to create new container runtime task: failed to create shim task: OCI runtime create failed: unknown');
-    expect(c.category).toBe('task-failed-to-start');
-    expect(c.hint).toMatch(/ResourceInitializationError\): the text after the colon names it/);
+    expect(c.category).toBe('container-start-error');
+    expect(c.hint).toBe(HINTS['container-start-error']);
   });
 
   it('the essential container exit code picks the hint: 0, 137, 139, 143, and the generic one otherwise', () => {
@@ -689,7 +700,8 @@ describe('task events: which container and which text', () => {
     const e = clone(MULTI);
     delete e.detail.stopCode;
     delete e.detail.stoppedReason;
-    Object.assign(e.detail.containers[0], { essential: true, reason: 'ResourceInitializationError: failed to create new container runtime task: failed to create shim task: OCI runtime create failed: unknown' });
+    // "Task failed to start" (a real stop reason of the corpus) names no cause: generic, like an essential exit.
+    Object.assign(e.detail.containers[0], { essential: true, reason: 'Task failed to start' });
     Object.assign(e.detail.containers[1], { essential: false, reason: PULL_NOT_FOUND });
     expect(classifyEvent(e)).toMatchObject({ category: 'image-pull-not-found', container: 'app' });
   });

@@ -4,7 +4,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig, type Job } from '../../functions/shared/config.ts';
-import type { Change, Condition, Store } from '../../functions/shared/store.ts';
+import { putIfAbsent, type Change, type Condition, type ReturnItem, type Store } from '../../functions/shared/store.ts';
 import type { Invocation } from '../../functions/task-lock/invocation.ts';
 import {
   clientTokenFor,
@@ -332,10 +332,12 @@ const stoppedOf = (arn: string) => ({ kind: 'task-stopped' as const, taskArn: ar
  */
 const intercept = (overrides: Partial<Store>): Store => ({
   get: (id) => store.get(id),
-  putIfAbsent: (item) => store.putIfAbsent(item),
   put: (item, condition) => store.put(item, condition),
-  update: (id, set, condition) => store.update(id, set, condition),
+  // Both overloads pass through: with RETURN_ITEM the item comes back, as from the real store.
+  update: ((id: string, change: Change, condition?: Condition, options?: ReturnItem) =>
+    options ? store.update(id, change, condition, options) : store.update(id, change, condition)) as Store['update'],
   delete: (id, condition) => store.delete(id, condition),
+  scan: (prefix, options) => store.scan(prefix, options),
   ...overrides,
 });
 const taskTags = (occ: string) => [
@@ -536,7 +538,7 @@ describe('task-lock: deaths and races at the edges', () => {
         if (!raced && id === occurrenceLockId('nightly', occ)) {
           raced = true;
           await store.delete(id);
-          await store.putIfAbsent({ id, state: 'starting', owner: 'other', staleAt: T0 + 55_000, tokenAttempt: 0 });
+          await putIfAbsent(store, { id, state: 'starting', owner: 'other', staleAt: T0 + 55_000, tokenAttempt: 0 });
           return undefined;
         }
         return store.get(id);
@@ -595,7 +597,7 @@ describe('task-lock: deaths and races at the edges', () => {
           raced = true;
           await releaseOnStopped(deps, stoppedOf(taskArn(1)));
           const other = new Date(T0 + 300_000).toISOString();
-          await store.putIfAbsent({ id, state: 'running', owner: 'other', occurrence: other, staleAt: T0 + 355_000, startedAt: T0 + 300_000, leaseUntil: T0 + 3900_000, taskArn: taskArn(7) });
+          await putIfAbsent(store, { id, state: 'running', owner: 'other', occurrence: other, staleAt: T0 + 355_000, startedAt: T0 + 300_000, leaseUntil: T0 + 3900_000, taskArn: taskArn(7) });
           return undefined;
         }
         return store.get(id);
@@ -613,7 +615,8 @@ describe('task-lock: deaths and races at the edges', () => {
     let raced = false;
     const racing = intercept({
       put: async (item, condition) => {
-        if (!raced && item.id === jobSlotId('nightly') && condition) {
+        // Only the conditional replace of the holder we judged (ownedBy), not the put-if-absent that opens acquireJobSlot.
+        if (!raced && item.id === jobSlotId('nightly') && condition?.refusal === 'not-owner') {
           raced = true;
           const other = new Date(T0 + 60_000).toISOString();
           await store.put({ id: item.id, state: 'running', owner: 'other', occurrence: other, staleAt: T0 + 115_000, startedAt: T0 + 60_000, leaseUntil: T0 + 3660_000, taskArn: taskArn(7) });
@@ -632,7 +635,7 @@ describe('task-lock: deaths and races at the edges', () => {
     const contended = intercept({
       put: async (item, condition) => {
         // Another occurrence replaces the holder we judged just before our conditional write.
-        if (item.id === jobSlotId('nightly') && condition) {
+        if (item.id === jobSlotId('nightly') && condition?.refusal === 'not-owner') {
           const holder = await store.get<JobSlot>(item.id);
           await store.put({ ...holder!, owner: `other-${++n}`, taskArn: taskArn(n) });
         }
