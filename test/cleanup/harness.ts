@@ -264,6 +264,27 @@ export function secondsAgo(seconds: number): string {
 
 export const TASK_ARN_LABEL = 'com.amazonaws.ecs.task-arn';
 
+const DAY = 86_400;
+
+/** The labels the ECS agent puts on every container it starts, for a task nobody knows any more. */
+export const ecsLabels = (id: number, arn = `arn:aws:ecs:eu-west-1:123456789012:task/demo/${id.toString(16).padStart(32, 'f')}`) => ({
+  [TASK_ARN_LABEL]: arn,
+  'com.amazonaws.ecs.container-name': 'web',
+  'com.amazonaws.ecs.cluster': 'demo',
+  'com.amazonaws.ecs.task-definition-family': 'app',
+  'com.amazonaws.ecs.task-definition-version': '1',
+});
+
+/** An ECS container that exited two days ago. */
+export const old = (id: number, extra: Partial<FakeContainer> = {}): FakeContainer => ({
+  id: hexId(id),
+  name: `old-${id}`,
+  state: 'exited',
+  finishedAt: secondsAgo(2 * DAY),
+  labels: ecsLabels(id),
+  ...extra,
+});
+
 /** docker calls with the given subcommand, e.g. dockerCalls(run, 'rm'). */
 export function dockerCalls(run: CleanupRun, ...sub: string[]): FakeCall[] {
   return run.calls.filter((c) => c.cmd === 'docker' && sub.every((s, i) => c.args[i] === s));

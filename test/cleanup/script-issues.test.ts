@@ -12,6 +12,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CLEANUP_EXIT_CODES as EXIT } from '../../functions/cleanup/document-contract.ts';
 import {
   TASK_ARN_LABEL,
+  ecsLabels,
+  old,
   dockerCalls,
   hexId,
   removedContainerIds,
@@ -26,23 +28,6 @@ const DAY = 86_400;
 const TASK_A = 'arn:aws:ecs:eu-west-1:123456789012:task/demo/0a1b2c3d4e5f46a7b8c9d0e1f2a3b4c5';
 const TASK_GONE = 'arn:aws:ecs:eu-west-1:123456789012:task/demo/2c3d4e5f6a7b48c9d0e1f2a3b4c5d6e7';
 
-const ecsLabels = (id: number, arn = `arn:aws:ecs:eu-west-1:123456789012:task/demo/${id.toString(16).padStart(32, 'f')}`) => ({
-  [TASK_ARN_LABEL]: arn,
-  'com.amazonaws.ecs.container-name': 'web',
-  'com.amazonaws.ecs.cluster': 'demo',
-  'com.amazonaws.ecs.task-definition-family': 'app',
-  'com.amazonaws.ecs.task-definition-version': '1',
-});
-
-/** An ECS container that exited two days ago. */
-const old = (id: number, extra: Partial<FakeContainer> = {}): FakeContainer => ({
-  id: hexId(id),
-  name: `old-${id}`,
-  state: 'exited',
-  finishedAt: secondsAgo(2 * DAY),
-  labels: ecsLabels(id),
-  ...extra,
-});
 
 function oneLine(run: CleanupRun) {
   const lines = run.stdout.split('\n');

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLEANUP_EXIT_CODES as EXIT } from '../../functions/cleanup/document-contract.ts';
 import {
-  TASK_ARN_LABEL,
+  ecsLabels,
+  old,
   cleanupScriptPath,
   dockerCalls,
   hexId,
@@ -38,24 +39,6 @@ function oneLine(run: CleanupRun) {
   return run.report!;
 }
 
-/** The labels the ECS agent puts on every container it starts, for a task nobody knows any more. */
-const ecsLabels = (id: number, arn = `arn:aws:ecs:eu-west-1:123456789012:task/demo/${id.toString(16).padStart(32, 'f')}`) => ({
-  [TASK_ARN_LABEL]: arn,
-  'com.amazonaws.ecs.container-name': 'web',
-  'com.amazonaws.ecs.cluster': 'demo',
-  'com.amazonaws.ecs.task-definition-family': 'app',
-  'com.amazonaws.ecs.task-definition-version': '1',
-});
-
-/** An ECS container that exited two days ago. */
-const old = (id: number, extra: Partial<FakeContainer> = {}): FakeContainer => ({
-  id: hexId(id),
-  name: `old-${id}`,
-  state: 'exited',
-  finishedAt: secondsAgo(2 * DAY),
-  labels: ecsLabels(id),
-  ...extra,
-});
 
 async function waitFor(predicate: () => boolean, timeoutMs = 10_000) {
   const until = Date.now() + timeoutMs;
