@@ -865,3 +865,112 @@ describe('malformed fields inside otherwise good events', () => {
     expect(got!.reason).toMatch(reason);
   });
 });
+
+// ---------------------------------------------------------------------------
+// Promises of the classifier by evidence that mutation testing found unstated.
+
+describe('a class of its own: the agent names its error, then its message', () => {
+  // The agent reports a container error as "<ErrorName>: <message>" (as in every
+  // "CannotPullContainerError: …" of the corpus); the messages are the corpus
+  // strings from the agent source, each with the class that carries it there.
+  it.each([
+    ['image-pull-unknown', 'CannotPullImageManifestError: failed to pull image manifest'],
+    ['image-pull-auth', 'CannotPullECRContainerError: engine ecr credentials: not found'],
+    ['image-pull-auth', 'CannotPullContainerAuthError: engine docker private registry credentials: not found'],
+    ['resource-init-network', 'ContainerNetworkingError: container resource provisioning: failed to setup network namespace: %+v'],
+  ] as const)('%s <- %s', (category, text) => {
+    const c = classifyReason(text, { field: 'containers[].reason' });
+    expect(c.category).toBe(category);
+    expect(c.hint).toBe(HINTS[category]);
+  });
+
+  it('an architecture mismatch is exec-format whatever class carries it, never a plain start error', () => {
+    // The corpus's Docker message, as the EC2 agent reports it under its class.
+    const c = classifyReason('CannotStartContainerError: Error response from daemon: Cannot start container 4f61653adb0d7824eac1b2eee2fefb027f046de5558a17088b7100da3e887b49: [8] System error: exec format error');
+    expect(c.category).toBe('exec-format');
+    expect(c.hint).toBe(HINTS['exec-format']);
+  });
+
+  it('a host port already taken gets the port hint, not the generic start hint', () => {
+    const c = classifyReason('CannotStartContainerError: bind for 0.0.0.0:8080 failed: port is already allocated');
+    expect(c.category).toBe('container-start-error');
+    expect(c.hint).toMatch(/^The container could not bind its host port \(port is already allocated\)/);
+    expect(c.hint).toMatch(/hostPort: 0/);
+  });
+
+  it('a registry that says "repository does not exist or may require docker login" gets a hint that names both causes', () => {
+    const c = classifyReason("CannotPullContainerError: Error response from daemon: pull access denied for FOO.dkr.ecr.us-east-1.amazonaws.com/foo/app, repository does not exist or may require 'docker login'");
+    expect(c.category).toBe('image-pull-auth');
+    expect(c.hint).toMatch(/^The registry refused the pull, which it also does for an image that does not exist/);
+  });
+});
+
+describe('stop codes in their own field', () => {
+  it('InfrastructureHealth: an AWS-side replacement with its own hint, from the stopCode field alone', () => {
+    // No rule reads the code's name as text: only the field says it is a stop code.
+    const c = classifyReason('InfrastructureHealth', { field: 'stopCode' });
+    expect(c).toMatchObject({ category: 'maintenance', severity: 'low', reason: 'InfrastructureHealth' });
+    expect(c.hint).toMatch(/^ECS stopped the task because the infrastructure under it \(the EC2 host or the Fargate capacity\) was unhealthy/);
+  });
+
+  it('InfrastructureHealth on a STOPPED task without a stoppedReason', () => {
+    const c = classifyEvent({ 'detail-type': 'ECS Task State Change', source: 'aws.ecs', detail: { lastStatus: 'STOPPED', stopCode: 'InfrastructureHealth', containers: [{ name: 'app', exitCode: 143 }] } });
+    expect(c).toMatchObject({ category: 'maintenance', reason: 'InfrastructureHealth', container: undefined });
+    expect(c!.hint).toMatch(/infrastructure under it/);
+  });
+
+  it.each([
+    ['EssentialContainerExited', 'essential-exit'],
+    ['TaskFailedToStart', 'task-failed-to-start'],
+    ['ServiceSchedulerInitiated', 'deployment-benign'],
+    ['SpotInterruption', 'spot'],
+    ['TerminationNotice', 'spot'],
+    ['UserInitiated', 'user-stop'],
+    ['InfrastructureHealth', 'maintenance'],
+  ] as const)('a STOPPED task with nothing but stopCode %s is %s', (stopCode, category) => {
+    const c = classifyEvent({ 'detail-type': 'ECS Task State Change', source: 'aws.ecs', detail: { lastStatus: 'STOPPED', stopCode } });
+    expect(c).toMatchObject({ category, severity: SEVERITY[category], reason: stopCode });
+  });
+
+  it('a stop code ECS adds one day, in the stopCode field: unknown, with the code as the reason', () => {
+    expect(classifyReason('SomethingNew', { field: 'stopCode' })).toMatchObject({ category: 'unknown', reason: 'SomethingNew', hint: undefined });
+  });
+});
+
+describe('fields a relay sent as null or as strings', () => {
+  const exited = (containers: unknown[]) =>
+    classifyEvent({ 'detail-type': 'ECS Task State Change', source: 'aws.ecs', detail: { lastStatus: 'STOPPED', stopCode: 'EssentialContainerExited', stoppedReason: 'Essential container in task exited', containers } });
+
+  it('null containers or a null container reason are absent, and do not demote an essential exit to unknown', () => {
+    expect(classifyEvent({ 'detail-type': 'ECS Task State Change', source: 'aws.ecs', detail: { lastStatus: 'STOPPED', stoppedReason: 'Essential container in task exited', containers: null } })).toMatchObject({
+      category: 'essential-exit',
+      container: undefined,
+    });
+    expect(exited([{ name: 'app', reason: null, exitCode: 1 }])).toMatchObject({ category: 'essential-exit', container: 'app' });
+  });
+
+  it('an exit code sent as a decimal string counts like the number', () => {
+    expect(exited([{ name: 'app', exitCode: '137' }])).toMatchObject({ category: 'essential-exit', container: 'app', hint: expect.stringMatching(/SIGKILL/) });
+  });
+
+  it('an exit code string that is not a whole decimal number is malformed', () => {
+    for (const exitCode of ['137abc', 'abc137', '1.5']) {
+      const c = exited([{ name: 'app', exitCode }]);
+      expect(c, exitCode).toMatchObject({ category: 'unknown', reason: 'malformed ECS Task State Change: detail.containers[0].exitCode is not a number' });
+    }
+  });
+
+  it('essential sent as "true" or "false" counts like the boolean', () => {
+    // "false": the sidecar's cause loses to the essential container's cause of the same weight.
+    const PULL_NOT_FOUND = 'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111122223333.dkr.ecr.us-east-1.amazonaws.com/envoy:v1.29: not found';
+    const PULL_RATE = 'CannotPullContainerError: inspect image has been retried 1 time(s): httpReaderSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/node/manifests/sha256:0a1b: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit.';
+    const pulls = classifyEvent({
+      'detail-type': 'ECS Task State Change',
+      source: 'aws.ecs',
+      detail: { lastStatus: 'STOPPED', containers: [{ name: 'envoy', essential: 'false', reason: PULL_NOT_FOUND }, { name: 'app', reason: PULL_RATE }] },
+    });
+    expect(pulls).toMatchObject({ category: 'image-pull-rate-limit', container: 'app' });
+    // "true": between two equal exit codes, the essential container is the culprit.
+    expect(exited([{ name: 'envoy', exitCode: 1 }, { name: 'app', exitCode: 1, essential: 'true' }])?.container).toBe('app');
+  });
+});

@@ -498,6 +498,22 @@ describe('task-lock: the records outlive what they protect', () => {
   });
 });
 
+describe('task-lock: a skipped occurrence records what it was skipped for', () => {
+  it('the running task when the holder has one, else the occurrence still starting', async () => {
+    await runOccurrence(deps, occurrence(nightly), 'a');
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: taskArn(1), lastStatus: 'RUNNING' }] });
+    now = T0 + 600_000;
+    await runOccurrence(deps, occurrence(nightly, now), 'b');
+    expect(await store.get(occurrenceLockId('nightly', new Date(now).toISOString()))).toMatchObject({ state: 'skipped', skippedFor: taskArn(1) });
+
+    // A holder that is starting right now has no task yet: the lock names its occurrence.
+    await store.put({ id: jobSlotId('nightly'), state: 'starting', owner: 'other', occurrence: '2026-11-23T02:25:00.000Z', staleAt: T0 + 1_600_000, startedAt: T0 + 1_500_000, leaseUntil: T0 + 5_100_000 });
+    now = T0 + 1_560_000;
+    await runOccurrence(deps, occurrence(nightly, now), 'e');
+    expect(await store.get(occurrenceLockId('nightly', new Date(now).toISOString()))).toMatchObject({ state: 'skipped', skippedFor: '2026-11-23T02:25:00.000Z' });
+  });
+});
+
 describe('task-lock: deaths and races at the edges', () => {
   const occ = '2026-11-23T02:00:00.000Z';
 
