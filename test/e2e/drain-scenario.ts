@@ -243,10 +243,14 @@ export async function arrangeCluster(world: World, s: Pick<DrainScenario, 'insta
   sim.ecs.defineTaskDefinition('api');
   sim.ecs.defineTaskDefinition('agent', { cpu: 64, memory: 128 });
   const load = instances.map(() => 0);
-  const place = (i: number) => (load[i]! < MAX_TASKS_PER_INSTANCE ? (load[i]!++, true) : false);
+  const place = (i: number): boolean => {
+    if (load[i]! >= MAX_TASKS_PER_INSTANCE) return false;
+    load[i]!++;
+    return true;
+  };
   if (s.daemon) {
     drain.services.addService(CLUSTER, { name: 'agent', taskDefinition: 'agent', schedulingStrategy: 'DAEMON' });
-    instances.forEach((_, i) => place(i));
+    for (const i of instances.keys()) place(i);
   }
   s.services.forEach((spec, k) => {
     const on = new Map<number, number>();
@@ -339,7 +343,7 @@ export async function runDrainScenario(world: World, s: DrainScenario, drainer: 
   const start = sim.clock.now();
   for (const t of s.terminations) sim.clock.at(start + t.atSeconds * 1000, () => void world.drain.autoscaling.terminate(ASG, ec2Id(t.instance)));
   if (drainer === 'ours') {
-    s.malformed.forEach((kind, n) => sim.clock.at(start + 30_000 + n * 7_000, () => injectMalformed(world, { fn, via: 'bus', ...malformedEvent(world, kind, config.drain.hookName, n) })));
+    for (const [n, kind] of s.malformed.entries()) sim.clock.at(start + 30_000 + n * 7_000, () => injectMalformed(world, { fn, via: 'bus', ...malformedEvent(world, kind, config.drain.hookName, n) }));
   }
   const lastTermination = start + Math.max(...s.terminations.map((t) => t.atSeconds)) * 1000;
   const actionsOver = () => sim.clock.now() > lastTermination && world.drain.autoscaling.actions.every((a) => a.status !== 'pending');

@@ -230,7 +230,7 @@ export async function runFleetScenario(world: World, s: FleetScenario): Promise<
     return ci;
   });
   ssm.setDefaultResult({ exitCode: 0, durationMs: 20_000 });
-  instances.forEach((ci) => ssm.managedInstance(ci.ec2InstanceId) && ssm.setResult(ci.ec2InstanceId, { exitCode: 0, stdout: reportLine({ instance: ci.ec2InstanceId, driver: 'devicemapper' }), durationMs: 20_000 }));
+  for (const ci of instances) if (ssm.managedInstance(ci.ec2InstanceId)) ssm.setResult(ci.ec2InstanceId, { exitCode: 0, stdout: reportLine({ instance: ci.ec2InstanceId, driver: 'devicemapper' }), durationMs: 20_000 });
   drain.autoscaling.addGroup(ASG);
   drain.autoscaling.putLifecycleHook(ASG, { name: config.drain.hookName, heartbeatTimeoutSeconds: config.drain.heartbeatTimeoutSeconds, defaultResult: 'CONTINUE' });
   // A terminated instance is gone for Systems Manager too.
@@ -288,12 +288,12 @@ export async function runFleetScenario(world: World, s: FleetScenario): Promise<
       });
     }
   }
-  s.cleanupRuns.forEach((run, k) =>
+  for (const [k, run] of s.cleanupRuns.entries()) {
     at(run.atSeconds, () =>
       runtime.invoke('cleanup', run.instances ? { cluster: CLUSTER, instanceIds: run.instances.map(ec2Id) } : { cluster: CLUSTER, trigger: 'schedule' }, run.instances ? `manual-${k}` : `schedule-${k}`),
-    ),
-  );
-  s.malformed.forEach((kind, n) =>
+    );
+  }
+  for (const [n, kind] of s.malformed.entries()) {
     at(45 + n * 13, () => {
       switch (kind) {
         case 'sns-not-json':
@@ -326,8 +326,8 @@ export async function runFleetScenario(world: World, s: FleetScenario): Promise<
           });
           return;
       }
-    }),
-  );
+    });
+  }
 
   const lastEvent = start + 1000 * Math.max(720 + 80, ...s.terminations.map((t) => t.atSeconds), ...s.cleanupRuns.map((r) => r.atSeconds));
   // Every window ended and summarised, every command reported, every drain over.

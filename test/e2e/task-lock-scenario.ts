@@ -161,7 +161,7 @@ export async function runTaskLockScenario(world: World, s: TaskLockScenario, fn 
   sim.ecs.addCluster(CLUSTER);
   sim.ecs.addContainerInstance(CLUSTER, { ec2InstanceId: 'i-0aaaaaaaaaaaaaaa1', cpu: 4096, memory: 8192 });
   sim.ecs.addContainerInstance(CLUSTER, { ec2InstanceId: 'i-0aaaaaaaaaaaaaaa2', cpu: 4096, memory: 8192 });
-  JOBS.forEach((job, i) => sim.ecs.defineTaskDefinition(job.taskDefinition, { runSeconds: s.jobs[i]!.runSeconds }));
+  for (const [i, job] of JOBS.entries()) sim.ecs.defineTaskDefinition(job.taskDefinition, { runSeconds: s.jobs[i]!.runSeconds });
 
   subscribeRules(world, fn, { stopped: taskStoppedPattern });
   const hourlyRuleArn = `arn:aws:events:${sim.region}:${sim.account}:rule/${ruleName('hourly')}`;
@@ -186,7 +186,7 @@ export async function runTaskLockScenario(world: World, s: TaskLockScenario, fn 
       }
     });
   });
-  s.malformed.forEach((kind, n) => sim.clock.at(start + 90_000 + n * 11_000, () => injectMalformed(world, { fn, ...malformed(world, kind, n) })));
+  for (const [n, kind] of s.malformed.entries()) sim.clock.at(start + 90_000 + n * 11_000, () => injectMalformed(world, { fn, ...malformed(world, kind, n) }));
 
   const lastStop = Math.max(...occurrences.map((o) => o.at)) + Math.max(...s.jobs.map((j) => j.runSeconds)) * 1000 + 60_000;
   await runUntil(world, () => sim.clock.now() > lastStop && sim.ecs.tasks((t) => t.lastStatus !== 'STOPPED').length === 0, { maxMs: 4 * 3600_000 });

@@ -445,7 +445,7 @@ describe('severity table', () => {
 
 describe('classifyReason edge cases', () => {
   it('truncates the kept reason to 500 characters', () => {
-    const long = 'CannotPullContainerError: ' + 'x'.repeat(2000) + ' no space left on device';
+    const long = `CannotPullContainerError: ${'x'.repeat(2000)} no space left on device`;
     const c = classifyReason(long);
     expect(c.reason).toHaveLength(500);
     expect(c.reason).toBe(long.slice(0, 500));

@@ -226,8 +226,15 @@ describe('task-lock: no overlap under `skip`', () => {
       .resolves({ tasks: [{ taskArn: taskArn(1) }], failures: [] });
     const writes: string[] = [];
     // task-lock's updates never ask for the item back, so the wrapper needs only the plain overload.
-    const update = (id: string, change: Change, condition?: Condition) => (writes.push(`update ${id}`), store.update(id, change, condition));
-    const watched: Store = { ...store, update: update as Store['update'], delete: (id, ...rest) => (writes.push(`delete ${id}`), store.delete(id, ...rest)) };
+    const update = (id: string, change: Change, condition?: Condition) => {
+      writes.push(`update ${id}`);
+      return store.update(id, change, condition);
+    };
+    const remove: Store['delete'] = (id, ...rest) => {
+      writes.push(`delete ${id}`);
+      return store.delete(id, ...rest);
+    };
+    const watched: Store = { ...store, update: update as Store['update'], delete: remove };
     await expect(runOccurrence({ ...deps, store: watched }, occurrence(nightly), 'first')).rejects.toBeInstanceOf(RunTaskFailedError);
     expect(writes).toEqual([`delete ${jobSlotId('nightly')}`, `update ${occurrenceLockId('nightly', occurrence(nightly).occurrence)}`]);
   });
