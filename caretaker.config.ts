@@ -14,9 +14,7 @@ export default defineConfig({
 
   // The ECS clusters ecs-caretaker looks after, and the Auto Scaling groups
   // that provide their EC2 capacity. IAM policies are scoped to these names.
-  clusters: [
-    { name: 'demo', asgs: ['demo-asg'] },
-  ],
+  clusters: [{ name: 'demo', asgs: ['demo-asg'] }],
 
   // Where alerts go. Without topicArn, ecs-caretaker only logs and publishes metrics.
   alerts: {

@@ -58,12 +58,12 @@ async function fleetRun(instances: number, opts: { throttle?: number } = {}): Pr
     const ddb = new DynamoDBClient({ endpoint: sim.dynamo.endpoint, region: sim.region, credentials });
     let dynamoCalls = 0;
     ddb.middlewareStack.add(
-    (next) => async (args) => {
-      dynamoCalls++;
-      return next(args);
-    },
-    { step: 'initialize', name: 'countCalls' },
-  );
+      (next) => async (args) => {
+        dynamoCalls++;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCalls' },
+    );
     const client = { endpoint: sim.endpoint, region: sim.region, credentials };
     const deps = (owner: string): CleanupDeps => ({
       ecs: new ECSClient(client),
@@ -92,7 +92,9 @@ async function fleetRun(instances: number, opts: { throttle?: number } = {}): Pr
     await runCleanup(deps('bench-2'), input);
     const sends = calls.filter((c) => c.op === 'SendCommand');
     return {
-      label: opts.throttle ? `${instances.toLocaleString('en-US')} instances, ${opts.throttle * 100}% of SendCommand attempts throttled` : `${instances.toLocaleString('en-US')} instances`,
+      label: opts.throttle
+        ? `${instances.toLocaleString('en-US')} instances, ${opts.throttle * 100}% of SendCommand attempts throttled`
+        : `${instances.toLocaleString('en-US')} instances`,
       instances,
       seconds,
       sendCommand: sends.filter((c) => !c.error).length,
@@ -125,7 +127,15 @@ function containers(count: number): FakeContainer[] {
   return Array.from({ length: count }, (_, i): FakeContainer => {
     const kind = i % 10;
     const labels = ecsLabels(i);
-    if (kind < 6) return { id: hexId(i), name: `old-${i}`, state: 'exited', finishedAt: secondsAgo(2 * 86_400), labels, ...(i % 2 ? { mounts: [{ name: hexId(i, 0xb) }] } : {}) };
+    if (kind < 6)
+      return {
+        id: hexId(i),
+        name: `old-${i}`,
+        state: 'exited',
+        finishedAt: secondsAgo(2 * 86_400),
+        labels,
+        ...(i % 2 ? { mounts: [{ name: hexId(i, 0xb) }] } : {}),
+      };
     if (kind < 8) return { id: hexId(i), name: `recent-${i}`, state: 'exited', finishedAt: secondsAgo(60), labels };
     return { id: hexId(i), name: `running-${i}`, state: 'running', pid: 1000 + i, labels };
   });
@@ -136,7 +146,7 @@ export async function scriptRun(count: number, dryRun: boolean): Promise<string>
   if (run.code !== 0 || !run.report) throw new Error(`bench: the cleanup script exited ${run.code}: ${run.stderr.slice(-500)}`);
   const c = run.report.containers;
   const dockerCalls = run.calls.filter((k) => k.cmd === 'docker');
-  return `| ${count.toLocaleString('en-US')} | ${dryRun ? 'dry run' : 'real'} | ${(run.durationMs / 1000).toFixed(1)} s | ${dryRun ? c.wouldRemove : c.removed} | ${c.skipped} | ${dockerCalls.length} (${countedText(dockerCalls.map((k) => k.args[0] === 'volume' || k.args[0] === 'system' ? `${k.args[0]} ${k.args[1]}` : k.args[0]!))}) | ${run.stdout.trim().length} |`;
+  return `| ${count.toLocaleString('en-US')} | ${dryRun ? 'dry run' : 'real'} | ${(run.durationMs / 1000).toFixed(1)} s | ${dryRun ? c.wouldRemove : c.removed} | ${c.skipped} | ${dockerCalls.length} (${countedText(dockerCalls.map((k) => (k.args[0] === 'volume' || k.args[0] === 'system' ? `${k.args[0]} ${k.args[1]}` : k.args[0]!)))}) | ${run.stdout.trim().length} |`;
 }
 
 export async function benchCleanup(): Promise<string> {
@@ -144,7 +154,12 @@ export async function benchCleanup(): Promise<string> {
   for (const size of [10, 100, 1000, 5000]) fleet.push(await fleetRun(size));
   fleet.push(await fleetRun(1000, { throttle: 0.2 }));
   const script: string[] = [];
-  for (const [count, dryRun] of [[1000, false], [10_000, true], [10_000, false]] as const) script.push(await scriptRun(count, dryRun));
+  for (const [count, dryRun] of [
+    [1000, false],
+    [10_000, true],
+    [10_000, false],
+  ] as const)
+    script.push(await scriptRun(count, dryRun));
 
   return [
     'One fleet-wide run (schedule trigger) on a cluster whose instances are all ACTIVE and Online, then the same trigger again at once.',
@@ -158,7 +173,7 @@ export async function benchCleanup(): Promise<string> {
     '',
     'SendCommand takes at most 50 instances, DescribeContainerInstances 100, DescribeInstanceInformation is asked 50 ids at a time; DynamoDB holds one conditional dedup write per instance and one record per command.',
     '',
-    'docker-cleanup.sh against the fake docker CLI (one node process per docker call; a real daemon answers faster, so this is an upper bound for the script\'s own work). Containers, all with the ECS agent\'s labels: 60% exited two days ago (half of them with an anonymous volume of their own, removed with rm -v), 20% exited a minute ago, 20% running.',
+    "docker-cleanup.sh against the fake docker CLI (one node process per docker call; a real daemon answers faster, so this is an upper bound for the script's own work). Containers, all with the ECS agent's labels: 60% exited two days ago (half of them with an anonymous volume of their own, removed with rm -v), 20% exited a minute ago, 20% running.",
     '',
     '| containers | mode | run time | removed / would remove | kept | docker calls | report line (chars) |',
     '|---:|---|---:|---:|---:|---|---:|',

@@ -71,7 +71,13 @@ export function benchCorpus(): string {
     '',
     top.length ? 'Most common confusions (labelled → answered):' : 'No confusions.',
     ...top.map(([key, n]) => `- ${key}: ${n}`),
-    ...(heldout.misses.length ? ['', 'Held-out misses:', ...heldout.misses.map(({ entry, got }) => `- ${entry.category} → ${got}: \`${entry.text.slice(0, 160).replaceAll('`', "'")}\``)] : []),
+    ...(heldout.misses.length
+      ? [
+          '',
+          'Held-out misses:',
+          ...heldout.misses.map(({ entry, got }) => `- ${entry.category} → ${got}: \`${entry.text.slice(0, 160).replaceAll('`', "'")}\``),
+        ]
+      : []),
   ].join('\n');
 }
 

@@ -21,7 +21,6 @@ interface Row {
   invocations: number;
 }
 
-
 async function measure(label: string, tasks: number, opts: { loseEcsEvents?: boolean } = {}): Promise<Row> {
   const h = await startHarness({ seed: 21 });
   try {
@@ -35,7 +34,8 @@ async function measure(label: string, tasks: number, opts: { loseEcsEvents?: boo
     for (const k of Object.keys(h.ddbCalls)) delete h.ddbCalls[k];
     const [action] = h.world.autoscaling.terminate('prod-asg', 'i-0d7a1e');
     for (let t = 0; t < 30 * 60 && action!.status === 'pending'; t++) await h.sim.clock.advance(1_000);
-    if (action!.status !== 'completed' || action!.completedBy !== 'api') throw new Error(`bench ${label}: the drain did not complete (${action!.status}, ${action!.completedBy})`);
+    if (action!.status !== 'completed' || action!.completedBy !== 'api')
+      throw new Error(`bench ${label}: the drain did not complete (${action!.status}, ${action!.completedBy})`);
 
     const calls = h.sim.calls.slice(callsBefore).filter((c) => c.service === 'ecs' || c.service === 'autoscaling');
     const byOp = countBy(calls.map((c) => c.op));
@@ -69,10 +69,20 @@ export async function benchDrain(): Promise<string> {
   for (const n of [10, 100, 500]) rows.push(await measure(`${n} tasks`, n));
   rows.push(await measure('100 tasks, every ECS event lost', 100, { loseEcsEvents: true }));
 
-  const ops = ['DescribeCapacityProviders', 'ListContainerInstances', 'DescribeContainerInstances', 'UpdateContainerInstancesState', 'ListTasks', 'DescribeTasks', 'ListServices', 'DescribeServices', 'CompleteLifecycleAction'];
+  const ops = [
+    'DescribeCapacityProviders',
+    'ListContainerInstances',
+    'DescribeContainerInstances',
+    'UpdateContainerInstancesState',
+    'ListTasks',
+    'DescribeTasks',
+    'ListServices',
+    'DescribeServices',
+    'CompleteLifecycleAction',
+  ];
   const lines = [
     'One instance of a cluster drained by its termination lifecycle hook; its service tasks are replaced on a second instance.',
-    'Calls are counted in the simulator\'s log (retries included; no faults here). A done check is ListTasks for desired status RUNNING and STOPPED',
+    "Calls are counted in the simulator's log (retries included; no faults here). A done check is ListTasks for desired status RUNNING and STOPPED",
     '(pages of 100), DescribeTasks in batches of 100, DescribeContainerInstances, and ListServices (DAEMON) once per invocation.',
     '',
     '| scenario | ECS + ASG calls per drain | done checks | calls per done check | ⌈N/100⌉ | DynamoDB calls | last STOPPED → Complete (sim s) | completed by | invocations |',

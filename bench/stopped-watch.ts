@@ -36,7 +36,8 @@ function classificationThroughput(ms = 1000): { perSecond: number; microseconds:
   let elapsed = 0;
   while (elapsed < ms) {
     for (const event of events) sink += classifyEvent(event)?.reason.length ?? 0;
-    for (const r of reasons) sink += classifyReason(r.text, r.field === 'stopCode' ? { field: 'stopCode', stopCode: r.text } : { field: r.field }).reason.length;
+    for (const r of reasons)
+      sink += classifyReason(r.text, r.field === 'stopCode' ? { field: 'stopCode', stopCode: r.text } : { field: r.field }).reason.length;
     total += inputs;
     elapsed = performance.now() - started;
   }
@@ -88,10 +89,7 @@ export async function benchStoppedWatch(): Promise<string> {
       };
     };
 
-    const rows = [
-      '| scenario | events | alerts sent | other AWS calls | DynamoDB calls | DynamoDB calls per event |',
-      '|---|---:|---:|---:|---:|---:|',
-    ];
+    const rows = ['| scenario | events | alerts sent | other AWS calls | DynamoDB calls | DynamoDB calls per event |', '|---|---:|---:|---:|---:|---:|'];
     const measure = async (label: string, run: (deps: WatchDeps) => Promise<number>) => {
       const deps = await newDeps();
       for (const k of Object.keys(ddbCalls)) delete ddbCalls[k];
@@ -102,7 +100,9 @@ export async function benchStoppedWatch(): Promise<string> {
       const total = Object.values(ddbCalls).reduce((a, b) => a + b, 0);
       const breakdown = countsText(ddbCalls);
       const otherText = countsText(others) || '0';
-      rows.push(`| ${label} | ${events} | ${sns.messages(topicArn).length - published} | ${otherText} | ${total}${breakdown ? ` (${breakdown})` : ''} | ${(total / events).toFixed(2)} |`);
+      rows.push(
+        `| ${label} | ${events} | ${sns.messages(topicArn).length - published} | ${otherText} | ${total}${breakdown ? ` (${breakdown})` : ''} | ${(total / events).toFixed(2)} |`,
+      );
     };
 
     await measure('100 OOM stops of one service within 5 min, then the flush after the window', async (deps) => {
@@ -120,7 +120,11 @@ export async function benchStoppedWatch(): Promise<string> {
       return 3;
     });
     await measure('20 stops below minSeverity (essential container exit 1)', async (deps) => {
-      for (let i = 0; i < 20; i++) await handleEvent(deps, stoppedTask({ service: 'quiet', stoppedReason: 'Essential container in task exited', stopCode: 'EssentialContainerExited', exitCode: 1 }));
+      for (let i = 0; i < 20; i++)
+        await handleEvent(
+          deps,
+          stoppedTask({ service: 'quiet', stoppedReason: 'Essential container in task exited', stopCode: 'EssentialContainerExited', exitCode: 1 }),
+        );
       return 20;
     });
     await measure('thin-pool stop on EC2 delivered twice (alert + cleanup request)', async (deps) => {

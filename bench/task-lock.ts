@@ -44,18 +44,33 @@ export async function benchTaskLock(): Promise<string> {
       jobs: config.jobs,
       lockRetentionHours: 168,
     };
-    const invocation = { kind: 'occurrence' as const, job: config.jobs[0]!, occurrence: sim.clock.date().toISOString(), via: 'scheduler' as const, deliveryId: 'bench' };
+    const invocation = {
+      kind: 'occurrence' as const,
+      job: config.jobs[0]!,
+      occurrence: sim.clock.date().toISOString(),
+      via: 'scheduler' as const,
+      deliveryId: 'bench',
+    };
 
-    const rows: string[] = ['| scenario | deliveries | tasks started | ECS calls | DynamoDB calls | DynamoDB calls per delivery |', '|---|---:|---:|---:|---:|---:|'];
+    const rows: string[] = [
+      '| scenario | deliveries | tasks started | ECS calls | DynamoDB calls | DynamoDB calls per delivery |',
+      '|---|---:|---:|---:|---:|---:|',
+    ];
     const measure = async (label: string, deliveries: number, at: string) => {
       const ecsBefore = sim.calls.length;
       for (const k of Object.keys(ddbCalls)) delete ddbCalls[k];
-      const results = await Promise.all(Array.from({ length: deliveries }, (_, i) => runOccurrence(deps, { ...invocation, occurrence: at }, `bench-${label}-${i}`)));
+      const results = await Promise.all(
+        Array.from({ length: deliveries }, (_, i) => runOccurrence(deps, { ...invocation, occurrence: at }, `bench-${label}-${i}`)),
+      );
       const ecs = sim.calls.slice(ecsBefore);
       const ddbTotal = Object.values(ddbCalls).reduce((a, b) => a + b, 0);
       const ecsText = countsText(countBy(ecs.map((c) => c.op))) || '0';
-      const ddbText = Object.entries(ddbCalls).map(([op, n]) => `${n} ${op.replace('Command', '')}`).join(', ');
-      rows.push(`| ${label} | ${deliveries} | ${results.filter((r) => r.outcome === 'started').length} | ${ecsText} | ${ddbTotal} (${ddbText}) | ${(ddbTotal / deliveries).toFixed(1)} |`);
+      const ddbText = Object.entries(ddbCalls)
+        .map(([op, n]) => `${n} ${op.replace('Command', '')}`)
+        .join(', ');
+      rows.push(
+        `| ${label} | ${deliveries} | ${results.filter((r) => r.outcome === 'started').length} | ${ecsText} | ${ddbTotal} (${ddbText}) | ${(ddbTotal / deliveries).toFixed(1)} |`,
+      );
     };
     await measure('one occurrence, 50 concurrent deliveries, job idle', 50, invocation.occurrence);
     await sim.clock.advance(60_000);

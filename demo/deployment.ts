@@ -24,8 +24,22 @@ export const demoConfig: CaretakerConfig = checkDeployable(
     clusters: [{ name: CLUSTER, asgs: [ASG] }],
     alerts: { topicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:ecs-caretaker-demo-alerts`, minSeverity: 'high', windowMinutes: 10 },
     jobs: [
-      { name: 'nightly-report', cluster: CLUSTER, taskDefinition: 'nightly-report', launchType: 'EC2', schedule: { expression: 'cron(0 2 * * ? *)', timezone: 'Europe/Paris' }, maxRunSeconds: 3600 },
-      { name: 'sync-inventory', cluster: CLUSTER, taskDefinition: 'sync-inventory', launchType: 'EC2', schedule: { expression: 'rate(15 minutes)' }, maxRunSeconds: 3600 },
+      {
+        name: 'nightly-report',
+        cluster: CLUSTER,
+        taskDefinition: 'nightly-report',
+        launchType: 'EC2',
+        schedule: { expression: 'cron(0 2 * * ? *)', timezone: 'Europe/Paris' },
+        maxRunSeconds: 3600,
+      },
+      {
+        name: 'sync-inventory',
+        cluster: CLUSTER,
+        taskDefinition: 'sync-inventory',
+        launchType: 'EC2',
+        schedule: { expression: 'rate(15 minutes)' },
+        maxRunSeconds: 3600,
+      },
     ],
   }),
 );
@@ -44,7 +58,8 @@ export const functionName = (id: FunctionId): string => deployedName(prefix, id)
 export const timeoutSecondsOf = (id: FunctionId): number => Number(specOf(id).definition.timeout ?? 6);
 
 /** What serverless.ts gives the function (provider environment, TABLE_NAME, service name, then its own variables). */
-export const lambdaEnvironment = (id: FunctionId, runtime: Record<string, string> = {}): Record<string, string> => builtEnvironment(specOf(id), tableName, runtime);
+export const lambdaEnvironment = (id: FunctionId, runtime: Record<string, string> = {}): Record<string, string> =>
+  builtEnvironment(specOf(id), tableName, runtime);
 
 export interface Rule {
   name: string;
@@ -80,14 +95,23 @@ export function rateMs(expression: string): number | undefined {
 export function schedulesOf(id: FunctionId): Schedule[] {
   const key = functionKey(id);
   return (specOf(id).definition.events ?? []).flatMap((event, i): Schedule[] => {
-    const e = event as { eventBridge?: { schedule?: string; input?: Record<string, unknown> }; schedule?: { rate: string[]; name?: string; method?: string; input?: Record<string, unknown> } };
+    const e = event as {
+      eventBridge?: { schedule?: string; input?: Record<string, unknown> };
+      schedule?: { rate: string[]; name?: string; method?: string; input?: Record<string, unknown> };
+    };
     if (e.eventBridge?.schedule) {
       const expression = e.eventBridge.schedule;
       return [{ name: `${prefix}-${key}-schedule-${i}`, expression, everyMs: rateMs(expression), input: e.eventBridge.input, method: 'rule' }];
     }
     if (e.schedule) {
       const method = e.schedule.method === 'scheduler' ? 'scheduler' : 'rule';
-      return e.schedule.rate.map((expression) => ({ name: e.schedule!.name ?? `${prefix}-${key}-schedule-${i}`, expression, everyMs: rateMs(expression), input: e.schedule!.input, method }));
+      return e.schedule.rate.map((expression) => ({
+        name: e.schedule!.name ?? `${prefix}-${key}-schedule-${i}`,
+        expression,
+        everyMs: rateMs(expression),
+        input: e.schedule!.input,
+        method,
+      }));
     }
     return [];
   });

@@ -34,7 +34,12 @@ export function describeDrain(world: World): Describer {
     if (count === undefined || count === 0) return 'nothing left to wait for';
     return `waiting for ${plural(count, 'task')}${named?.length ? `: ${named.join(', ')}` : ''}`;
   };
-  const completed = (r: StepResult) => (r.outcome === 'drained' ? 'every task is STOPPED: CompleteLifecycleAction CONTINUE' : r.outcome === 'timed-out' ? 'drain timed out: CompleteLifecycleAction' : undefined);
+  const completed = (r: StepResult) =>
+    r.outcome === 'drained'
+      ? 'every task is STOPPED: CompleteLifecycleAction CONTINUE'
+      : r.outcome === 'timed-out'
+        ? 'drain timed out: CompleteLifecycleAction'
+        : undefined;
 
   return (event, { result }, invocation) => {
     const detailType: string = event['detail-type'];
@@ -64,7 +69,9 @@ export function describeDrain(world: World): Describer {
       if (step.outcome === 'not-draining') return undefined;
       const version = event.detail.version;
       if (step.outcome === 'stale') return { text: `container instance event v${version} (${event.detail.status}) is older than one already seen: ignored` };
-      return { text: `container instance event v${version} (${event.detail.status}): ${done ?? (step.blocking ? `${plural(step.blocking, 'task')} still to stop` : 'checking with ECS')}` };
+      return {
+        text: `container instance event v${version} (${event.detail.status}): ${done ?? (step.blocking ? `${plural(step.blocking, 'task')} still to stop` : 'checking with ECS')}`,
+      };
     }
     return { text: `${detailType ?? 'event'}: ${step.outcome}` };
   };
@@ -83,7 +90,8 @@ export function describeStoppedRecord(world: World, event: any, r: RecordOutcome
     'never-alerted': 'never alerted',
     'no-topic': 'no alert topic',
   }[r.alert ?? 'no-topic'];
-  const cleanup = r.cleanup === 'requested' ? '; Cleanup Requested put on the bus' : r.cleanup === 'already-requested' ? '; cleanup already requested for this instance' : '';
+  const cleanup =
+    r.cleanup === 'requested' ? '; Cleanup Requested put on the bus' : r.cleanup === 'already-requested' ? '; cleanup already requested for this instance' : '';
   return `${task}stopped: ${r.category} (${r.severity}) → ${alert}${cleanup}`;
 }
 
@@ -91,7 +99,9 @@ export function describeStoppedWatch(world: World): Describer {
   return (event, { result }) => {
     if ('examined' in (result as object)) {
       const flush = result as FlushReport;
-      return flush.sent || flush.failed || flush.abandoned ? { text: `flush: ${plural(flush.examined, 'alert window')} examined, ${plural(flush.sent, 'summary', 'summaries')} sent` } : undefined;
+      return flush.sent || flush.failed || flush.abandoned
+        ? { text: `flush: ${plural(flush.examined, 'alert window')} examined, ${plural(flush.sent, 'summary', 'summaries')} sent` }
+        : undefined;
     }
     const batch = result as BatchReport;
     return { text: batch.records.map((r) => describeStoppedRecord(world, event, r)).join('; ') };
@@ -110,7 +120,12 @@ export function describeCleanup(world: World): Describer {
       if (c.output.kind !== 'report') return { text: `${head}, ${c.output.kind}` };
       const r = c.output.report;
       const freed = `reclaimed ${bytes(r.reclaimedBytes)}, trimmed ${bytes(r.trimmedBytes)}, ${plural(r.containers.removed, 'container')} and ${plural(r.volumes.removed, 'volume')} removed`;
-      return { text: `${head}: ${freed}`, detail: [`free ${r.freePercentBefore}% → ${r.freePercentAfter}% (${bytes(r.freeBytesBefore)} → ${bytes(r.freeBytesAfter)}); metrics ${Object.keys(invocation.metrics).join(', ')}`] };
+      return {
+        text: `${head}: ${freed}`,
+        detail: [
+          `free ${r.freePercentBefore}% → ${r.freePercentAfter}% (${bytes(r.freeBytesBefore)} → ${bytes(r.freeBytesAfter)}); metrics ${Object.keys(invocation.metrics).join(', ')}`,
+        ],
+      };
     }
     const run = result as RunResult;
     const trigger = run.trigger.kind === 'request' ? `Cleanup Requested (${run.trigger.detail.split(':')[0]})` : run.trigger.kind;
@@ -118,11 +133,21 @@ export function describeCleanup(world: World): Describer {
     for (const cluster of run.clusters) {
       for (const command of cluster.commands) {
         const sent = world.ssm.command(command.commandId);
-        const params = sent ? Object.entries(sent.parameters).map(([k, [v]]) => `${k}=${v}`).join(' ') : '';
-        parts.push(`SendCommand ${sent?.documentName ?? 'document'} to ${command.instanceIds.join(', ')} (command ${command.commandId.slice(0, 8)}…${params ? `, ${params}` : ''})`);
+        const params = sent
+          ? Object.entries(sent.parameters)
+              .map(([k, [v]]) => `${k}=${v}`)
+              .join(' ')
+          : '';
+        parts.push(
+          `SendCommand ${sent?.documentName ?? 'document'} to ${command.instanceIds.join(', ')} (command ${command.commandId.slice(0, 8)}…${params ? `, ${params}` : ''})`,
+        );
       }
       if (cluster.deduplicated.length) parts.push(`${cluster.deduplicated.join(', ')} already had a command within cleanup.dedupSeconds: nothing sent`);
-      for (const [ids, why] of [[cluster.notManaged, 'not managed by SSM'], [cluster.offline, 'SSM agent offline'], [cluster.failed, 'SendCommand failed']] as const) {
+      for (const [ids, why] of [
+        [cluster.notManaged, 'not managed by SSM'],
+        [cluster.offline, 'SSM agent offline'],
+        [cluster.failed, 'SendCommand failed'],
+      ] as const) {
         if (ids.length) parts.push(`${ids.join(', ')}: ${why}`);
       }
     }

@@ -128,7 +128,8 @@ export class DemoFunction {
   ended(inv: RuntimeInvocation): void {
     const { timeline } = this.deps;
     const invocation = narrated(this.key, inv.logs);
-    const outcome: Outcome = inv.status === 'succeeded' ? { result: inv.result } : { error: Object.assign(new Error(inv.error!.message), { name: inv.error!.name }) };
+    const outcome: Outcome =
+      inv.status === 'succeeded' ? { result: inv.result } : { error: Object.assign(new Error(inv.error!.message), { name: inv.error!.name }) };
     this.invocations.push({ invocation, outcome });
     this.outcomes.set(inv.id, outcome);
     try {

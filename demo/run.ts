@@ -59,7 +59,7 @@ function printSummary(report: DemoReport, seconds: number): void {
   const dups = report.scenarios.reduce((n, s) => n + s.duplicateDeliveries, 0);
   const simulated = report.scenarios.reduce((n, s) => n + s.simulatedMs, 0);
   console.log(
-    `\n${report.scenarios.length} scenario${report.scenarios.length === 1 ? "" : "s"}, ${(simulated / 60_000).toFixed(0)} simulated minutes, ${calls} API calls` +
+    `\n${report.scenarios.length} scenario${report.scenarios.length === 1 ? '' : 's'}, ${(simulated / 60_000).toFixed(0)} simulated minutes, ${calls} API calls` +
       `${report.faults ? ` (${throttled} throttled and retried), ${dups} duplicate event deliveries` : ''}; ${seconds.toFixed(1)} s wall clock.`,
   );
 }
@@ -73,7 +73,9 @@ async function main(): Promise<number> {
   const started = performance.now();
   console.log('ecs-caretaker demo: building the Lambda bundles (scripts/build.ts)…');
   const bundles = await buildBundles();
-  console.log(`Running ${args.scenarios.length ? args.scenarios.join(', ') : 'every scenario'} against the simulator${args.faults ? ` with faults: ${FAULTS.describe}` : ''}.`);
+  console.log(
+    `Running ${args.scenarios.length ? args.scenarios.join(', ') : 'every scenario'} against the simulator${args.faults ? ` with faults: ${FAULTS.describe}` : ''}.`,
+  );
   const report = await runDemo({ bundles, names: args.scenarios, faults: args.faults });
   printSummary(report, (performance.now() - started) / 1000);
   if (args.json) {

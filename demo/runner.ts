@@ -116,7 +116,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       const last = reports.at(-1)!;
       if (print) {
         const passed = last.checks.filter((c) => c.ok).length;
-        write(`${last.ok ? '✓' : '✗'} ${scenario.name}: ${passed}/${last.checks.length} checks hold${last.error ? `; crashed: ${last.error.split('\n')[0]}` : ''} (${(last.wallMs / 1000).toFixed(1)} s)`);
+        write(
+          `${last.ok ? '✓' : '✗'} ${scenario.name}: ${passed}/${last.checks.length} checks hold${last.error ? `; crashed: ${last.error.split('\n')[0]}` : ''} (${(last.wallMs / 1000).toFixed(1)} s)`,
+        );
       }
     }
   } finally {
@@ -184,7 +186,11 @@ async function runScenario(
     const dead = functions.flatMap((f) => f.deadLetters.map((d) => `${f.label}: ${d.error.message}`));
     ctx.check('no event left in a dead-letter queue', dead.length === 0, dead.length ? dead.join('; ') : 'none');
     const bugs = sim.calls.filter((c) => c.bug !== undefined);
-    ctx.check('the simulator answered every call', bugs.length === 0, bugs.length ? `${bugs.length} simulator errors: ${String(bugs[0]!.bug).slice(0, 200)}` : 'yes');
+    ctx.check(
+      'the simulator answered every call',
+      bugs.length === 0,
+      bugs.length ? `${bugs.length} simulator errors: ${String(bugs[0]!.bug).slice(0, 200)}` : 'yes',
+    );
   } catch (e) {
     error = e instanceof Error ? (e.stack ?? e.message) : String(e);
   } finally {

@@ -29,7 +29,14 @@ export interface TimelineOptions {
   write?: (line: string) => void;
 }
 
-const THROTTLES = new Set(['ThrottlingException', 'Throttling', 'Throttled', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'TooManyRequestsException']);
+const THROTTLES = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'Throttled',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+]);
 const ACTOR_WIDTH = 13;
 const INDENT = ' '.repeat(2 + 8 + 2 + ACTOR_WIDTH + 1);
 

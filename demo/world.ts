@@ -47,7 +47,12 @@ export async function buildWorld(sim: Sim, timeline: Timeline): Promise<World> {
   drain.autoscaling.addGroup(ASG);
   for (const hook of resourcesOfType('AWS::AutoScaling::LifecycleHook')) {
     const p = hook.Properties;
-    drain.autoscaling.putLifecycleHook(p.AutoScalingGroupName, { name: p.LifecycleHookName, heartbeatTimeoutSeconds: p.HeartbeatTimeout, defaultResult: p.DefaultResult, transition: p.LifecycleTransition });
+    drain.autoscaling.putLifecycleHook(p.AutoScalingGroupName, {
+      name: p.LifecycleHookName,
+      heartbeatTimeoutSeconds: p.HeartbeatTimeout,
+      defaultResult: p.DefaultResult,
+      transition: p.LifecycleTransition,
+    });
   }
   for (const document of resourcesOfType('AWS::SSM::Document')) {
     const { Name, Content } = document.Properties;
@@ -64,17 +69,27 @@ export async function buildWorld(sim: Sim, timeline: Timeline): Promise<World> {
     const m = event.Records[0]!.Sns;
     const received = sns.messages(alertTopic).find((p) => p.messageId === m.MessageId);
     if (received) inbox.push(received);
-    timeline.world('sns', `ops inbox: "${m.Subject}"`, String(m.Message).split('\n').map((l) => (l ? `│ ${l}` : '│')));
+    timeline.world(
+      'sns',
+      `ops inbox: "${m.Subject}"`,
+      String(m.Message)
+        .split('\n')
+        .map((l) => (l ? `│ ${l}` : '│')),
+    );
   });
 
   // Run Command's status events, once each (event faults may deliver them twice).
   const seenSsm = new Set<string>();
-  sim.bus.subscribe('demo-narrator-ssm', (e) => e.source === 'aws.ssm', (event) => {
-    if (seenSsm.has(event.id)) return;
-    seenSsm.add(event.id);
-    const d = event.detail;
-    timeline.world('ssm', `command ${String(d['command-id']).slice(0, 8)}… on ${d['instance-id']}: ${d.status}`);
-  });
+  sim.bus.subscribe(
+    'demo-narrator-ssm',
+    (e) => e.source === 'aws.ssm',
+    (event) => {
+      if (seenSsm.has(event.id)) return;
+      seenSsm.add(event.id);
+      const d = event.detail;
+      timeline.world('ssm', `command ${String(d['command-id']).slice(0, 8)}… on ${d['instance-id']}: ${d.status}`);
+    },
+  );
 
   const taskName = (ref: string | Task): string => {
     const task = typeof ref === 'string' ? sim.ecs.task(ref) : ref;
@@ -91,7 +106,10 @@ export async function buildWorld(sim: Sim, timeline: Timeline): Promise<World> {
     const picked = narrated.map((which) => which(task)).find((v) => v !== false);
     if (picked === undefined) return;
     const where = task.containerInstanceArn ? ` on ${instanceOf(task.containerInstanceArn)}` : '';
-    const why = task.lastStatus === 'STOPPED' && task.stoppedReason ? ` (${task.stoppedReason.length > 70 ? `${task.stoppedReason.slice(0, 67)}...` : task.stoppedReason})` : '';
+    const why =
+      task.lastStatus === 'STOPPED' && task.stoppedReason
+        ? ` (${task.stoppedReason.length > 70 ? `${task.stoppedReason.slice(0, 67)}...` : task.stoppedReason})`
+        : '';
     timeline.world('ecs', `${taskName(task)}${where}: ${task.lastStatus}${why}${typeof picked === 'string' ? ` ${picked}` : ''}`);
   });
 

@@ -25,7 +25,6 @@ if (unknown.length) {
 }
 const names = asked.length ? asked : Object.keys(MODULES);
 
-
 /** Counts from Stryker's JSON report (mutation-testing-report-schema). */
 function score(name) {
   const report = JSON.parse(readFileSync(join(root, 'reports', 'mutation', `${name}.json`), 'utf8'));
@@ -65,6 +64,8 @@ for (const r of rows) {
     `${r.name.padEnd(15)} ${pad(r.Killed, 6)} ${pad(r.Survived, 8)} ${pad(r.NoCoverage, 6)} ${pad(r.Timeout, 7)} ${pad(r.Ignored, 7)} ${pad(r.score.toFixed(1), 6)} % ${pad(r.seconds, 4)} s  ${pad(MODULES[r.name].equivalent?.length ?? 0, 6)} ${pad(MODULES[r.name].left?.length ?? 0, 4)}${mark}`,
   );
 }
-console.log(`\nscore = (killed + timeout) / (killed + timeout + survived + no-cov); equiv./left = lines in stryker.config.mjs explaining survivors (equivalent or unreachable / not killed yet); those survivors still count`);
+console.log(
+  `\nscore = (killed + timeout) / (killed + timeout + survived + no-cov); equiv./left = lines in stryker.config.mjs explaining survivors (equivalent or unreachable / not killed yet); those survivors still count`,
+);
 console.log(`HTML reports: reports/mutation/<module>.html`);
 process.exit(rows.some((r) => r.failed || r.score < TARGET) ? 1 : 0);

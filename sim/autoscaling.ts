@@ -70,9 +70,7 @@ export class AutoScalingSim {
   private readonly cancels = new Map<LifecycleAction, () => void>();
   private readonly listeners: Array<(asg: string, instanceId: string, fate: InstanceFate) => void> = [];
 
-  constructor(
-    private readonly deps: { clock: SimClock; bus: EventBus; ids: Random; region: string; account: string },
-  ) {}
+  constructor(private readonly deps: { clock: SimClock; bus: EventBus; ids: Random; region: string; account: string }) {}
 
   addGroup(name: string, opts: { retainOnAbandon?: boolean } = {}): AutoScalingGroup {
     const group: AutoScalingGroup = {
@@ -160,7 +158,9 @@ export class AutoScalingSim {
     const { clock } = this.deps;
     // A heartbeat deadline at the global one is the global timeout.
     const cancelHeartbeat =
-      action.heartbeatDeadline < action.globalDeadline ? clock.at(action.heartbeatDeadline, () => this.end(action, hook.defaultResult, 'heartbeat-timeout')) : () => undefined;
+      action.heartbeatDeadline < action.globalDeadline
+        ? clock.at(action.heartbeatDeadline, () => this.end(action, hook.defaultResult, 'heartbeat-timeout'))
+        : () => undefined;
     const cancelGlobal = clock.at(action.globalDeadline, () => this.end(action, hook.defaultResult, 'global-timeout'));
     this.cancels.set(action, () => {
       cancelHeartbeat();
@@ -192,8 +192,16 @@ export class AutoScalingSim {
   private findActive(input: any): { action: LifecycleAction; hook: LifecycleHookDef } {
     const asg: string | undefined = input.AutoScalingGroupName;
     const hookName: string | undefined = input.LifecycleHookName;
-    if (!asg) throw new SimError('ValidationError', '1 validation error detected: Value null at \'autoScalingGroupName\' failed to satisfy constraint: Member must not be null');
-    if (!hookName) throw new SimError('ValidationError', '1 validation error detected: Value null at \'lifecycleHookName\' failed to satisfy constraint: Member must not be null');
+    if (!asg)
+      throw new SimError(
+        'ValidationError',
+        "1 validation error detected: Value null at 'autoScalingGroupName' failed to satisfy constraint: Member must not be null",
+      );
+    if (!hookName)
+      throw new SimError(
+        'ValidationError',
+        "1 validation error detected: Value null at 'lifecycleHookName' failed to satisfy constraint: Member must not be null",
+      );
     const group = this.groups.get(asg);
     const hook = group?.hooks.get(hookName);
     if (!group || !hook) throw new SimError('ValidationError', `No Lifecycle Hook found with name ${hookName} for group ${asg}`);
@@ -201,10 +209,18 @@ export class AutoScalingSim {
     const instanceId: string | undefined = input.InstanceId;
     if (!token && !instanceId) throw new SimError('ValidationError', 'Either LifecycleActionToken or InstanceId must be provided');
     const action = this.actions.find(
-      (a) => a.status === 'pending' && a.asg === asg && a.hookName === hookName && (token === undefined || a.token === token) && (instanceId === undefined || a.instanceId === instanceId),
+      (a) =>
+        a.status === 'pending' &&
+        a.asg === asg &&
+        a.hookName === hookName &&
+        (token === undefined || a.token === token) &&
+        (instanceId === undefined || a.instanceId === instanceId),
     );
     if (!action) {
-      throw new SimError('ValidationError', instanceId ? `No active Lifecycle Action found with instance ID ${instanceId}` : `No active Lifecycle Action found with token ${token}`);
+      throw new SimError(
+        'ValidationError',
+        instanceId ? `No active Lifecycle Action found with instance ID ${instanceId}` : `No active Lifecycle Action found with token ${token}`,
+      );
     }
     return { action, hook };
   }
@@ -221,7 +237,8 @@ export class AutoScalingSim {
           const result = input.LifecycleActionResult;
           const record = { at: this.deps.clock.now(), input, accepted: false };
           this.completeCalls.push(record);
-          if (result !== 'CONTINUE' && result !== 'ABANDON') throw new SimError('ValidationError', `Invalid LifecycleActionResult: ${result}; expected CONTINUE or ABANDON`);
+          if (result !== 'CONTINUE' && result !== 'ABANDON')
+            throw new SimError('ValidationError', `Invalid LifecycleActionResult: ${result}; expected CONTINUE or ABANDON`);
           const { action } = this.findActive(input);
           record.accepted = true;
           this.end(action, result, 'api');

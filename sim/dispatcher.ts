@@ -46,7 +46,11 @@ export interface CallRecord {
   bug?: unknown;
 }
 
-export const endpointEnvName = (sdkServiceId: string): string => `AWS_ENDPOINT_URL_${sdkServiceId.split(' ').map((w) => w.toUpperCase()).join('_')}`;
+export const endpointEnvName = (sdkServiceId: string): string =>
+  `AWS_ENDPOINT_URL_${sdkServiceId
+    .split(' ')
+    .map((w) => w.toUpperCase())
+    .join('_')}`;
 
 const routeKey = (protocol: ProtocolName, key: string) => `${protocol} ${key}`;
 

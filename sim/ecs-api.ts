@@ -88,7 +88,8 @@ export function ecsService(ecs: EcsSim): ServiceDef {
         const failures: Failure[] = [];
         for (const ref of refs) {
           const cluster = ecs.clusters.get(lastSegment(ref));
-          if (cluster) clusters.push(apiCluster(cluster, ecs.tasks({ cluster: cluster.name }), ecs.containerInstances(cluster.name).length, input.include ?? []));
+          if (cluster)
+            clusters.push(apiCluster(cluster, ecs.tasks({ cluster: cluster.name }), ecs.containerInstances(cluster.name).length, input.include ?? []));
           else failures.push({ arn: ref.startsWith('arn:') ? ref : ecs.arn(`cluster/${ref}`), reason: 'MISSING' });
         }
         return { clusters, failures };
@@ -96,4 +97,3 @@ export function ecsService(ecs: EcsSim): ServiceDef {
     },
   };
 }
-

@@ -78,7 +78,6 @@ const UPDATE_INSTANCES_MAX = 10;
 
 const invalid = (message: string) => new SimError('InvalidParameterException', message);
 
-
 export class EcsDrainingSim {
   readonly services = new Map<string, SimService>();
   readonly capacityProviders: SimCapacityProvider[] = [];
@@ -87,9 +86,7 @@ export class EcsDrainingSim {
   private scheduling = false;
   private rescheduleServices = new Set<SimService>();
 
-  constructor(
-    private readonly deps: { ecs: EcsSim; clock: SimClock; bus: EventBus; ids: Random; region: string; account: string },
-  ) {
+  constructor(private readonly deps: { ecs: EcsSim; clock: SimClock; bus: EventBus; ids: Random; region: string; account: string }) {
     deps.ecs.taskListeners.push((task) => this.onTask(task));
   }
 
@@ -161,7 +158,12 @@ export class EcsDrainingSim {
   }
 
   addCapacityProvider(opts: { name: string; autoScalingGroupArn: string; managedDraining?: 'ENABLED' | 'DISABLED' }): SimCapacityProvider {
-    const provider = { name: opts.name, arn: this.ecs.arn(`capacity-provider/${opts.name}`), autoScalingGroupArn: opts.autoScalingGroupArn, managedDraining: opts.managedDraining ?? 'ENABLED' };
+    const provider = {
+      name: opts.name,
+      arn: this.ecs.arn(`capacity-provider/${opts.name}`),
+      autoScalingGroupArn: opts.autoScalingGroupArn,
+      managedDraining: opts.managedDraining ?? 'ENABLED',
+    };
     this.capacityProviders.push(provider);
     return provider;
   }
@@ -207,7 +209,9 @@ export class EcsDrainingSim {
   }
 
   private placeFor(service: SimService): ContainerInstance | undefined {
-    const decision = place(this.ecs.containerInstances(service.clusterName), { cpu: service.taskDefinition.cpu, memory: service.taskDefinition.memory }, (i) => this.ecs.runningCount(i));
+    const decision = place(this.ecs.containerInstances(service.clusterName), { cpu: service.taskDefinition.cpu, memory: service.taskDefinition.memory }, (i) =>
+      this.ecs.runningCount(i),
+    );
     return 'instance' in decision ? decision.instance : undefined;
   }
 
@@ -247,7 +251,12 @@ export class EcsDrainingSim {
   }
 
   private step(service: SimService): void {
-    const draining = new Set(this.ecs.containerInstances(service.clusterName).filter((i) => i.status === 'DRAINING').map((i) => i.arn));
+    const draining = new Set(
+      this.ecs
+        .containerInstances(service.clusterName)
+        .filter((i) => i.status === 'DRAINING')
+        .map((i) => i.arn),
+    );
     const mine = this.ecs.tasks((t) => t.clusterName === service.clusterName && t.group === `service:${service.name}`);
     const victims = mine.filter((t) => t.desiredStatus === 'RUNNING' && t.containerInstanceArn !== undefined && draining.has(t.containerInstanceArn));
     if (!victims.length) return;
@@ -299,7 +308,10 @@ export class EcsDrainingSim {
   }
 
   private stopVictim(task: Task): void {
-    this.ecs.lifecycle.stop(task, { stopCode: 'ServiceSchedulerInitiated', reason: `Service ${this.serviceOf(task)} task stopped: container instance is DRAINING` });
+    this.ecs.lifecycle.stop(task, {
+      stopCode: 'ServiceSchedulerInitiated',
+      reason: `Service ${this.serviceOf(task)} task stopped: container instance is DRAINING`,
+    });
   }
 
   private serviceOf(task: Task): string {
@@ -382,7 +394,9 @@ export class EcsDrainingSim {
         ...(service.settings?.deploymentCircuitBreaker ? { deploymentCircuitBreaker: service.settings.deploymentCircuitBreaker } : {}),
       },
       ...(service.settings?.loadBalancers ? { loadBalancers: service.settings.loadBalancers } : {}),
-      ...(service.settings?.healthCheckGracePeriodSeconds !== undefined ? { healthCheckGracePeriodSeconds: service.settings.healthCheckGracePeriodSeconds } : {}),
+      ...(service.settings?.healthCheckGracePeriodSeconds !== undefined
+        ? { healthCheckGracePeriodSeconds: service.settings.healthCheckGracePeriodSeconds }
+        : {}),
       createdAt: service.createdAt / 1000,
     };
   }
@@ -452,7 +466,11 @@ export class EcsDrainingSim {
         if (!Number.isInteger(max) || max < 1 || max > LIST_MAX) throw invalid(`maxResults must be between 1 and ${LIST_MAX}.`);
         const after = decodeToken(input.nextToken);
         const matching = [...this.services.values()].filter(
-          (s) => s.clusterName === cluster.name && s.seq > after && (input.schedulingStrategy === undefined || s.schedulingStrategy === input.schedulingStrategy) && (input.launchType === undefined || input.launchType === 'EC2'),
+          (s) =>
+            s.clusterName === cluster.name &&
+            s.seq > after &&
+            (input.schedulingStrategy === undefined || s.schedulingStrategy === input.schedulingStrategy) &&
+            (input.launchType === undefined || input.launchType === 'EC2'),
         );
         const page = matching.slice(0, max);
         const last = page[page.length - 1];

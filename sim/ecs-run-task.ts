@@ -47,7 +47,8 @@ function start(ecs: EcsSim, cluster: Cluster, input: any): { tasks: Task[]; fail
   const count = input.count ?? 1;
   if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) throw invalid(`count must be between 1 and ${MAX_COUNT}.`);
   if (input.startedBy !== undefined && input.startedBy.length > STARTED_BY_MAX) throw invalid(`startedBy cannot be longer than ${STARTED_BY_MAX} characters.`);
-  if (input.startedBy !== undefined && !/^[A-Za-z0-9/_-]*$/.test(input.startedBy)) throw invalid('startedBy can only contain letters, numbers, hyphens (-), forward slashes (/) and underscores (_).');
+  if (input.startedBy !== undefined && !/^[A-Za-z0-9/_-]*$/.test(input.startedBy))
+    throw invalid('startedBy can only contain letters, numbers, hyphens (-), forward slashes (/) and underscores (_).');
   const { launchType, capacityProviderName } = launchOf(input);
   const awsvpc = definition.networkMode === 'awsvpc' || launchType === 'FARGATE';
   if (awsvpc && !input.networkConfiguration?.awsvpcConfiguration) {
@@ -104,5 +105,9 @@ function fingerprintOf(input: any): string {
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+  );
 }

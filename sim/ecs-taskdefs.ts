@@ -30,7 +30,17 @@ const FAMILY = /^[A-Za-z0-9_-]{1,255}$/;
 const CONTAINER_NAME = /^[A-Za-z0-9_-]{1,255}$/;
 const NETWORK_MODES = new Set(['bridge', 'host', 'awsvpc', 'none']);
 // Tags are returned beside the definition; the rest ECS sets itself, and a describe-task-definition output fed back in carries them.
-const NOT_REGISTERED = new Set(['tags', 'taskDefinitionArn', 'revision', 'status', 'requiresAttributes', 'compatibilities', 'registeredAt', 'registeredBy', 'deregisteredAt']);
+const NOT_REGISTERED = new Set([
+  'tags',
+  'taskDefinitionArn',
+  'revision',
+  'status',
+  'requiresAttributes',
+  'compatibilities',
+  'registeredAt',
+  'registeredBy',
+  'deregisteredAt',
+]);
 
 const client = (message: string) => new SimError('ClientException', message);
 
@@ -86,12 +96,14 @@ export class EcsTaskDefinitionsSim {
    */
   register(input: Json): Json {
     const family: unknown = input.family;
-    if (typeof family !== 'string' || !FAMILY.test(family)) throw client('Family contains invalid characters: up to 255 letters, numbers, underscores and hyphens are allowed.');
+    if (typeof family !== 'string' || !FAMILY.test(family))
+      throw client('Family contains invalid characters: up to 255 letters, numbers, underscores and hyphens are allowed.');
     const containers: Json[] = Array.isArray(input.containerDefinitions) ? input.containerDefinitions : [];
     if (containers.length === 0) throw client('Container list cannot be empty.');
     const names = new Set<string>();
     for (const c of containers) {
-      if (typeof c?.name !== 'string' || !CONTAINER_NAME.test(c.name)) throw client('Container name contains invalid characters: up to 255 letters, numbers, underscores and hyphens are allowed.');
+      if (typeof c?.name !== 'string' || !CONTAINER_NAME.test(c.name))
+        throw client('Container name contains invalid characters: up to 255 letters, numbers, underscores and hyphens are allowed.');
       if (names.has(c.name)) throw client(`Duplicate container name: ${c.name}`);
       names.add(c.name);
       if (typeof c.image !== 'string' || c.image === '') throw client(`Container.image should not be null or empty (container ${c.name}).`);
@@ -145,7 +157,9 @@ export class EcsTaskDefinitionsSim {
       taskDefinitionArn: definition.arn,
       family: definition.family,
       revision: definition.revision,
-      containerDefinitions: definition.containers.map((c) => describeContainer({ name: c.name, image: c.image, essential: c.essential }, definition.networkMode)),
+      containerDefinitions: definition.containers.map((c) =>
+        describeContainer({ name: c.name, image: c.image, essential: c.essential }, definition.networkMode),
+      ),
       networkMode: definition.networkMode,
       cpu: String(definition.cpu),
       memory: String(definition.memory),

@@ -163,7 +163,8 @@ export class Elbv2Sim {
           if (filters > 1) throw validation('Only one of LoadBalancerArn, TargetGroupArns or Names can be specified');
           if (input.LoadBalancerArn !== undefined) throw validation('sim: the LoadBalancerArn filter is not modelled');
           const pageSize = input.PageSize === undefined ? ELBV2_PAGE_SIZE_MAX : Number(input.PageSize);
-          if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > ELBV2_PAGE_SIZE_MAX) throw validation(`PageSize must be between 1 and ${ELBV2_PAGE_SIZE_MAX}`);
+          if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > ELBV2_PAGE_SIZE_MAX)
+            throw validation(`PageSize must be between 1 and ${ELBV2_PAGE_SIZE_MAX}`);
           let after: number;
           try {
             after = decodeToken(input.Marker);
@@ -192,7 +193,8 @@ export class Elbv2Sim {
 
         DescribeTargetGroupAttributes: (input) => {
           const arn: unknown = input.TargetGroupArn;
-          if (typeof arn !== 'string' || arn === '') throw validation("1 validation error detected: Value null at 'targetGroupArn' failed to satisfy constraint: Member must not be null");
+          if (typeof arn !== 'string' || arn === '')
+            throw validation("1 validation error detected: Value null at 'targetGroupArn' failed to satisfy constraint: Member must not be null");
           const group = this.groups.find((g) => g.description.TargetGroupArn === arn);
           if (!group) throw notFound();
           return queryResult('DescribeTargetGroupAttributes', ELBV2_NAMESPACE, {

@@ -55,9 +55,7 @@ export class EventBridgeSim {
   readonly entries: PutEventsRecord[] = [];
   private scriptedFailures: Array<{ code: string; message: string }> = [];
 
-  constructor(
-    private readonly deps: { clock: SimClock; bus: EventBus; ids: Random; region: string; account: string },
-  ) {}
+  constructor(private readonly deps: { clock: SimClock; bus: EventBus; ids: Random; region: string; account: string }) {}
 
   /** The events accepted onto the bus, optionally only one detail-type. */
   accepted(detailType?: string): AwsEvent[] {
@@ -87,10 +85,12 @@ export class EventBridgeSim {
       return fail('InvalidArgument', 'Parameters Source, DetailType and Detail are required.');
     }
     if (Source.length === 0 || Source.length > SOURCE_MAX) return fail('InvalidArgument', `Source must be 1 to ${SOURCE_MAX} characters.`);
-    if (DetailType.length === 0 || DetailType.length > DETAIL_TYPE_MAX) return fail('InvalidArgument', `DetailType must be 1 to ${DETAIL_TYPE_MAX} characters.`);
+    if (DetailType.length === 0 || DetailType.length > DETAIL_TYPE_MAX)
+      return fail('InvalidArgument', `DetailType must be 1 to ${DETAIL_TYPE_MAX} characters.`);
     // The aws.* sources belong to AWS services.
     if (Source.startsWith('aws.')) return fail('NotAuthorizedForSourceException', 'Not authorized for the source.');
-    if (this.busName(entry.EventBusName) === undefined) return fail('InvalidArgument', `Event bus ${String(entry.EventBusName)} does not exist in the simulator (only the default bus).`);
+    if (this.busName(entry.EventBusName) === undefined)
+      return fail('InvalidArgument', `Event bus ${String(entry.EventBusName)} does not exist in the simulator (only the default bus).`);
     if (Buffer.byteLength(JSON.stringify(entry), 'utf8') > PUT_EVENTS_ENTRY_MAX_BYTES) return fail('InvalidArgument', 'Entry size exceeds the 256 KB limit.');
     let detail: unknown;
     try {
@@ -129,7 +129,10 @@ export class EventBridgeSim {
         PutEvents: (input, ctx) => {
           const entries: unknown = input.Entries;
           if (!Array.isArray(entries) || entries.length === 0 || entries.length > PUT_EVENTS_MAX_ENTRIES) {
-            throw new SimError('ValidationException', `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and ${PUT_EVENTS_MAX_ENTRIES}`);
+            throw new SimError(
+              'ValidationException',
+              `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and ${PUT_EVENTS_MAX_ENTRIES}`,
+            );
           }
           const results = entries.map((entry) => this.putEntry(entry as Record<string, unknown>, ctx.now));
           return { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results };

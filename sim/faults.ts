@@ -70,8 +70,7 @@ export function createFaults(random: Random): Faults {
   let eventRules: EventFaultRules = {};
   let queued: Queued[] = [];
 
-  const applies = (service: string, op: string) =>
-    (!rules.services || rules.services.includes(service)) && (!rules.ops || rules.ops.includes(op));
+  const applies = (service: string, op: string) => (!rules.services || rules.services.includes(service)) && (!rules.ops || rules.ops.includes(op));
 
   return {
     set(next) {

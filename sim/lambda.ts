@@ -292,10 +292,13 @@ async function startFront(target: () => string | undefined): Promise<{ endpoint:
       return;
     }
     const url = new URL(base);
-    const out = httpRequest({ host: url.hostname, port: url.port, method: req.method, path: req.url, headers: req.headers, agent }, (answer: IncomingMessage) => {
-      res.writeHead(answer.statusCode ?? 500, answer.headers);
-      answer.pipe(res);
-    });
+    const out = httpRequest(
+      { host: url.hostname, port: url.port, method: req.method, path: req.url, headers: req.headers, agent },
+      (answer: IncomingMessage) => {
+        res.writeHead(answer.statusCode ?? 500, answer.headers);
+        answer.pipe(res);
+      },
+    );
     out.on('error', (error) => {
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
       res.end(String(error));

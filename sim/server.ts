@@ -13,7 +13,10 @@ async function readRequest(req: IncomingMessage): Promise<WireRequest> {
  * `handle`. `now` dates the replies (the Date header); without it Node dates
  * them with the wall clock.
  */
-export async function listen(handle: (req: WireRequest) => Promise<WireReply>, opts: { now?: () => number } = {}): Promise<{ endpoint: string; close(): Promise<void> }> {
+export async function listen(
+  handle: (req: WireRequest) => Promise<WireReply>,
+  opts: { now?: () => number } = {},
+): Promise<{ endpoint: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     readRequest(req)
       .then(handle)

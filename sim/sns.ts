@@ -61,9 +61,7 @@ export class SnsSim {
   delayMs = 100;
   private readonly topics = new Map<string, Topic>();
 
-  constructor(
-    private readonly deps: { clock: SimClock; ids: Random; region: string; account: string },
-  ) {}
+  constructor(private readonly deps: { clock: SimClock; ids: Random; region: string; account: string }) {}
 
   topicArn(name: string): string {
     return `arn:aws:sns:${this.deps.region}:${this.deps.account}:${name}`;
@@ -107,7 +105,8 @@ export class SnsSim {
     if (subject !== undefined) {
       // SNS Publish API reference: a Subject is UTF-8 text "with no line breaks or control characters", under 100 characters.
       // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters SNS refuses are what this matches.
-      if (typeof subject !== 'string' || subject.length === 0 || subject.length > SNS_SUBJECT_MAX || /[\u0000-\u001f\u007f]/.test(subject)) throw invalid('Subject');
+      if (typeof subject !== 'string' || subject.length === 0 || subject.length > SNS_SUBJECT_MAX || /[\u0000-\u001f\u007f]/.test(subject))
+        throw invalid('Subject');
     }
     if (input.MessageStructure !== undefined) throw invalid('the simulator does not implement MessageStructure');
     const published: PublishedMessage = {
@@ -150,7 +149,9 @@ export class SnsSim {
             Signature: 'SIMULATED',
             SigningCertUrl: `https://sns.${this.deps.region}.amazonaws.com/SimpleNotificationService-simulated.pem`,
             UnsubscribeUrl: `https://sns.${this.deps.region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=${subscriptionArn}`,
-            MessageAttributes: Object.fromEntries(Object.entries(m.attributes).map(([name, a]) => [name, { Type: a.DataType, Value: a.StringValue ?? a.BinaryValue }])),
+            MessageAttributes: Object.fromEntries(
+              Object.entries(m.attributes).map(([name, a]) => [name, { Type: a.DataType, Value: a.StringValue ?? a.BinaryValue }]),
+            ),
           },
         },
       ],
@@ -182,8 +183,10 @@ function decodeAttributes(raw: unknown): Record<string, SnsMessageAttribute> {
     const name = entry?.Name;
     const value = entry?.Value;
     if (!name || !value?.DataType) throw invalid(`Message attribute ${name ?? '(unnamed)'} must have a name and a DataType`);
-    if (!/^(String|Number|Binary)(\..+)?$/.test(value.DataType)) throw invalid(`The message attribute '${name}' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.`);
-    if (value.StringValue === undefined && value.BinaryValue === undefined) throw invalid(`The message attribute '${name}' must contain non-empty message attribute value for message attribute type '${value.DataType}'.`);
+    if (!/^(String|Number|Binary)(\..+)?$/.test(value.DataType))
+      throw invalid(`The message attribute '${name}' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.`);
+    if (value.StringValue === undefined && value.BinaryValue === undefined)
+      throw invalid(`The message attribute '${name}' must contain non-empty message attribute value for message attribute type '${value.DataType}'.`);
     out[name] = value;
   }
   if (Object.keys(out).length > SNS_MESSAGE_ATTRIBUTES_MAX) throw invalid(`Too many message attributes (at most ${SNS_MESSAGE_ATTRIBUTES_MAX})`);

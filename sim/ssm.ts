@@ -124,7 +124,16 @@ export interface SimCommand {
 }
 
 const validation = (message: string) => new SimError('ValidationException', `1 validation error detected: ${message}`);
-const FINAL: ReadonlySet<InvocationStatusDetails> = new Set(['Success', 'DeliveryTimedOut', 'ExecutionTimedOut', 'Failed', 'Cancelled', 'Undeliverable', 'Terminated', 'InvalidPlatform']);
+const FINAL: ReadonlySet<InvocationStatusDetails> = new Set([
+  'Success',
+  'DeliveryTimedOut',
+  'ExecutionTimedOut',
+  'Failed',
+  'Cancelled',
+  'Undeliverable',
+  'Terminated',
+  'InvalidPlatform',
+]);
 const DEFAULT_DURATION_MS = 20_000;
 const isoSeconds = (ms: number) => ms / 1000;
 
@@ -174,7 +183,11 @@ export class SsmSim {
     return this.instances.get(instanceId);
   }
 
-  addDocument(name: string, parameters: Record<string, DocumentParameterSpec>, opts: { stepName?: string; platformTypes?: SimDocument['platformTypes'] } = {}): SimDocument {
+  addDocument(
+    name: string,
+    parameters: Record<string, DocumentParameterSpec>,
+    opts: { stepName?: string; platformTypes?: SimDocument['platformTypes'] } = {},
+  ): SimDocument {
     const document = { name, parameters, stepName: opts.stepName ?? 'main', platformTypes: opts.platformTypes ?? ['Linux'] };
     this.documents.set(name, document);
     return document;
@@ -215,7 +228,8 @@ export class SsmSim {
     if (new Set(ids).size !== ids.length) throw new SimError('DuplicateInstanceId', 'You cannot specify an instance ID in more than one association.');
     for (const id of ids) {
       const instance = typeof id === 'string' ? this.instances.get(id) : undefined;
-      if (instance?.state !== 'running') throw new SimError('InvalidInstanceId', `Instances [[${String(id)}]] not in a valid state for account ${this.deps.account}`);
+      if (instance?.state !== 'running')
+        throw new SimError('InvalidInstanceId', `Instances [[${String(id)}]] not in a valid state for account ${this.deps.account}`);
     }
     const comment: unknown = input.Comment;
     if (comment !== undefined && (typeof comment !== 'string' || comment.length > COMMENT_MAX)) {
@@ -223,12 +237,20 @@ export class SsmSim {
     }
     const timeoutSeconds = input.TimeoutSeconds ?? 3600;
     if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < TIMEOUT_SECONDS_RANGE[0] || timeoutSeconds > TIMEOUT_SECONDS_RANGE[1]) {
-      throw validation(`Value '${timeoutSeconds}' at 'timeoutSeconds' failed to satisfy constraint: Member must have value between ${TIMEOUT_SECONDS_RANGE[0]} and ${TIMEOUT_SECONDS_RANGE[1]}`);
+      throw validation(
+        `Value '${timeoutSeconds}' at 'timeoutSeconds' failed to satisfy constraint: Member must have value between ${TIMEOUT_SECONDS_RANGE[0]} and ${TIMEOUT_SECONDS_RANGE[1]}`,
+      );
     }
     const maxConcurrency = input.MaxConcurrency ?? '50';
-    if (typeof maxConcurrency !== 'string' || !MAX_CONCURRENCY.test(maxConcurrency)) throw validation(`Value '${maxConcurrency}' at 'maxConcurrency' failed to satisfy constraint: Member must satisfy regular expression pattern: ${MAX_CONCURRENCY.source}`);
+    if (typeof maxConcurrency !== 'string' || !MAX_CONCURRENCY.test(maxConcurrency))
+      throw validation(
+        `Value '${maxConcurrency}' at 'maxConcurrency' failed to satisfy constraint: Member must satisfy regular expression pattern: ${MAX_CONCURRENCY.source}`,
+      );
     const maxErrors = input.MaxErrors ?? '0';
-    if (typeof maxErrors !== 'string' || !MAX_ERRORS.test(maxErrors)) throw validation(`Value '${maxErrors}' at 'maxErrors' failed to satisfy constraint: Member must satisfy regular expression pattern: ${MAX_ERRORS.source}`);
+    if (typeof maxErrors !== 'string' || !MAX_ERRORS.test(maxErrors))
+      throw validation(
+        `Value '${maxErrors}' at 'maxErrors' failed to satisfy constraint: Member must satisfy regular expression pattern: ${MAX_ERRORS.source}`,
+      );
     const parameters = this.checkParameters(document, input.Parameters);
 
     const commandId = uuid(this.deps.ids);
@@ -243,7 +265,16 @@ export class SsmSim {
       maxErrors,
       cloudWatchOutputConfig: input.CloudWatchOutputConfig,
       requestedAt: now,
-      invocations: ids.map((instanceId: string) => ({ commandId, instanceId, status: 'Pending', statusDetails: 'Pending', responseCode: -1, stdout: '', stderr: '', requestedAt: now })),
+      invocations: ids.map((instanceId: string) => ({
+        commandId,
+        instanceId,
+        status: 'Pending',
+        statusDetails: 'Pending',
+        responseCode: -1,
+        stdout: '',
+        stderr: '',
+        requestedAt: now,
+      })),
       errorCount: 0,
     };
     this.commands.push(command);
@@ -260,10 +291,13 @@ export class SsmSim {
     for (const [name, values] of Object.entries(given)) {
       const spec = document.parameters[name];
       if (!spec) throw new SimError('InvalidParameters', `Parameter "${name}" is not defined in document ${document.name}.`);
-      if (!Array.isArray(values) || values.length !== 1 || typeof values[0] !== 'string') throw new SimError('InvalidParameters', `Parameter "${name}" takes one String value.`);
+      if (!Array.isArray(values) || values.length !== 1 || typeof values[0] !== 'string')
+        throw new SimError('InvalidParameters', `Parameter "${name}" takes one String value.`);
       const value = values[0];
-      if (spec.allowedValues && !spec.allowedValues.includes(value)) throw new SimError('InvalidParameters', `Parameter "${name}" has a value "${value}" not in its allowedValues.`);
-      if (spec.allowedPattern && !new RegExp(spec.allowedPattern).test(value)) throw new SimError('InvalidParameters', `Parameter "${name}" has a value "${value}" not matching "${spec.allowedPattern}".`);
+      if (spec.allowedValues && !spec.allowedValues.includes(value))
+        throw new SimError('InvalidParameters', `Parameter "${name}" has a value "${value}" not in its allowedValues.`);
+      if (spec.allowedPattern && !new RegExp(spec.allowedPattern).test(value))
+        throw new SimError('InvalidParameters', `Parameter "${name}" has a value "${value}" not matching "${spec.allowedPattern}".`);
       out[name] = [value];
     }
     return out;
@@ -358,9 +392,11 @@ export class SsmSim {
   getCommandInvocation(input: Record<string, any>): Record<string, unknown> {
     const command = typeof input.CommandId === 'string' ? this.command(input.CommandId) : undefined;
     const invocation = command?.invocations.find((i) => i.instanceId === input.InstanceId);
-    if (!command || !invocation) throw new SimError('InvocationDoesNotExist', 'The command ID and managed node ID you specified did not match any invocations.');
+    if (!command || !invocation)
+      throw new SimError('InvocationDoesNotExist', 'The command ID and managed node ID you specified did not match any invocations.');
     const document = this.documents.get(command.documentName)!;
-    if (input.PluginName !== undefined && input.PluginName !== document.stepName) throw new SimError('InvalidPluginName', `The plugin name ${input.PluginName} is not valid.`);
+    if (input.PluginName !== undefined && input.PluginName !== document.stepName)
+      throw new SimError('InvalidPluginName', `The plugin name ${input.PluginName} is not valid.`);
     const final = FINAL.has(invocation.statusDetails);
     return {
       CommandId: command.commandId,
@@ -371,7 +407,8 @@ export class SsmSim {
       PluginName: document.stepName,
       ResponseCode: invocation.responseCode,
       ExecutionStartDateTime: invocation.startedAt === undefined ? '' : new Date(invocation.startedAt).toISOString(),
-      ExecutionElapsedTime: invocation.startedAt === undefined || invocation.endedAt === undefined ? '' : `PT${(invocation.endedAt - invocation.startedAt) / 1000}S`,
+      ExecutionElapsedTime:
+        invocation.startedAt === undefined || invocation.endedAt === undefined ? '' : `PT${(invocation.endedAt - invocation.startedAt) / 1000}S`,
       ExecutionEndDateTime: invocation.endedAt === undefined ? '' : new Date(invocation.endedAt).toISOString(),
       Status: invocation.status,
       StatusDetails: invocation.statusDetails,
@@ -390,7 +427,9 @@ export class SsmSim {
     }
     const max = input.MaxResults ?? DII_DEFAULT_RESULTS;
     if (!Number.isInteger(max) || max < DII_MAX_RESULTS[0] || max > DII_MAX_RESULTS[1]) {
-      throw validation(`Value '${max}' at 'maxResults' failed to satisfy constraint: Member must have value between ${DII_MAX_RESULTS[0]} and ${DII_MAX_RESULTS[1]}`);
+      throw validation(
+        `Value '${max}' at 'maxResults' failed to satisfy constraint: Member must have value between ${DII_MAX_RESULTS[0]} and ${DII_MAX_RESULTS[1]}`,
+      );
     }
     const filters: Array<{ key: string; values: string[] }> = [
       ...((input.Filters ?? []) as Array<{ Key: string; Values: string[] }>).map((f) => ({ key: f.Key, values: f.Values })),
@@ -438,8 +477,11 @@ export class SsmSim {
   /** Commands matching ListCommands / ListCommandInvocations filters (CommandFilter keys). */
   private filtered(input: Record<string, any>, allowExecutionStage: boolean): SimCommand[] {
     const filters: Array<{ key: string; value: string }> = input.Filters ?? [];
-    if (!Array.isArray(filters) || filters.length > COMMAND_FILTERS_MAX) throw validation(`Value at 'filters' failed to satisfy constraint: Member must have length less than or equal to ${COMMAND_FILTERS_MAX}`);
-    let commands = this.commands.filter((c) => (input.CommandId === undefined || c.commandId === input.CommandId) && (input.InstanceId === undefined || c.instanceIds.includes(input.InstanceId)));
+    if (!Array.isArray(filters) || filters.length > COMMAND_FILTERS_MAX)
+      throw validation(`Value at 'filters' failed to satisfy constraint: Member must have length less than or equal to ${COMMAND_FILTERS_MAX}`);
+    let commands = this.commands.filter(
+      (c) => (input.CommandId === undefined || c.commandId === input.CommandId) && (input.InstanceId === undefined || c.instanceIds.includes(input.InstanceId)),
+    );
     for (const { key, value } of filters) {
       switch (key) {
         case 'InvokedAfter':
@@ -509,7 +551,14 @@ export class SsmSim {
 
   apiCommand(c: SimCommand): Record<string, unknown> {
     const final = c.invocations.filter((i) => FINAL.has(i.statusDetails));
-    const status = final.length < c.invocations.length ? (c.invocations.some((i) => i.status === 'InProgress') ? 'InProgress' : 'Pending') : final.every((i) => i.statusDetails === 'Success') ? 'Success' : 'Failed';
+    const status =
+      final.length < c.invocations.length
+        ? c.invocations.some((i) => i.status === 'InProgress')
+          ? 'InProgress'
+          : 'Pending'
+        : final.every((i) => i.statusDetails === 'Success')
+          ? 'Success'
+          : 'Failed';
     return {
       CommandId: c.commandId,
       DocumentName: c.documentName,

@@ -24,8 +24,22 @@ export const drainScenario: Scenario = {
     sim.ecs.defineTaskDefinition('web', { loadBalanced: true });
     sim.ecs.defineTaskDefinition('api');
     sim.ecs.defineTaskDefinition('worker');
-    services.addService(CLUSTER, { name: 'web', taskDefinition: 'web', on: [{ instance: doomed, count: 2 }, { instance: spareA, count: 1 }] });
-    services.addService(CLUSTER, { name: 'api', taskDefinition: 'api', on: [{ instance: doomed, count: 1 }, { instance: spareB, count: 1 }] });
+    services.addService(CLUSTER, {
+      name: 'web',
+      taskDefinition: 'web',
+      on: [
+        { instance: doomed, count: 2 },
+        { instance: spareA, count: 1 },
+      ],
+    });
+    services.addService(CLUSTER, {
+      name: 'api',
+      taskDefinition: 'api',
+      on: [
+        { instance: doomed, count: 1 },
+        { instance: spareB, count: 1 },
+      ],
+    });
     services.addService(CLUSTER, { name: 'worker', taskDefinition: 'worker', on: [{ instance: doomed, count: 1 }] });
     await sim.clock.advance(10_000);
     await fn('drain');
@@ -43,7 +57,10 @@ export const drainScenario: Scenario = {
     const saved = ECS_TIMING.deactivateMs;
     ECS_TIMING.deactivateMs = DEREGISTRATION_DELAY_MS;
     try {
-      timeline.world('autoscaling', `scale-in: ${doomed} → Terminating:Wait, lifecycle action of hook ${hook.hookName} (HeartbeatTimeout ${hook.heartbeatTimeoutSeconds} s)`);
+      timeline.world(
+        'autoscaling',
+        `scale-in: ${doomed} → Terminating:Wait, lifecycle action of hook ${hook.hookName} (HeartbeatTimeout ${hook.heartbeatTimeoutSeconds} s)`,
+      );
       const [action] = world.drain.autoscaling.terminate(ASG, doomed);
       if (!action) throw new Error(`no lifecycle hook on ${ASG}: the drain function's hook was not created`);
       for (let t = 0; t < 20 * 60_000 && action.status === 'pending'; t += 5_000) await sim.clock.advance(5_000);
@@ -52,18 +69,31 @@ export const drainScenario: Scenario = {
       const tasks = sim.ecs.tasks({ containerInstance: doomedArn });
       const lastStopped = Math.max(...tasks.map((t) => t.stoppedAt ?? Number.POSITIVE_INFINITY));
       const completedAt = action.completedAt ?? Number.NaN;
-      check('lifecycle action completed with CONTINUE by the drain function', action.status === 'completed' && action.result === 'CONTINUE' && action.completedBy === 'api', action.completedBy === 'api' ? `${action.result} by CompleteLifecycleAction at ${at(completedAt)}` : `${action.status}, ${action.completedBy ?? 'not completed'}`);
+      check(
+        'lifecycle action completed with CONTINUE by the drain function',
+        action.status === 'completed' && action.result === 'CONTINUE' && action.completedBy === 'api',
+        action.completedBy === 'api'
+          ? `${action.result} by CompleteLifecycleAction at ${at(completedAt)}`
+          : `${action.status}, ${action.completedBy ?? 'not completed'}`,
+      );
       check(
         'CompleteLifecycleAction only after the last task STOPPED',
         completedAt >= lastStopped,
-        Number.isFinite(lastStopped) ? `last STOPPED ${at(lastStopped)}, completed ${((completedAt - lastStopped) / 1000).toFixed(1)} s later` : 'a task never stopped',
+        Number.isFinite(lastStopped)
+          ? `last STOPPED ${at(lastStopped)}, completed ${((completedAt - lastStopped) / 1000).toFixed(1)} s later`
+          : 'a task never stopped',
       );
       const accepted = world.drain.autoscaling.completeCalls.filter((c) => c.accepted).length;
       check('exactly one CompleteLifecycleAction', accepted === 1, `${accepted}`);
       const deactivated = [...seen.values()].filter((states) => states.has('DEACTIVATING')).length;
       check('the load-balanced tasks went through DEACTIVATING', deactivated === 2, `${deactivated} of 2 web tasks`);
-      check('heartbeats kept the hook alive through the deregistration delay', action.heartbeats >= 1, `${action.heartbeats} heartbeats over ${((completedAt - action.startedAt) / 60_000).toFixed(1)} min`);
-      const running = (service: string) => sim.ecs.tasks((t) => t.group === `service:${service}` && t.lastStatus === 'RUNNING' && t.containerInstanceArn !== doomedArn).length;
+      check(
+        'heartbeats kept the hook alive through the deregistration delay',
+        action.heartbeats >= 1,
+        `${action.heartbeats} heartbeats over ${((completedAt - action.startedAt) / 60_000).toFixed(1)} min`,
+      );
+      const running = (service: string) =>
+        sim.ecs.tasks((t) => t.group === `service:${service}` && t.lastStatus === 'RUNNING' && t.containerInstanceArn !== doomedArn).length;
       const moved = `web ${running('web')}/3, api ${running('api')}/2, worker ${running('worker')}/1`;
       check('every service runs at full count on the other instances', running('web') === 3 && running('api') === 2 && running('worker') === 1, moved);
     } finally {

@@ -60,7 +60,11 @@ export const oomStormScenario: Scenario = {
         // The agent reports the kernel's OOM kill on the container, the task only says that an essential container exited.
         victim.containers[0]!.reason = OOM_REASON;
         sim.ecs.exitTask(victim.arn, { exitCode: 137, stopCode: 'EssentialContainerExited', reason: 'Essential container in task exited' });
-        if (kills < 2) timeline.world('ecs', `${world.taskName(victim)} on ${world.instanceOf(victim.containerInstanceArn!)}: OOM-killed (exit 137); the service starts a replacement`);
+        if (kills < 2)
+          timeline.world(
+            'ecs',
+            `${world.taskName(victim)} on ${world.instanceOf(victim.containerInstanceArn!)}: OOM-killed (exit 137); the service starts a replacement`,
+          );
         world.drain.services.runStandalone(victim.containerInstanceArn!, 'checkout', { group: 'service:checkout', startedBy: service.startedBy });
       } else {
         kills--;

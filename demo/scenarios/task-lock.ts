@@ -39,7 +39,9 @@ export const taskLockScenario: Scenario = {
       };
 
     const nightly = scheduleOf('nightly-report');
-    timeline.heading(`Scenario task-lock — Scheduler delivers the 02:00 Paris (01:00 UTC) occurrence of nightly-report (${nightly.expression}) three times; times are UTC`);
+    timeline.heading(
+      `Scenario task-lock — Scheduler delivers the 02:00 Paris (01:00 UTC) occurrence of nightly-report (${nightly.expression}) three times; times are UTC`,
+    );
     const occurrence = sim.clock.now();
     await Promise.all([
       lock.deliver(scheduledPayload(sim, nightly, occurrence), labelled('delivery 1')),
@@ -56,7 +58,11 @@ export const taskLockScenario: Scenario = {
     }
 
     const nightlyTasks = sim.ecs.tasks({ family: 'nightly-report' });
-    check('nightly-report: 3 deliveries of one occurrence start 1 task', nightlyTasks.length === 1, `${nightlyTasks.length} task${nightlyTasks.length === 1 ? '' : 's'}`);
+    check(
+      'nightly-report: 3 deliveries of one occurrence start 1 task',
+      nightlyTasks.length === 1,
+      `${nightlyTasks.length} task${nightlyTasks.length === 1 ? '' : 's'}`,
+    );
     const outcomes = lock.invocations.map(({ outcome }) => outcome.result?.outcome).filter(Boolean);
     const syncTasks = sim.ecs.tasks({ family: 'sync-inventory' });
     const skipped = outcomes.filter((o) => o === 'skipped').length;

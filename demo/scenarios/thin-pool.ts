@@ -57,7 +57,14 @@ export const thinPoolScenario: Scenario = {
     const host = INSTANCES[2];
     const line = report(host);
     world.ssm.setResult(host, { exitCode: 0, stdout: `${JSON.stringify(line)}\n`, durationMs: line.durationSeconds * 1000 });
-    const web = world.drain.services.addService('demo', { name: 'web', taskDefinition: 'web', on: [{ instance: INSTANCES[0], count: 1 }, { instance: INSTANCES[1], count: 1 }] });
+    const web = world.drain.services.addService('demo', {
+      name: 'web',
+      taskDefinition: 'web',
+      on: [
+        { instance: INSTANCES[0], count: 1 },
+        { instance: INSTANCES[1], count: 1 },
+      ],
+    });
     await sim.clock.advance(10_000);
     const watch = await fn('stopped-watch');
     const cleanup = await fn('cleanup');
@@ -75,7 +82,11 @@ export const thinPoolScenario: Scenario = {
 
     const classified = watch.invocations.flatMap(({ outcome }) => outcome.result?.records ?? []).filter((r: any) => r.outcome === 'classified');
     const categories = [...new Set(classified.map((r: any) => r.category))];
-    check('stopped-watch classified the stop as image-pull-disk-full', categories.length === 1 && categories[0] === 'image-pull-disk-full', categories.join(', ') || 'not classified');
+    check(
+      'stopped-watch classified the stop as image-pull-disk-full',
+      categories.length === 1 && categories[0] === 'image-pull-disk-full',
+      categories.join(', ') || 'not classified',
+    );
     const alerts = world.sns.messages(world.alertTopic);
     check('exactly one alert, with the fix', alerts.length === 1, alerts.map((m) => `"${m.subject}"`).join(', ') || 'none');
     const requests = world.eventBridge.accepted('Cleanup Requested');
@@ -88,6 +99,10 @@ export const thinPoolScenario: Scenario = {
     );
     const reports = collected().map(({ outcome }) => outcome.result.classification.output.report as CleanupReport | undefined);
     const reclaimed = reports[0]?.reclaimedBytes;
-    check('the report was collected once, with the bytes the script reclaimed', reports.length === 1 && reclaimed === line.reclaimedBytes, reports.length ? `reclaimed ${bytes(reclaimed)}, trimmed ${bytes(reports[0]?.trimmedBytes)}` : 'no report');
+    check(
+      'the report was collected once, with the bytes the script reclaimed',
+      reports.length === 1 && reclaimed === line.reclaimedBytes,
+      reports.length ? `reclaimed ${bytes(reclaimed)}, trimmed ${bytes(reports[0]?.trimmedBytes)}` : 'no report',
+    );
   },
 };

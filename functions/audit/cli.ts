@@ -75,20 +75,20 @@ function parseOptions(argv: readonly string[]): Options {
   const parse = () => {
     try {
       return parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        'task-def': { type: 'string', multiple: true },
-        cluster: { type: 'string' },
-        service: { type: 'string', multiple: true },
-        region: { type: 'string' },
-        format: { type: 'string' },
-        'fail-on': { type: 'string' },
-        'list-rules': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+        args: [...argv],
+        allowPositionals: true,
+        strict: true,
+        options: {
+          'task-def': { type: 'string', multiple: true },
+          cluster: { type: 'string' },
+          service: { type: 'string', multiple: true },
+          region: { type: 'string' },
+          format: { type: 'string' },
+          'fail-on': { type: 'string' },
+          'list-rules': { type: 'boolean' },
+          help: { type: 'boolean', short: 'h' },
+        },
+      });
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
@@ -96,7 +96,8 @@ function parseOptions(argv: readonly string[]): Options {
   const { values, positionals } = parse();
   const help = values.help === true;
   const [command, ...extra] = positionals;
-  if (!help && command !== 'audit') throw new UsageError(command === undefined ? 'missing command: audit' : `unknown command "${command}": the only command is audit`);
+  if (!help && command !== 'audit')
+    throw new UsageError(command === undefined ? 'missing command: audit' : `unknown command "${command}": the only command is audit`);
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
 
   const format = values.format ?? 'table';

@@ -68,13 +68,26 @@ export function fitting(state: DigestState): DigestState {
 }
 
 /** Writes the next version of the record, conditional on the version `read` (or on there being none); refused `stale` or `exists` when another run wrote it since. */
-function write(store: Store, id: string, read: DigestRecord | undefined, next: Omit<DigestRecord, 'id' | 'version' | 'expiration'>, now: number): Promise<Written<DigestRecord>> {
+function write(
+  store: Store,
+  id: string,
+  read: DigestRecord | undefined,
+  next: Omit<DigestRecord, 'id' | 'version' | 'expiration'>,
+  now: number,
+): Promise<Written<DigestRecord>> {
   const item: DigestRecord = { id, version: (read?.version ?? 0) + 1, expiration: ttlAfter(now, DIGEST_RETENTION_S), ...next };
   return store.put(item, read ? versionIs(read.version) : absent);
 }
 
 /** Takes the digest of `state`: the new version of the record, or refused when another run wrote the record since `read`. */
-export function claimDigest(store: Store, id: string, read: DigestRecord | undefined, state: DigestState, owner: string, now: number): Promise<Written<DigestRecord>> {
+export function claimDigest(
+  store: Store,
+  id: string,
+  read: DigestRecord | undefined,
+  state: DigestState,
+  owner: string,
+  now: number,
+): Promise<Written<DigestRecord>> {
   const pending = { ...fitting(state), owner, until: now + CLAIM_LEASE_MS };
   return write(store, id, read, { sent: read?.sent, pending }, now);
 }

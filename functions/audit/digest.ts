@@ -59,7 +59,8 @@ export function byService(input: AuditInput, findings: readonly Finding[]): { se
     const tdName = td ? taskDefinitionName(td) : undefined;
     const targetGroups = new Set((s.loadBalancers ?? []).map((lb) => lb.targetGroupArn).filter((a): a is string => !!a));
     const mine = findings.filter(
-      (f) => f.resource === s.serviceArn || (tdName !== undefined && (f.resource === tdName || f.resource.startsWith(`${tdName}#`))) || targetGroups.has(f.resource),
+      (f) =>
+        f.resource === s.serviceArn || (tdName !== undefined && (f.resource === tdName || f.resource.startsWith(`${tdName}#`))) || targetGroups.has(f.resource),
     );
     return { service: serviceNameOf(s), findings: mine };
   });
@@ -122,7 +123,10 @@ export interface DigestMessage {
 
 /** SNS subjects: no line breaks or control characters; ASCII so every mail client shows it as is. */
 export function subjectLine(text: string): string {
-  const clean = text.replace(/[^\x20-\x7e]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const clean = text
+    .replace(/[^\x20-\x7e]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return clean.length <= SUBJECT_MAX ? clean : `${clean.slice(0, SUBJECT_MAX - 3).trimEnd()}...`;
 }
 
@@ -156,22 +160,33 @@ export function renderDigest(audits: readonly ClusterAudit[], ctx: DigestContext
   const clusters = done.map((a) => a.cluster);
 
   const groups = done.flatMap((a) => {
-    const { services, other } = byService(a.input!, a.findings.filter((f) => atOrAbove(f, minSeverity)));
+    const { services, other } = byService(
+      a.input!,
+      a.findings.filter((f) => atOrAbove(f, minSeverity)),
+    );
     return [
       ...services.map((s) => ({ cluster: a.cluster, service: s.service, findings: sortFindings(s.findings) })),
       ...(other.length ? [{ cluster: a.cluster, service: '', findings: sortFindings(other) }] : []),
     ];
   });
   // Most severe service first, then by name: the one to look at is at the top of the screen.
-  groups.sort((x, y) => severityRank(y.findings[0]!.severity) - severityRank(x.findings[0]!.severity) || (serviceKey(x.cluster, x.service) < serviceKey(y.cluster, y.service) ? -1 : 1));
+  groups.sort(
+    (x, y) =>
+      severityRank(y.findings[0]!.severity) - severityRank(x.findings[0]!.severity) ||
+      (serviceKey(x.cluster, x.service) < serviceKey(y.cluster, y.service) ? -1 : 1),
+  );
 
   const lines: string[] = [];
   const serviceCount = plural(groups.filter((g) => g.service !== '').length, 'service');
   if (trigger.kind === 'deployment') {
     const outcome = trigger.eventName === 'SERVICE_DEPLOYMENT_FAILED' ? 'failed' : 'completed';
-    lines.push(`Deployment ${trigger.deploymentId} of ${trigger.cluster}/${trigger.service} ${outcome}. The service now has ${plural(alertable.length, 'finding')} at or above ${minSeverity}.`);
+    lines.push(
+      `Deployment ${trigger.deploymentId} of ${trigger.cluster}/${trigger.service} ${outcome}. The service now has ${plural(alertable.length, 'finding')} at or above ${minSeverity}.`,
+    );
   } else {
-    lines.push(`ECS audit of ${clusters.join(', ') || 'no cluster'} (${region}): ${plural(alertable.length, 'finding')} at or above ${minSeverity}, in ${serviceCount}.`);
+    lines.push(
+      `ECS audit of ${clusters.join(', ') || 'no cluster'} (${region}): ${plural(alertable.length, 'finding')} at or above ${minSeverity}, in ${serviceCount}.`,
+    );
     const changed = groups.filter((g) => ctx.changed.has(serviceKey(g.cluster, g.service))).length;
     if (changed > 0) lines.push(`${plural(changed, 'service has', 'services have')} findings the last digest did not report (marked NEW).`);
   }
@@ -204,14 +219,24 @@ export function renderDigest(audits: readonly ClusterAudit[], ctx: DigestContext
   lines.push('');
   if (belowCounts.length > 0) lines.push(`Below ${minSeverity}, not listed: ${belowCounts.join(', ')}.`);
   for (const a of audits.filter((x) => x.error)) lines.push(`Could not audit cluster ${a.cluster}: ${clip(a.error!)}`);
-  const scope = trigger.kind === 'deployment' ? `--cluster ${trigger.cluster} --service ${trigger.service}` : `--cluster ${clusters[0] ?? audits[0]?.cluster ?? '<cluster>'}`;
+  const scope =
+    trigger.kind === 'deployment'
+      ? `--cluster ${trigger.cluster} --service ${trigger.service}`
+      : `--cluster ${clusters[0] ?? audits[0]?.cluster ?? '<cluster>'}`;
   lines.push(`Full report: npx ecs-caretaker audit ${scope} --region ${region}`);
   lines.push('Each fix has a trade-off, listed by: npx ecs-caretaker audit --list-rules');
-  lines.push('', trigger.kind === 'deployment' ? `-- ecs-caretaker audit after ${trigger.eventName} at ${utc(trigger.time)}` : `-- ecs-caretaker audit, scheduled run at ${utc(trigger.time)}`);
+  lines.push(
+    '',
+    trigger.kind === 'deployment'
+      ? `-- ecs-caretaker audit after ${trigger.eventName} at ${utc(trigger.time)}`
+      : `-- ecs-caretaker audit, scheduled run at ${utc(trigger.time)}`,
+  );
 
   const where =
     trigger.kind === 'deployment' ? `${trigger.cluster}/${trigger.service}` : clusters.length <= 2 ? clusters.join(', ') : `${clusters.length} clusters`;
-  const subject = subjectLine(`ECS audit ${top.toUpperCase()}: ${plural(alertable.length, 'finding')}${trigger.kind === 'deployment' ? ' after deploy' : ''} - ${where}`);
+  const subject = subjectLine(
+    `ECS audit ${top.toUpperCase()}: ${plural(alertable.length, 'finding')}${trigger.kind === 'deployment' ? ' after deploy' : ''} - ${where}`,
+  );
   const attributes: Record<string, string> = { kind: 'audit-digest', severity: top };
   if (clusters.length === 1) attributes.cluster = clusters[0]!;
   if (trigger.kind === 'deployment') attributes.service = trigger.service;

@@ -22,7 +22,8 @@ export const TARGET_GROUPS_PER_CALL = 20;
 // PageSize: "Valid Range: Minimum value of 1. Maximum value of 400." (DescribeTargetGroups)
 const PAGE_SIZE = 400;
 
-const notFound = (error: unknown): boolean => error instanceof TargetGroupNotFoundException || (error as { name?: string })?.name === 'TargetGroupNotFoundException';
+const notFound = (error: unknown): boolean =>
+  error instanceof TargetGroupNotFoundException || (error as { name?: string })?.name === 'TargetGroupNotFoundException';
 
 export function elbv2Reader(client: ElasticLoadBalancingV2Client): Elbv2Reader {
   async function describe(arns: string[]): Promise<TargetGroup[]> {

@@ -92,7 +92,10 @@ export function checkFargateSize(cpu: number, memory: number, windows = false): 
     return {
       field: 'cpu',
       reason: `cpu ${cpu} is not a Fargate size${windows ? ' for Windows' : ''} (valid: ${list})`,
-      fix: fits.length > 0 ? `set cpu to ${fits.map(formatCpu).join(' or ')} for memory ${memory} MiB` : `set cpu to one of ${list} and memory to a value valid for it`,
+      fix:
+        fits.length > 0
+          ? `set cpu to ${fits.map(formatCpu).join(' or ')} for memory ${memory} MiB`
+          : `set cpu to one of ${list} and memory to a value valid for it`,
     };
   }
   if (option.memory.includes(memory)) return null;

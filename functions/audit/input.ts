@@ -39,14 +39,17 @@ const SERVICE_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:service\/([A-Za-z0-9_
 const deploymentEvent = z.object({
   id: z.string().check(z.minLength(1)),
   time: isoTime,
-  resources: z
-    .array(z.string())
-    .check(
-      z.minLength(1, 'expected the service ARN'),
-      z.refine((r) => r.length === 0 || SERVICE_ARN.test(r[0]!), 'expected [0] to be a service ARN with its cluster, arn:aws:ecs:<region>:<account>:service/<cluster>/<service>'),
+  resources: z.array(z.string()).check(
+    z.minLength(1, 'expected the service ARN'),
+    z.refine(
+      (r) => r.length === 0 || SERVICE_ARN.test(r[0]!),
+      'expected [0] to be a service ARN with its cluster, arn:aws:ecs:<region>:<account>:service/<cluster>/<service>',
     ),
+  ),
   detail: z.object({
-    eventName: z.enum(DEPLOYMENT_FINISHED, { error: (issue) => `expected ${DEPLOYMENT_FINISHED.join(' or ')}, got ${issue.input === undefined ? 'nothing' : JSON.stringify(issue.input)}` }),
+    eventName: z.enum(DEPLOYMENT_FINISHED, {
+      error: (issue) => `expected ${DEPLOYMENT_FINISHED.join(' or ')}, got ${issue.input === undefined ? 'nothing' : JSON.stringify(issue.input)}`,
+    }),
     deploymentId: z.string().check(z.minLength(1)),
   }),
 });
@@ -69,7 +72,16 @@ export function parseInvocation(payload: unknown): AuditInvocation {
     const event = check(deploymentEvent, payload, 'ECS Deployment State Change event');
     const serviceArn = event.resources[0]!;
     const [, cluster, service] = SERVICE_ARN.exec(serviceArn)!;
-    return { kind: 'deployment', eventId: event.id, time: event.time, cluster: cluster!, service: service!, serviceArn, eventName: event.detail.eventName, deploymentId: event.detail.deploymentId };
+    return {
+      kind: 'deployment',
+      eventId: event.id,
+      time: event.time,
+      cluster: cluster!,
+      service: service!,
+      serviceArn,
+      eventName: event.detail.eventName,
+      deploymentId: event.detail.deploymentId,
+    };
   }
   throw new InvalidInvocationError(
     `Invalid invocation: expected an EventBridge Scheduled Event (source "aws.events") or an ECS Deployment State Change (source "aws.ecs"), got source ${JSON.stringify(p.source ?? null)}, detail-type ${JSON.stringify(p['detail-type'] ?? null)}`,

@@ -85,7 +85,8 @@ export function parseJsonWithPositions(text: string): ParsedJson {
         at++;
         return out;
       }
-      if (c < 0x20) fail(c === 10 ? 'unterminated string (a line break inside a string must be written \\n)' : 'control character inside a string must be escaped');
+      if (c < 0x20)
+        fail(c === 10 ? 'unterminated string (a line break inside a string must be written \\n)' : 'control character inside a string must be escaped');
       if (c !== 92) {
         at++;
         continue;
@@ -171,7 +172,7 @@ export function parseJsonWithPositions(text: string): ParsedJson {
       case 'n':
         return literal('null', null);
       case "'":
-        return fail("strings must use double quotes (\"), not '");
+        return fail('strings must use double quotes ("), not \'');
       default:
         if (ch === '-' || (ch !== undefined && ch >= '0' && ch <= '9')) return parseNumber();
         return fail(`unexpected ${describe(at)}: expected a value`);
@@ -191,7 +192,7 @@ export function parseJsonWithPositions(text: string): ParsedJson {
       skipWhitespace();
       if (text[at] !== '"') {
         if (text[at] === '}') fail("trailing comma before '}' is not allowed in JSON");
-        if (text[at] === "'") fail("property names must use double quotes (\"), not '");
+        if (text[at] === "'") fail('property names must use double quotes ("), not \'');
         fail(`unexpected ${describe(at)}: expected a property name in double quotes`);
       }
       const key = parseString();

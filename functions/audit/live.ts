@@ -4,7 +4,14 @@
  * (ListServices, DescribeServices, DescribeTaskDefinition; DescribeTargetGroups,
  * DescribeTargetGroupAttributes).
  */
-import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ListServicesCommand, type ECSClient, type Service, type TaskDefinition } from '@aws-sdk/client-ecs';
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ListServicesCommand,
+  type ECSClient,
+  type Service,
+  type TaskDefinition,
+} from '@aws-sdk/client-ecs';
 import type { AuditInput, TargetGroup, TargetGroupAttribute, TargetGroupInput } from './rules.ts';
 
 /**
@@ -88,7 +95,8 @@ export async function collectLive(clients: LiveClients, scope: LiveScope): Promi
   const { elbv2 } = clients;
   const groups = tgArns.length === 0 ? [] : await call('DescribeTargetGroups', () => elbv2.describeTargetGroups(tgArns));
   for (const arn of tgArns) {
-    if (!groups.some((g) => g.TargetGroupArn === arn)) notes.push(`target group ${arn} not found (deleted?): its health check and deregistration settings were not audited`);
+    if (!groups.some((g) => g.TargetGroupArn === arn))
+      notes.push(`target group ${arn} not found (deleted?): its health check and deregistration settings were not audited`);
   }
   for (const targetGroup of groups) {
     const arn = targetGroup.TargetGroupArn;

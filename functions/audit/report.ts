@@ -28,7 +28,10 @@ export function sortFindings(findings: readonly Finding[]): Finding[] {
   const order = new Map(RULES.map((r, i) => [r.id, i]));
   return [...findings].sort(
     // Code-unit order, not localeCompare: the same input must give the same report on every machine.
-    (a, b) => severityRank(b.severity) - severityRank(a.severity) || (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0) || order.get(a.rule)! - order.get(b.rule)!,
+    (a, b) =>
+      severityRank(b.severity) - severityRank(a.severity) ||
+      (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0) ||
+      order.get(a.rule)! - order.get(b.rule)!,
   );
 }
 

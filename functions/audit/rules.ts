@@ -460,7 +460,12 @@ const checkHealthCheckShell: TaskCheck = ({ td, index }, emit) => {
     const why = shellLessImage(c.image);
     if (!why) return;
     const [kind, first] = command;
-    const program = kind === 'CMD-SHELL' ? '/bin/sh' : kind === 'CMD' && SHELL_TOOLS.has(basename(first!.trim().split(/\s+/)[0]!)) ? first!.trim().split(/\s+/)[0]! : undefined;
+    const program =
+      kind === 'CMD-SHELL'
+        ? '/bin/sh'
+        : kind === 'CMD' && SHELL_TOOLS.has(basename(first!.trim().split(/\s+/)[0]!))
+          ? first!.trim().split(/\s+/)[0]!
+          : undefined;
     if (!program) return;
     emit({
       rule: 'health-check-needs-shell',

@@ -9,16 +9,7 @@ import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { Store } from '../shared/store.ts';
-import {
-  atOrAbove,
-  renderDigest,
-  serviceFindingIds,
-  serviceKey,
-  stateHash,
-  type ClusterAudit,
-  type DigestContext,
-  type DigestMessage,
-} from './digest.ts';
+import { atOrAbove, renderDigest, serviceFindingIds, serviceKey, stateHash, type ClusterAudit, type DigestContext, type DigestMessage } from './digest.ts';
 import {
   claimDigest,
   confirmDigest,
@@ -84,12 +75,19 @@ export async function runAudit(deps: AuditDeps, invocation: AuditInvocation): Pr
   const { settings, logger } = deps;
   if (invocation.kind === 'deployment' && !settings.clusters.includes(invocation.cluster)) {
     // The rule only selects configured clusters; this arrived another way, or the configuration changed since.
-    logger.warn('Deployment of a cluster that is not configured: not audited', { cluster: invocation.cluster, service: invocation.service, eventId: invocation.eventId });
+    logger.warn('Deployment of a cluster that is not configured: not audited', {
+      cluster: invocation.cluster,
+      service: invocation.service,
+      eventId: invocation.eventId,
+    });
     deps.metrics.addMetric('OutOfScopeEvents', MetricUnit.Count, 1);
     return { trigger: invocation.kind, clusters: [], digest: 'out-of-scope' };
   }
 
-  const scopes = invocation.kind === 'schedule' ? settings.clusters.map((cluster) => ({ cluster, services: [] as string[] })) : [{ cluster: invocation.cluster, services: [invocation.serviceArn] }];
+  const scopes =
+    invocation.kind === 'schedule'
+      ? settings.clusters.map((cluster) => ({ cluster, services: [] as string[] }))
+      : [{ cluster: invocation.cluster, services: [invocation.serviceArn] }];
   const audits: ClusterAudit[] = [];
   for (const scope of scopes) {
     try {
@@ -185,13 +183,22 @@ async function digest(deps: AuditDeps, invocation: AuditInvocation, audits: read
     const trigger: DigestContext['trigger'] =
       invocation.kind === 'schedule'
         ? { kind: 'schedule', time: invocation.time }
-        : { kind: 'deployment', time: invocation.time, cluster: invocation.cluster, service: invocation.service, eventName: invocation.eventName, deploymentId: invocation.deploymentId };
+        : {
+            kind: 'deployment',
+            time: invocation.time,
+            cluster: invocation.cluster,
+            service: invocation.service,
+            eventName: invocation.eventName,
+            deploymentId: invocation.deploymentId,
+          };
     const message = renderDigest(audits, { region: deps.region, minSeverity, trigger, changed });
     let messageId: string | undefined;
     try {
       messageId = await publish(deps.sns, topicArn, message);
     } catch (error) {
-      await releaseDigest(deps.store, claimed, deps.now()).catch((release) => deps.logger.error('Digest claim not released: it expires with its lease', { error: release as Error, id }));
+      await releaseDigest(deps.store, claimed, deps.now()).catch((release) =>
+        deps.logger.error('Digest claim not released: it expires with its lease', { error: release as Error, id }),
+      );
       throw error;
     }
     if (!(await confirmDigest(deps.store, claimed, messageId, deps.now())).ok) {
@@ -239,7 +246,12 @@ async function decideScheduled(deps: AuditDeps, audits: readonly ClusterAudit[],
  * its own last deployment digest, or the last scheduled digest. So the first
  * deployment after a daily digest stays quiet unless it brought something new.
  */
-async function decideDeployment(deps: AuditDeps, invocation: Extract<AuditInvocation, { kind: 'deployment' }>, a: ClusterAudit, now: number): Promise<Decision> {
+async function decideDeployment(
+  deps: AuditDeps,
+  invocation: Extract<AuditInvocation, { kind: 'deployment' }>,
+  a: ClusterAudit,
+  now: number,
+): Promise<Decision> {
   const { minSeverity } = deps.settings.alerts;
   const id = serviceDigestId(invocation.cluster, invocation.service);
   const key = serviceKey(invocation.cluster, invocation.service);
@@ -247,10 +259,19 @@ async function decideDeployment(deps: AuditDeps, invocation: Extract<AuditInvoca
   // Everything a one-service input holds is the service's own (settings, task definition, target groups).
   const ids = Object.values(serviceFindingIds(a, minSeverity)).flat();
   const services: Record<string, string[]> = ids.length > 0 ? { [key]: [...new Set(ids)].sort() } : {};
-  const candidates = [read?.sent, scheduled?.sent?.services ? { hash: '', services: { [key]: scheduled.sent.services[key] ?? [] }, at: scheduled.sent.at } : undefined];
+  const candidates = [
+    read?.sent,
+    scheduled?.sent?.services ? { hash: '', services: { [key]: scheduled.sent.services[key] ?? [] }, at: scheduled.sent.at } : undefined,
+  ];
   const baseline = candidates.filter((s): s is DigestState => s !== undefined).sort((x, y) => y.at - x.at)[0];
   const alertable = a.findings.filter((f) => atOrAbove(f, minSeverity)).length;
-  return { id, read, state: { hash: stateHash(services), services, at: now }, changed: newFindings(services, baseline && { ...baseline, services: baseline.services ?? {} }), alertable };
+  return {
+    id,
+    read,
+    state: { hash: stateHash(services), services, at: now },
+    changed: newFindings(services, baseline && { ...baseline, services: baseline.services ?? {} }),
+    alertable,
+  };
 }
 
 async function publish(sns: SNSClient, topicArn: string, message: DigestMessage): Promise<string | undefined> {

@@ -20,7 +20,10 @@ export function settingsFromConfig(config: CaretakerConfig): AuditSettings {
 }
 
 export const environmentSizeIssue = (config: CaretakerConfig): string | undefined =>
-  envSizeIssue(settingsFromConfig(config), (bytes, limit) => `config.clusters: the clusters take ${bytes} bytes in the audit function's environment (AUDIT_CONFIG), over ${limit}`);
+  envSizeIssue(
+    settingsFromConfig(config),
+    (bytes, limit) => `config.clusters: the clusters take ${bytes} bytes in the audit function's environment (AUDIT_CONFIG), over ${limit}`,
+  );
 
 /**
  * The `audit` section, with its defaults. The configuration type gains the

@@ -34,14 +34,19 @@ const strings = (what: string) => z.array(str('a string'), { error: expected(wha
 const arrayOf = <T extends z.ZodMiniType>(item: T, what: string) => z.array(item, { error: expected(what) });
 const object = <S extends Record<string, z.ZodMiniType>>(shape: S, what = 'an object') => z.looseObject(shape, { error: expected(what) });
 const oneOf = <const V extends readonly [string, ...string[]]>(values: V) =>
-  z.enum(values, { error: (issue: { input?: unknown }) => (issue.input === undefined ? `required: expected one of ${values.join(', ')}` : `expected one of ${values.join(', ')}, got ${JSON.stringify(issue.input)}`) });
+  z.enum(values, {
+    error: (issue: { input?: unknown }) =>
+      issue.input === undefined ? `required: expected one of ${values.join(', ')}` : `expected one of ${values.join(', ')}, got ${JSON.stringify(issue.input)}`,
+  });
 
 const port = int('a port number').check(z.gte(0, 'expected a port number 0-65535'), z.lte(65535, 'expected a port number 0-65535'));
 const seconds = int('a number of seconds').check(z.gte(0, 'expected a number of seconds >= 0'));
 
 const healthCheck = object(
   {
-    command: strings('an array of strings such as ["CMD-SHELL", "curl -f http://127.0.0.1/ || exit 1"]').check(z.minLength(1, 'expected at least "CMD" or "CMD-SHELL" and a command')),
+    command: strings('an array of strings such as ["CMD-SHELL", "curl -f http://127.0.0.1/ || exit 1"]').check(
+      z.minLength(1, 'expected at least "CMD" or "CMD-SHELL" and a command'),
+    ),
     interval: z.optional(seconds),
     timeout: z.optional(seconds),
     retries: z.optional(int()),
@@ -61,12 +66,24 @@ const containerDefinition = object(
     stopTimeout: z.optional(seconds),
     startTimeout: z.optional(seconds),
     healthCheck: z.optional(healthCheck),
-    portMappings: z.optional(arrayOf(object({ containerPort: z.optional(port), hostPort: z.optional(port), protocol: z.optional(oneOf(['tcp', 'udp'])), name: z.optional(str()) }), 'an array of port mappings')),
+    portMappings: z.optional(
+      arrayOf(
+        object({ containerPort: z.optional(port), hostPort: z.optional(port), protocol: z.optional(oneOf(['tcp', 'udp'])), name: z.optional(str()) }),
+        'an array of port mappings',
+      ),
+    ),
     // The CLI rejects a number here ("Invalid type for parameter ... value"): environment values are strings.
-    environment: z.optional(arrayOf(object({ name: str('a variable name'), value: str('a string (quote numbers and booleans: "8080")') }), 'an array of {"name", "value"} objects')),
+    environment: z.optional(
+      arrayOf(object({ name: str('a variable name'), value: str('a string (quote numbers and booleans: "8080")') }), 'an array of {"name", "value"} objects'),
+    ),
     command: z.optional(strings('an array of strings')),
     entryPoint: z.optional(strings('an array of strings')),
-    dependsOn: z.optional(arrayOf(object({ containerName: str('a container name'), condition: oneOf(['START', 'COMPLETE', 'SUCCESS', 'HEALTHY']) }), 'an array of {"containerName", "condition"} objects')),
+    dependsOn: z.optional(
+      arrayOf(
+        object({ containerName: str('a container name'), condition: oneOf(['START', 'COMPLETE', 'SUCCESS', 'HEALTHY']) }),
+        'an array of {"containerName", "condition"} objects',
+      ),
+    ),
   },
   'a container definition object',
 );
@@ -92,13 +109,24 @@ const taskDefinitionSchema = object(
     const names = new Map<string, number>();
     td.containerDefinitions.forEach((c, i) => {
       const first = names.get(c.name);
-      if (first !== undefined) ctx.addIssue({ code: 'custom', input: c.name, path: ['containerDefinitions', i, 'name'], message: `duplicate container name "${c.name}" (also containerDefinitions[${first}])` });
+      if (first !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          input: c.name,
+          path: ['containerDefinitions', i, 'name'],
+          message: `duplicate container name "${c.name}" (also containerDefinitions[${first}])`,
+        });
       else names.set(c.name, i);
     });
     td.containerDefinitions.forEach((c, i) => {
       (c.dependsOn ?? []).forEach((d, j) => {
         if (!names.has(d.containerName)) {
-          ctx.addIssue({ code: 'custom', input: d.containerName, path: ['containerDefinitions', i, 'dependsOn', j, 'containerName'], message: `no container named "${d.containerName}" in this task definition` });
+          ctx.addIssue({
+            code: 'custom',
+            input: d.containerName,
+            path: ['containerDefinitions', i, 'dependsOn', j, 'containerName'],
+            message: `no container named "${d.containerName}" in this task definition`,
+          });
         }
       });
     });

@@ -76,7 +76,8 @@ export function readAlarm(payload: Record<string, unknown>, root: 'detail' | 'al
     for (const name of INSTANCE_DIMENSIONS) {
       const value = dimensions[name];
       if (value === undefined) continue;
-      if (typeof value !== 'string' || !EC2_INSTANCE_ID.test(value)) fail(`${at}.metricStat.metric.dimensions.${name}: expected an EC2 instance id "i-...", got ${JSON.stringify(value)}`);
+      if (typeof value !== 'string' || !EC2_INSTANCE_ID.test(value))
+        fail(`${at}.metricStat.metric.dimensions.${name}: expected an EC2 instance id "i-...", got ${JSON.stringify(value)}`);
       instances.add(value);
     }
     const cluster = dimensions[CLUSTER_DIMENSION];

@@ -68,7 +68,11 @@ export async function collectReport(deps: CollectDeps, input: ReportInput): Prom
   });
   // Marked before publishing: a crash in between loses one report's metrics, which is
   // better than counting an instance's cleanup twice on every redelivery.
-  const mark = await putIfAbsent(deps.store, { id: reportMarkId(input.commandId, input.instanceId), at: deps.now(), expiration: ttlAfter(deps.now(), REPORT_MARK_SECONDS) });
+  const mark = await putIfAbsent(deps.store, {
+    id: reportMarkId(input.commandId, input.instanceId),
+    at: deps.now(),
+    expiration: ttlAfter(deps.now(), REPORT_MARK_SECONDS),
+  });
   if (!mark.ok) {
     logger.info('Report already collected: duplicate status event', { ...ids, eventId: input.eventId });
     return { outcome: 'duplicate', ...ids };
@@ -90,11 +94,17 @@ export async function collectReport(deps: CollectDeps, input: ReportInput): Prom
   };
   const output = classification.output;
   if (output.kind === 'unparseable') {
-    logger.error('Cleanup report unparseable', { ...context, why: output.why, stdoutTail: (invocation.StandardOutputContent ?? '').slice(-300), stderrTail: (invocation.StandardErrorContent ?? '').slice(-300) });
+    logger.error('Cleanup report unparseable', {
+      ...context,
+      why: output.why,
+      stdoutTail: (invocation.StandardOutputContent ?? '').slice(-300),
+      stderrTail: (invocation.StandardErrorContent ?? '').slice(-300),
+    });
   } else if (output.kind === 'truncated') {
     logger.warn('Cleanup report truncated by the script: only the exit status is known', { ...context, errorCount: output.line.errorCount });
   }
-  if (classification.outcome === 'failed') logger.error('Cleanup failed on an instance', { ...context, errors: output.kind === 'report' ? output.report.errors : undefined });
+  if (classification.outcome === 'failed')
+    logger.error('Cleanup failed on an instance', { ...context, errors: output.kind === 'report' ? output.report.errors : undefined });
   else if (classification.outcome === 'undeliverable') logger.warn('Cleanup not delivered: the instance is not reachable through Run Command', context);
   else logger.info('Cleanup report collected', { ...context, report: output.kind === 'report' ? output.report : undefined });
   return { outcome: 'collected', ...ids, cluster, classification, metrics };

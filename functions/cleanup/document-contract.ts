@@ -124,7 +124,8 @@ export const cleanupDocumentParameters = {
   },
   DeadlineSeconds: {
     type: 'String',
-    description: 'After this many seconds (30 to 86400) the script starts nothing more, kills what runs and reports status deadline (exit 15); below the step timeout.',
+    description:
+      'After this many seconds (30 to 86400) the script starts nothing more, kills what runs and reports status deadline (exit 15); below the step timeout.',
     // For the default 600-second step; cleanupDocumentContent sets it from its own timeout.
     default: String(cleanupDeadlineSeconds(600)),
     // 30 to 86400.

@@ -18,7 +18,12 @@ const ssmSend = traced(new SSMClient({ ...clientConfig, retryStrategy: throttlin
 const store = createStore(documentClient(), requireEnv('TABLE_NAME'));
 
 export const handler = lambdaHandler('cleanup', async (event, context) => {
-  const input = parseCleanupInput(event, { clusters: settings.clusters, dryRun: settings.cleanup.dryRun, alarmNamePrefix: settings.alarmNamePrefix, documentName: settings.documentName });
+  const input = parseCleanupInput(event, {
+    clusters: settings.clusters,
+    dryRun: settings.cleanup.dryRun,
+    alarmNamePrefix: settings.alarmNamePrefix,
+    documentName: settings.documentName,
+  });
   switch (input.kind) {
     case 'ignore':
       logger.info('Nothing to do', { reason: input.reason });

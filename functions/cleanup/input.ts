@@ -109,7 +109,9 @@ function alarmInput(payload: Record<string, unknown>, root: 'detail' | 'alarmDat
 function requestInput(payload: Record<string, unknown>, settings: InputSettings): CleanupInput {
   const what = 'Cleanup Requested event';
   if (payload['detail-type'] !== CLEANUP_REQUEST_DETAIL_TYPE) {
-    throw new InvalidCleanupInputError(`Invalid ${what}: detail-type: expected "${CLEANUP_REQUEST_DETAIL_TYPE}", got ${JSON.stringify(payload['detail-type'])}`);
+    throw new InvalidCleanupInputError(
+      `Invalid ${what}: detail-type: expected "${CLEANUP_REQUEST_DETAIL_TYPE}", got ${JSON.stringify(payload['detail-type'])}`,
+    );
   }
   const problems = cleanupRequestProblems(payload.detail);
   if (problems.length) throw new InvalidCleanupInputError(`Invalid ${what}: ${problems.join('; ')}`);
@@ -125,22 +127,32 @@ function requestInput(payload: Record<string, unknown>, settings: InputSettings)
 
 export function parseCleanupInput(payload: unknown, settings: InputSettings): CleanupInput {
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
-    throw new InvalidCleanupInputError(`Invalid invocation: expected a JSON object, got ${payload === null ? 'null' : Array.isArray(payload) ? 'an array' : typeof payload}`);
+    throw new InvalidCleanupInputError(
+      `Invalid invocation: expected a JSON object, got ${payload === null ? 'null' : Array.isArray(payload) ? 'an array' : typeof payload}`,
+    );
   }
   const p = payload as Record<string, unknown>;
 
   if (p.source === 'aws.cloudwatch') {
-    if (p['detail-type'] === ALARM_DETAIL_TYPE) return alarmInput(p, 'detail', Array.isArray(p.resources) ? (p.resources[0] as string | undefined) : undefined, settings);
+    if (p['detail-type'] === ALARM_DETAIL_TYPE)
+      return alarmInput(p, 'detail', Array.isArray(p.resources) ? (p.resources[0] as string | undefined) : undefined, settings);
     if ('alarmData' in p) return alarmInput(p, 'alarmData', typeof p.alarmArn === 'string' ? p.alarmArn : undefined, settings);
-    throw new InvalidCleanupInputError(`Invalid CloudWatch event: detail-type: expected "${ALARM_DETAIL_TYPE}" (EventBridge) or an alarmData object (Lambda alarm action), got ${JSON.stringify(p['detail-type'])}`);
+    throw new InvalidCleanupInputError(
+      `Invalid CloudWatch event: detail-type: expected "${ALARM_DETAIL_TYPE}" (EventBridge) or an alarmData object (Lambda alarm action), got ${JSON.stringify(p['detail-type'])}`,
+    );
   }
 
   if (p.source === 'aws.ssm') {
-    if (p['detail-type'] !== INVOCATION_DETAIL_TYPE) throw new InvalidCleanupInputError(`Invalid Systems Manager event: detail-type: expected "${INVOCATION_DETAIL_TYPE}", got ${JSON.stringify(p['detail-type'])}`);
+    if (p['detail-type'] !== INVOCATION_DETAIL_TYPE)
+      throw new InvalidCleanupInputError(
+        `Invalid Systems Manager event: detail-type: expected "${INVOCATION_DETAIL_TYPE}", got ${JSON.stringify(p['detail-type'])}`,
+      );
     const event = check(invocationEvent, p, INVOCATION_DETAIL_TYPE);
     const d = event.detail;
     if (d['document-name'] !== settings.documentName) {
-      throw new InvalidCleanupInputError(`Invalid ${INVOCATION_DETAIL_TYPE}: detail.document-name: "${d['document-name']}" is not the cleanup document "${settings.documentName}"`);
+      throw new InvalidCleanupInputError(
+        `Invalid ${INVOCATION_DETAIL_TYPE}: detail.document-name: "${d['document-name']}" is not the cleanup document "${settings.documentName}"`,
+      );
     }
     return { kind: 'report', commandId: d['command-id'], instanceId: d['instance-id'], status: d.status, eventId: event.id };
   }
@@ -148,14 +160,18 @@ export function parseCleanupInput(payload: unknown, settings: InputSettings): Cl
   if (p.source === CLEANUP_REQUEST_SOURCE) return requestInput(p, settings);
 
   if ('source' in p || 'detail-type' in p) {
-    throw new InvalidCleanupInputError(`Invalid event: source: ${JSON.stringify(p.source)} with detail-type ${JSON.stringify(p['detail-type'])} is not an event the cleanup function subscribes to`);
+    throw new InvalidCleanupInputError(
+      `Invalid event: source: ${JSON.stringify(p.source)} with detail-type ${JSON.stringify(p['detail-type'])} is not an event the cleanup function subscribes to`,
+    );
   }
 
   if ('cluster' in p) {
     const what = p.trigger === 'schedule' ? 'schedule input' : 'direct invocation';
     const input = check(directInvoke, p, what);
     const cluster = requireConfigured(input.cluster, 'cluster', settings, what);
-    const scope: Scope = input.instanceIds ? { kind: 'instances', instanceIds: [...new Set(input.instanceIds)], clusters: [cluster] } : { kind: 'cluster', cluster };
+    const scope: Scope = input.instanceIds
+      ? { kind: 'instances', instanceIds: [...new Set(input.instanceIds)], clusters: [cluster] }
+      : { kind: 'cluster', cluster };
     return {
       kind: 'run',
       trigger: input.trigger === 'schedule' ? { kind: 'schedule', detail: `schedule of ${cluster}` } : { kind: 'manual', detail: 'direct invocation' },

@@ -21,10 +21,7 @@ export interface TruncatedReport {
   truncated: true;
 }
 
-export type ParsedOutput =
-  | { kind: 'report'; report: CleanupReport }
-  | { kind: 'truncated'; line: TruncatedReport }
-  | { kind: 'unparseable'; why: string };
+export type ParsedOutput = { kind: 'report'; report: CleanupReport } | { kind: 'truncated'; line: TruncatedReport } | { kind: 'unparseable'; why: string };
 
 const count = z.int().check(z.gte(0));
 const bytes = z.nullable(z.number().check(z.gte(0)));
@@ -55,7 +52,10 @@ const truncatedShape = z.object({
 
 /** The report is the last non-empty line of stdout; anything before it is not ours (e.g. the agent's own notes). */
 export function parseReportLine(stdout: string): ParsedOutput {
-  const lines = stdout.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  const lines = stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   const last = lines[lines.length - 1];
   const atLimit = stdout.length >= STDOUT_LIMIT;
   if (last === undefined) return { kind: 'unparseable', why: 'no output on stdout' };
@@ -165,12 +165,18 @@ export function invocationMetrics(opts: { cluster: string; instanceId: string; c
   if (c.output.kind === 'report') {
     const r = c.output.report;
     if (r.dryRun) {
-      values.push({ name: 'ContainersWouldRemove', unit: 'Count', value: r.containers.wouldRemove }, { name: 'VolumesWouldRemove', unit: 'Count', value: r.volumes.wouldRemove });
+      values.push(
+        { name: 'ContainersWouldRemove', unit: 'Count', value: r.containers.wouldRemove },
+        { name: 'VolumesWouldRemove', unit: 'Count', value: r.volumes.wouldRemove },
+      );
     } else {
       if (r.reclaimedBytes !== null) values.push({ name: 'ReclaimedBytes', unit: 'Bytes', value: r.reclaimedBytes });
       if (r.trimmedBytes !== null) values.push({ name: 'TrimmedBytes', unit: 'Bytes', value: r.trimmedBytes });
       if (r.freeBytesAfter !== null) values.push({ name: 'FreeBytesAfter', unit: 'Bytes', value: r.freeBytesAfter });
-      values.push({ name: 'ContainersRemoved', unit: 'Count', value: r.containers.removed }, { name: 'VolumesRemoved', unit: 'Count', value: r.volumes.removed });
+      values.push(
+        { name: 'ContainersRemoved', unit: 'Count', value: r.containers.removed },
+        { name: 'VolumesRemoved', unit: 'Count', value: r.volumes.removed },
+      );
     }
   }
   return {

@@ -176,7 +176,12 @@ async function runCluster(deps: CleanupDeps, input: RunInput, targets: ClusterTa
         });
         return;
       }
-      logger.warn('SendCommand failed but the command exists: kept as sent', { cluster: targets.cluster, batch: batch.token, commandId, error: error as Error });
+      logger.warn('SendCommand failed but the command exists: kept as sent', {
+        cluster: targets.cluster,
+        batch: batch.token,
+        commandId,
+        error: error as Error,
+      });
     }
     result.commands.push({ commandId, instanceIds: batch.instanceIds });
     // The collector learns the cluster from here; the Comment holds it too, unless the name is too long.
@@ -189,7 +194,9 @@ async function runCluster(deps: CleanupDeps, input: RunInput, targets: ClusterTa
         // Reports arrive until the delivery deadline plus one execution; a day more covers late event retries.
         expiration: ttlAfter(deps.now(), (request.TimeoutSeconds ?? 0) + settings.cleanup.timeoutSeconds + 86_400),
       })
-      .catch((error: unknown) => logger.warn('Could not record the command; the collector will read the cluster from its Comment', { commandId, error: error as Error }));
+      .catch((error: unknown) =>
+        logger.warn('Could not record the command; the collector will read the cluster from its Comment', { commandId, error: error as Error }),
+      );
   });
 
   emit(deps.metrics, clusterMetrics(result, targets.eligible.length));
@@ -238,7 +245,10 @@ export async function runCleanup(deps: CleanupDeps, input: RunInput): Promise<Ru
     const resolution = await resolveScope({ ecs: deps.ecs, ssm: deps.ssm, clusters: deps.settings.clusters }, scope);
     if (resolution.notActive.ids.length) {
       result.notActive.push(...resolution.notActive.ids);
-      deps.logger.info('Named instances are not ACTIVE container instances of a configured cluster: skipped', { trigger: input.trigger, instances: sample(resolution.notActive.ids) });
+      deps.logger.info('Named instances are not ACTIVE container instances of a configured cluster: skipped', {
+        trigger: input.trigger,
+        instances: sample(resolution.notActive.ids),
+      });
       emit(deps.metrics, {
         dimensionSets: resolution.notActive.cluster ? [{ Cluster: resolution.notActive.cluster }] : [],
         values: [{ name: 'InstancesNotActive', unit: 'Count', value: resolution.notActive.ids.length }],

@@ -31,4 +31,7 @@ export const settingsFromConfig = (config: CaretakerConfig, { prefix }: { prefix
 });
 
 export const environmentSizeIssue = (config: CaretakerConfig, deployment: { prefix: string }): string | undefined =>
-  envSizeIssue(settingsFromConfig(config, deployment), (bytes, limit) => `config.clusters: the clusters take ${bytes} bytes in the cleanup function's environment (CLEANUP_CONFIG), over ${limit}`);
+  envSizeIssue(
+    settingsFromConfig(config, deployment),
+    (bytes, limit) => `config.clusters: the clusters take ${bytes} bytes in the cleanup function's environment (CLEANUP_CONFIG), over ${limit}`,
+  );

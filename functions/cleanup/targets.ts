@@ -77,7 +77,11 @@ async function ssmStates(ssm: SSMClient, ids: string[]): Promise<Map<string, Ssm
       let nextToken: string | undefined;
       do {
         const out = await ssm.send(
-          new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: batch }], MaxResults: DESCRIBE_INSTANCE_INFORMATION_MAX, NextToken: nextToken }),
+          new DescribeInstanceInformationCommand({
+            Filters: [{ Key: 'InstanceIds', Values: batch }],
+            MaxResults: DESCRIBE_INSTANCE_INFORMATION_MAX,
+            NextToken: nextToken,
+          }),
         );
         for (const info of out.InstanceInformationList ?? []) {
           if (info.InstanceId) states.set(info.InstanceId, { pingStatus: info.PingStatus, platformType: info.PlatformType });

@@ -1,8 +1,4 @@
-import {
-  CompleteLifecycleActionCommand,
-  RecordLifecycleActionHeartbeatCommand,
-  type AutoScalingClient,
-} from '@aws-sdk/client-auto-scaling';
+import { CompleteLifecycleActionCommand, RecordLifecycleActionHeartbeatCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import {
   DescribeCapacityProvidersCommand,
   DescribeContainerInstancesCommand,

@@ -70,5 +70,13 @@ function report(ctx: Ctx, record: DrainRecord, outcome: Outcome, result: Lifecyc
     metrics.addMetric('DrainDurationSeconds', MetricUnit.Seconds, seconds);
     metrics.addMetric('ApiCallsPerDrain', MetricUnit.Count, apiCalls);
   }
-  logger.info('Lifecycle action completed', { ...contextOf(record), outcome, result, durationSeconds: seconds, apiCalls, checks: record.checks, heartbeats: record.heartbeats });
+  logger.info('Lifecycle action completed', {
+    ...contextOf(record),
+    outcome,
+    result,
+    durationSeconds: seconds,
+    apiCalls,
+    checks: record.checks,
+    heartbeats: record.heartbeats,
+  });
 }

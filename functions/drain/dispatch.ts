@@ -98,8 +98,7 @@ async function onContainerInstance(ctx: Ctx, input: Extract<DrainInput, { kind: 
   const advanced = await records.advanceCiVersion(index.actionId, input.version);
   if (!advanced.ok) return { outcome: 'stale', actionId: index.actionId };
   const record = advanced.item;
-  const countsSayEmpty =
-    input.runningTasksCount !== undefined && input.runningTasksCount + (input.pendingTasksCount ?? 0) <= (record.excludedRunning ?? 0);
+  const countsSayEmpty = input.runningTasksCount !== undefined && input.runningTasksCount + (input.pendingTasksCount ?? 0) <= (record.excludedRunning ?? 0);
   if (input.status === 'DRAINING' && !countsSayEmpty && !mayBeDone(record.outstanding, record.stoppedSeen)) {
     return { outcome: 'waiting', actionId: record.id, blocking: pendingCount(record) };
   }
@@ -126,6 +125,11 @@ async function onSpotInterruption(ctx: Ctx, input: Extract<DrainInput, { kind: '
   }
   // The two-minute warning leaves no time for a lifecycle hook to matter: draining now gives the
   // service scheduler the most time to start replacements elsewhere.
-  deps.logger.info('Spot interruption warning: instance set DRAINING', { instanceId: input.instanceId, containerInstanceArn: found.arn, status: ci?.status, action: input.action });
+  deps.logger.info('Spot interruption warning: instance set DRAINING', {
+    instanceId: input.instanceId,
+    containerInstanceArn: found.arn,
+    status: ci?.status,
+    action: input.action,
+  });
   return { outcome: 'waiting' };
 }

@@ -97,4 +97,5 @@ export function mayBeDone(outstanding: ReadonlySet<string> | undefined, stoppedS
 export const timedOut = (startedAt: number, drainTimeoutSeconds: number, now: number): boolean => now >= startedAt + drainTimeoutSeconds * 1000;
 
 /** Heartbeats go out once the last one is a third of HeartbeatTimeout old, leaving two thirds for a late or throttled tick. */
-export const heartbeatDue = (lastHeartbeatAt: number, heartbeatTimeoutSeconds: number, now: number): boolean => now - lastHeartbeatAt >= (heartbeatTimeoutSeconds * 1000) / 3;
+export const heartbeatDue = (lastHeartbeatAt: number, heartbeatTimeoutSeconds: number, now: number): boolean =>
+  now - lastHeartbeatAt >= (heartbeatTimeoutSeconds * 1000) / 3;

@@ -66,7 +66,10 @@ export interface DrainPatterns {
 }
 
 /** Every pattern a deployment with this configuration subscribes to. No ASG configured: no lifecycle rule. */
-export function drainPatterns(config: { clusters: ReadonlyArray<{ name: string; asgs: readonly string[] }>; drain: { hookName: string; spotInterruption: boolean } }): DrainPatterns {
+export function drainPatterns(config: {
+  clusters: ReadonlyArray<{ name: string; asgs: readonly string[] }>;
+  drain: { hookName: string; spotInterruption: boolean };
+}): DrainPatterns {
   const clusters = config.clusters.map((c) => c.name);
   const asgs = config.clusters.flatMap((c) => c.asgs);
   return {

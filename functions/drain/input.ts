@@ -106,15 +106,19 @@ const epochOf = (time: string | undefined): number | undefined => {
 
 export function parseDrainInput(payload: unknown, scope: InputScope): DrainInput {
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
-    throw new InvalidDrainEventError(`Invalid event: expected a JSON object, got ${payload === null ? 'null' : Array.isArray(payload) ? 'an array' : typeof payload}`);
+    throw new InvalidDrainEventError(
+      `Invalid event: expected a JSON object, got ${payload === null ? 'null' : Array.isArray(payload) ? 'an array' : typeof payload}`,
+    );
   }
   const p = payload as Record<string, unknown>;
   const detailType = p['detail-type'];
 
   if (detailType === LIFECYCLE_DETAIL_TYPE) {
     const { detail, time } = check(lifecycleEvent, payload, LIFECYCLE_DETAIL_TYPE);
-    if (!scope.asgs.includes(detail.AutoScalingGroupName)) return { kind: 'ignored', reason: `Auto Scaling group "${detail.AutoScalingGroupName}" is not configured` };
-    if (detail.LifecycleHookName !== scope.hookName) return { kind: 'ignored', reason: `lifecycle hook "${detail.LifecycleHookName}" is not ours ("${scope.hookName}")` };
+    if (!scope.asgs.includes(detail.AutoScalingGroupName))
+      return { kind: 'ignored', reason: `Auto Scaling group "${detail.AutoScalingGroupName}" is not configured` };
+    if (detail.LifecycleHookName !== scope.hookName)
+      return { kind: 'ignored', reason: `lifecycle hook "${detail.LifecycleHookName}" is not ours ("${scope.hookName}")` };
     return {
       kind: 'lifecycle',
       asg: detail.AutoScalingGroupName,
@@ -132,7 +136,13 @@ export function parseDrainInput(payload: unknown, scope: InputScope): DrainInput
     if (!scope.clusters.includes(clusterNameOf(detail.clusterArn))) return { kind: 'ignored', reason: `cluster ${detail.clusterArn} is not configured` };
     if (!detail.containerInstanceArn) return { kind: 'ignored', reason: 'task has no container instance (Fargate)' };
     if (detail.lastStatus !== 'STOPPED') return { kind: 'ignored', reason: `task is ${detail.lastStatus}, only STOPPED can finish a drain` };
-    return { kind: 'task-stopped', clusterArn: detail.clusterArn, containerInstanceArn: detail.containerInstanceArn, taskArn: detail.taskArn, version: detail.version };
+    return {
+      kind: 'task-stopped',
+      clusterArn: detail.clusterArn,
+      containerInstanceArn: detail.containerInstanceArn,
+      taskArn: detail.taskArn,
+      version: detail.version,
+    };
   }
 
   if (p.source === 'aws.ecs' && detailType === CONTAINER_INSTANCE_DETAIL_TYPE) {

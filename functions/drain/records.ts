@@ -145,25 +145,45 @@ export function drainRecordsOn(store: Store): DrainRecords {
     },
 
     addStopped: (id, taskId) =>
-      store.update<DrainRecord>(id, { add: { stoppedSeen: new Set([taskId]) } }, allOf([OPEN, { expression: 'NOT contains(stoppedSeen, :task)', values: { ':task': taskId } }]), RETURN_ITEM),
+      store.update<DrainRecord>(
+        id,
+        { add: { stoppedSeen: new Set([taskId]) } },
+        allOf([OPEN, { expression: 'NOT contains(stoppedSeen, :task)', values: { ':task': taskId } }]),
+        RETURN_ITEM,
+      ),
 
     advanceCiVersion: (id, version) =>
-      store.update<DrainRecord>(id, { set: { ciVersion: version } }, allOf([OPEN, { expression: 'attribute_not_exists(ciVersion) OR ciVersion < :version', values: { ':version': version } }]), RETURN_ITEM),
+      store.update<DrainRecord>(
+        id,
+        { set: { ciVersion: version } },
+        allOf([OPEN, { expression: 'attribute_not_exists(ciVersion) OR ciVersion < :version', values: { ':version': version } }]),
+        RETURN_ITEM,
+      ),
 
     claim(id, claim) {
       // A claim outlives the invocation that took it; one left by an invocation that died lapses at claimUntil.
       const lapsed: Condition = { expression: 'claimUntil < :now', values: { ':now': claim.now } };
       const free = anyOf([OPEN, allOf([COMPLETING, lapsed])], 'held');
-      return lease<DrainRecord>(store, id, CLAIM_FIELDS, claim, { set: { state: 'completing', pendingResult: claim.result, pendingOutcome: claim.outcome } }, free, RETURN_ITEM);
+      return lease<DrainRecord>(
+        store,
+        id,
+        CLAIM_FIELDS,
+        claim,
+        { set: { state: 'completing', pendingResult: claim.result, pendingOutcome: claim.outcome } },
+        free,
+        RETURN_ITEM,
+      );
     },
 
     async release(id, owner) {
       await release(store, id, CLAIM_FIELDS, owner, { set: { state: 'open' }, remove: PENDING }, COMPLETING);
     },
 
-    close: (id, owner, fields) => release(store, id, CLAIM_FIELDS, owner, { set: { ...fields, state: 'closed' }, remove: [...PENDING, 'outstanding'] }, COMPLETING),
+    close: (id, owner, fields) =>
+      release(store, id, CLAIM_FIELDS, owner, { set: { ...fields, state: 'closed' }, remove: [...PENDING, 'outstanding'] }, COMPLETING),
 
-    listOpen: () => store.scan<DrainRecord>(RECORD_PREFIX, { filter: { expression: '#state <> :closed', names: { '#state': 'state' }, values: { ':closed': 'closed' } } }),
+    listOpen: () =>
+      store.scan<DrainRecord>(RECORD_PREFIX, { filter: { expression: '#state <> :closed', names: { '#state': 'state' }, values: { ':closed': 'closed' } } }),
 
     async putIndex(containerInstanceArn, actionId, expiration) {
       await store.put({ id: indexIdOf(containerInstanceArn), actionId, expiration });

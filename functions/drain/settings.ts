@@ -4,9 +4,7 @@ import { envSizeIssue } from '../shared/env.ts';
 
 /** What infra puts in DRAIN_CONFIG: the clusters with their ASGs, and the `drain` section as configured. */
 export const drainEnvSchema = z.object({
-  clusters: z
-    .array(z.object({ name: z.string().check(z.minLength(1)), asgs: z.array(z.string().check(z.minLength(1))) }))
-    .check(z.minLength(1)),
+  clusters: z.array(z.object({ name: z.string().check(z.minLength(1)), asgs: z.array(z.string().check(z.minLength(1))) })).check(z.minLength(1)),
   drain: drainSchema,
 });
 
@@ -18,4 +16,7 @@ export const settingsFromConfig = (config: CaretakerConfig): DrainSettings => ({
 });
 
 export const environmentSizeIssue = (config: CaretakerConfig): string | undefined =>
-  envSizeIssue(settingsFromConfig(config), (bytes, limit) => `config.clusters: the clusters and ASGs take ${bytes} bytes in the drain function's environment (DRAIN_CONFIG), over ${limit}`);
+  envSizeIssue(
+    settingsFromConfig(config),
+    (bytes, limit) => `config.clusters: the clusters and ASGs take ${bytes} bytes in the drain function's environment (DRAIN_CONFIG), over ${limit}`,
+  );

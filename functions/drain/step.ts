@@ -16,7 +16,9 @@ export async function advance(ctx: Ctx, record: DrainRecord, trigger: string): P
   try {
     return await step(ctx, api, record, trigger);
   } finally {
-    await ctx.deps.records.increment(record.id, { apiCalls: api.calls }).catch((error) => ctx.deps.logger.warn('Could not count API calls', { actionId: record.id, error }));
+    await ctx.deps.records
+      .increment(record.id, { apiCalls: api.calls })
+      .catch((error) => ctx.deps.logger.warn('Could not count API calls', { actionId: record.id, error }));
   }
 }
 
@@ -81,7 +83,13 @@ async function step(ctx: Ctx, api: Api, initial: DrainRecord, trigger: string): 
       const updated = await records.update(record.id, { outstanding, excludedRunning, preflightDone: true, checks: (record.checks ?? 0) + 1 });
       if (!updated.ok) return { outcome: 'closed', actionId: record.id };
       record = updated.item;
-      logger.info('Drain in progress', { ...log(), blocking: verdict.blocking.length, stopped: verdict.stopped, services: verdict.services, sample: verdict.blocking.slice(0, 5).map((t) => `${taskIdOf(t.taskArn)}:${t.lastStatus}`) });
+      logger.info('Drain in progress', {
+        ...log(),
+        blocking: verdict.blocking.length,
+        stopped: verdict.stopped,
+        services: verdict.services,
+        sample: verdict.blocking.slice(0, 5).map((t) => `${taskIdOf(t.taskArn)}:${t.lastStatus}`),
+      });
       if (!mayBeDone(record.outstanding, record.stoppedSeen)) return { outcome: 'waiting', actionId: record.id, blocking: verdict.blocking.length };
     }
   } catch (error) {
@@ -100,7 +108,12 @@ async function step(ctx: Ctx, api: Api, initial: DrainRecord, trigger: string): 
     // (RetentionTriggers.TerminateHookAbandon = retain): then the instance is kept, Retained, with its
     // stuck tasks, for someone to inspect (EC2 Auto Scaling user guide, "Control instance retention
     // with instance lifecycle policies").
-    logger.warn('Drain timed out', { ...log(), drainTimeoutSeconds: settings.drainTimeoutSeconds, result: settings.timeoutOutcome, outstanding: pendingCount(record) });
+    logger.warn('Drain timed out', {
+      ...log(),
+      drainTimeoutSeconds: settings.drainTimeoutSeconds,
+      result: settings.timeoutOutcome,
+      outstanding: pendingCount(record),
+    });
     return finish(ctx, api, record, settings.timeoutOutcome, 'timed-out');
   }
   return { outcome: 'waiting', actionId: record.id, blocking: pendingCount(record) };

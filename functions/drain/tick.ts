@@ -43,7 +43,12 @@ export async function tick(ctx: Ctx): Promise<TickResult> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(TICK_CONCURRENCY, open.length) }, worker));
-  deps.logger.info('Reconcile tick', { open: result.open, heartbeats: result.heartbeats, deferred: result.deferred, outcomes: countBy(result.results.map((r) => r.outcome)) });
+  deps.logger.info('Reconcile tick', {
+    open: result.open,
+    heartbeats: result.heartbeats,
+    deferred: result.deferred,
+    outcomes: countBy(result.results.map((r) => r.outcome)),
+  });
   return result;
 }
 
@@ -98,4 +103,3 @@ async function sendHeartbeat(ctx: Ctx, record: DrainRecord): Promise<'sent' | 'g
   deps.logger.info('Heartbeat sent', { ...contextOf(record), heartbeats: record.heartbeats + 1 });
   return 'sent';
 }
-

@@ -12,9 +12,7 @@ z.config(en());
  * an environment variable) and must fail with the same field names.
  */
 
-const name = z
-  .string()
-  .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/, 'expected 1-40 letters, digits, "-" or "_", starting with a letter or digit'));
+const name = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/, 'expected 1-40 letters, digits, "-" or "_", starting with a letter or digit'));
 
 const isTimeZone = (tz: string): boolean => {
   try {
@@ -73,14 +71,16 @@ export const jobSchema = z
       const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message, input: job });
       // RunTask rejects a request that has both (ECS API reference, RunTask: capacityProviderStrategy).
       if (job.launchType && job.capacityProviderStrategy) issue(['capacityProviderStrategy'], 'use either launchType or capacityProviderStrategy, not both');
-      if (job.launchType === 'FARGATE' && !job.networkConfiguration) issue(['networkConfiguration'], 'required when launchType is FARGATE (awsvpc network mode)');
-      if (job.schedule.method === 'rule' && job.schedule.timezone !== 'UTC') issue(['schedule', 'timezone'], 'EventBridge rules run in UTC only; use method "scheduler" for a time zone');
-      if (job.schedule.method === 'rule' && job.schedule.expression.startsWith('at(')) issue(['schedule', 'expression'], 'at(...) one-time schedules need method "scheduler"');
+      if (job.launchType === 'FARGATE' && !job.networkConfiguration)
+        issue(['networkConfiguration'], 'required when launchType is FARGATE (awsvpc network mode)');
+      if (job.schedule.method === 'rule' && job.schedule.timezone !== 'UTC')
+        issue(['schedule', 'timezone'], 'EventBridge rules run in UTC only; use method "scheduler" for a time zone');
+      if (job.schedule.method === 'rule' && job.schedule.expression.startsWith('at('))
+        issue(['schedule', 'expression'], 'at(...) one-time schedules need method "scheduler"');
     }),
   );
 
-const arn = (service: string) =>
-  z.string().check(z.regex(new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]+:\\d{12}:.+$`), `expected an ${service} ARN`));
+const arn = (service: string) => z.string().check(z.regex(new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]+:\\d{12}:.+$`), `expected an ${service} ARN`));
 
 export const severitySchema = z.enum(SEVERITIES);
 /** Auto Scaling's limit on a lifecycle action: min(48 h, 100 × HeartbeatTimeout) (EC2 Auto Scaling user guide, lifecycle hooks). */
@@ -165,8 +165,6 @@ export const auditConfigSchema = z.strictObject({
   onDeployment: z._default(z.boolean(), true),
 });
 
-
-
 export const configSchema = z
   .strictObject({
     /** Prefix of every resource name. */
@@ -208,7 +206,12 @@ export const configSchema = z
       const seen = new Set<string>();
       config.jobs.forEach((job, i) => {
         if (!clusters.has(job.cluster)) {
-          ctx.addIssue({ code: 'custom', input: job.cluster, path: ['jobs', i, 'cluster'], message: `"${job.cluster}" is not one of the configured clusters (${[...clusters].join(', ')})` });
+          ctx.addIssue({
+            code: 'custom',
+            input: job.cluster,
+            path: ['jobs', i, 'cluster'],
+            message: `"${job.cluster}" is not one of the configured clusters (${[...clusters].join(', ')})`,
+          });
         }
         if (seen.has(job.name)) ctx.addIssue({ code: 'custom', input: job.name, path: ['jobs', i, 'name'], message: `duplicate job name "${job.name}"` });
         seen.add(job.name);

@@ -38,11 +38,19 @@ export function updateExpression(change: Change): { expression: string; names: R
       return render(`#${kind}${i}`, `:${kind}${i}`);
     });
   const set = [
-    ...bind('set', Object.entries(change.set ?? {}).filter(([, v]) => v !== undefined), (n, v) => `${n} = ${v}`),
+    ...bind(
+      'set',
+      Object.entries(change.set ?? {}).filter(([, v]) => v !== undefined),
+      (n, v) => `${n} = ${v}`,
+    ),
     ...bind('inc', Object.entries(change.increment ?? {}), (n, v) => `${n} = ${n} + ${v}`),
   ];
   const add = bind('add', Object.entries(change.add ?? {}), (n, v) => `${n} ${v}`);
-  const remove = bind('rm', (change.remove ?? []).map((attribute) => [attribute, undefined]), (n) => n);
+  const remove = bind(
+    'rm',
+    (change.remove ?? []).map((attribute) => [attribute, undefined]),
+    (n) => n,
+  );
   const clauses = [set.length ? `SET ${set.join(', ')}` : '', add.length ? `ADD ${add.join(', ')}` : '', remove.length ? `REMOVE ${remove.join(', ')}` : ''];
   const expression = clauses.filter(Boolean).join(' ');
   if (!expression) throw new Error('An update needs at least one attribute to change');

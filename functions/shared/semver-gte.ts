@@ -4,7 +4,12 @@
  * patcher, which these functions never use (they trace SDK v3 clients); the
  * real package adds ~28 KB minified to every bundle.
  */
-const parts = (version: string): number[] => version.replace(/^v/, '').split(/[.+-]/).slice(0, 3).map((p) => Number.parseInt(p, 10) || 0);
+const parts = (version: string): number[] =>
+  version
+    .replace(/^v/, '')
+    .split(/[.+-]/)
+    .slice(0, 3)
+    .map((p) => Number.parseInt(p, 10) || 0);
 
 export function gte(a: string, b: string): boolean {
   const [x, y] = [parts(a), parts(b)];

@@ -211,8 +211,24 @@ export const CLAIM_FIELDS: LeaseFields = { owner: 'claimOwner', until: 'claimUnt
  * item as the lease left it.
  */
 export function lease(store: Store, id: string, fields: LeaseFields, held: { owner: string; until: number }, change: Change, when: Condition): Promise<Done>;
-export function lease<T extends Keyed>(store: Store, id: string, fields: LeaseFields, held: { owner: string; until: number }, change: Change, when: Condition, options: ReturnItem): Promise<Written<T>>;
-export function lease<T extends Keyed>(store: Store, id: string, fields: LeaseFields, held: { owner: string; until: number }, change: Change, when: Condition, options?: ReturnItem): Promise<Done | Written<T>> {
+export function lease<T extends Keyed>(
+  store: Store,
+  id: string,
+  fields: LeaseFields,
+  held: { owner: string; until: number },
+  change: Change,
+  when: Condition,
+  options: ReturnItem,
+): Promise<Written<T>>;
+export function lease<T extends Keyed>(
+  store: Store,
+  id: string,
+  fields: LeaseFields,
+  held: { owner: string; until: number },
+  change: Change,
+  when: Condition,
+  options?: ReturnItem,
+): Promise<Done | Written<T>> {
   const leased: Change = { ...change, set: { ...change.set, [fields.owner]: held.owner, [fields.until]: held.until } };
   return options ? store.update<T>(id, leased, when, options) : store.update(id, leased, when);
 }
@@ -223,7 +239,11 @@ export function lease<T extends Keyed>(store: Store, id: string, fields: LeaseFi
  * else's (or gone); `also` adds a condition (a state).
  */
 export const release = (store: Store, id: string, fields: LeaseFields, owner: string, change: Change = {}, also?: Condition): Promise<Done> =>
-  store.update(id, { ...change, remove: [...(change.remove ?? []), fields.owner, fields.until] }, allOf([...(also ? [also] : []), ownedBy(owner, fields.owner)], 'not-owner'));
+  store.update(
+    id,
+    { ...change, remove: [...(change.remove ?? []), fields.owner, fields.until] },
+    allOf([...(also ? [also] : []), ownedBy(owner, fields.owner)], 'not-owner'),
+  );
 
 /** Deletes an item that this owner holds (a lock, a slot, a mark); refused `not-owner` otherwise. */
 export const releaseItem = (store: Store, id: string, owner: string): Promise<Done> => store.delete(id, ownedBy(owner));

@@ -1,5 +1,17 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { absent, CLAIM_FIELDS, createStore, lease, release, versionIs, type Change, type Condition, type Done, type Store, type Written } from '../shared/store.ts';
+import {
+  absent,
+  CLAIM_FIELDS,
+  createStore,
+  lease,
+  release,
+  versionIs,
+  type Change,
+  type Condition,
+  type Done,
+  type Store,
+  type Written,
+} from '../shared/store.ts';
 import { ALERT_PREFIX, TRACKED_IDS_MAX, type AlertSample, type AlertWindow, type MessageKind } from './alerts.ts';
 
 /**
@@ -41,8 +53,28 @@ function defined<T extends object>(value: T): T {
 
 /** What the flush reads of a window: all of it but the event ids. */
 const SCANNED = [
-  'id', 'cluster', 'service', 'isService', 'category', 'severity', 'region', 'windowStart', 'windowEnd', 'count', 'carried', 'sent', 'firstSent',
-  'claimOwner', 'claimUntil', 'claimCount', 'claimKind', 'failures', 'version', 'first', 'last', 'expiration',
+  'id',
+  'cluster',
+  'service',
+  'isService',
+  'category',
+  'severity',
+  'region',
+  'windowStart',
+  'windowEnd',
+  'count',
+  'carried',
+  'sent',
+  'firstSent',
+  'claimOwner',
+  'claimUntil',
+  'claimCount',
+  'claimKind',
+  'failures',
+  'version',
+  'first',
+  'last',
+  'expiration',
 ] as const satisfies ReadonlyArray<Exclude<keyof AlertWindow, 'eventIds'>>;
 
 const ONE_MORE_VERSION = { version: 1 };
@@ -81,12 +113,17 @@ export function alertStoreOn(store: Store): AlertStore {
 
     release: (id, owner) => release(store, id, CLAIM_FIELDS, owner, { increment: { failures: 1, version: 1 }, remove: ['claimCount', 'claimKind'] }),
 
-    abandon: (id, expectVersion, sent) => store.update(id, { ...covered(sent), remove: ['claimOwner', 'claimUntil', 'claimCount', 'claimKind'] }, versionIs(expectVersion)),
+    abandon: (id, expectVersion, sent) =>
+      store.update(id, { ...covered(sent), remove: ['claimOwner', 'claimUntil', 'claimCount', 'claimKind'] }, versionIs(expectVersion)),
 
     // The projection (everything but the id set) keeps the replies and the flush loop small.
     scanPending: () =>
       store.scan<AlertWindow>(ALERT_PREFIX, {
-        filter: { expression: '#firstSent = :false OR #count > #sent', names: { '#firstSent': 'firstSent', '#count': 'count', '#sent': 'sent' }, values: { ':false': false } },
+        filter: {
+          expression: '#firstSent = :false OR #count > #sent',
+          names: { '#firstSent': 'firstSent', '#count': 'count', '#sent': 'sent' },
+          values: { ':false': false },
+        },
         projection: SCANNED,
       }),
   };

@@ -136,10 +136,7 @@ export function decideOnEvent(window: AlertWindow | undefined, eventId: string, 
   return { action: 'open', carried: Math.max(0, window.count - covered), expectVersion: window.version };
 }
 
-export type FlushDecision =
-  | { action: 'send'; kind: MessageKind; covers: number }
-  | { action: 'abandon'; why: string }
-  | { action: 'skip'; why: string };
+export type FlushDecision = { action: 'send'; kind: MessageKind; covers: number } | { action: 'abandon'; why: string } | { action: 'skip'; why: string };
 
 /** What the scheduled flush does with one window record. */
 export function decideOnFlush(window: AlertWindow, now: number): FlushDecision {
@@ -235,7 +232,10 @@ function safeSample(s: AlertSample): AlertSample {
 
 /** SNS subjects: no line breaks or control characters; ASCII so every mail client shows it as is. */
 export function subjectLine(text: string): string {
-  const clean = text.replace(/[^\x20-\x7e]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const clean = text
+    .replace(/[^\x20-\x7e]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return clean.length <= SUBJECT_MAX ? clean : `${clean.slice(0, SUBJECT_MAX - 3).trimEnd()}...`;
 }
 
@@ -280,7 +280,8 @@ export function consoleLinks(w: AlertWindow, s: AlertSample, region: string): st
     links.push(`Service: ${base}/services/${encodeURIComponent(w.service)}/${page}${q}`);
   }
   if (s.taskArn) links.push(`Task: ${base}/tasks/${encodeURIComponent(resourceId(s.taskArn))}/configuration${q}`);
-  if (s.ec2InstanceId) links.push(`Instance: https://${region}.console.aws.amazon.com/ec2/home${q}#InstanceDetails:instanceId=${encodeURIComponent(s.ec2InstanceId)}`);
+  if (s.ec2InstanceId)
+    links.push(`Instance: https://${region}.console.aws.amazon.com/ec2/home${q}#InstanceDetails:instanceId=${encodeURIComponent(s.ec2InstanceId)}`);
   if (links.length === 0) links.push(`Cluster: ${base}/services${q}`);
   return links;
 }
@@ -305,8 +306,7 @@ export function renderMessage(kind: MessageKind, w: AlertWindow, covers: number,
     lines.push(`Where: ${where(w, region)}`);
     const subjectOfSample = what(sample);
     if (subjectOfSample) lines.push(`What: ${subjectOfSample}`);
-    const howMany =
-      fresh <= 1 ? `How many: 1 at ${hhmm(w.windowStart)} UTC` : `How many: ${noun(w, fresh)} since ${hhmm(w.windowStart)} UTC`;
+    const howMany = fresh <= 1 ? `How many: 1 at ${hhmm(w.windowStart)} UTC` : `How many: ${noun(w, fresh)} since ${hhmm(w.windowStart)} UTC`;
     lines.push(w.carried > 0 ? `${howMany}, plus ${w.carried} earlier not yet reported.` : `${howMany}.`);
     lines.push(`More within ${ctx.windowMinutes} min are counted and sent as one summary.`);
     lines.push(`Reason: ${sample.reason}`);

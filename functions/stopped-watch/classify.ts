@@ -146,8 +146,7 @@ export const SEVERITY: Readonly<Record<Category, Severity>> = Object.freeze({
  * 'unknown': we would only be guessing.
  */
 export const HINTS: Readonly<Partial<Record<Category, string>>> = Object.freeze({
-  oom:
-    "The container hit its memory limit: raise the container's `memory`/`memoryReservation` (and the task-level `memory`) in the task definition, or lower the app's own heap limit (e.g. JVM -Xmx / -XX:MaxRAMPercentage).",
+  oom: "The container hit its memory limit: raise the container's `memory`/`memoryReservation` (and the task-level `memory`) in the task definition, or lower the app's own heap limit (e.g. JVM -Xmx / -XX:MaxRAMPercentage).",
   'essential-exit':
     "An essential container's process exited on its own: read its logs (the `logConfiguration` log group). One-shot helpers should be `essential: false` with `dependsOn` ordering; a service container must keep its main process in the foreground.",
   'exec-format':
@@ -155,7 +154,7 @@ export const HINTS: Readonly<Partial<Record<Category, string>>> = Object.freeze(
   'health-check-container':
     "The container `healthCheck` failed or could not run. It runs inside the container, so its command must use a binary the image has (distroless/slim images have no `curl` or shell): use a binary in the image, or drop the container `healthCheck` and rely on the load balancer's. Give slow starts a longer `startPeriod`.",
   'health-check-elb':
-    "The load balancer marked the task unhealthy: check the target group health check path, port and `matcher`, that the app listens on the container port, that the security groups let the load balancer in, and give slow starts a longer `healthCheckGracePeriodSeconds` on the service.",
+    'The load balancer marked the task unhealthy: check the target group health check path, port and `matcher`, that the app listens on the container port, that the security groups let the load balancer in, and give slow starts a longer `healthCheckGracePeriodSeconds` on the service.',
   'image-pull-auth':
     'The registry refused the pull: for ECR give the task execution role `ecr:GetAuthorizationToken`, `ecr:BatchGetImage` and `ecr:GetDownloadUrlForLayer` (and check the repository policy for cross-account pulls); for private registries set `repositoryCredentials` (or `ECS_ENGINE_AUTH_TYPE`/`ECS_ENGINE_AUTH_DATA` on the instance). Registries also refuse (403, access denied) a repository, tag or pinned digest that does not exist: verify the `image` reference too.',
   'image-pull-not-found':
@@ -185,13 +184,12 @@ export const HINTS: Readonly<Partial<Record<Category, string>>> = Object.freeze(
   'resource-init-other':
     'A task resource could not be initialised before the containers started (ResourceInitializationError): the text after the colon names the resource. Check first the task execution role (secrets, registry credentials, log group, env files), then the route from the task subnet to those services (NAT gateway or VPC endpoints), then the volumes in the task definition.',
   'command-not-found':
-    "The container's command cannot be run: the file named in `entryPoint`/`command` (or the image's ENTRYPOINT/CMD) is missing from the image, not on its $PATH, or not executable. Check the path and spelling in the task definition, that the image really contains it (`docker run --entrypoint`), and its executable bit; an architecture mismatch shows as \"exec format error\" instead.",
+    'The container\'s command cannot be run: the file named in `entryPoint`/`command` (or the image\'s ENTRYPOINT/CMD) is missing from the image, not on its $PATH, or not executable. Check the path and spelling in the task definition, that the image really contains it (`docker run --entrypoint`), and its executable bit; an architecture mismatch shows as "exec format error" instead.',
   'task-failed-to-start':
     'The task never started: read containers[].reason of the stopped task (DescribeTasks) and, on EC2, the ECS agent log (/var/log/ecs/ecs-agent.log) on the instance.',
   placement:
     'The scheduler could not place the task: add capacity (capacity provider managed scaling or the ASG max size), or relax `placementConstraints`/`placementStrategy`; check the task CPU/memory reservations, host port conflicts (use `hostPort: 0`) and ENI limits (`awsvpcTrunking`).',
-  spot:
-    'Spot capacity was reclaimed: spread the service over several instance types and AZs, keep an On-Demand `base` in the capacity provider strategy, and set `ECS_ENABLE_SPOT_INSTANCE_DRAINING=true` on Spot instances.',
+  spot: 'Spot capacity was reclaimed: spread the service over several instance types and AZs, keep an On-Demand `base` in the capacity provider strategy, and set `ECS_ENABLE_SPOT_INSTANCE_DRAINING=true` on Spot instances.',
   maintenance:
     'AWS replaced the task for infrastructure maintenance or retirement: make sure `desiredCount` and `minimumHealthyPercent` leave enough healthy tasks while replacements start.',
   'host-terminated':
@@ -199,7 +197,7 @@ export const HINTS: Readonly<Partial<Record<Category, string>>> = Object.freeze(
   agent:
     'The ECS agent or Docker could not progress the task: on the instance check `systemctl status ecs docker`, /var/log/ecs/ecs-agent.log and free disk/memory; update the agent or replace the instance.',
   'deployment-failed':
-    "The deployment circuit breaker failed the deployment: find the stopped reason of the new tasks, then review `deploymentConfiguration` (`minimumHealthyPercent`/`maximumPercent`, `deploymentCircuitBreaker` with `rollback: true`) so a bad revision cannot stall or empty the service.",
+    'The deployment circuit breaker failed the deployment: find the stopped reason of the new tasks, then review `deploymentConfiguration` (`minimumHealthyPercent`/`maximumPercent`, `deploymentCircuitBreaker` with `rollback: true`) so a bad revision cannot stall or empty the service.',
   'deployment-rollback':
     "The circuit breaker rolled the service back to the previous deployment: fix the cause shown in the failed tasks' stopped reasons before redeploying; `deploymentCircuitBreaker` and `minimumHealthyPercent`/`maximumPercent` control how fast this triggers.",
 });
@@ -224,11 +222,10 @@ const HINT_INFRA_HEALTH =
 const HINT_EXIT_0 =
   'The essential container exited with code 0: its main process finished. A service container must keep running in the foreground; a one-shot step should be `essential: false` with `dependsOn`.';
 const HINT_EXIT_137 =
-  "The essential container was killed with SIGKILL (exit 137) without an out-of-memory reason: usually it ignored SIGTERM until `stopTimeout` ran out, or something killed it; check its logs, the signal handling and `stopTimeout`.";
+  'The essential container was killed with SIGKILL (exit 137) without an out-of-memory reason: usually it ignored SIGTERM until `stopTimeout` ran out, or something killed it; check its logs, the signal handling and `stopTimeout`.';
 const HINT_EXIT_139 =
   'The essential container crashed with a segmentation fault (exit 139): check native libraries and the image build for this CPU architecture, and the application logs.';
-const HINT_EXIT_143 =
-  'The essential container exited after SIGTERM (exit 143): something asked it to stop; check what else stopped in the task and its logs.';
+const HINT_EXIT_143 = 'The essential container exited after SIGTERM (exit 143): something asked it to stop; check what else stopped in the task and its logs.';
 const HINT_AGENT_DISCONNECTED =
   'The ECS agent on this container instance disconnected: on the instance check `systemctl status ecs docker` and /var/log/ecs/ecs-agent.log, its IAM instance role and its route to the ECS endpoint; replace the instance if it does not reconnect.';
 
@@ -271,7 +268,8 @@ function rule(re: RegExp, category: Category): Rule {
 // Checked before the class: the cure does not depend on which Docker call hit
 // it (a devmapper thin-pool CannotCreateContainerError is a full disk), and an
 // OOM kill explains any generic stop around it.
-const RE_DISK_FULL = /no space left on device|Thin ?Pool has \d+ free (?:data|metadata) blocks|\bthin ?pool\b.{0,80}\b(?:full|free space|out of)\b|\bdisk (?:is )?full\b|insufficient disk space/i;
+const RE_DISK_FULL =
+  /no space left on device|Thin ?Pool has \d+ free (?:data|metadata) blocks|\bthin ?pool\b.{0,80}\b(?:full|free space|out of)\b|\bdisk (?:is )?full\b|insufficient disk space/i;
 const RE_OOM = /OutOfMemory|killed due to memory usage|\bOOM[ -]?kill(?:ed)?\b|\bout of memory\b/i;
 
 // The error classes ECS, its agent and Fargate name. The first one in the text wins.
@@ -281,15 +279,26 @@ const RE_CLASS =
 // ResourceInitializationError: sub-causes, most specific stage first.
 const RESOURCE_INIT_RULES: readonly Rule[] = [
   // The stage phrases first: a secret named e.g. "prod/efs-password" must not read as an EFS mount.
-  rule(/pull secrets or registry auth|execution resource retrieval|retrieve secrets? from|failed to fetch secret|download env files?|secret data from SSM|secret resource|environment file resource|registry auth/i, 'resource-init-secrets'),
+  rule(
+    /pull secrets or registry auth|execution resource retrieval|retrieve secrets? from|failed to fetch secret|download env files?|secret data from SSM|secret resource|environment file resource|registry auth/i,
+    'resource-init-secrets',
+  ),
   rule(/invoke EFS utils|\bEFS\b|mount\.nfs|efs-utils|\bfs-[0-9a-f<]/i, 'resource-init-efs'),
-  rule(/logger args|\blog(?:ging)? driver|\bawslogs\b|firelens|fluent-?bit|\blog (?:group|stream)\b|logs:(?:CreateLog|PutLog)|CloudWatch/i, 'resource-init-logging'),
+  rule(
+    /logger args|\blog(?:ging)? driver|\bawslogs\b|firelens|fluent-?bit|\blog (?:group|stream)\b|logs:(?:CreateLog|PutLog)|CloudWatch/i,
+    'resource-init-logging',
+  ),
   rule(/secrets?|env files?|\bssm\b|\basm\b|GetParameters?|kms:Decrypt|Secrets Manager|Parameter Store/i, 'resource-init-secrets'),
-  rule(/\bENIs?\b|network interface|netplugin|\bCNI\b|awsvpc|\btrunk\b|\bIP address|network namespace|free (?:Ipv4 )?addresses|subnet/i, 'resource-init-network'),
+  rule(
+    /\bENIs?\b|network interface|netplugin|\bCNI\b|awsvpc|\btrunk\b|\bIP address|network namespace|free (?:Ipv4 )?addresses|subnet/i,
+    'resource-init-network',
+  ),
 ];
 // Within resource-init-secrets, whether the call timed out or was refused changes the fix.
-const RE_NETWORK_FAILURE = /i\/o timeout|dial tcp|context deadline exceeded|context (?:deadli|canceled)|request canceled|send request failed|\btimed? ?out\b|connection (?:refused|reset|timed out|issue)|no such host|network is unreachable|no route to host|network configuration/i;
-const RE_ACCESS_DENIED = /AccessDenied|not authori[sz]ed|\bforbidden\b|\b403\b|ResourceNotFoundException|does not exist|InvalidParameter|can't retrieve the secret|invalid ARN|execution role credentials/i;
+const RE_NETWORK_FAILURE =
+  /i\/o timeout|dial tcp|context deadline exceeded|context (?:deadli|canceled)|request canceled|send request failed|\btimed? ?out\b|connection (?:refused|reset|timed out|issue)|no such host|network is unreachable|no route to host|network configuration/i;
+const RE_ACCESS_DENIED =
+  /AccessDenied|not authori[sz]ed|\bforbidden\b|\b403\b|ResourceNotFoundException|does not exist|InvalidParameter|can't retrieve the secret|invalid ARN|execution role credentials/i;
 
 // Image pulls: the class, or wording only a registry or a pull uses (the
 // sample has registry replies without the CannotPullContainerError prefix).
@@ -301,7 +310,10 @@ const PULL_RULES: readonly Rule[] = [
   // Unpacking a layer failed while writing: the storage filled up even when the
   // message was cut before "no space left on device".
   rule(/failed to (?:extract|register) layer.{0,200}\bwrite\b|apply failure, attempting cleanup/i, 'image-pull-disk-full'),
-  rule(/no matching manifest|no match for platform|descriptor (?:matching|for) platform|does not match the (?:specified|detected host) platform|image operating system \S+ cannot be used/i, 'image-pull-platform'),
+  rule(
+    /no matching manifest|no match for platform|descriptor (?:matching|for) platform|does not match the (?:specified|detected host) platform|image operating system \S+ cannot be used/i,
+    'image-pull-platform',
+  ),
   // Docker Hub answers a login flood with toomanyrequests: that is a credentials problem.
   rule(/failed login attempts|incorrect username or password/i, 'image-pull-auth'),
   rule(/toomanyrequests|too many requests|rate ?limit|rate exceeded|\b429\b/i, 'image-pull-rate-limit'),
@@ -309,10 +321,16 @@ const PULL_RULES: readonly Rule[] = [
   rule(/Check whether the image exists/i, 'image-pull-not-found'),
   // Docker Hub and ECR answer the same way for a missing repository and a private one.
   { re: /repository does not exist or may require/i, verdict: verdict('image-pull-auth', HINT_PULL_DENIED_OR_MISSING) },
-  rule(/not authori[sz]ed to perform|no basic auth credentials|\bunauthorized\b|\b40[13]\b|\bforbidden\b|authorization token|AccessDenied|credentials: not found|authentication (?:is )?required|failed to authorize|anonymous token/i, 'image-pull-auth'),
+  rule(
+    /not authori[sz]ed to perform|no basic auth credentials|\bunauthorized\b|\b40[13]\b|\bforbidden\b|authorization token|AccessDenied|credentials: not found|authentication (?:is )?required|failed to authorize|anonymous token/i,
+    'image-pull-auth',
+  ),
   rule(/manifest unknown|name unknown|\bnot found\b|does not exist|\b404\b/i, 'image-pull-not-found'),
   rule(/pull access denied|access (?:to the requested resource is )?denied|requested access to the resource is denied|denied:/i, 'image-pull-auth'),
-  rule(/i\/o timeout|dial tcp|context deadline exceeded|context canceled|request canceled|Client\.Timeout|TLS handshake timeout|\btimed? ?out\b|connection (?:refused|reset|timed out)|no such host|network is unreachable|no route to host|server misbehaving|\bEOF\b|inactivity time exceeded|send request failed|network configuration|x509: certificate|received unexpected HTTP status: 5\d\d|status code \[5\d\d\]|\b50[234] (?:Bad Gateway|Service Unavailable|Gateway Timeout)|Could not reach any registry endpoint/i, 'image-pull-network'),
+  rule(
+    /i\/o timeout|dial tcp|context deadline exceeded|context canceled|request canceled|Client\.Timeout|TLS handshake timeout|\btimed? ?out\b|connection (?:refused|reset|timed out)|no such host|network is unreachable|no route to host|server misbehaving|\bEOF\b|inactivity time exceeded|send request failed|network configuration|x509: certificate|received unexpected HTTP status: 5\d\d|status code \[5\d\d\]|\b50[234] (?:Bad Gateway|Service Unavailable|Gateway Timeout)|Could not reach any registry endpoint/i,
+    'image-pull-network',
+  ),
   // A devicemapper failure while unpacking is the host's Docker storage, not the registry.
   rule(/\bdevicemapper\b|dm_task/i, 'agent'),
   // The AWS troubleshooting page lists the bare "unexpected status code" of a
@@ -336,25 +354,48 @@ const RE_LOGGING = /\blog(?:ging)? driver\b|\bawslogs\b|firelens|fluent-?bit|\bl
 const RE_RUNTIME_TASK = /container runtime task|OCI runtime/i;
 const RE_PORT_TAKEN = /port is already allocated|address already in use|EADDRINUSE/i;
 // Docker/containerd/runc wording for a container that could not be created or started.
-const RE_RUNTIME_CREATE = /is already in use by container|is already assigned to|invalid mount config|bind (?:mount )?source path does not exist|VolumeDriver\.|Unable to resolve volume mounts|HostConfigError|Cannot create container|mount source path/i;
-const RE_RUNTIME_START = /driver failed programming external connectivity|failed to create endpoint \S+ on network|Cannot start container|failed to create (?:shim )?task|OCI runtime (?:create|start) failed|oci runtime error|unable to start container process|failed to start shim|error gathering device information|could not select device driver|error during container init|rootfs_linux\.go|System error:/i;
+const RE_RUNTIME_CREATE =
+  /is already in use by container|is already assigned to|invalid mount config|bind (?:mount )?source path does not exist|VolumeDriver\.|Unable to resolve volume mounts|HostConfigError|Cannot create container|mount source path/i;
+const RE_RUNTIME_START =
+  /driver failed programming external connectivity|failed to create endpoint \S+ on network|Cannot start container|failed to create (?:shim )?task|OCI runtime (?:create|start) failed|oci runtime error|unable to start container process|failed to start shim|error gathering device information|could not select device driver|error during container init|rootfs_linux\.go|System error:/i;
 
 // Free text: the stop reasons the scheduler writes, service event messages,
 // deployment reasons. Order matters where two rules could both match.
 const TEXT_RULES: readonly Rule[] = [
   rule(/circuit breaker.{0,80}\broll(?:ing|ed)? ?back|rolling back to deployment|\brollback\b/i, 'deployment-rollback'),
   // A deployment stuck on minimumHealthyPercent/maximumPercent or protected tasks is a failure that has not been declared yet.
-  rule(/deployment circuit breaker|\bdeployment\b.{0,80}\bfailed\b|unable to stop or start tasks during a deployment|unable to reach steady state/i, 'deployment-failed'),
-  rule(/Health checks failed with these codes|^Unhealthy: Health checks failed|\bELB health checks?\b|is unhealthy in \(?(?:elb|target-group|target group)\b|load balancer health check|target group.{0,60}\bunhealthy\b|Target\.(?:Timeout|ResponseCodeMismatch|FailedHealthChecks)/i, 'health-check-elb'),
+  rule(
+    /deployment circuit breaker|\bdeployment\b.{0,80}\bfailed\b|unable to stop or start tasks during a deployment|unable to reach steady state/i,
+    'deployment-failed',
+  ),
+  rule(
+    /Health checks failed with these codes|^Unhealthy: Health checks failed|\bELB health checks?\b|is unhealthy in \(?(?:elb|target-group|target group)\b|load balancer health check|target group.{0,60}\bunhealthy\b|Target\.(?:Timeout|ResponseCodeMismatch|FailedHealthChecks)/i,
+    'health-check-elb',
+  ),
   rule(/container health checks?|health ?check.{0,60}\b(?:fail|unhealthy|timed out)|\bunhealthy\b/i, 'health-check-container'),
-  rule(/unable to place (?:a |the )?tasks?|no container instances? met|closest matching container[- ]instance|already using a port|\binsufficient (?:cpu|memory|ports?|eni|gpu|resources?)\b|^RESOURCE:|unable to consistently start tasks|reached the limit on the number of|No Container Instances were found|Capacity is unavailable|placement constraint|configuration is above your limit/i, 'placement'),
+  rule(
+    /unable to place (?:a |the )?tasks?|no container instances? met|closest matching container[- ]instance|already using a port|\binsufficient (?:cpu|memory|ports?|eni|gpu|resources?)\b|^RESOURCE:|unable to consistently start tasks|reached the limit on the number of|No Container Instances were found|Capacity is unavailable|placement constraint|configuration is above your limit/i,
+    'placement',
+  ),
   rule(/\bspot\b.{0,60}\binterrupt|\binterrupt.{0,60}\bspot\b|TerminationNotice|SpotInterruption/i, 'spot'),
   rule(/performing maintenance|\bmaintenance\b|\bretire(?:d|ment)\b/i, 'maintenance'),
-  rule(/\bHost EC2\b|\bEC2 instance\b.{0,80}\b(?:terminated|stopped|shutting[ -]down)\b|\binstance (?:was |has been )?(?:terminated|stopped)\b/i, 'host-terminated'),
+  rule(
+    /\bHost EC2\b|\bEC2 instance\b.{0,80}\b(?:terminated|stopped|shutting[ -]down)\b|\binstance (?:was |has been )?(?:terminated|stopped)\b/i,
+    'host-terminated',
+  ),
   rule(/\b(?:stopped|forced|initiated|terminated) by (?:the |a )?user\b|deregistration forced|\bUserInitiated\b|\bStopTask\b/i, 'user-stop'),
-  rule(/Scaling activity initiated by|ServiceSchedulerInitiated|^ECS deployment \S+ (?:completed|in progress)|\bis draining\b|\bscal(?:ed|ing) in\b|has reached a steady state|has (?:started|stopped) \d+ (?:running )?tasks?|has begun draining connections|(?:de)?registered \d+ targets? in/i, 'deployment-benign'),
-  rule(/\bdesired count\b|TargetTracking|StepScaling|scaling policy|triggered policy|(?:Application|Service) Auto ?Scaling|SERVICE_DESIRED_COUNT_UPDATED/i, 'autoscaling'),
-  rule(/Could not transition to|Cannot transition to|Cannot connect to the Docker daemon|No container matching saved ID|Agent could not|\bagent\b.{0,60}\b(?:disconnected|not connected|unable|could not|failed|timed out)/i, 'agent'),
+  rule(
+    /Scaling activity initiated by|ServiceSchedulerInitiated|^ECS deployment \S+ (?:completed|in progress)|\bis draining\b|\bscal(?:ed|ing) in\b|has reached a steady state|has (?:started|stopped) \d+ (?:running )?tasks?|has begun draining connections|(?:de)?registered \d+ targets? in/i,
+    'deployment-benign',
+  ),
+  rule(
+    /\bdesired count\b|TargetTracking|StepScaling|scaling policy|triggered policy|(?:Application|Service) Auto ?Scaling|SERVICE_DESIRED_COUNT_UPDATED/i,
+    'autoscaling',
+  ),
+  rule(
+    /Could not transition to|Cannot transition to|Cannot connect to the Docker daemon|No container matching saved ID|Agent could not|\bagent\b.{0,60}\b(?:disconnected|not connected|unable|could not|failed|timed out)/i,
+    'agent',
+  ),
   rule(RE_EXEC_FORMAT, 'exec-format'),
   rule(RE_COMMAND_NOT_FOUND, 'command-not-found'),
   rule(RE_LOGGING, 'resource-init-logging'),
@@ -362,7 +403,10 @@ const TEXT_RULES: readonly Rule[] = [
   rule(RE_RUNTIME_CREATE, 'container-create-error'),
   rule(RE_RUNTIME_START, 'container-start-error'),
   // ENI and subnet capacity: awsvpc tasks need a free address and an ENI attachment.
-  rule(/network interface provisioning|\bENI\b.{0,60}\b(?:attach|provision|fail)|InsufficientFreeAddressesInSubnet|free (?:Ipv4 )?addresses|network namespace|cni (?:setup|plugin)|invoke eni plugin|\bipam\b|ENI ack|attach network interface/i, 'resource-init-network'),
+  rule(
+    /network interface provisioning|\bENI\b.{0,60}\b(?:attach|provision|fail)|InsufficientFreeAddressesInSubnet|free (?:Ipv4 )?addresses|network namespace|cni (?:setup|plugin)|invoke eni plugin|\bipam\b|ENI ack|attach network interface/i,
+    'resource-init-network',
+  ),
   rule(/\bEFS\b|mount\.nfs|efs-utils|mount target|_netdev|mount\.log|\bstunnel\b|\btunnel for\b|dependency botocore/i, 'resource-init-efs'),
   // The agent's resource stages, quoted without their class.
   rule(/secret resource|asm resource|environment file resource|execution role credentials|Secrets Manager|Parameter Store/i, 'resource-init-secrets'),
@@ -439,7 +483,10 @@ function byClass(cls: string, text: string): Verdict | undefined {
       return DEFAULT_VERDICT['image-pull-auth'];
     case 'resourceinitializationerror':
       // Fargate reports runtime start failures under this class too.
-      return runtimeCause(text) ?? (RE_RUNTIME_TASK.test(text) && firstMatch(RESOURCE_INIT_RULES, text) === undefined ? DEFAULT_VERDICT['container-start-error'] : resourceInit(text));
+      return (
+        runtimeCause(text) ??
+        (RE_RUNTIME_TASK.test(text) && firstMatch(RESOURCE_INIT_RULES, text) === undefined ? DEFAULT_VERDICT['container-start-error'] : resourceInit(text))
+      );
     case 'cannotstartcontainererror':
     case 'cannotcreatecontainererror': {
       const v = runtimeCause(text);
@@ -677,7 +724,6 @@ function classifyTask(detail: Obj): Classification | null {
 }
 
 function classifyStoppedTask(stoppedReason: string | undefined, stopCode: string | undefined, containers: ContainerView[]): Classification {
-
   // The best cause carried by a container's own reason.
   let best: ContainerView | undefined;
   let bestVerdict: Verdict | undefined;

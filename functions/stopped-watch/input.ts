@@ -26,7 +26,8 @@ function describe(v: unknown): string {
 
 /** What every event must have before anything can be said about it. */
 function envelopeProblem(event: Record<string, unknown>): string | undefined {
-  if (typeof event['detail-type'] !== 'string') return `"detail-type" is ${event['detail-type'] === undefined ? 'missing' : `not a string (${describe(event['detail-type'])})`}`;
+  if (typeof event['detail-type'] !== 'string')
+    return `"detail-type" is ${event['detail-type'] === undefined ? 'missing' : `not a string (${describe(event['detail-type'])})`}`;
   if (typeof event.source !== 'string') return `"source" is ${event.source === undefined ? 'missing' : `not a string (${describe(event.source)})`}`;
   if (!isObj(event.detail)) return `"detail" is ${event.detail === undefined ? 'missing' : `not an object (${describe(event.detail)})`}`;
   return undefined;
@@ -42,7 +43,12 @@ function snsRecord(record: unknown, index: number): InputRecord {
   const where = `Records[${index}]`;
   if (!isObj(record)) return { index, via: 'sns', error: `${where} is not an object (${describe(record)})` };
   const sns = record.Sns;
-  if (!isObj(sns)) return { index, via: 'sns', error: `${where}.Sns is missing: not an SNS notification (EventSource ${JSON.stringify(record.EventSource ?? record.eventSource ?? null)})` };
+  if (!isObj(sns))
+    return {
+      index,
+      via: 'sns',
+      error: `${where}.Sns is missing: not an SNS notification (EventSource ${JSON.stringify(record.EventSource ?? record.eventSource ?? null)})`,
+    };
   const messageId = typeof sns.MessageId === 'string' ? sns.MessageId : undefined;
   if (typeof sns.Message !== 'string') return { index, via: 'sns', messageId, error: `${where}.Sns.Message is not a string (${describe(sns.Message)})` };
   let parsed: unknown;

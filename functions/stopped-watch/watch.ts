@@ -51,7 +51,18 @@ export type CleanupOutcome = 'requested' | 'already-requested' | 'not-on-ec2' | 
 
 export type RecordOutcome =
   | { index: number; outcome: 'ignored'; why: string }
-  | { index: number; outcome: 'classified'; eventId: string; cluster: string; service: string; category: Classification['category']; severity: Classification['severity']; malformed: boolean; alert?: AlertOutcome; cleanup?: CleanupOutcome }
+  | {
+      index: number;
+      outcome: 'classified';
+      eventId: string;
+      cluster: string;
+      service: string;
+      category: Classification['category'];
+      severity: Classification['severity'];
+      malformed: boolean;
+      alert?: AlertOutcome;
+      cleanup?: CleanupOutcome;
+    }
   | { index: number; outcome: 'failed'; error: string; eventId?: string };
 
 export interface BatchReport {
@@ -137,7 +148,15 @@ export async function handleEvent(deps: WatchDeps, event: Record<string, unknown
 
   const { category, severity } = classification;
   // `service` is a reserved Powertools Logger key (it would be dropped from the line), hence ecsService.
-  const ctx = { eventId, cluster: scope.cluster, ecsService: scope.service, category, severity, taskArn: scope.taskArn, containerInstanceArn: scope.containerInstanceArn };
+  const ctx = {
+    eventId,
+    cluster: scope.cluster,
+    ecsService: scope.service,
+    category,
+    severity,
+    taskArn: scope.taskArn,
+    containerInstanceArn: scope.containerInstanceArn,
+  };
   if (malformed) {
     logger.warn('Malformed ECS event classified as unknown', { ...ctx, reason: classification.reason });
     count(deps, 'MalformedInput');
@@ -236,7 +255,8 @@ function countedInWindow(deps: WatchDeps, id: string): AlertOutcome {
 }
 
 /** One message of one window: the first alert or the summary. */
-export const alertIdOf = (window: Pick<AlertWindow, 'id' | 'windowStart'>, kind: MessageKind): string => `${window.id}#${new Date(window.windowStart).toISOString()}#${kind}`;
+export const alertIdOf = (window: Pick<AlertWindow, 'id' | 'windowStart'>, kind: MessageKind): string =>
+  `${window.id}#${new Date(window.windowStart).toISOString()}#${kind}`;
 
 /**
  * Publishes a claimed message, then confirms it. A failed publish releases the
@@ -347,7 +367,11 @@ async function cleanupPath(deps: WatchDeps, c: Classification, scope: Scope): Pr
   const windowMs = deps.settings.alerts.windowMinutes * 60_000;
   const id = cleanupClaimId(arn);
   const owner = deps.newOwner();
-  const claimed = await claim(deps.store, { id, owner, state: 'requesting', until: now + windowMs, expiration: ttlAfter(now + windowMs, 3600) }, { attribute: 'until', now });
+  const claimed = await claim(
+    deps.store,
+    { id, owner, state: 'requesting', until: now + windowMs, expiration: ttlAfter(now + windowMs, 3600) },
+    { attribute: 'until', now },
+  );
   if (!claimed.ok) {
     deps.logger.info('Cleanup already requested for this instance in this window', { containerInstanceArn: arn, cluster: scope.cluster });
     return 'already-requested';
@@ -362,12 +386,16 @@ async function cleanupPath(deps: WatchDeps, c: Classification, scope: Scope): Pr
       requestedBy: 'stopped-watch',
     };
     const out = await deps.events.send(
-      new PutEventsCommand({ Entries: [{ Source: CLEANUP_REQUEST_SOURCE, DetailType: CLEANUP_REQUEST_DETAIL_TYPE, Detail: JSON.stringify(detail), Resources: [arn] }] }),
+      new PutEventsCommand({
+        Entries: [{ Source: CLEANUP_REQUEST_SOURCE, DetailType: CLEANUP_REQUEST_DETAIL_TYPE, Detail: JSON.stringify(detail), Resources: [arn] }],
+      }),
     );
     // PutEvents answers 200 with per-entry failures (e.g. ThrottlingException, InternalFailure): they are failures all the same.
     const entry = out.Entries?.[0];
     if ((out.FailedEntryCount ?? 0) > 0 || !entry?.EventId) {
-      throw new Error(`PutEvents did not accept the Cleanup Requested event: ${entry?.ErrorCode ?? 'no entry'}${entry?.ErrorMessage ? ` (${entry.ErrorMessage})` : ''}`);
+      throw new Error(
+        `PutEvents did not accept the Cleanup Requested event: ${entry?.ErrorCode ?? 'no entry'}${entry?.ErrorMessage ? ` (${entry.ErrorMessage})` : ''}`,
+      );
     }
     await deps.store.update(id, { set: { state: 'requested', eventId: entry.EventId } }, ownedBy(owner));
     deps.logger.info('Cleanup requested', { ...detail, eventId: entry.EventId });
@@ -379,4 +407,3 @@ async function cleanupPath(deps: WatchDeps, c: Classification, scope: Scope): Pr
     throw error;
   }
 }
-

@@ -19,9 +19,14 @@ export class InvalidInvocationError extends Error {
   override name = 'InvalidInvocationError';
 }
 
-const isoTime = z.string().check(
-  z.refine((s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)), 'expected an ISO-8601 time'),
-);
+const isoTime = z
+  .string()
+  .check(
+    z.refine(
+      (s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)),
+      'expected an ISO-8601 time',
+    ),
+  );
 
 const ruleEvent = z.object({
   source: z.literal('aws.events'),
@@ -57,7 +62,11 @@ const check = <S extends z.ZodMiniType>(schema: S, payload: unknown, what: strin
 /** The scheduled time as one canonical string, so that "…:00Z" and "…:00.000Z" are the same occurrence. */
 export const canonicalTime = (time: string): string => new Date(time).toISOString();
 
-export const ruleNameOf = (ruleArn: string): string => ruleArn.slice(ruleArn.indexOf(':rule/') + ':rule/'.length).split('/').pop()!;
+export const ruleNameOf = (ruleArn: string): string =>
+  ruleArn
+    .slice(ruleArn.indexOf(':rule/') + ':rule/'.length)
+    .split('/')
+    .pop()!;
 
 /**
  * Recognises the payload and resolves its job. `scheduleNames` maps each job to
@@ -65,7 +74,9 @@ export const ruleNameOf = (ruleArn: string): string => ruleArn.slice(ruleArn.ind
  */
 export function parseInvocation(payload: unknown, jobs: readonly Job[], scheduleNames: Readonly<Record<string, string>>): Invocation {
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
-    throw new InvalidInvocationError(`Invalid invocation: expected a JSON object, got ${payload === null ? 'null' : Array.isArray(payload) ? 'an array' : typeof payload}`);
+    throw new InvalidInvocationError(
+      `Invalid invocation: expected a JSON object, got ${payload === null ? 'null' : Array.isArray(payload) ? 'an array' : typeof payload}`,
+    );
   }
   const p = payload as Record<string, unknown>;
 
@@ -80,7 +91,9 @@ export function parseInvocation(payload: unknown, jobs: readonly Job[], schedule
     const job = jobs.find((j) => scheduleNames[j.name] === ruleName);
     if (!job) throw new InvalidInvocationError(`Unknown job: no configured job is scheduled by rule "${ruleName}" (resources[0])`);
     if (job.schedule.method !== 'rule') {
-      throw new InvalidInvocationError(`Config mismatch: job "${job.name}" is configured with schedule.method "${job.schedule.method}" but was invoked by EventBridge rule "${ruleName}"`);
+      throw new InvalidInvocationError(
+        `Config mismatch: job "${job.name}" is configured with schedule.method "${job.schedule.method}" but was invoked by EventBridge rule "${ruleName}"`,
+      );
     }
     return { kind: 'occurrence', job, occurrence: canonicalTime(event.time), via: 'rule', deliveryId: event.id };
   }

@@ -40,7 +40,8 @@ export const isTaskLockStartedBy = (startedBy: string): boolean => startedBy.sta
 // retried RunTask for the same occurrence return the first task instead of a
 // second one (ECS API reference, "Ensuring idempotency").
 // A new token is used only after a definite failure (see runOccurrence).
-export const clientTokenFor = (jobName: string, occurrence: string, attempt = 0): string => `ecs-caretaker-${sha256(`${jobName}\n${occurrence}\n${attempt}`).slice(0, 48)}`;
+export const clientTokenFor = (jobName: string, occurrence: string, attempt = 0): string =>
+  `ecs-caretaker-${sha256(`${jobName}\n${occurrence}\n${attempt}`).slice(0, 48)}`;
 
 export const occurrenceLockId = (jobName: string, occurrence: string): string => `lock#${jobName}#${occurrence}`;
 export const jobSlotId = (jobName: string): string => `job#${jobName}`;
@@ -100,10 +101,14 @@ export function slotDecision(slot: JobSlot, evidence: HolderEvidence, now: numbe
     if (slot.staleAt > now) return { blocks: true, why: `occurrence ${slot.occurrence} is starting a task right now` };
     return evidence.startedTaskArn
       ? { blocks: true, why: `occurrence ${slot.occurrence} died after starting ${evidence.startedTaskArn}, which is still running` }
-      : { blocks: false, why: `occurrence ${slot.occurrence} died while starting (stale since ${new Date(slot.staleAt).toISOString()}) and ECS runs no task of it` };
+      : {
+          blocks: false,
+          why: `occurrence ${slot.occurrence} died while starting (stale since ${new Date(slot.staleAt).toISOString()}) and ECS runs no task of it`,
+        };
   }
   const { status } = evidence;
-  if (slot.leaseUntil <= now) return { blocks: false, why: `lease of ${slot.taskArn} expired at ${new Date(slot.leaseUntil).toISOString()} (last status ${status ?? 'unknown'})` };
+  if (slot.leaseUntil <= now)
+    return { blocks: false, why: `lease of ${slot.taskArn} expired at ${new Date(slot.leaseUntil).toISOString()} (last status ${status ?? 'unknown'})` };
   if (status === 'STOPPED') return { blocks: false, why: `${slot.taskArn} is STOPPED (its STOPPED event was not processed)` };
   if (status === 'MISSING') {
     return now - slot.startedAt > MISSING_GRACE_MS
@@ -176,7 +181,13 @@ async function adoptStartedTask(deps: TaskLockDeps, holder: JobSlot, taskArn: st
  * Takes the job's slot for this occurrence, or says who holds it. A holder is
  * only believed after ECS confirms its task is not STOPPED.
  */
-async function acquireJobSlot(deps: TaskLockDeps, job: Job, occurrence: string, owner: string, staleAt: number): Promise<{ ok: true; replaced?: JobSlot; why?: string } | { ok: false; holder: JobSlot; why: string }> {
+async function acquireJobSlot(
+  deps: TaskLockDeps,
+  job: Job,
+  occurrence: string,
+  owner: string,
+  staleAt: number,
+): Promise<{ ok: true; replaced?: JobSlot; why?: string } | { ok: false; holder: JobSlot; why: string }> {
   const now = deps.now();
   const id = jobSlotId(job.name);
   const fresh: JobSlot = {
@@ -204,7 +215,8 @@ async function acquireJobSlot(deps: TaskLockDeps, job: Job, occurrence: string, 
       // it that failed or died. Its task, if it recorded one, is this
       // occurrence's; if not, RunTask with the same clientToken returns any task it started.
       if (holder.taskArn) return { ok: false, holder, why: `this occurrence already started ${holder.taskArn}` };
-      if ((await deps.store.put(fresh, holderIs)).ok) return { ok: true, replaced: holder, why: 'an earlier delivery of this occurrence stopped before starting its task' };
+      if ((await deps.store.put(fresh, holderIs)).ok)
+        return { ok: true, replaced: holder, why: 'an earlier delivery of this occurrence stopped before starting its task' };
       continue;
     }
     const evidence = await holderEvidence(deps, job, holder);
@@ -230,7 +242,11 @@ async function releaseAfterFailure(deps: TaskLockDeps, job: Job, occurrence: str
  * A lock left `failed` (RunTask started nothing) or `starting` by an
  * invocation that died is taken over by the retry.
  */
-async function acquireOccurrence(deps: TaskLockDeps, lock: OccurrenceLock, now: number): Promise<{ ok: true; previous?: OccurrenceLock } | { ok: false; existing: OccurrenceLock }> {
+async function acquireOccurrence(
+  deps: TaskLockDeps,
+  lock: OccurrenceLock,
+  now: number,
+): Promise<{ ok: true; previous?: OccurrenceLock } | { ok: false; existing: OccurrenceLock }> {
   if ((await putIfAbsent(deps.store, lock)).ok) return { ok: true };
   const existing = await deps.store.get<OccurrenceLock>(lock.id);
   if (!existing) return (await putIfAbsent(deps.store, lock)).ok ? { ok: true } : { ok: false, existing: lock };
@@ -251,7 +267,11 @@ export async function runOccurrence(deps: TaskLockDeps, inv: Extract<Invocation,
 
   const now = deps.now();
   const staleAt = now + deps.remainingMs() + 30_000;
-  const acquired = await acquireOccurrence(deps, { id: lockId, state: 'starting', owner, staleAt, tokenAttempt: 0, expiration: ttlAfter(now, deps.lockRetentionHours * 3600) }, now);
+  const acquired = await acquireOccurrence(
+    deps,
+    { id: lockId, state: 'starting', owner, staleAt, tokenAttempt: 0, expiration: ttlAfter(now, deps.lockRetentionHours * 3600) },
+    now,
+  );
   if (!acquired.ok) {
     logger.info('Duplicate delivery of an occurrence: nothing started', { ...ctx, state: acquired.existing.state, taskArn: acquired.existing.taskArn });
     count(metrics, 'DuplicateDelivery', job.name);
@@ -280,7 +300,11 @@ export async function runOccurrence(deps: TaskLockDeps, inv: Extract<Invocation,
       return { outcome: 'skipped', runningTaskArn: slot.holder.taskArn };
     }
     if (slot.replaced?.state === 'running' && slot.replaced.leaseUntil <= deps.now()) {
-      logger.warn('Previous run outlived its lease (maxRunSeconds); it no longer blocks this job', { ...ctx, previousTaskArn: slot.replaced.taskArn, why: slot.why });
+      logger.warn('Previous run outlived its lease (maxRunSeconds); it no longer blocks this job', {
+        ...ctx,
+        previousTaskArn: slot.replaced.taskArn,
+        why: slot.why,
+      });
       count(metrics, 'LeaseExpired', job.name);
     } else if (slot.replaced) {
       logger.info('Released a stale slot', { ...ctx, previousTaskArn: slot.replaced.taskArn, why: slot.why });

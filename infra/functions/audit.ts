@@ -25,9 +25,29 @@ export function auditFunction({ config }: DeployContext): FunctionSpec | undefin
   const deadLetterQueueArn = { 'Fn::GetAtt': [dlqLogicalId('audit'), 'Arn'] };
   const events = [
     // No input: the function receives the whole Scheduled Event and recognises it by its detail-type.
-    ...(schedule ? [{ eventBridge: { schedule, description: `ecs-caretaker audit: ${clusters.join(', ')}`.slice(0, 512), deadLetterQueueArn, retryPolicy: ruleRetryPolicy } }] : []),
+    ...(schedule
+      ? [
+          {
+            eventBridge: {
+              schedule,
+              description: `ecs-caretaker audit: ${clusters.join(', ')}`.slice(0, 512),
+              deadLetterQueueArn,
+              retryPolicy: ruleRetryPolicy,
+            },
+          },
+        ]
+      : []),
     ...(onDeployment
-      ? [{ eventBridge: { pattern: deploymentFinishedPattern(clusters), description: 'ecs-caretaker audit: a service whose deployment completed or failed', deadLetterQueueArn, retryPolicy: ruleRetryPolicy } }]
+      ? [
+          {
+            eventBridge: {
+              pattern: deploymentFinishedPattern(clusters),
+              description: 'ecs-caretaker audit: a service whose deployment completed or failed',
+              deadLetterQueueArn,
+              retryPolicy: ruleRetryPolicy,
+            },
+          },
+        ]
       : []),
   ];
 
@@ -47,7 +67,12 @@ export function auditFunction({ config }: DeployContext): FunctionSpec | undefin
     // DescribeTaskDefinition has neither a resource type nor a condition key: "*" is the only resource it can be granted on.
     { Sid: 'DescribeTaskDefinitions', Effect: 'Allow', Action: 'ecs:DescribeTaskDefinition', Resource: '*' },
     // Neither has a resource type (ELBv2 Describe* are account-wide reads); naming the two actions keeps out DescribeListeners, DescribeRules and the rest.
-    { Sid: 'DescribeTargetGroups', Effect: 'Allow', Action: ['elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetGroupAttributes'], Resource: '*' },
+    {
+      Sid: 'DescribeTargetGroups',
+      Effect: 'Allow',
+      Action: ['elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetGroupAttributes'],
+      Resource: '*',
+    },
   ];
   if (settings.alerts.topicArn) statements.push({ Sid: 'PublishDigest', Effect: 'Allow', Action: 'sns:Publish', Resource: settings.alerts.topicArn });
 

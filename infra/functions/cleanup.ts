@@ -33,8 +33,10 @@ export function checkCleanupConfig(config: CaretakerConfig, prefix: string): voi
   const issues: string[] = [];
   // Document names: 3-128 of [a-zA-Z0-9_.-], and "aws", "amazon" and "amzn" are reserved prefixes (SSM API reference, CreateDocument Name).
   const name = cleanupDocumentName(prefix);
-  if (/^(aws|amazon|amzn)/i.test(name)) issues.push(`config.service: "${config.service}" would name the SSM document "${name}", but SSM reserves names starting with aws, amazon or amzn`);
-  if (!/^[a-zA-Z0-9_.-]{3,128}$/.test(name)) issues.push(`config.service: the SSM document name "${name}" must be 3-128 letters, digits, "_", "." or "-" (check the stage name too)`);
+  if (/^(aws|amazon|amzn)/i.test(name))
+    issues.push(`config.service: "${config.service}" would name the SSM document "${name}", but SSM reserves names starting with aws, amazon or amzn`);
+  if (!/^[a-zA-Z0-9_.-]{3,128}$/.test(name))
+    issues.push(`config.service: the SSM document name "${name}" must be 3-128 letters, digits, "_", "." or "-" (check the stage name too)`);
   const sizeIssue = environmentSizeIssue(config, { prefix });
   if (sizeIssue) issues.push(sizeIssue);
   if (issues.length) throw new ConfigError(`Invalid config:\n  ${issues.join('\n  ')}`, issues);
@@ -109,7 +111,12 @@ export function cleanupFunction({ config, prefix }: DeployContext): FunctionSpec
 
   const statements: Statement[] = [
     tableReadWrite(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem']),
-    { Sid: 'RunCleanupDocument', Effect: 'Allow', Action: 'ssm:SendCommand', Resource: sub(`arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:document/${documentName}`) },
+    {
+      Sid: 'RunCleanupDocument',
+      Effect: 'Allow',
+      Action: 'ssm:SendCommand',
+      Resource: sub(`arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:document/${documentName}`),
+    },
     instanceScope,
     // These reads have no resource type in the Service Authorization Reference (Systems Manager): "*" is the only resource.
     { Sid: 'ReadRunCommand', Effect: 'Allow', Action: ['ssm:GetCommandInvocation', 'ssm:ListCommands', 'ssm:DescribeInstanceInformation'], Resource: '*' },

@@ -10,7 +10,8 @@ import { ruleRetryPolicy, type DeployContext, type FunctionSpec } from './types.
 const sub = (text: string) => ({ 'Fn::Sub': text });
 
 /** The ARN of an ASG by name; its id part is a wildcard, since it is only known once the group exists. */
-export const asgArn = (name: string) => sub(`arn:\${AWS::Partition}:autoscaling:\${AWS::Region}:\${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/${name}`);
+export const asgArn = (name: string) =>
+  sub(`arn:\${AWS::Partition}:autoscaling:\${AWS::Region}:\${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/${name}`);
 
 /** CloudFormation logical ids are alphanumeric; the hash keeps two ASG names that differ only in punctuation apart. */
 export const hookLogicalId = (asg: string): string =>
@@ -96,7 +97,13 @@ export function drainFunction({ config }: DeployContext): FunctionSpec | undefin
       Resource: clusters.map((c) => sub(`arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:container-instance/${c}/*`)),
       Condition: inClusters(clusters),
     },
-    { Sid: 'ReadAndStopTasks', Effect: 'Allow', Action: ['ecs:DescribeTasks', 'ecs:StopTask'], Resource: clusters.map(arn.tasksOf), Condition: inClusters(clusters) },
+    {
+      Sid: 'ReadAndStopTasks',
+      Effect: 'Allow',
+      Action: ['ecs:DescribeTasks', 'ecs:StopTask'],
+      Resource: clusters.map(arn.tasksOf),
+      Condition: inClusters(clusters),
+    },
     {
       Sid: 'DescribeServices',
       Effect: 'Allow',

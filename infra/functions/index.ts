@@ -10,5 +10,7 @@ import type { DeployContext, FunctionSpec } from './types.ts';
  * look after (no ASG to drain, say) returns undefined and is left out.
  */
 export function functionSpecs(context: DeployContext): FunctionSpec[] {
-  return [taskLockFunction(context), drainFunction(context), stoppedWatchFunction(context), cleanupFunction(context), auditFunction(context)].filter((spec): spec is FunctionSpec => spec !== undefined);
+  return [taskLockFunction(context), drainFunction(context), stoppedWatchFunction(context), cleanupFunction(context), auditFunction(context)].filter(
+    (spec): spec is FunctionSpec => spec !== undefined,
+  );
 }

@@ -21,7 +21,14 @@ export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec
           Properties: {
             AssumeRolePolicyDocument: {
               Version: '2012-10-17',
-              Statement: [{ Effect: 'Allow', Principal: { Service: 'scheduler.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } }],
+              Statement: [
+                {
+                  Effect: 'Allow',
+                  Principal: { Service: 'scheduler.amazonaws.com' },
+                  Action: 'sts:AssumeRole',
+                  Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+                },
+              ],
             },
             Policies: [
               {
@@ -71,7 +78,17 @@ export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec
       environment: { TASK_LOCK_CONFIG: JSON.stringify(settings) },
       events: [
         ...schedules,
-        ...(jobs.length ? [{ eventBridge: { pattern: taskStoppedPattern, deadLetterQueueArn: { 'Fn::GetAtt': [dlqLogicalId('task-lock'), 'Arn'] }, retryPolicy: ruleRetryPolicy } }] : []),
+        ...(jobs.length
+          ? [
+              {
+                eventBridge: {
+                  pattern: taskStoppedPattern,
+                  deadLetterQueueArn: { 'Fn::GetAtt': [dlqLogicalId('task-lock'), 'Arn'] },
+                  retryPolicy: ruleRetryPolicy,
+                },
+              },
+            ]
+          : []),
       ],
     },
     statements: [
@@ -85,8 +102,20 @@ export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec
               Resource: [...new Set(jobs.map((j) => j.taskDefinition))].map(arn.taskDefinition),
               Condition: inClusters([...new Set(jobs.map((j) => j.cluster))]),
             },
-            { Sid: 'TagJobTasks', Effect: 'Allow' as const, Action: 'ecs:TagResource', Resource: clusterNames.map(arn.tasksOf), Condition: { StringEquals: { 'ecs:CreateAction': 'RunTask' } } },
-            { Sid: 'DescribeJobTasks', Effect: 'Allow' as const, Action: 'ecs:DescribeTasks', Resource: clusterNames.map(arn.tasksOf), Condition: inClusters(clusterNames) },
+            {
+              Sid: 'TagJobTasks',
+              Effect: 'Allow' as const,
+              Action: 'ecs:TagResource',
+              Resource: clusterNames.map(arn.tasksOf),
+              Condition: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
+            },
+            {
+              Sid: 'DescribeJobTasks',
+              Effect: 'Allow' as const,
+              Action: 'ecs:DescribeTasks',
+              Resource: clusterNames.map(arn.tasksOf),
+              Condition: inClusters(clusterNames),
+            },
             // Finds the task of an invocation that died after RunTask. Read-only; "*" with the ecs:cluster condition, as for drain.
             { Sid: 'ListJobTasks', Effect: 'Allow' as const, Action: 'ecs:ListTasks', Resource: '*', Condition: inClusters(clusterNames) },
             {

@@ -41,7 +41,6 @@ export function jsonProtocol(version: '1.0' | '1.1'): ProtocolCodec {
 
     encodeResult: (output, requestId) => reply(200, requestId, output ?? {}),
 
-    encodeError: (error, requestId) =>
-      reply(error.httpStatus, requestId, { __type: error.code, message: error.message }, { 'x-amzn-errortype': error.code }),
+    encodeError: (error, requestId) => reply(error.httpStatus, requestId, { __type: error.code, message: error.message }, { 'x-amzn-errortype': error.code }),
   };
 }

@@ -22,7 +22,12 @@ export interface QueryResult {
   fields: Record<string, unknown>;
 }
 
-export const queryResult = (action: string, namespace: string, fields: Record<string, unknown> = {}): QueryResult => ({ [RESULT]: true, action, namespace, fields });
+export const queryResult = (action: string, namespace: string, fields: Record<string, unknown> = {}): QueryResult => ({
+  [RESULT]: true,
+  action,
+  namespace,
+  fields,
+});
 
 const isQueryResult = (value: unknown): value is QueryResult => typeof value === 'object' && value !== null && RESULT in value;
 

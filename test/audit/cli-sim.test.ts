@@ -27,7 +27,11 @@ afterAll(async () => {
 async function audit(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await main(['audit', ...args], { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, env: sim.env() });
+  const code = await main(['audit', ...args], {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    env: sim.env(),
+  });
   return { code, stdout, stderr };
 }
 
@@ -42,7 +46,12 @@ describe('a cluster with two clean services and two with traps', () => {
     // The clean services appear nowhere.
     expect(r.stdout).not.toMatch(/checkout-web|orders-worker/);
     // One read per service page, task definition and target group; no write.
-    expect(sim.calls.filter((c) => c.service === 'ecs' || c.service === 'elbv2').map((c) => `${c.service}.${c.op}`).sort()).toEqual(
+    expect(
+      sim.calls
+        .filter((c) => c.service === 'ecs' || c.service === 'elbv2')
+        .map((c) => `${c.service}.${c.op}`)
+        .sort(),
+    ).toEqual(
       [
         'ecs.ListServices',
         'ecs.DescribeServices',
@@ -57,13 +66,17 @@ describe('a cluster with two clean services and two with traps', () => {
     const r = await audit('--cluster', 'prod', '--format', 'json');
     expect(r.code).toBe(1);
     const out = JSON.parse(r.stdout);
-    expect(out.findings.map((f: { severity: string; rule: string; resource: string }) => `${f.severity} ${f.rule} ${f.resource}`)).toEqual(expectedFindings(world));
+    expect(out.findings.map((f: { severity: string; rule: string; resource: string }) => `${f.severity} ${f.rule} ${f.resource}`)).toEqual(
+      expectedFindings(world),
+    );
     expect(out.summary).toEqual({ total: 11, bySeverity: { critical: 0, high: 3, medium: 2, low: 3, info: 3 }, failing: 3, failOn: 'high' });
     const slow = out.findings.find((f: { rule: string }) => f.rule === 'alb-slow-health-check');
     expect(slow.evidence).toBe(
       'HealthCheckIntervalSeconds 30, HealthyThresholdCount 5: a new task can wait 30 s for its first check, and a target that failed needs 5 × 30 s = 150 s to return to service',
     );
-    expect(out.findings.find((f: { rule: string }) => f.rule === 'alb-long-deregistration-delay').evidence).toContain('deregistration_delay.timeout_seconds 300:');
+    expect(out.findings.find((f: { rule: string }) => f.rule === 'alb-long-deregistration-delay').evidence).toContain(
+      'deregistration_delay.timeout_seconds 300:',
+    );
   });
 
   it('sarif: one result per finding, located by resource since nothing came from a file', async () => {
@@ -75,11 +88,12 @@ describe('a cluster with two clean services and two with traps', () => {
       expect(result.locations[0].physicalLocation).toBeUndefined();
       expect(result.locations[0].logicalLocations[0].fullyQualifiedName.length).toBeGreaterThan(0);
     }
-    expect(results.filter((res: { level: string }) => res.level === 'error').map((res: { ruleId: string }) => res.ruleId).sort()).toEqual([
-      'bridge-localhost-sidecar',
-      'deployment-no-headroom',
-      'health-check-needs-shell',
-    ]);
+    expect(
+      results
+        .filter((res: { level: string }) => res.level === 'error')
+        .map((res: { ruleId: string }) => res.ruleId)
+        .sort(),
+    ).toEqual(['bridge-localhost-sidecar', 'deployment-no-headroom', 'health-check-needs-shell']);
   });
 
   it.each([
@@ -112,18 +126,29 @@ describe('what the cluster does not have', () => {
       name: 'ghost-lb',
       taskDefinition: 'orders-worker:1',
       desiredCount: 1,
-      settings: { loadBalancers: [{ targetGroupArn: ghost, containerName: 'worker', containerPort: 9090 }], deploymentCircuitBreaker: { enable: true, rollback: true } },
+      settings: {
+        loadBalancers: [{ targetGroupArn: ghost, containerName: 'worker', containerPort: 9090 }],
+        deploymentCircuitBreaker: { enable: true, rollback: true },
+      },
     });
     const calls = sim.countCalls('elbv2', 'DescribeTargetGroups');
     const r = await audit('--cluster', 'prod', '--service', 'ghost-lb');
-    expect(r).toEqual({ code: 0, stdout: 'No findings.\n', stderr: `note: target group ${ghost} not found (deleted?): its health check and deregistration settings were not audited\n` });
+    expect(r).toEqual({
+      code: 0,
+      stdout: 'No findings.\n',
+      stderr: `note: target group ${ghost} not found (deleted?): its health check and deregistration settings were not audited\n`,
+    });
     // The batch failed as a whole, then the one ARN was asked alone.
     expect(sim.countCalls('elbv2', 'DescribeTargetGroups') - calls).toBe(2);
   });
 
   it('a cluster that does not exist: exit 2 with the AWS error', async () => {
     const r = await audit('--cluster', 'staging');
-    expect(r).toEqual({ code: 2, stdout: '', stderr: 'ecs-caretaker audit: ListServices on cluster "staging" failed: ClusterNotFoundException: Cluster not found.\n' });
+    expect(r).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'ecs-caretaker audit: ListServices on cluster "staging" failed: ClusterNotFoundException: Cluster not found.\n',
+    });
   });
 
   it('a service that does not exist: exit 2 naming it', async () => {

@@ -92,7 +92,17 @@ describe('table output and exit codes', () => {
   });
 
   it('audits several files in one run', async () => {
-    const r = await run(['audit', '--task-def', 'checkout-web.register.json', '--task-def', 'orders-worker.describe.json', '--task-def', PAYMENTS, '--format', 'json']);
+    const r = await run([
+      'audit',
+      '--task-def',
+      'checkout-web.register.json',
+      '--task-def',
+      'orders-worker.describe.json',
+      '--task-def',
+      PAYMENTS,
+      '--format',
+      'json',
+    ]);
     expect(JSON.parse(r.stdout).summary.total).toBe(5);
   });
 });
@@ -204,7 +214,9 @@ describe('SARIF output', () => {
 
   it('keeps fingerprints stable across runs, so code scanning tracks one alert per finding', async () => {
     const fingerprints = async () =>
-      JSON.parse((await run(['audit', '--task-def', PAYMENTS, '--format', 'sarif'])).stdout).runs[0].results.map((res: { partialFingerprints: object }) => res.partialFingerprints);
+      JSON.parse((await run(['audit', '--task-def', PAYMENTS, '--format', 'sarif'])).stdout).runs[0].results.map(
+        (res: { partialFingerprints: object }) => res.partialFingerprints,
+      );
     const first = await fingerprints();
     expect(await fingerprints()).toEqual(first);
     expect(new Set(first.map((f: object) => JSON.stringify(f))).size).toBe(first.length);
@@ -227,7 +239,10 @@ describe('live mode', () => {
   const serviceFor = (arn: string): Service => ({ ...checkoutService(), serviceArn: arn, serviceName: arn.split('/').pop() });
 
   function cluster(change: (td: ReturnType<typeof checkoutDescribed>) => void = () => {}) {
-    ecs.on(ListServicesCommand).resolvesOnce({ serviceArns: arns.slice(0, 10), nextToken: 'page-2' }).resolvesOnce({ serviceArns: arns.slice(10) });
+    ecs
+      .on(ListServicesCommand)
+      .resolvesOnce({ serviceArns: arns.slice(0, 10), nextToken: 'page-2' })
+      .resolvesOnce({ serviceArns: arns.slice(10) });
     ecs.on(DescribeServicesCommand).callsFake((input: { services: string[] }) => ({ services: input.services.map(serviceFor), failures: [] }));
     const td = checkoutDescribed();
     change(td);
@@ -291,23 +306,35 @@ describe('live mode', () => {
     const r = await run(['audit', '--cluster', 'prod', '--service', 'checkout-web'], { clients: { ecs: ecsClient, elbv2: reader } });
     expect(r).toMatchObject({ code: 0, stdout: 'No findings.\n' });
     const { targetGroup } = checkoutTargetGroup();
-    expect(r.stderr).toBe(`note: target group ${targetGroup.TargetGroupArn} not found (deleted?): its health check and deregistration settings were not audited\n`);
+    expect(r.stderr).toBe(
+      `note: target group ${targetGroup.TargetGroupArn} not found (deleted?): its health check and deregistration settings were not audited\n`,
+    );
     expect(reader.calls).toEqual([`describeTargetGroups ${targetGroup.TargetGroupArn}`]);
     expect(ecs.commandCalls(ListServicesCommand)).toHaveLength(0);
     expect(ecs.commandCalls(DescribeServicesCommand)[0]!.args[0].input).toEqual({ cluster: 'prod', services: ['checkout-web'] });
   });
 
   it('exits 2 naming a service that does not exist', async () => {
-    ecs.on(DescribeServicesCommand).resolves({ services: [], failures: [{ arn: 'arn:aws:ecs:eu-west-1:123456789012:service/prod/checkout', reason: 'MISSING' }] });
+    ecs
+      .on(DescribeServicesCommand)
+      .resolves({ services: [], failures: [{ arn: 'arn:aws:ecs:eu-west-1:123456789012:service/prod/checkout', reason: 'MISSING' }] });
     const r = await run(['audit', '--cluster', 'prod', '--service', 'checkout'], { clients: { ecs: ecsClient, elbv2: noTargetGroups() } });
-    expect(r).toEqual({ code: 2, stdout: '', stderr: 'ecs-caretaker audit: cluster "prod": cannot describe service arn:aws:ecs:eu-west-1:123456789012:service/prod/checkout (MISSING)\n' });
+    expect(r).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'ecs-caretaker audit: cluster "prod": cannot describe service arn:aws:ecs:eu-west-1:123456789012:service/prod/checkout (MISSING)\n',
+    });
   });
 
   it('exits 2 with the AWS error when the cluster does not exist', async () => {
     const error = Object.assign(new Error('Cluster not found.'), { name: 'ClusterNotFoundException' });
     ecs.on(ListServicesCommand).rejects(error);
     const r = await run(['audit', '--cluster', 'staging'], { clients: { ecs: ecsClient, elbv2: noTargetGroups() } });
-    expect(r).toEqual({ code: 2, stdout: '', stderr: 'ecs-caretaker audit: ListServices on cluster "staging" failed: ClusterNotFoundException: Cluster not found.\n' });
+    expect(r).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'ecs-caretaker audit: ListServices on cluster "staging" failed: ClusterNotFoundException: Cluster not found.\n',
+    });
   });
 
   it('exits 2 with the AWS error when the target groups cannot be read', async () => {
@@ -320,11 +347,17 @@ describe('live mode', () => {
       describeTargetGroupAttributes: async () => [],
     };
     const r = await run(['audit', '--cluster', 'prod', '--service', 'checkout-web'], { clients: { ecs: ecsClient, elbv2: denied } });
-    expect(r).toEqual({ code: 2, stdout: '', stderr: 'ecs-caretaker audit: DescribeTargetGroups failed: AccessDenied: User is not authorized to perform: elasticloadbalancing:DescribeTargetGroups\n' });
+    expect(r).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'ecs-caretaker audit: DescribeTargetGroups failed: AccessDenied: User is not authorized to perform: elasticloadbalancing:DescribeTargetGroups\n',
+    });
   });
 
   it('skips INACTIVE services, which run nothing', async () => {
-    ecs.on(DescribeServicesCommand).resolves({ services: [{ ...checkoutService(), status: 'INACTIVE', deploymentConfiguration: { minimumHealthyPercent: 100, maximumPercent: 100 } }] });
+    ecs
+      .on(DescribeServicesCommand)
+      .resolves({ services: [{ ...checkoutService(), status: 'INACTIVE', deploymentConfiguration: { minimumHealthyPercent: 100, maximumPercent: 100 } }] });
     const reader = noTargetGroups();
     const r = await run(['audit', '--cluster', 'prod', '--service', 'checkout-web'], { clients: { ecs: ecsClient, elbv2: reader } });
     expect(r.code).toBe(0);

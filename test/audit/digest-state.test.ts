@@ -52,7 +52,11 @@ describe('claim, publish, confirm', () => {
 
     expect(await confirmDigest(store, written(claimed), 'msg-1', T + 1000)).toMatchObject({ ok: true });
     const after = await readDigest(store, ID, T + 2000);
-    expect(after).toMatchObject({ version: 2, sent: { hash: 'a', services: { 'prod/web': ['a'] }, at: T + 1000, messageId: 'msg-1' }, expiration: Math.floor((T + 1000) / 1000) + DIGEST_RETENTION_S });
+    expect(after).toMatchObject({
+      version: 2,
+      sent: { hash: 'a', services: { 'prod/web': ['a'] }, at: T + 1000, messageId: 'msg-1' },
+      expiration: Math.floor((T + 1000) / 1000) + DIGEST_RETENTION_S,
+    });
     expect(after!.pending).toBeUndefined();
   });
 

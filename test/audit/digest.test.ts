@@ -26,18 +26,37 @@ function twoServices(): AuditInput {
   const td = { ...checkoutDescribed(), memory: '5120' };
   const { targetGroup, attributes } = checkoutTargetGroup();
   const web: Service = checkoutService();
-  const admin: Service = { ...checkoutService(), serviceArn: `${ARN}/checkout-admin`, serviceName: 'checkout-admin', desiredCount: 1, deploymentConfiguration: { ...checkoutService().deploymentConfiguration, maximumPercent: 100 } };
+  const admin: Service = {
+    ...checkoutService(),
+    serviceArn: `${ARN}/checkout-admin`,
+    serviceName: 'checkout-admin',
+    desiredCount: 1,
+    deploymentConfiguration: { ...checkoutService().deploymentConfiguration, maximumPercent: 100 },
+  };
   return { services: [web, admin], taskDefinitions: [td], targetGroups: [{ targetGroup: { ...targetGroup, HealthCheckIntervalSeconds: 30 }, attributes }] };
 }
 
-const finding = (over: Partial<Finding>): Finding => ({ rule: 'stop-timeout-long', severity: 'info', resource: 'taskDefinition:web:12#container:app', evidence: 'e', fix: 'f', ...over });
+const finding = (over: Partial<Finding>): Finding => ({
+  rule: 'stop-timeout-long',
+  severity: 'info',
+  resource: 'taskDefinition:web:12#container:app',
+  evidence: 'e',
+  fix: 'f',
+  ...over,
+});
 
 describe('recognising a set of findings again', () => {
   it('a finding keeps its key when a deployment registers a new revision', () => {
-    expect(findingKey(finding({ resource: 'taskDefinition:web:12#container:app' }))).toBe(findingKey(finding({ resource: 'taskDefinition:web:13#container:app' })));
+    expect(findingKey(finding({ resource: 'taskDefinition:web:12#container:app' }))).toBe(
+      findingKey(finding({ resource: 'taskDefinition:web:13#container:app' })),
+    );
     expect(findingKey(finding({ resource: 'taskDefinition:web:12' }))).toBe(findingKey(finding({ resource: 'taskDefinition:web:13' })));
-    expect(findingKey(finding({ resource: 'taskDefinition:web:12#container:app' }))).not.toBe(findingKey(finding({ resource: 'taskDefinition:web:12#container:sidecar' })));
-    expect(findingKey(finding({ location: { taskDefinition: 0, path: 'cpu' } }))).not.toBe(findingKey(finding({ location: { taskDefinition: 0, path: 'memory' } })));
+    expect(findingKey(finding({ resource: 'taskDefinition:web:12#container:app' }))).not.toBe(
+      findingKey(finding({ resource: 'taskDefinition:web:12#container:sidecar' })),
+    );
+    expect(findingKey(finding({ location: { taskDefinition: 0, path: 'cpu' } }))).not.toBe(
+      findingKey(finding({ location: { taskDefinition: 0, path: 'memory' } })),
+    );
   });
 
   it('the hash of a set ignores order and repeats', () => {
@@ -72,14 +91,22 @@ describe('findings by service', () => {
 });
 
 describe('the digest text', () => {
-  const schedule: DigestContext = { region: 'eu-west-1', minSeverity: 'high', trigger: { kind: 'schedule', time: '2026-11-23T02:00:07Z' }, changed: new Set(['prod/checkout-admin']) };
+  const schedule: DigestContext = {
+    region: 'eu-west-1',
+    minSeverity: 'high',
+    trigger: { kind: 'schedule', time: '2026-11-23T02:00:07Z' },
+    changed: new Set(['prod/checkout-admin']),
+  };
   const prod = (): ClusterAudit => {
     const input = twoServices();
     return { cluster: 'prod', input, findings: audit(input) };
   };
 
   it('lists what is at or above the threshold by service, most severe first, and counts the rest', () => {
-    const { subject, message, attributes } = renderDigest([prod(), { cluster: 'staging', findings: [], error: 'ListServices on cluster "staging" failed: AccessDeniedException: denied' }], schedule);
+    const { subject, message, attributes } = renderDigest(
+      [prod(), { cluster: 'staging', findings: [], error: 'ListServices on cluster "staging" failed: AccessDeniedException: denied' }],
+      schedule,
+    );
     expect(subject).toBe('ECS audit HIGH: 2 findings - prod');
     expect(attributes).toEqual({ kind: 'audit-digest', severity: 'high', cluster: 'prod' });
     expect(message).toBe(
@@ -121,7 +148,14 @@ describe('the digest text', () => {
     const one: AuditInput = { ...input, services: [input.services![1]!] };
     const { subject, message, attributes } = renderDigest([{ cluster: 'prod', input: one, findings: audit(one) }], {
       ...schedule,
-      trigger: { kind: 'deployment', time: '2026-11-23T10:15:00Z', cluster: 'prod', service: 'checkout-admin', eventName: 'SERVICE_DEPLOYMENT_FAILED', deploymentId: 'ecs-svc/987' },
+      trigger: {
+        kind: 'deployment',
+        time: '2026-11-23T10:15:00Z',
+        cluster: 'prod',
+        service: 'checkout-admin',
+        eventName: 'SERVICE_DEPLOYMENT_FAILED',
+        deploymentId: 'ecs-svc/987',
+      },
     });
     expect(subject).toBe('ECS audit HIGH: 2 findings after deploy - prod/checkout-admin');
     expect(attributes).toEqual({ kind: 'audit-digest', severity: 'high', cluster: 'prod', service: 'checkout-admin' });
@@ -133,7 +167,12 @@ describe('the digest text', () => {
 
   it(`lists at most ${DIGEST_LISTED_MAX} findings and says how many more the full report has`, () => {
     const base = twoServices();
-    const services: Service[] = Array.from({ length: 40 }, (_, i) => ({ ...base.services![1]!, serviceArn: `${ARN}/svc-${String(i).padStart(2, '0')}`, serviceName: `svc-${String(i).padStart(2, '0')}`, loadBalancers: [] }));
+    const services: Service[] = Array.from({ length: 40 }, (_, i) => ({
+      ...base.services![1]!,
+      serviceArn: `${ARN}/svc-${String(i).padStart(2, '0')}`,
+      serviceName: `svc-${String(i).padStart(2, '0')}`,
+      loadBalancers: [],
+    }));
     const input: AuditInput = { services, taskDefinitions: [checkoutDescribed()] };
     const findings = audit(input);
     expect(findings.filter((f) => f.severity === 'high')).toHaveLength(40);
@@ -147,7 +186,10 @@ describe('the digest text', () => {
     const long = 'a'.repeat(200);
     expect(subjectLine(`ECS audit HIGH: 3 findings - ${long}`)).toHaveLength(SUBJECT_MAX);
     expect(subjectLine('ECS audit HIGH: 1 finding after deploy - prod/wéb\nx')).toBe('ECS audit HIGH: 1 finding after deploy - prod/w b x');
-    const threeClusters = renderDigest(['a', 'b', 'c'].map((cluster) => ({ ...prod(), cluster })), schedule);
+    const threeClusters = renderDigest(
+      ['a', 'b', 'c'].map((cluster) => ({ ...prod(), cluster })),
+      schedule,
+    );
     expect(threeClusters.subject).toBe('ECS audit HIGH: 6 findings - 3 clusters');
     expect(threeClusters.attributes.cluster).toBeUndefined();
   });

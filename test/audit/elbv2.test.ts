@@ -53,7 +53,9 @@ it('reads a group’s attributes', async () => {
 });
 
 it('lets any other error through', async () => {
-  sim.faults.failNext('elbv2', 'DescribeTargetGroups', 'AccessDenied', 1, { message: 'User is not authorized to perform: elasticloadbalancing:DescribeTargetGroups' });
+  sim.faults.failNext('elbv2', 'DescribeTargetGroups', 'AccessDenied', 1, {
+    message: 'User is not authorized to perform: elasticloadbalancing:DescribeTargetGroups',
+  });
   const tg = elbv2.createTargetGroup({ Name: 'web' });
   await expect(reader.describeTargetGroups([tg.TargetGroupArn])).rejects.toMatchObject({ name: 'AccessDenied' });
 });

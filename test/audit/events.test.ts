@@ -4,7 +4,8 @@ import { parseInvocation } from '../../functions/audit/input.ts';
 import { assertValidPattern, matchesPattern } from '../../functions/shared/event-pattern.ts';
 import { loadAwsEvent, loadAwsEvents } from '../support/fixtures.ts';
 
-const selected = (clusters: string[]) => [...loadAwsEvents()].filter(([, event]) => matchesPattern(deploymentFinishedPattern(clusters), event)).map(([file]) => file);
+const selected = (clusters: string[]) =>
+  [...loadAwsEvents()].filter(([, event]) => matchesPattern(deploymentFinishedPattern(clusters), event)).map(([file]) => file);
 
 describe('the deployment rule of the audit function', () => {
   it('is valid EventBridge syntax, for one cluster and for several', () => {

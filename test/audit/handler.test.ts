@@ -82,7 +82,10 @@ const scheduled = () => ({
   'detail-type': 'Scheduled Event',
   source: 'aws.events',
   account: sim.account,
-  time: sim.clock.date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  time: sim.clock
+    .date()
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z'),
   region: sim.region,
   resources: [`arn:aws:events:${sim.region}:${sim.account}:rule/cc-test-audit-schedule`],
   detail: {},
@@ -95,10 +98,19 @@ const deployed = (service: string, eventName = 'SERVICE_DEPLOYMENT_COMPLETED', c
   'detail-type': 'ECS Deployment State Change',
   source: 'aws.ecs',
   account: sim.account,
-  time: sim.clock.date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  time: sim.clock
+    .date()
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z'),
   region: sim.region,
   resources: [sim.ecs.arn(`service/${cluster}/${service}`)],
-  detail: { eventType: 'INFO', eventName, deploymentId: `ecs-svc/${Math.floor(sim.clock.now() / 1000)}`, updatedAt: sim.clock.date().toISOString(), reason: `ECS deployment ${eventName}` },
+  detail: {
+    eventType: 'INFO',
+    eventName,
+    deploymentId: `ecs-svc/${Math.floor(sim.clock.now() / 1000)}`,
+    updatedAt: sim.clock.date().toISOString(),
+    reason: `ECS deployment ${eventName}`,
+  },
 });
 
 const nextDay = () => sim.clock.advance(DAY);
@@ -143,13 +155,21 @@ describe('the scheduled audit', () => {
       'prod fargate-cpu-memory-invalid high': 0,
     });
     const doc = emf.find((d) => d.Rule === 'deployment-no-headroom')!;
-    expect(doc._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'EcsCaretaker', Dimensions: [expect.arrayContaining(['ClusterName', 'Rule', 'Severity'])], Metrics: [{ Name: 'AuditFindings', Unit: 'Count' }] });
+    expect(doc._aws.CloudWatchMetrics[0]).toMatchObject({
+      Namespace: 'EcsCaretaker',
+      Dimensions: [expect.arrayContaining(['ClusterName', 'Rule', 'Severity'])],
+      Metrics: [{ Name: 'AuditFindings', Unit: 'Count' }],
+    });
     expect(emf.find((d) => 'DigestsSent' in d)).toMatchObject({ DigestsSent: 1, ServicesAudited: 4 });
 
     expect(messages()).toHaveLength(1);
     const [digest] = messages();
     expect(digest!.subject).toBe('ECS audit HIGH: 3 findings - prod');
-    expect(digest!.attributes).toEqual({ kind: { DataType: 'String', StringValue: 'audit-digest' }, severity: { DataType: 'String', StringValue: 'high' }, cluster: { DataType: 'String', StringValue: 'prod' } });
+    expect(digest!.attributes).toEqual({
+      kind: { DataType: 'String', StringValue: 'audit-digest' },
+      severity: { DataType: 'String', StringValue: 'high' },
+      cluster: { DataType: 'String', StringValue: 'prod' },
+    });
     const lines = digest!.message.split('\n');
     expect(lines[0]).toBe('ECS audit of prod (eu-west-1): 3 findings at or above high, in 2 services.');
     expect(lines.filter((l) => /^prod\//.test(l))).toEqual(['prod/legacy-api NEW', 'prod/payments-api NEW']);
@@ -177,7 +197,14 @@ describe('the scheduled audit', () => {
   });
 
   it('sends one digest when two deliveries of the same event race, and only for what is new', async () => {
-    world.services.addService('prod', { name: 'search-api', taskDefinition: 'orders-worker:1', desiredCount: 1, minimumHealthyPercent: 100, maximumPercent: 100, settings: { deploymentCircuitBreaker: { enable: true, rollback: true } } });
+    world.services.addService('prod', {
+      name: 'search-api',
+      taskDefinition: 'orders-worker:1',
+      desiredCount: 1,
+      minimumHealthyPercent: 100,
+      maximumPercent: 100,
+      settings: { deploymentCircuitBreaker: { enable: true, rollback: true } },
+    });
     const event = scheduled();
     const reports = await Promise.all([invoke(event), invoke(event)]);
     expect(reports.map((r) => r.digest).sort()).toEqual(['sent', 'unchanged']);
@@ -218,7 +245,9 @@ describe('after a deployment', () => {
     expect(digest.subject).toBe('ECS audit HIGH: 2 findings after deploy - prod/payments-api');
     expect(digest.attributes.service).toEqual({ DataType: 'String', StringValue: 'payments-api' });
     expect(digest.message).toContain(`Deployment ${event.detail.deploymentId} of prod/payments-api failed. The service now has 2 findings at or above high.`);
-    expect(digest.message).toContain('- HIGH depends-on-healthy-without-health-check: dependsOn HEALTHY on a container without a health check\n  In task definition payments-api:2, container api');
+    expect(digest.message).toContain(
+      '- HIGH depends-on-healthy-without-health-check: dependsOn HEALTHY on a container without a health check\n  In task definition payments-api:2, container api',
+    );
     expect((await readRecord(serviceDigestId('prod', 'payments-api')))!.sent.services['prod/payments-api']).toHaveLength(2);
 
     // EventBridge delivers at least once: the same event again sends nothing.
@@ -229,7 +258,11 @@ describe('after a deployment', () => {
   it('the next scheduled digest reports the deployment’s finding as new to the daily digest', async () => {
     await nextDay();
     expect((await invoke(scheduled())).digest).toBe('sent');
-    expect(messages()[3]!.message.split('\n').filter((l) => /^prod\//.test(l))).toEqual(['prod/legacy-api', 'prod/payments-api NEW', 'prod/search-api']);
+    expect(
+      messages()[3]!
+        .message.split('\n')
+        .filter((l) => /^prod\//.test(l)),
+    ).toEqual(['prod/legacy-api', 'prod/payments-api NEW', 'prod/search-api']);
   });
 });
 
@@ -272,7 +305,8 @@ describe('input the function refuses or cannot audit', () => {
     const { error, emf } = await captureMetrics(() => invoke(event));
     expect(error).toMatchObject({
       name: 'InvalidInvocationError',
-      message: 'Invalid ECS Deployment State Change event: detail.eventName: expected SERVICE_DEPLOYMENT_COMPLETED or SERVICE_DEPLOYMENT_FAILED, got "SERVICE_DEPLOYMENT_IN_PROGRESS"',
+      message:
+        'Invalid ECS Deployment State Change event: detail.eventName: expected SERVICE_DEPLOYMENT_COMPLETED or SERVICE_DEPLOYMENT_FAILED, got "SERVICE_DEPLOYMENT_IN_PROGRESS"',
     });
     expect(emf.find((d) => 'InvocationFailed' in d)).toMatchObject({ InvocationFailed: 1 });
   });
@@ -286,7 +320,10 @@ describe('input the function refuses or cannot audit', () => {
   it('a cluster that cannot be read: the others are published and digested, then the invocation fails', async () => {
     await coldStart({ clusters: ['prod', 'staging'] });
     const { error, emf } = await captureMetrics(() => invoke(scheduled()));
-    expect(error).toMatchObject({ name: 'AuditRunError', message: 'Could not audit cluster staging (ListServices on cluster "staging" failed: ClusterNotFoundException: Cluster not found.)' });
+    expect(error).toMatchObject({
+      name: 'AuditRunError',
+      message: 'Could not audit cluster staging (ListServices on cluster "staging" failed: ClusterNotFoundException: Cluster not found.)',
+    });
     expect(emf.find((d) => 'ClusterAuditFailed' in d)).toMatchObject({ ClusterName: 'staging', ClusterAuditFailed: 1 });
     // legacy-api, search-api and orders-worker cannot replace a task by now.
     expect(findingsMetrics(emf)['prod deployment-no-headroom high']).toBe(3);

@@ -31,7 +31,12 @@ describe('audit FunctionSpec', () => {
     const events = spec()!.definition.events as Array<{ eventBridge: Record<string, any> }>;
     expect(events.map((e) => e.eventBridge)).toEqual([
       { schedule: 'rate(1 day)', description: 'ecs-caretaker audit: prod, batch', deadLetterQueueArn: DLQ, retryPolicy: ruleRetryPolicy },
-      { pattern: deploymentFinishedPattern(['prod', 'batch']), description: expect.stringContaining('deployment completed or failed'), deadLetterQueueArn: DLQ, retryPolicy: ruleRetryPolicy },
+      {
+        pattern: deploymentFinishedPattern(['prod', 'batch']),
+        description: expect.stringContaining('deployment completed or failed'),
+        deadLetterQueueArn: DLQ,
+        retryPolicy: ruleRetryPolicy,
+      },
     ]);
     assertValidPattern(events[1]!.eventBridge.pattern);
     // No input: the handler receives the Scheduled Event itself.
@@ -40,7 +45,9 @@ describe('audit FunctionSpec', () => {
 
   it('takes the audit section: another schedule, no deployments, or nothing to deploy at all', () => {
     const cron = spec({}, { schedule: 'cron(0 6 ? * MON-FRI *)', onDeployment: false })!;
-    expect((cron.definition.events as Array<{ eventBridge: Record<string, unknown> }>).map((e) => Object.keys(e.eventBridge).includes('pattern'))).toEqual([false]);
+    expect((cron.definition.events as Array<{ eventBridge: Record<string, unknown> }>).map((e) => Object.keys(e.eventBridge).includes('pattern'))).toEqual([
+      false,
+    ]);
     expect((cron.definition.events as Array<{ eventBridge: { schedule?: string } }>)[0]!.eventBridge.schedule).toBe('cron(0 6 ? * MON-FRI *)');
     const deploymentsOnly = spec({}, { schedule: null })!;
     expect((deploymentsOnly.definition.events as Array<{ eventBridge: Record<string, unknown> }>).map((e) => 'pattern' in e.eventBridge)).toEqual([true]);
@@ -52,18 +59,38 @@ describe('audit FunctionSpec', () => {
   it('least privilege: reads scoped as far as IAM allows, Publish on the topic only, the table only', () => {
     const { statements } = spec()!;
     const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
-    expect(Object.keys(bySid).sort()).toEqual(['DescribeServices', 'DescribeTargetGroups', 'DescribeTaskDefinitions', 'ListServices', 'PublishDigest', 'Table']);
-    const clusters = { ArnEquals: { 'ecs:cluster': [{ 'Fn::Sub': 'arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:cluster/prod' }, { 'Fn::Sub': 'arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:cluster/batch' }] } };
+    expect(Object.keys(bySid).sort()).toEqual([
+      'DescribeServices',
+      'DescribeTargetGroups',
+      'DescribeTaskDefinitions',
+      'ListServices',
+      'PublishDigest',
+      'Table',
+    ]);
+    const clusters = {
+      ArnEquals: {
+        'ecs:cluster': [
+          { 'Fn::Sub': 'arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:cluster/prod' },
+          { 'Fn::Sub': 'arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:cluster/batch' },
+        ],
+      },
+    };
     expect(bySid.ListServices).toEqual({ Sid: 'ListServices', Effect: 'Allow', Action: 'ecs:ListServices', Resource: '*', Condition: clusters });
     expect(bySid.DescribeServices).toEqual({
       Sid: 'DescribeServices',
       Effect: 'Allow',
       Action: 'ecs:DescribeServices',
-      Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/prod/*' }, { 'Fn::Sub': 'arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/batch/*' }],
+      Resource: [
+        { 'Fn::Sub': 'arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/prod/*' },
+        { 'Fn::Sub': 'arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/batch/*' },
+      ],
       Condition: clusters,
     });
     expect(bySid.DescribeTaskDefinitions).toMatchObject({ Action: 'ecs:DescribeTaskDefinition', Resource: '*' });
-    expect(bySid.DescribeTargetGroups).toMatchObject({ Action: ['elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetGroupAttributes'], Resource: '*' });
+    expect(bySid.DescribeTargetGroups).toMatchObject({
+      Action: ['elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetGroupAttributes'],
+      Resource: '*',
+    });
     expect(bySid.PublishDigest).toMatchObject({ Action: 'sns:Publish', Resource: TOPIC });
     expect(bySid.Table).toMatchObject({ Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: { 'Fn::GetAtt': ['CaretakerTable', 'Arn'] } });
     // Every `*` is on a read-only action (the template test's rule).

@@ -6,7 +6,11 @@ const completed = () => loadAwsEvent('ecs-deployment-completed-docs.json');
 
 describe('what starts an audit', () => {
   it('a Scheduled Event: every configured cluster', () => {
-    expect(parseInvocation(loadAwsEvent('scheduled-event-rule-dotnet.json'))).toEqual({ kind: 'schedule', eventId: 'cdc73f9d-aea9-11e3-9d5a-835b769c0d9c', time: '1970-01-01T00:00:00Z' });
+    expect(parseInvocation(loadAwsEvent('scheduled-event-rule-dotnet.json'))).toEqual({
+      kind: 'schedule',
+      eventId: 'cdc73f9d-aea9-11e3-9d5a-835b769c0d9c',
+      time: '1970-01-01T00:00:00Z',
+    });
   });
 
   it.each([
@@ -38,7 +42,10 @@ describe('a malformed event is refused with the field that is wrong', () => {
   };
 
   it.each([
-    [{ ...completed(), detail: { ...completed().detail, eventName: 'SERVICE_DEPLOYMENT_IN_PROGRESS' } }, 'detail.eventName: expected SERVICE_DEPLOYMENT_COMPLETED or SERVICE_DEPLOYMENT_FAILED, got "SERVICE_DEPLOYMENT_IN_PROGRESS"'],
+    [
+      { ...completed(), detail: { ...completed().detail, eventName: 'SERVICE_DEPLOYMENT_IN_PROGRESS' } },
+      'detail.eventName: expected SERVICE_DEPLOYMENT_COMPLETED or SERVICE_DEPLOYMENT_FAILED, got "SERVICE_DEPLOYMENT_IN_PROGRESS"',
+    ],
     [{ ...completed(), detail: { eventName: 'SERVICE_DEPLOYMENT_COMPLETED' } }, 'detail.deploymentId:'],
     [{ ...completed(), resources: [] }, 'resources: expected the service ARN'],
     [{ ...completed(), resources: ['arn:aws:ecs:us-west-2:111122223333:service/servicetest'] }, 'resources: expected [0] to be a service ARN with its cluster'],

@@ -30,7 +30,15 @@ describe('parseJsonWithPositions', () => {
   });
 
   it('records where each value starts, by path', () => {
-    const text = ['{', '  "family": "web",', '  "containerDefinitions": [', '    { "name": "app",', '      "healthCheck": { "command": ["CMD", "true"] } }', '  ]', '}'].join('\n');
+    const text = [
+      '{',
+      '  "family": "web",',
+      '  "containerDefinitions": [',
+      '    { "name": "app",',
+      '      "healthCheck": { "command": ["CMD", "true"] } }',
+      '  ]',
+      '}',
+    ].join('\n');
     const { positions } = parseJsonWithPositions(text);
     expect(positions.get('')).toEqual({ line: 1, column: 1 });
     expect(positions.get('family')).toEqual({ line: 2, column: 13 });
@@ -49,9 +57,9 @@ describe('parseJsonWithPositions', () => {
     ['{\n  "a": 1,\n}', 3, 1, "trailing comma before '}' is not allowed in JSON"],
     ['[1, 2,]', 1, 7, "trailing comma before ']' is not allowed in JSON"],
     ['{\n  "a": 1\n  "b": 2\n}', 3, 3, `unexpected '"': expected ',' or '}' after the value of "a"`],
-    ["{'a': 1}", 1, 2, "property names must use double quotes (\"), not '"],
-    ['{"a": 1, b: 2}', 1, 10, 'unexpected \'b\': expected a property name in double quotes'],
-    ['{"a": \'x\'}', 1, 7, "strings must use double quotes (\"), not '"],
+    ["{'a': 1}", 1, 2, 'property names must use double quotes ("), not \''],
+    ['{"a": 1, b: 2}', 1, 10, "unexpected 'b': expected a property name in double quotes"],
+    ['{"a": \'x\'}', 1, 7, 'strings must use double quotes ("), not \''],
     ['{\n  // comment\n  "a": 1}', 2, 3, 'comments are not allowed in JSON'],
     ['{"a": "unterminated}', 1, 7, 'unterminated string'],
     ['{"a": "line\nbreak"}', 1, 12, 'unterminated string (a line break inside a string must be written \\n)'],

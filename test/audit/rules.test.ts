@@ -68,14 +68,20 @@ describe('fargate-cpu-memory-invalid', () => {
   it('fires when Fargate task-level memory is missing', () => {
     const td = checkoutRegister();
     delete td.memory;
-    expect(only({ taskDefinitions: [td] }, 'fargate-cpu-memory-invalid')).toMatchObject({ location: { path: 'memory' }, evidence: expect.stringContaining('task-level memory is not set') });
+    expect(only({ taskDefinitions: [td] }, 'fargate-cpu-memory-invalid')).toMatchObject({
+      location: { path: 'memory' },
+      evidence: expect.stringContaining('task-level memory is not set'),
+    });
   });
 
   it('fires on cpu 512 for a Windows task (Windows on Fargate starts at 1 vCPU)', () => {
     const td = checkoutRegister();
     td.runtimePlatform = { operatingSystemFamily: 'WINDOWS_SERVER_2022_CORE', cpuArchitecture: 'X86_64' };
     td.memory = '2048';
-    expect(only({ taskDefinitions: [td] }, 'fargate-cpu-memory-invalid')).toMatchObject({ location: { path: 'cpu' }, evidence: expect.stringContaining('not a Fargate size for Windows') });
+    expect(only({ taskDefinitions: [td] }, 'fargate-cpu-memory-invalid')).toMatchObject({
+      location: { path: 'cpu' },
+      evidence: expect.stringContaining('not a Fargate size for Windows'),
+    });
   });
 
   it('fires on a task definition without requiresCompatibilities that a service runs on Fargate', () => {
@@ -110,7 +116,11 @@ describe('health-check-command-malformed', () => {
     const td = checkoutRegister();
     container(td, 'app').healthCheck!.command = command;
     const f = only({ taskDefinitions: [td] }, 'health-check-command-malformed');
-    expect(f).toMatchObject({ severity: 'high', resource: 'taskDefinition:checkout-web#container:app', location: { path: 'containerDefinitions[0].healthCheck.command' } });
+    expect(f).toMatchObject({
+      severity: 'high',
+      resource: 'taskDefinition:checkout-web#container:app',
+      location: { path: 'containerDefinitions[0].healthCheck.command' },
+    });
     expect(f.evidence).toContain(evidence);
   });
 
@@ -130,8 +140,16 @@ describe('health-check-command-malformed', () => {
 describe('health-check-needs-shell', () => {
   it.each([
     ['gcr.io/distroless/nodejs22-debian12:nonroot', ['CMD-SHELL', 'curl -f http://127.0.0.1:8080/healthz || exit 1'], '/bin/sh'],
-    ['cgr.dev/chainguard/static:latest@sha256:853bfd4495abb4b65ede8fc9332513ca2626235589c2cef59b4fce5082d0836d', ['CMD', 'wget', '-qO-', 'http://127.0.0.1:8080/healthz'], 'wget'],
-    ['123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout-web-5f3b8c0d2e9a4b7c1d6e8f0a2b4c6d8e:v1.42.0', ['CMD', '/usr/bin/curl', '-f', 'http://127.0.0.1:8080/healthz'], '/usr/bin/curl'],
+    [
+      'cgr.dev/chainguard/static:latest@sha256:853bfd4495abb4b65ede8fc9332513ca2626235589c2cef59b4fce5082d0836d',
+      ['CMD', 'wget', '-qO-', 'http://127.0.0.1:8080/healthz'],
+      'wget',
+    ],
+    [
+      '123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout-web-5f3b8c0d2e9a4b7c1d6e8f0a2b4c6d8e:v1.42.0',
+      ['CMD', '/usr/bin/curl', '-f', 'http://127.0.0.1:8080/healthz'],
+      '/usr/bin/curl',
+    ],
   ])('fires for %s', (image, command, needs) => {
     const td = checkoutRegister();
     const app = container(td, 'app');
@@ -197,7 +215,11 @@ const onEc2 = (networkMode: TaskDefinition['networkMode'] | undefined): TaskDefi
 describe('bridge-localhost-sidecar', () => {
   it('fires when the app calls the collector over 127.0.0.1 in bridge mode', () => {
     const f = only({ taskDefinitions: [onEc2('bridge')] }, 'bridge-localhost-sidecar');
-    expect(f).toMatchObject({ severity: 'high', resource: 'taskDefinition:checkout-web#container:app', location: { path: 'containerDefinitions[0].environment[1].value' } });
+    expect(f).toMatchObject({
+      severity: 'high',
+      resource: 'taskDefinition:checkout-web#container:app',
+      location: { path: 'containerDefinitions[0].environment[1].value' },
+    });
     expect(f.evidence).toContain(`targets 127.0.0.1:4317, which is container "otel-collector"'s containerPort`);
   });
 
@@ -281,7 +303,10 @@ describe('fargate-stop-timeout-over-max', () => {
   it('fires on stopTimeout 300 on Fargate', () => {
     const td = checkoutRegister();
     container(td, 'app').stopTimeout = 300;
-    expect(only({ taskDefinitions: [td] }, 'fargate-stop-timeout-over-max')).toMatchObject({ severity: 'medium', location: { path: 'containerDefinitions[0].stopTimeout' } });
+    expect(only({ taskDefinitions: [td] }, 'fargate-stop-timeout-over-max')).toMatchObject({
+      severity: 'medium',
+      location: { path: 'containerDefinitions[0].stopTimeout' },
+    });
   });
 
   it('stays quiet for 120 s on Fargate and for 300 s on EC2', () => {
@@ -379,7 +404,9 @@ describe('grace-period-without-health-check', () => {
 
   it('fires when nothing would be delayed by the grace period', () => {
     const f = only(workerService(120), 'grace-period-without-health-check');
-    expect(f.evidence).toContain('healthCheckGracePeriodSeconds 120, but the service has no loadBalancers, no VPC Lattice configuration, and taskDefinition:orders-worker:7 has no container healthCheck');
+    expect(f.evidence).toContain(
+      'healthCheckGracePeriodSeconds 120, but the service has no loadBalancers, no VPC Lattice configuration, and taskDefinition:orders-worker:7 has no container healthCheck',
+    );
   });
 
   it('stays quiet when a container health check uses it, or when it is 0', () => {
@@ -434,7 +461,9 @@ describe('target groups', () => {
 
   it('alb-long-deregistration-delay fires on 300 s, and on a missing attribute (the default)', () => {
     const set300 = checkoutWorld(({ tg }) => (tg.attributes.find((a) => a.Key === 'deregistration_delay.timeout_seconds')!.Value = '300'));
-    expect(only(set300, 'alb-long-deregistration-delay').evidence).toBe('deregistration_delay.timeout_seconds 300: every stopped task keeps draining for up to 300 s');
+    expect(only(set300, 'alb-long-deregistration-delay').evidence).toBe(
+      'deregistration_delay.timeout_seconds 300: every stopped task keeps draining for up to 300 s',
+    );
     const missing = checkoutWorld(({ tg }) => (tg.attributes = tg.attributes.filter((a) => a.Key !== 'deregistration_delay.timeout_seconds')));
     expect(only(missing, 'alb-long-deregistration-delay').evidence).toContain('(not in the attributes: the default)');
   });

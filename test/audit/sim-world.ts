@@ -43,7 +43,10 @@ export const legacyApiRegister = (): TaskDefinition => ({
 });
 
 /** payments-api with a size Fargate accepts (RegisterTaskDefinition would refuse 1 vCPU with 512 MiB), traps otherwise intact. */
-export const paymentsApiRegister = (): TaskDefinition => ({ ...(JSON.parse(readFileSync(fixturePath('payments-api.register.json'), 'utf8')) as TaskDefinition), memory: '2048' });
+export const paymentsApiRegister = (): TaskDefinition => ({
+  ...(JSON.parse(readFileSync(fixturePath('payments-api.register.json'), 'utf8')) as TaskDefinition),
+  memory: '2048',
+});
 
 /** The circuit breaker setting the ECS guide recommends. */
 const safeDeployment = { enable: true, rollback: true };
@@ -76,7 +79,17 @@ export function buildAuditWorld(sim: Sim, cluster = 'prod'): AuditWorld {
 
   // Tuned as the ECS guide suggests for an app that starts in seconds: 5 s × 2 to join, 5 s deregistration.
   const checkoutTg = elbv2.createTargetGroup(
-    { Name: 'checkout-web', Protocol: 'HTTP', Port: 8080, TargetType: 'ip', HealthCheckPath: '/healthz', HealthCheckIntervalSeconds: 5, HealthCheckTimeoutSeconds: 4, HealthyThresholdCount: 2, UnhealthyThresholdCount: 3 },
+    {
+      Name: 'checkout-web',
+      Protocol: 'HTTP',
+      Port: 8080,
+      TargetType: 'ip',
+      HealthCheckPath: '/healthz',
+      HealthCheckIntervalSeconds: 5,
+      HealthCheckTimeoutSeconds: 4,
+      HealthyThresholdCount: 2,
+      UnhealthyThresholdCount: 3,
+    },
     { 'deregistration_delay.timeout_seconds': '5' },
   );
   // Created with every default: 30 s × 5 to join, 300 s deregistration.
@@ -91,10 +104,24 @@ export function buildAuditWorld(sim: Sim, cluster = 'prod'): AuditWorld {
     name: 'checkout-web',
     taskDefinition: checkout.taskDefinitionArn,
     desiredCount: 2,
-    settings: { loadBalancers: [{ targetGroupArn: checkoutTg.TargetGroupArn, containerName: 'app', containerPort: 8080 }], healthCheckGracePeriodSeconds: 30, deploymentCircuitBreaker: safeDeployment },
+    settings: {
+      loadBalancers: [{ targetGroupArn: checkoutTg.TargetGroupArn, containerName: 'app', containerPort: 8080 }],
+      healthCheckGracePeriodSeconds: 30,
+      deploymentCircuitBreaker: safeDeployment,
+    },
   });
-  services.addService(cluster, { name: 'orders-worker', taskDefinition: orders.taskDefinitionArn, desiredCount: 2, settings: { deploymentCircuitBreaker: safeDeployment } });
-  services.addService(cluster, { name: 'payments-api', taskDefinition: payments.taskDefinitionArn, desiredCount: 2, settings: { deploymentCircuitBreaker: { enable: true, rollback: false } } });
+  services.addService(cluster, {
+    name: 'orders-worker',
+    taskDefinition: orders.taskDefinitionArn,
+    desiredCount: 2,
+    settings: { deploymentCircuitBreaker: safeDeployment },
+  });
+  services.addService(cluster, {
+    name: 'payments-api',
+    taskDefinition: payments.taskDefinitionArn,
+    desiredCount: 2,
+    settings: { deploymentCircuitBreaker: { enable: true, rollback: false } },
+  });
   services.addService(cluster, {
     name: 'legacy-api',
     taskDefinition: legacy.taskDefinitionArn,

@@ -41,7 +41,9 @@ describe('loading a task definition file', () => {
 
   it('gives line and column of a JSON syntax error', async () => {
     const error = await loadTaskDefinitionFile(fixturePath('trailing-comma.json')).catch((e: unknown) => e);
-    expect((error as TaskDefinitionFileError).problems).toEqual([`${fixturePath('trailing-comma.json')}:7:5: invalid JSON: trailing comma before '}' is not allowed in JSON`]);
+    expect((error as TaskDefinitionFileError).problems).toEqual([
+      `${fixturePath('trailing-comma.json')}:7:5: invalid JSON: trailing comma before '}' is not allowed in JSON`,
+    ]);
   });
 
   it('says when the file cannot be read', async () => {
@@ -57,8 +59,12 @@ describe('loading a task definition file', () => {
     delete td.containerDefinitions[1].image;
     const problems = problemsOf(td);
     expect(problems).toEqual([
-      expect.stringMatching(/^td\.json:\d+:\d+: containerDefinitions\[0\]\.environment\[0\]\.value: expected a string \(quote numbers and booleans: "8080"\), got a number$/),
-      expect.stringMatching(/^td\.json:\d+:\d+: containerDefinitions\[0\]\.dependsOn\[0\]\.condition: expected one of START, COMPLETE, SUCCESS, HEALTHY, got "READY"$/),
+      expect.stringMatching(
+        /^td\.json:\d+:\d+: containerDefinitions\[0\]\.environment\[0\]\.value: expected a string \(quote numbers and booleans: "8080"\), got a number$/,
+      ),
+      expect.stringMatching(
+        /^td\.json:\d+:\d+: containerDefinitions\[0\]\.dependsOn\[0\]\.condition: expected one of START, COMPLETE, SUCCESS, HEALTHY, got "READY"$/,
+      ),
       expect.stringMatching(/^td\.json:\d+:\d+: containerDefinitions\[1\]\.image: required: expected an image reference$/),
       expect.stringMatching(/^td\.json:\d+:\d+: cpu: expected a string such as "256" or "1 vCPU", got a number$/),
     ]);
@@ -72,18 +78,41 @@ describe('loading a task definition file', () => {
   it('prefixes paths with taskDefinition. in describe-task-definition output', () => {
     const wrapped = JSON.parse(readFileSync(fixturePath('orders-worker.describe.json'), 'utf8'));
     wrapped.taskDefinition.containerDefinitions[0].stopTimeout = '20s';
-    expect(problemsOf(wrapped)).toEqual([expect.stringMatching(/^td\.json:\d+:\d+: taskDefinition\.containerDefinitions\[0\]\.stopTimeout: expected a number of seconds, got a string$/)]);
+    expect(problemsOf(wrapped)).toEqual([
+      expect.stringMatching(/^td\.json:\d+:\d+: taskDefinition\.containerDefinitions\[0\]\.stopTimeout: expected a number of seconds, got a string$/),
+    ]);
   });
 
   it.each([
     [{ containerDefinitions: [{ name: 'a', image: 'b' }] }, 'family: required: expected a family name'],
     [{ family: 'web app', containerDefinitions: [{ name: 'a', image: 'b' }] }, 'family: expected 1-255 letters, digits, "_" or "-"'],
     [{ family: 'web', containerDefinitions: [] }, 'containerDefinitions: expected at least one container definition'],
-    [{ family: 'web', containerDefinitions: [{ name: 'a', image: 'b', healthCheck: { command: [] } }] }, 'containerDefinitions[0].healthCheck.command: expected at least "CMD" or "CMD-SHELL" and a command'],
-    [{ family: 'web', containerDefinitions: [{ name: 'a', image: 'b', portMappings: [{ containerPort: 70000 }] }] }, 'containerDefinitions[0].portMappings[0].containerPort: expected a port number 0-65535'],
-    [{ family: 'web', containerDefinitions: [{ name: 'a', image: 'b' }, { name: 'a', image: 'c' }] }, 'containerDefinitions[1].name: duplicate container name "a" (also containerDefinitions[0])'],
-    [{ family: 'web', containerDefinitions: [{ name: 'a', image: 'b', dependsOn: [{ containerName: 'envoy', condition: 'START' }] }] }, 'containerDefinitions[0].dependsOn[0].containerName: no container named "envoy" in this task definition'],
-    [{ family: 'web', networkMode: 'awsVpc', containerDefinitions: [{ name: 'a', image: 'b' }] }, 'networkMode: expected one of bridge, host, awsvpc, none, got "awsVpc"'],
+    [
+      { family: 'web', containerDefinitions: [{ name: 'a', image: 'b', healthCheck: { command: [] } }] },
+      'containerDefinitions[0].healthCheck.command: expected at least "CMD" or "CMD-SHELL" and a command',
+    ],
+    [
+      { family: 'web', containerDefinitions: [{ name: 'a', image: 'b', portMappings: [{ containerPort: 70000 }] }] },
+      'containerDefinitions[0].portMappings[0].containerPort: expected a port number 0-65535',
+    ],
+    [
+      {
+        family: 'web',
+        containerDefinitions: [
+          { name: 'a', image: 'b' },
+          { name: 'a', image: 'c' },
+        ],
+      },
+      'containerDefinitions[1].name: duplicate container name "a" (also containerDefinitions[0])',
+    ],
+    [
+      { family: 'web', containerDefinitions: [{ name: 'a', image: 'b', dependsOn: [{ containerName: 'envoy', condition: 'START' }] }] },
+      'containerDefinitions[0].dependsOn[0].containerName: no container named "envoy" in this task definition',
+    ],
+    [
+      { family: 'web', networkMode: 'awsVpc', containerDefinitions: [{ name: 'a', image: 'b' }] },
+      'networkMode: expected one of bridge, host, awsvpc, none, got "awsVpc"',
+    ],
   ])('rejects %j: %s', (value, message) => {
     expect(problemsOf(value)).toEqual([expect.stringContaining(`: ${message}`)]);
   });

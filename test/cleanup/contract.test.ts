@@ -20,14 +20,14 @@ function javaLike(pattern: string): RegExp {
 
 const names = Object.keys(cleanupDocumentParameters) as CleanupDocumentParameterName[];
 
-const everywhere = [
-  '', ' ', '\n', '\t', ';', "'", '"', '\\', '$(reboot)', '`reboot`', '{{ DryRun }}', '&& reboot', 'x'.repeat(300),
-  '\u2028',
-];
+const everywhere = ['', ' ', '\n', '\t', ';', "'", '"', '\\', '$(reboot)', '`reboot`', '{{ DryRun }}', '&& reboot', 'x'.repeat(300), '\u2028'];
 const values: Record<CleanupDocumentParameterName, { ok: string[]; bad: string[] }> = {
   DryRun: { ok: ['true', 'false'], bad: ['TRUE', 'yes', '1', 'true\n', 'true\r\n', 'true\r', 'true\u2028', 'true\u0085', '\ntrue', 'true ', 'false; reboot'] },
   Scope: { ok: ['ecs', 'all'], bad: ['ECS', 'any', 'ecs\n', 'all\r\n', 'ecs;reboot', 'all\u2029'] },
-  DeadlineSeconds: { ok: ['30', '90', '570', '3570', '86400'], bad: ['29', '0', '030', '86401', '570\n', '570\r\n', '+60', '60.0', '1e3', '\u0663\u0660', '0x40'] },
+  DeadlineSeconds: {
+    ok: ['30', '90', '570', '3570', '86400'],
+    bad: ['29', '0', '030', '86401', '570\n', '570\r\n', '+60', '60.0', '1e3', '\u0663\u0660', '0x40'],
+  },
   GraceSeconds: { ok: ['0', '1', '3600', '2592000'], bad: ['00', '0600', '2592001', '3600\n', '-1', '3600 ', '1h'] },
   Fstrim: { ok: ['auto', 'off', 'force'], bad: ['on', 'auto\n', 'AUTO', 'force\r'] },
   MinFreePercent: { ok: ['0', '9', '10', '99'], bad: ['07', '100', '10\n', '10%', '-1'] },

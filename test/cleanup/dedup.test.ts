@@ -29,7 +29,12 @@ describe('cleanup dedup marks', () => {
     expect(await dedup.claim(ids, ctx('c', true))).toEqual({ claimed: ids, duplicates: [] });
     now += 1_000;
     expect(await dedup.claim(ids, ctx('d'))).toEqual({ claimed: ids.slice(0, 2), duplicates: [ids[2]] });
-    expect(await store.get(`cleanup#${ids[0]}`)).toMatchObject({ owner: 'd', until: T + 600_000, cluster: 'prod', expiration: Math.floor((T + 300_000) / 1000) + 3900 });
+    expect(await store.get(`cleanup#${ids[0]}`)).toMatchObject({
+      owner: 'd',
+      until: T + 600_000,
+      cluster: 'prod',
+      expiration: Math.floor((T + 300_000) / 1000) + 3900,
+    });
   });
 
   it('releases only its own marks', async () => {
@@ -46,7 +51,8 @@ describe('cleanup dedup marks', () => {
     const { store } = await freshStore(dynamo.endpoint);
     const failing: Store = {
       ...store,
-      put: (item, condition) => (item.id === `cleanup#${ids[1]}` ? Promise.reject(new Error('ProvisionedThroughputExceededException')) : store.put(item, condition)),
+      put: (item, condition) =>
+        item.id === `cleanup#${ids[1]}` ? Promise.reject(new Error('ProvisionedThroughputExceededException')) : store.put(item, condition),
     };
     await expect(createDedup(failing, 300, () => T).claim(ids, ctx('a'))).rejects.toThrow('ProvisionedThroughputExceededException');
     expect(await createDedup(store, 300, () => T).claim(ids, ctx('b'))).toEqual({ claimed: ids, duplicates: [] });

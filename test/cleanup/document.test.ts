@@ -85,7 +85,23 @@ describe('cleanup SSM document', () => {
     DryRun: ['true', 'false'],
     Scope: ['ecs', 'all'],
     DeadlineSeconds: ['30', '39', '40', '99', '100', '570', '999', '1000', '9999', '10000', '79999', '80000', '85999', '86000', '86399', '86400'],
-    GraceSeconds: ['0', '1', '59', '3600', '86400', '999999', '1000000', '1999999', '2000000', '2499999', '2500000', '2589999', '2590000', '2591999', '2592000'],
+    GraceSeconds: [
+      '0',
+      '1',
+      '59',
+      '3600',
+      '86400',
+      '999999',
+      '1000000',
+      '1999999',
+      '2000000',
+      '2499999',
+      '2500000',
+      '2589999',
+      '2590000',
+      '2591999',
+      '2592000',
+    ],
     Fstrim: ['auto', 'off', 'force'],
     MinFreePercent: ['0', '5', '10', '99'],
   };
@@ -207,7 +223,10 @@ describe('cleanup SSM document, rendered as SSM would and run with sh', () => {
   it('a value that got past the pattern still cannot leave its quotes, and the script rejects it', async () => {
     // Java-style `$` also matches before a final newline; were SSM to accept
     // "true\n", the value would stay inside the quotes and fail validation.
-    const text = runCommand.join('\n').replace('{{ DryRun }}', 'true\n').replace(/\{\{\s*(\w+)\s*\}\}/g, (_, n: CleanupDocumentParameterName) => cleanupDocumentParameters[n].default);
+    const text = runCommand
+      .join('\n')
+      .replace('{{ DryRun }}', 'true\n')
+      .replace(/\{\{\s*(\w+)\s*\}\}/g, (_, n: CleanupDocumentParameterName) => cleanupDocumentParameters[n].default);
     const run = await runCleanupScript({ containers: [old] }, {}, { scriptText: text, shell: 'sh' });
     expect(run.code).toBe(CLEANUP_EXIT_CODES.usage);
     expect(run.calls).toEqual([]);

@@ -175,7 +175,13 @@ describe('cleanup handler: targets', () => {
     const requested = await invoke(
       world,
       handler,
-      cleanupRequested({ cluster: 'batch', containerInstanceArn: containerInstance.arn, ec2InstanceId: batchFleet[5], reason: 'CannotPullContainerError: no space left on device', requestedBy: 'stopped-watch' }),
+      cleanupRequested({
+        cluster: 'batch',
+        containerInstanceArn: containerInstance.arn,
+        ec2InstanceId: batchFleet[5],
+        reason: 'CannotPullContainerError: no space left on device',
+        requestedBy: 'stopped-watch',
+      }),
     );
     const sends = sendCalls().slice(before);
     expect(sends.map((c) => [...c.input.InstanceIds].sort())).toEqual([[...jobsFleet].sort(), [batchFleet[5]]]);
@@ -253,7 +259,11 @@ describe('cleanup handler: bad input', () => {
       },
       /detail\.configuration\.metrics: .*composite alarm/,
     ],
-    ['an alarm with a malformed InstanceId', () => eventBridgeAlarm('bad', { InstanceId: 'web-1' }), /detail\.configuration\.metrics\[0\]\.metricStat\.metric\.dimensions\.InstanceId: expected an EC2 instance id/],
+    [
+      'an alarm with a malformed InstanceId',
+      () => eventBridgeAlarm('bad', { InstanceId: 'web-1' }),
+      /detail\.configuration\.metrics\[0\]\.metricStat\.metric\.dimensions\.InstanceId: expected an EC2 instance id/,
+    ],
     [
       'an alarm without a state',
       () => {
@@ -263,8 +273,16 @@ describe('cleanup handler: bad input', () => {
       },
       /detail\.state\.value: expected ALARM/,
     ],
-    ['an alarm on an unconfigured cluster', () => eventBridgeAlarm('other', { ClusterName: 'staging' }), /ClusterName: "staging" is not one of the configured clusters/],
-    ['an alarm outside our name prefix', () => loadAwsEvent('cloudwatch-alarm-state-change-single-metric-docs.json'), /detail\.alarmName: "ServerCpuTooHigh" does not start with "cc-test-cleanup"/],
+    [
+      'an alarm on an unconfigured cluster',
+      () => eventBridgeAlarm('other', { ClusterName: 'staging' }),
+      /ClusterName: "staging" is not one of the configured clusters/,
+    ],
+    [
+      'an alarm outside our name prefix',
+      () => loadAwsEvent('cloudwatch-alarm-state-change-single-metric-docs.json'),
+      /detail\.alarmName: "ServerCpuTooHigh" does not start with "cc-test-cleanup"/,
+    ],
     [
       'a Cleanup Requested event without a container instance ARN',
       () => cleanupRequested({ cluster: 'batch', ec2InstanceId: 'i-00000000000000001', reason: 'disk', requestedBy: 'stopped-watch' }),
@@ -272,7 +290,13 @@ describe('cleanup handler: bad input', () => {
     ],
     [
       'a Cleanup Requested event for an unconfigured cluster',
-      () => cleanupRequested({ cluster: 'staging', containerInstanceArn: 'arn:aws:ecs:eu-west-1:123456789012:container-instance/staging/abc', reason: 'disk', requestedBy: 'stopped-watch' }),
+      () =>
+        cleanupRequested({
+          cluster: 'staging',
+          containerInstanceArn: 'arn:aws:ecs:eu-west-1:123456789012:container-instance/staging/abc',
+          reason: 'disk',
+          requestedBy: 'stopped-watch',
+        }),
       /detail\.cluster: "staging" is not one of the configured clusters/,
     ],
     ['a direct invoke with a bad instance id', () => ({ cluster: 'batch', instanceIds: ['web-1'] }), /instanceIds\[0\]: expected an EC2 instance id/],
@@ -348,7 +372,10 @@ describe('cleanup handler: report collector', () => {
     const { ssm } = world;
     ssm.setResult(good!, { stdout: `${reportLine({ instance: good! })}\n`, exitCode: 0 });
     ssm.setResult(garbage!, { stdout: 'bash: line 1: syntax error\n', exitCode: 0 });
-    ssm.setResult(truncated!, { stdout: `${JSON.stringify({ v: 1, instance: truncated, exitCode: 12, status: 'cleanup-errors', errorCount: 40, truncated: true })}\n`, exitCode: 12 });
+    ssm.setResult(truncated!, {
+      stdout: `${JSON.stringify({ v: 1, instance: truncated, exitCode: 12, status: 'cleanup-errors', errorCount: 40, truncated: true })}\n`,
+      exitCode: 12,
+    });
     ssm.setResult(undeliverable!, { status: 'Undeliverable' });
     ssm.setResult(lowSpace!, { stdout: reportLine({ exitCode: 13, status: 'low-space', freePercentAfter: 4, freeBytesAfter: 1_000_000_000 }), exitCode: 13 });
     ssm.setResult(cut!, { stdout: `${'x'.repeat(23_990)}\n{"v":1,"instance":"i-0`, exitCode: 0 });
@@ -410,7 +437,10 @@ describe('cleanup handler: report collector', () => {
     const { handler } = await coldStart(world, { clusters });
     const [one] = jobsFleet;
     // A command sent by hand (or whose record write failed): only its Comment says which cluster.
-    const command = world.ssm.sendCommand({ DocumentName: DOCUMENT, InstanceIds: [one], Comment: 'ecs-caretaker cleanup, manual, c=jobs #0123abcd' }, world.sim.clock.now());
+    const command = world.ssm.sendCommand(
+      { DocumentName: DOCUMENT, InstanceIds: [one], Comment: 'ecs-caretaker cleanup, manual, c=jobs #0123abcd' },
+      world.sim.clock.now(),
+    );
     const event = (status: string) => statusChange(`e-${status}`, command.commandId, one!, status);
     // The event raced ahead of the API: the invocation still looks Pending, nothing is published.
     expect(await invoke(world, handler, event('Success'))).toMatchObject({ outcome: 'not-final', status: 'Pending' });

@@ -9,7 +9,13 @@ import { CLEANUP_ALARM_PERMISSION_LOGICAL_ID, CLEANUP_DOCUMENT_LOGICAL_ID, clean
 import { cleanupDocumentContent } from '../../infra/ssm-document.ts';
 
 const context = (input: Partial<CaretakerConfigInput> = {}) => {
-  const config = parseConfig({ clusters: [{ name: 'prod', asgs: ['prod-asg'] }, { name: 'batch', asgs: ['batch-a', 'batch-b'] }], ...input });
+  const config = parseConfig({
+    clusters: [
+      { name: 'prod', asgs: ['prod-asg'] },
+      { name: 'batch', asgs: ['batch-a', 'batch-b'] },
+    ],
+    ...input,
+  });
   return { config, stage: 'test', prefix: 'cc-test', tableName: 'cc-test-state' };
 };
 type Parsed = { value: string; variables?: Array<{ start?: number; end?: number; value?: string; sources?: unknown }> };
@@ -29,7 +35,13 @@ function resolveEscapes(text: string): string {
 }
 const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 const READ_ONLY = /^[a-z0-9-]+:(Describe|List|Get)/;
-type Rule = { pattern?: unknown; schedule?: string; input?: Record<string, unknown>; deadLetterQueueArn: unknown; retryPolicy: { maximumEventAge: number; maximumRetryAttempts: number } };
+type Rule = {
+  pattern?: unknown;
+  schedule?: string;
+  input?: Record<string, unknown>;
+  deadLetterQueueArn: unknown;
+  retryPolicy: { maximumEventAge: number; maximumRetryAttempts: number };
+};
 const rules = (spec: ReturnType<typeof cleanupFunction>) => spec.definition.events!.map((e) => (e as { eventBridge: Rule }).eventBridge);
 
 describe('cleanup FunctionSpec', () => {
@@ -37,7 +49,12 @@ describe('cleanup FunctionSpec', () => {
     const spec = cleanupFunction(context({ cleanup: { timeoutSeconds: 900 } }));
     const document = spec.resources![CLEANUP_DOCUMENT_LOGICAL_ID]!;
     expect(document.Type).toBe('AWS::SSM::Document');
-    expect(document.Properties).toMatchObject({ Name: 'cc-test-docker-cleanup', UpdateMethod: 'NewVersion', DocumentType: 'Command', TargetType: '/AWS::EC2::Instance' });
+    expect(document.Properties).toMatchObject({
+      Name: 'cc-test-docker-cleanup',
+      UpdateMethod: 'NewVersion',
+      DocumentType: 'Command',
+      TargetType: '/AWS::EC2::Instance',
+    });
     expect(document.Properties!.Content).toEqual(escapeFrameworkVariables(cleanupDocumentContent({ timeoutSeconds: 900 })));
     expect(spec.definition.environment).toMatchObject({ CLEANUP_DOCUMENT_NAME: { Ref: CLEANUP_DOCUMENT_LOGICAL_ID } });
   });
@@ -64,7 +81,11 @@ describe('cleanup FunctionSpec', () => {
       ['cron(0 4 * * ? *)', { cluster: 'batch', trigger: 'schedule' }],
     ]);
     const settings = { clusters: ['prod', 'batch'], dryRun: false, alarmNamePrefix: 'cc-test-cleanup', documentName: 'cc-test-docker-cleanup' };
-    expect(parseCleanupInput(schedules[1]!.input, settings)).toMatchObject({ kind: 'run', trigger: { kind: 'schedule' }, scopes: [{ kind: 'cluster', cluster: 'batch' }] });
+    expect(parseCleanupInput(schedules[1]!.input, settings)).toMatchObject({
+      kind: 'run',
+      trigger: { kind: 'schedule' },
+      scopes: [{ kind: 'cluster', cluster: 'batch' }],
+    });
     expect(rules(cleanupFunction(context({ cleanup: { schedule: null } }))).filter((r) => r.schedule)).toEqual([]);
   });
 
@@ -96,7 +117,11 @@ describe('cleanup FunctionSpec', () => {
   it('hands the handler a CLEANUP_CONFIG it accepts', () => {
     const spec = cleanupFunction(context({ cleanup: { dryRun: true, dedupSeconds: 60 } }));
     const env = cleanupEnvSchema.parse(JSON.parse(spec.definition.environment!.CLEANUP_CONFIG as string));
-    expect(env).toMatchObject({ clusters: ['prod', 'batch'], alarmNamePrefix: 'cc-test-cleanup', cleanup: { dryRun: true, dedupSeconds: 60, maxConcurrency: '10%' } });
+    expect(env).toMatchObject({
+      clusters: ['prod', 'batch'],
+      alarmNamePrefix: 'cc-test-cleanup',
+      cleanup: { dryRun: true, dedupSeconds: 60, maxConcurrency: '10%' },
+    });
   });
 
   it('may run only its document, on instances of the configured ASGs, and read ECS only in the configured clusters', () => {
@@ -113,7 +138,9 @@ describe('cleanup FunctionSpec', () => {
     ]);
     expect(send[1]!.Condition).toEqual({ StringEquals: { 'ssm:resourceTag/aws:autoscaling:groupName': ['prod-asg', 'batch-a', 'batch-b'] } });
     const describe = statements.find((s) => s.Action === 'ecs:DescribeContainerInstances')!;
-    expect(describe.Condition).toEqual({ ArnEquals: { 'ecs:cluster': [{ 'Fn::Sub': expect.stringMatching(/:cluster\/prod$/) }, { 'Fn::Sub': expect.stringMatching(/:cluster\/batch$/) }] } });
+    expect(describe.Condition).toEqual({
+      ArnEquals: { 'ecs:cluster': [{ 'Fn::Sub': expect.stringMatching(/:cluster\/prod$/) }, { 'Fn::Sub': expect.stringMatching(/:cluster\/batch$/) }] },
+    });
     expect(statements.find((s) => s.Action === 'ecs:ListContainerInstances')!.Resource).toEqual([
       { 'Fn::Sub': expect.stringMatching(/:cluster\/prod$/) },
       { 'Fn::Sub': expect.stringMatching(/:cluster\/batch$/) },

@@ -40,7 +40,12 @@ describe('parseCleanupInput: alarms', () => {
   it('a Lambda alarm action payload is read from alarmData; ClusterName alone targets the cluster', () => {
     const event = renamed('cloudwatch-alarm-lambda-action-single-metric-powertools.json');
     event.alarmData.configuration.metrics[1].metricStat.metric.dimensions = { ClusterName: 'batch' };
-    expect(parse(event)).toEqual({ kind: 'run', trigger: { kind: 'alarm', detail: event.alarmArn }, scopes: [{ kind: 'cluster', cluster: 'batch' }], dryRun: false });
+    expect(parse(event)).toEqual({
+      kind: 'run',
+      trigger: { kind: 'alarm', detail: event.alarmArn },
+      scopes: [{ kind: 'cluster', cluster: 'batch' }],
+      dryRun: false,
+    });
     event.alarmData.configuration.metrics[1].metricStat.metric.dimensions = { ClusterName: 'batch', EC2InstanceId: 'i-0abcdef0123456789' };
     expect(parse(event)).toMatchObject({ scopes: [{ kind: 'instances', instanceIds: ['i-0abcdef0123456789'], clusters: ['batch'] }] });
   });
@@ -55,9 +60,15 @@ describe('parseCleanupInput: alarms', () => {
   });
 
   it('refuses what it cannot act on, naming the field', () => {
-    expect(() => parse(renamed('cloudwatch-alarm-state-change-composite-docs.json'))).toThrow(/detail\.configuration\.metrics: alarm ".*" is a composite alarm \(alarmRule "ALARM\(ServerCpuTooHigh\) OR ALARM\(TotalNetworkTrafficTooHigh\)"\)/);
-    expect(() => parse(renamed('cloudwatch-alarm-lambda-action-single-metric-powertools.json'))).toThrow(/alarmData\.configuration\.metrics\[\]\.metricStat\.metric\.dimensions: .*no InstanceId, EC2InstanceId or ClusterName dimension/);
-    expect(() => parse(loadAwsEvent('cloudwatch-alarm-state-change-single-metric-docs.json'))).toThrow(/detail\.alarmName: "ServerCpuTooHigh" does not start with "cc-test-cleanup"/);
+    expect(() => parse(renamed('cloudwatch-alarm-state-change-composite-docs.json'))).toThrow(
+      /detail\.configuration\.metrics: alarm ".*" is a composite alarm \(alarmRule "ALARM\(ServerCpuTooHigh\) OR ALARM\(TotalNetworkTrafficTooHigh\)"\)/,
+    );
+    expect(() => parse(renamed('cloudwatch-alarm-lambda-action-single-metric-powertools.json'))).toThrow(
+      /alarmData\.configuration\.metrics\[\]\.metricStat\.metric\.dimensions: .*no InstanceId, EC2InstanceId or ClusterName dimension/,
+    );
+    expect(() => parse(loadAwsEvent('cloudwatch-alarm-state-change-single-metric-docs.json'))).toThrow(
+      /detail\.alarmName: "ServerCpuTooHigh" does not start with "cc-test-cleanup"/,
+    );
     const noConfig = renamed('cloudwatch-alarm-state-change-single-metric-docs.json');
     delete noConfig.detail.configuration;
     expect(() => parse(noConfig)).toThrow(/detail\.configuration: expected the alarm configuration/);
@@ -66,13 +77,20 @@ describe('parseCleanupInput: alarms', () => {
     expect(() => parse(badDims)).toThrow(/detail\.configuration\.metrics\[0\]\.metricStat\.metric\.dimensions: expected an object/);
     const noData = { source: 'aws.cloudwatch', alarmArn: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:x', alarmData: 'x' };
     expect(() => parse(noData)).toThrow(/alarmData: expected an object/);
-    expect(() => parse({ source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm Configuration Change' })).toThrow(/detail-type: expected "CloudWatch Alarm State Change"/);
+    expect(() => parse({ source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm Configuration Change' })).toThrow(
+      /detail-type: expected "CloudWatch Alarm State Change"/,
+    );
   });
 });
 
 describe('parseCleanupInput: schedule, direct invoke, requests, reports', () => {
   it('tells the schedule from a direct invoke, and lets a direct invoke choose dryRun and instances', () => {
-    expect(parse({ cluster: 'prod', trigger: 'schedule' })).toEqual({ kind: 'run', trigger: { kind: 'schedule', detail: 'schedule of prod' }, scopes: [{ kind: 'cluster', cluster: 'prod' }], dryRun: false });
+    expect(parse({ cluster: 'prod', trigger: 'schedule' })).toEqual({
+      kind: 'run',
+      trigger: { kind: 'schedule', detail: 'schedule of prod' },
+      scopes: [{ kind: 'cluster', cluster: 'prod' }],
+      dryRun: false,
+    });
     expect(parse({ cluster: 'prod', instanceIds: ['i-0abcdef0123456789', 'i-0abcdef0123456789'], dryRun: true })).toEqual({
       kind: 'run',
       trigger: { kind: 'manual', detail: 'direct invocation' },
@@ -114,11 +132,21 @@ describe('parseCleanupInput: schedule, direct invoke, requests, reports', () => 
       id: 'e1',
       source: 'aws.ssm',
       'detail-type': 'EC2 Command Invocation Status-change Notification',
-      detail: { 'command-id': 'c-1', 'document-name': DOCUMENT, 'instance-id': 'i-0abcdef0123456789', 'requested-date-time': '2026-11-23T03:00:00.000Z', status: 'Success' },
+      detail: {
+        'command-id': 'c-1',
+        'document-name': DOCUMENT,
+        'instance-id': 'i-0abcdef0123456789',
+        'requested-date-time': '2026-11-23T03:00:00.000Z',
+        status: 'Success',
+      },
     };
     expect(parse(event)).toEqual({ kind: 'report', commandId: 'c-1', instanceId: 'i-0abcdef0123456789', status: 'Success', eventId: 'e1' });
-    expect(() => parse({ ...event, detail: { ...event.detail, 'document-name': 'AWS-RunShellScript' } })).toThrow(/detail\.document-name: "AWS-RunShellScript" is not the cleanup document/);
+    expect(() => parse({ ...event, detail: { ...event.detail, 'document-name': 'AWS-RunShellScript' } })).toThrow(
+      /detail\.document-name: "AWS-RunShellScript" is not the cleanup document/,
+    );
     expect(() => parse({ ...event, detail: { ...event.detail, 'command-id': undefined } })).toThrow(/detail\.command-id: Invalid input: expected string/);
-    expect(() => parse({ source: 'aws.ec2', 'detail-type': 'EC2 Spot Instance Interruption Warning' })).toThrow(/source: "aws\.ec2" .* is not an event the cleanup function subscribes to/);
+    expect(() => parse({ source: 'aws.ec2', 'detail-type': 'EC2 Spot Instance Interruption Warning' })).toThrow(
+      /source: "aws\.ec2" .* is not an event the cleanup function subscribes to/,
+    );
   });
 });

@@ -114,7 +114,9 @@ describe('cleanup plan', () => {
     // A dry run has its own mark, so it never holds back a real cleanup.
     expect(dedupId('i-0123456789abcdef0', true)).toBe('cleanup#i-0123456789abcdef0#dry');
     expect(commandRecordId('0a1b2c3d-4e5f-6789-abcd-ef0123456789')).toBe('cleanup-command#0a1b2c3d-4e5f-6789-abcd-ef0123456789');
-    expect(reportMarkId('0a1b2c3d-4e5f-6789-abcd-ef0123456789', 'i-0123456789abcdef0')).toBe('cleanup-report#0a1b2c3d-4e5f-6789-abcd-ef0123456789#i-0123456789abcdef0');
+    expect(reportMarkId('0a1b2c3d-4e5f-6789-abcd-ef0123456789', 'i-0123456789abcdef0')).toBe(
+      'cleanup-report#0a1b2c3d-4e5f-6789-abcd-ef0123456789#i-0123456789abcdef0',
+    );
   });
 
   it('retries SendCommand only when it was throttled, with growing jittered delays', async () => {

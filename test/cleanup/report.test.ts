@@ -7,7 +7,13 @@ import { CLEANUP_EXIT_CODES } from '../../functions/cleanup/document-contract.ts
 import { reportLine } from './world.ts';
 
 const TRUNCATED = '{"v":1,"instance":"i-00000000000000001","exitCode":12,"status":"cleanup-errors","errorCount":57,"truncated":true}';
-const result = (over: Partial<InvocationResult>): InvocationResult => ({ status: 'Success', statusDetails: 'Success', responseCode: 0, stdout: `${reportLine()}\n`, ...over });
+const result = (over: Partial<InvocationResult>): InvocationResult => ({
+  status: 'Success',
+  statusDetails: 'Success',
+  responseCode: 0,
+  stdout: `${reportLine()}\n`,
+  ...over,
+});
 
 describe('parseReportLine', () => {
   it('reads the last non-empty line as the report', () => {
@@ -55,24 +61,37 @@ describe('classifyInvocation', () => {
     ];
     for (const [code, outcome, reason] of cases) {
       const failed = code === 0 ? {} : { status: 'Failed', statusDetails: 'Failed', responseCode: code };
-      expect(classifyInvocation(result({ ...failed, stdout: reportLine({ exitCode: code }) })), String(code)).toMatchObject({ outcome, reason, exitCode: code });
+      expect(classifyInvocation(result({ ...failed, stdout: reportLine({ exitCode: code }) })), String(code)).toMatchObject({
+        outcome,
+        reason,
+        exitCode: code,
+      });
     }
   });
 
   it('counts undeliverable instances apart from failures, and reads no output for them', () => {
     for (const details of ['Undeliverable', 'InvalidPlatform', 'DeliveryTimedOut']) {
-      expect(classifyInvocation(result({ status: details === 'DeliveryTimedOut' ? 'TimedOut' : 'Failed', statusDetails: details, responseCode: -1, stdout: '' }))).toEqual({
+      expect(
+        classifyInvocation(result({ status: details === 'DeliveryTimedOut' ? 'TimedOut' : 'Failed', statusDetails: details, responseCode: -1, stdout: '' })),
+      ).toEqual({
         outcome: 'undeliverable',
         reason: details,
         output: { kind: 'not-run' },
       });
     }
-    expect(classifyInvocation(result({ status: 'Failed', statusDetails: 'Failed', responseCode: 10, stdout: reportLine({ exitCode: 10 }) })).outcome).toBe('failed');
-    expect(classifyInvocation(result({ status: 'Cancelled', statusDetails: 'Terminated', responseCode: -1, stdout: '' }))).toMatchObject({ outcome: 'skipped', reason: 'Terminated' });
+    expect(classifyInvocation(result({ status: 'Failed', statusDetails: 'Failed', responseCode: 10, stdout: reportLine({ exitCode: 10 }) })).outcome).toBe(
+      'failed',
+    );
+    expect(classifyInvocation(result({ status: 'Cancelled', statusDetails: 'Terminated', responseCode: -1, stdout: '' }))).toMatchObject({
+      outcome: 'skipped',
+      reason: 'Terminated',
+    });
   });
 
   it('counts an execution timeout as a failure whatever the script managed to print', () => {
-    expect(classifyInvocation(result({ status: 'TimedOut', statusDetails: 'ExecutionTimedOut', responseCode: -1, stdout: reportLine({ exitCode: 143 }) }))).toMatchObject({
+    expect(
+      classifyInvocation(result({ status: 'TimedOut', statusDetails: 'ExecutionTimedOut', responseCode: -1, stdout: reportLine({ exitCode: 143 }) })),
+    ).toMatchObject({
       outcome: 'failed',
       reason: 'execution-timed-out',
       exitCode: 143,
@@ -80,10 +99,25 @@ describe('classifyInvocation', () => {
   });
 
   it('falls back on the response code when the output is not a report', () => {
-    expect(classifyInvocation(result({ stdout: 'garbage' }))).toMatchObject({ outcome: 'succeeded', reason: 'ok', exitCode: 0, output: { kind: 'unparseable' } });
-    expect(classifyInvocation(result({ status: 'Failed', statusDetails: 'Failed', responseCode: 11, stdout: '' }))).toMatchObject({ outcome: 'failed', reason: 'introspection-unavailable' });
-    expect(classifyInvocation(result({ status: 'Failed', statusDetails: 'Failed', responseCode: -1, stdout: '' }))).toMatchObject({ outcome: 'failed', reason: 'Failed' });
-    expect(classifyInvocation(result({ status: 'Failed', statusDetails: 'Failed', responseCode: 12, stdout: TRUNCATED }))).toMatchObject({ outcome: 'failed', reason: 'cleanup-errors', output: { kind: 'truncated' } });
+    expect(classifyInvocation(result({ stdout: 'garbage' }))).toMatchObject({
+      outcome: 'succeeded',
+      reason: 'ok',
+      exitCode: 0,
+      output: { kind: 'unparseable' },
+    });
+    expect(classifyInvocation(result({ status: 'Failed', statusDetails: 'Failed', responseCode: 11, stdout: '' }))).toMatchObject({
+      outcome: 'failed',
+      reason: 'introspection-unavailable',
+    });
+    expect(classifyInvocation(result({ status: 'Failed', statusDetails: 'Failed', responseCode: -1, stdout: '' }))).toMatchObject({
+      outcome: 'failed',
+      reason: 'Failed',
+    });
+    expect(classifyInvocation(result({ status: 'Failed', statusDetails: 'Failed', responseCode: 12, stdout: TRUNCATED }))).toMatchObject({
+      outcome: 'failed',
+      reason: 'cleanup-errors',
+      output: { kind: 'truncated' },
+    });
   });
 });
 
@@ -95,21 +129,41 @@ describe('invocationMetrics', () => {
   it('publishes the report figures of a real run, per cluster and per instance', () => {
     const record = metricsOf({});
     expect(record.dimensionSets).toEqual([{ Cluster: 'prod' }, { InstanceId: 'i-00000000000000001' }]);
-    expect(values(record)).toEqual({ CleanupSucceeded: 1, ReclaimedBytes: 12_000_000_000, TrimmedBytes: 0, FreeBytesAfter: 52_000_000_000, ContainersRemoved: 37, VolumesRemoved: 5 });
+    expect(values(record)).toEqual({
+      CleanupSucceeded: 1,
+      ReclaimedBytes: 12_000_000_000,
+      TrimmedBytes: 0,
+      FreeBytesAfter: 52_000_000_000,
+      ContainersRemoved: 37,
+      VolumesRemoved: 5,
+    });
     expect(record.values.find((v) => v.name === 'ReclaimedBytes')!.unit).toBe('Bytes');
     expect(record.metadata).toEqual({ commandId: 'c-1', reason: 'ok' });
   });
 
   it('leaves out what the script could not measure, and publishes what a dry run would remove', () => {
-    expect(values(metricsOf({ stdout: reportLine({ reclaimedBytes: null, freeBytesAfter: null, trimmedBytes: null }) }))).toEqual({ CleanupSucceeded: 1, ContainersRemoved: 37, VolumesRemoved: 5 });
-    const dry = reportLine({ dryRun: true, containers: { removed: 0, wouldRemove: 12, skipped: 0, protected: 0, failed: 0 }, volumes: { removed: 0, wouldRemove: 3, skipped: 0, failed: 0 } });
+    expect(values(metricsOf({ stdout: reportLine({ reclaimedBytes: null, freeBytesAfter: null, trimmedBytes: null }) }))).toEqual({
+      CleanupSucceeded: 1,
+      ContainersRemoved: 37,
+      VolumesRemoved: 5,
+    });
+    const dry = reportLine({
+      dryRun: true,
+      containers: { removed: 0, wouldRemove: 12, skipped: 0, protected: 0, failed: 0 },
+      volumes: { removed: 0, wouldRemove: 3, skipped: 0, failed: 0 },
+    });
     expect(values(metricsOf({ stdout: dry }))).toEqual({ CleanupSucceeded: 1, ContainersWouldRemove: 12, VolumesWouldRemove: 3 });
   });
 
   it('records unparseable and truncated output, low space, and undeliverable instances', () => {
     expect(values(metricsOf({ stdout: 'garbage' }))).toEqual({ CleanupSucceeded: 1, ReportUnparseable: 1 });
-    expect(values(metricsOf({ status: 'Failed', statusDetails: 'Failed', responseCode: 12, stdout: TRUNCATED }))).toEqual({ CleanupFailed: 1, ReportTruncated: 1 });
-    expect(values(metricsOf({ status: 'Failed', statusDetails: 'Failed', responseCode: 13, stdout: reportLine({ exitCode: 13, status: 'low-space' }) }))).toMatchObject({ CleanupFailed: 1, LowSpaceAfterCleanup: 1 });
+    expect(values(metricsOf({ status: 'Failed', statusDetails: 'Failed', responseCode: 12, stdout: TRUNCATED }))).toEqual({
+      CleanupFailed: 1,
+      ReportTruncated: 1,
+    });
+    expect(
+      values(metricsOf({ status: 'Failed', statusDetails: 'Failed', responseCode: 13, stdout: reportLine({ exitCode: 13, status: 'low-space' }) })),
+    ).toMatchObject({ CleanupFailed: 1, LowSpaceAfterCleanup: 1 });
     expect(values(metricsOf({ status: 'Failed', statusDetails: 'Undeliverable', responseCode: -1, stdout: '' }))).toEqual({ CleanupUndeliverable: 1 });
   });
 
@@ -122,6 +176,11 @@ describe('invocationMetrics', () => {
       ['service', 'InstanceId'],
     ]);
     expect(emf).toMatchObject({ service: 'cleanup', Cluster: 'prod', InstanceId: 'i-00000000000000001', ReclaimedBytes: 12_000_000_000, commandId: 'c-1' });
-    expect(emf._aws.CloudWatchMetrics[0]!.Metrics).toEqual(expect.arrayContaining([{ Name: 'ReclaimedBytes', Unit: 'Bytes' }, { Name: 'CleanupSucceeded', Unit: 'Count' }]));
+    expect(emf._aws.CloudWatchMetrics[0]!.Metrics).toEqual(
+      expect.arrayContaining([
+        { Name: 'ReclaimedBytes', Unit: 'Bytes' },
+        { Name: 'CleanupSucceeded', Unit: 'Count' },
+      ]),
+    );
   });
 });

@@ -28,7 +28,6 @@ const DAY = 86_400;
 const TASK_A = 'arn:aws:ecs:eu-west-1:123456789012:task/demo/0a1b2c3d4e5f46a7b8c9d0e1f2a3b4c5';
 const TASK_GONE = 'arn:aws:ecs:eu-west-1:123456789012:task/demo/2c3d4e5f6a7b48c9d0e1f2a3b4c5d6e7';
 
-
 function oneLine(run: CleanupRun) {
   const lines = run.stdout.split('\n');
   expect(lines.length, `stdout: ${run.stdout}\nstderr: ${run.stderr}`).toBe(2);
@@ -71,65 +70,53 @@ const removedByFake = (run: CleanupRun) =>
 
 describe('issue 1: one deadline for the whole run', () => {
   // The per-call cap (600 s) is far beyond the test's timeout: only the run's own deadline can end it.
-  it(
-    'at DeadlineSeconds, kills the docker rm in flight, reports status deadline and leaves no temporary files',
-    async () => {
-      const run = keep(
-        await runCleanupScript(
-          { containers: [old(1), old(2)], volumes: [{ name: hexId(1, 0xa) }], docker: { hang: ['rm'] } },
-          { CC_DOCKER_TIMEOUT: '600', CC_DEADLINE_SECONDS: '30' },
-          { keepDir: true },
-        ),
-      );
-      const report = oneLine(run);
-      expect(run.code).toBe(EXIT.deadline);
-      expect(report.status).toBe('deadline');
-      expect(report.errors.join(' ')).toMatch(/deadline of 30s reached at docker rm/);
-      // Nothing was started after the deadline: the hung rm was the last call.
-      const docker = run.calls.filter((c) => c.cmd === 'docker');
-      expect(docker.at(-1)!.args[0]).toBe('rm');
-      expect(dockerCalls(run, 'volume', 'ls')).toEqual([]);
-      expect(alive(docker.at(-1)!.pid!)).toBe(false);
-      expect(removedByFake(run)).toEqual([]);
-      expect(tempLeftovers(run)).toEqual([]);
-    },
-    120_000,
-  );
+  it('at DeadlineSeconds, kills the docker rm in flight, reports status deadline and leaves no temporary files', async () => {
+    const run = keep(
+      await runCleanupScript(
+        { containers: [old(1), old(2)], volumes: [{ name: hexId(1, 0xa) }], docker: { hang: ['rm'] } },
+        { CC_DOCKER_TIMEOUT: '600', CC_DEADLINE_SECONDS: '30' },
+        { keepDir: true },
+      ),
+    );
+    const report = oneLine(run);
+    expect(run.code).toBe(EXIT.deadline);
+    expect(report.status).toBe('deadline');
+    expect(report.errors.join(' ')).toMatch(/deadline of 30s reached at docker rm/);
+    // Nothing was started after the deadline: the hung rm was the last call.
+    const docker = run.calls.filter((c) => c.cmd === 'docker');
+    expect(docker.at(-1)!.args[0]).toBe('rm');
+    expect(dockerCalls(run, 'volume', 'ls')).toEqual([]);
+    expect(alive(docker.at(-1)!.pid!)).toBe(false);
+    expect(removedByFake(run)).toEqual([]);
+    expect(tempLeftovers(run)).toEqual([]);
+  }, 120_000);
 
-  it(
-    'handles SIGTERM while a docker call hangs: report, no survivor, no temporary files',
-    async () => {
-      const started = startCleanupScript({ containers: [old(1)], docker: { hang: ['rm'] } }, { CC_DOCKER_TIMEOUT: '600' }, { keepDir: true });
-      await waitFor(() => started.calls().some((c) => c.cmd === 'docker' && c.args[0] === 'rm'));
-      process.kill(started.pid!, 'SIGTERM');
-      const run = keep(await started.result);
-      const report = oneLine(run);
-      expect(run.code).toBe(143);
-      expect(report.status).toBe('terminated');
-      const rm = dockerCalls(run, 'rm')[0]!;
-      expect(alive(rm.pid!)).toBe(false);
-      expect(removedByFake(run)).toEqual([]);
-      expect(tempLeftovers(run)).toEqual([]);
-    },
-    60_000,
-  );
+  it('handles SIGTERM while a docker call hangs: report, no survivor, no temporary files', async () => {
+    const started = startCleanupScript({ containers: [old(1)], docker: { hang: ['rm'] } }, { CC_DOCKER_TIMEOUT: '600' }, { keepDir: true });
+    await waitFor(() => started.calls().some((c) => c.cmd === 'docker' && c.args[0] === 'rm'));
+    process.kill(started.pid!, 'SIGTERM');
+    const run = keep(await started.result);
+    const report = oneLine(run);
+    expect(run.code).toBe(143);
+    expect(report.status).toBe('terminated');
+    const rm = dockerCalls(run, 'rm')[0]!;
+    expect(alive(rm.pid!)).toBe(false);
+    expect(removedByFake(run)).toEqual([]);
+    expect(tempLeftovers(run)).toEqual([]);
+  }, 60_000);
 
-  it(
-    'when Run Command kills the step’s process group, the docker rm in flight dies with it',
-    async () => {
-      const started = startCleanupScript({ containers: [old(1)], docker: { hang: ['rm'] } }, { CC_DOCKER_TIMEOUT: '600' }, { keepDir: true, detached: true });
-      await waitFor(() => started.calls().some((c) => c.cmd === 'docker' && c.args[0] === 'rm'));
-      const rm = started.calls().find((c) => c.cmd === 'docker' && c.args[0] === 'rm')!;
-      // SIGKILL cannot be trapped: what survives the group kill is what a report can never count.
-      process.kill(-started.pid!, 'SIGKILL');
-      const run = keep(await started.result);
-      expect(run.stdout).toBe('');
-      await waitFor(() => !alive(rm.pid!), 10_000);
-      expect(alive(rm.pid!)).toBe(false);
-      expect(removedByFake(run)).toEqual([]);
-    },
-    60_000,
-  );
+  it('when Run Command kills the step’s process group, the docker rm in flight dies with it', async () => {
+    const started = startCleanupScript({ containers: [old(1)], docker: { hang: ['rm'] } }, { CC_DOCKER_TIMEOUT: '600' }, { keepDir: true, detached: true });
+    await waitFor(() => started.calls().some((c) => c.cmd === 'docker' && c.args[0] === 'rm'));
+    const rm = started.calls().find((c) => c.cmd === 'docker' && c.args[0] === 'rm')!;
+    // SIGKILL cannot be trapped: what survives the group kill is what a report can never count.
+    process.kill(-started.pid!, 'SIGKILL');
+    const run = keep(await started.result);
+    expect(run.stdout).toBe('');
+    await waitFor(() => !alive(rm.pid!), 10_000);
+    expect(alive(rm.pid!)).toBe(false);
+    expect(removedByFake(run)).toEqual([]);
+  }, 60_000);
 
   it('gives each call the time left before the deadline, not a fixed 60 s', async () => {
     const run = await runCleanupScript({ containers: [old(1)] }, { CC_DOCKER_TIMEOUT: undefined, CC_DEADLINE_SECONDS: '300' });
@@ -144,14 +131,18 @@ describe('issue 1: one deadline for the whole run', () => {
   it('removes what a killed run left in TMPDIR more than 48 hours ago, and nothing younger', async () => {
     const threeDaysAgo = new Date(Date.now() - 3 * DAY * 1000);
     const run = keep(
-      await runCleanupScript({}, {}, {
-        keepDir: true,
-        prepare: (dir) => {
-          mkdirSync(join(dir, 'ecs-caretaker-cleanup.AAAAAA', 'sub'), { recursive: true });
-          utimesSync(join(dir, 'ecs-caretaker-cleanup.AAAAAA'), threeDaysAgo, threeDaysAgo);
-          writeFileSync(join(dir, 'ecs-caretaker-cleanup.BBBBBB'), 'a copy of the script in use');
+      await runCleanupScript(
+        {},
+        {},
+        {
+          keepDir: true,
+          prepare: (dir) => {
+            mkdirSync(join(dir, 'ecs-caretaker-cleanup.AAAAAA', 'sub'), { recursive: true });
+            utimesSync(join(dir, 'ecs-caretaker-cleanup.AAAAAA'), threeDaysAgo, threeDaysAgo);
+            writeFileSync(join(dir, 'ecs-caretaker-cleanup.BBBBBB'), 'a copy of the script in use');
+          },
         },
-      }),
+      ),
     );
     expect(run.code).toBe(EXIT.ok);
     expect(tempLeftovers(run)).toEqual(['ecs-caretaker-cleanup.BBBBBB']);

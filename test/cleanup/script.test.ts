@@ -39,7 +39,6 @@ function oneLine(run: CleanupRun) {
   return run.report!;
 }
 
-
 async function waitFor(predicate: () => boolean, timeoutMs = 10_000) {
   const until = Date.now() + timeoutMs;
   while (!predicate()) {
@@ -230,9 +229,7 @@ describe('docker-cleanup.sh: fstrim', () => {
       ['-v', '/proc/202/root/'],
       ['-v', '/proc/303/root/'],
     ]);
-    expect(run.calls.filter((c) => c.cmd === 'ionice').map((c) => c.args)).toEqual(
-      [101, 202, 303].map((pid) => ['-c3', 'fstrim', '-v', `/proc/${pid}/root/`]),
-    );
+    expect(run.calls.filter((c) => c.cmd === 'ionice').map((c) => c.args)).toEqual([101, 202, 303].map((pid) => ['-c3', 'fstrim', '-v', `/proc/${pid}/root/`]));
     expect(report.trimmedBytes).toBe(1_288_491_193);
     expect(report.trim).toEqual({ enabled: true, runs: 3, wouldRun: 0, skipped: 0, failed: 0, budgetExhausted: false });
     expect(run.code).toBe(EXIT.ok);
@@ -516,7 +513,10 @@ describe('docker-cleanup.sh: inputs', () => {
   });
 
   it('accepts boundary values', async () => {
-    const run = await runCleanupScript({}, { CC_GRACE_SECONDS: '2592000', CC_MIN_FREE_PERCENT: '0', CC_FSTRIM: 'off', CC_DRY_RUN: 'false', CC_FSTRIM_BUDGET: '0' });
+    const run = await runCleanupScript(
+      {},
+      { CC_GRACE_SECONDS: '2592000', CC_MIN_FREE_PERCENT: '0', CC_FSTRIM: 'off', CC_DRY_RUN: 'false', CC_FSTRIM_BUDGET: '0' },
+    );
     expect(run.code).toBe(EXIT.ok);
     expect(oneLine(run)).toMatchObject({ minFreePercent: 0, dryRun: false });
   });
@@ -536,11 +536,33 @@ describe('docker-cleanup.sh: the report line', () => {
   it('has exactly these keys', async () => {
     const report = oneLine(await runCleanupScript({}));
     expect(Object.keys(report)).toEqual([
-      'v', 'instance', 'driver', 'dryRun', 'scope', 'deadlineSeconds', 'exitCode', 'status',
-      'freeBytesBefore', 'freeBytesAfter', 'reclaimedBytes', 'trimmedBytes',
-      'freePercentBefore', 'freePercentAfter', 'minFreePercent',
-      'freeInodesBefore', 'freeInodesAfter', 'metadataFreeBytesBefore', 'metadataFreeBytesAfter',
-      'containers', 'volumes', 'trim', 'dockerDf', 'dryRunNames', 'errorCount', 'errors', 'durationSeconds',
+      'v',
+      'instance',
+      'driver',
+      'dryRun',
+      'scope',
+      'deadlineSeconds',
+      'exitCode',
+      'status',
+      'freeBytesBefore',
+      'freeBytesAfter',
+      'reclaimedBytes',
+      'trimmedBytes',
+      'freePercentBefore',
+      'freePercentAfter',
+      'minFreePercent',
+      'freeInodesBefore',
+      'freeInodesAfter',
+      'metadataFreeBytesBefore',
+      'metadataFreeBytesAfter',
+      'containers',
+      'volumes',
+      'trim',
+      'dockerDf',
+      'dryRunNames',
+      'errorCount',
+      'errors',
+      'durationSeconds',
     ]);
   });
 
@@ -610,7 +632,12 @@ describe('docker-cleanup.sh: the report line', () => {
           containers.push({ ...old(i), name: `recent-${i}`, finishedAt: secondsAgo(60) });
           break;
         default:
-          containers.push({ ...old(i), finishedAt: secondsAgo(DAY), state: i % 8 === 3 ? 'dead' : 'exited', ...(i % 8 === 3 ? { rm: 'fail', rmError: longError } : {}) });
+          containers.push({
+            ...old(i),
+            finishedAt: secondsAgo(DAY),
+            state: i % 8 === 3 ? 'dead' : 'exited',
+            ...(i % 8 === 3 ? { rm: 'fail', rmError: longError } : {}),
+          });
       }
     }
     const volumes = Array.from({ length: 100 }, (_, i) => ({ name: hexId(i, 0xa) }));
@@ -658,8 +685,22 @@ describe('docker-cleanup.sh: the file', () => {
   });
 
   it('the bash 4.2 check catches each feature it names', () => {
-    const samples = ['declare -n ref=x ', 'local -n r ', 'echo "${v@Q}"', 'echo "${a[-1]}"', 'wait -n', 'mapfile -d "" -t a', 'echo $EPOCHSECONDS', '[[ -v map[key] ]]', 'shopt -s inherit_errexit'];
-    for (const sample of samples) expect(newerThan42.some(([re]) => re.test(sample)), sample).toBe(true);
+    const samples = [
+      'declare -n ref=x ',
+      'local -n r ',
+      'echo "${v@Q}"',
+      'echo "${a[-1]}"',
+      'wait -n',
+      'mapfile -d "" -t a',
+      'echo $EPOCHSECONDS',
+      '[[ -v map[key] ]]',
+      'shopt -s inherit_errexit',
+    ];
+    for (const sample of samples)
+      expect(
+        newerThan42.some(([re]) => re.test(sample)),
+        sample,
+      ).toBe(true);
   });
 
   it('never prunes or removes images', () => {

@@ -67,7 +67,8 @@ function installFakes(): void {
     return { containerInstanceArns: page.map((ci) => ci.arn), nextToken: next };
   });
   ecsMock.on(DescribeContainerInstancesCommand).callsFake(async (input: { cluster: string; containerInstances: string[] }) => {
-    if (input.containerInstances.length > 100) throw Object.assign(new Error('containerInstances can have at most 100 items'), { name: 'InvalidParameterException' });
+    if (input.containerInstances.length > 100)
+      throw Object.assign(new Error('containerInstances can have at most 100 items'), { name: 'InvalidParameterException' });
     const all = world.clusters[input.cluster] ?? [];
     const containerInstances: ContainerInstance[] = [];
     const failures: { arn: string; reason: string }[] = [];
@@ -90,7 +91,11 @@ function installFakes(): void {
   });
 }
 
-const deps = (clusters: readonly string[] = ['prod']): TargetDeps => ({ ecs: new ECSClient({ region: 'eu-west-1' }), ssm: new SSMClient({ region: 'eu-west-1' }), clusters });
+const deps = (clusters: readonly string[] = ['prod']): TargetDeps => ({
+  ecs: new ECSClient({ region: 'eu-west-1' }),
+  ssm: new SSMClient({ region: 'eu-west-1' }),
+  clusters,
+});
 
 beforeEach(() => {
   ecsMock.reset();
@@ -111,7 +116,9 @@ describe('cluster scope', () => {
 
     const resolution = await resolveScope(deps(), { kind: 'cluster', cluster: 'prod' });
     expect(resolution).toEqual({
-      clusters: [{ cluster: 'prod', eligible: [eligible, noPlatform, world.clusters.prod[5]!.ec2], notManaged: [unmanaged], offline: [lost], unsupported: [windows] }],
+      clusters: [
+        { cluster: 'prod', eligible: [eligible, noPlatform, world.clusters.prod[5]!.ec2], notManaged: [unmanaged], offline: [lost], unsupported: [windows] },
+      ],
       notActive: { ids: [], cluster: 'prod' },
     });
   });
@@ -183,7 +190,13 @@ describe('the SSM view', () => {
     for (const dead of [ids[0]!, ids[6]!]) world.invalid.add(dead);
     world.ssm.set(ids[3]!, { InstanceId: ids[3], PingStatus: 'ConnectionLost', PlatformType: 'Linux' });
     const resolution = await resolveScope(deps(), { kind: 'cluster', cluster: 'prod' });
-    expect(resolution.clusters[0]).toEqual({ cluster: 'prod', eligible: [ids[1], ids[2], ids[4], ids[5]], notManaged: [ids[0], ids[6]], offline: [ids[3]], unsupported: [] });
+    expect(resolution.clusters[0]).toEqual({
+      cluster: 'prod',
+      eligible: [ids[1], ids[2], ids[4], ids[5]],
+      notManaged: [ids[0], ids[6]],
+      offline: [ids[3]],
+      unsupported: [],
+    });
   });
 
   it('any other SSM error fails the resolution instead of calling instances unmanaged', async () => {
@@ -197,7 +210,12 @@ describe('container-instance scope (a Container Instance State Change or a stopp
   it('goes to the EC2 instance ECS says the container instance runs on now', async () => {
     world.clusters.prod = fleet('prod', 2);
     const [target] = world.clusters.prod;
-    const resolution = await resolveScope(deps(), { kind: 'container-instance', cluster: 'prod', containerInstanceArn: target!.arn, ec2InstanceId: 'i-0stale00000000000' });
+    const resolution = await resolveScope(deps(), {
+      kind: 'container-instance',
+      cluster: 'prod',
+      containerInstanceArn: target!.arn,
+      ec2InstanceId: 'i-0stale00000000000',
+    });
     expect(resolution).toEqual({
       clusters: [{ cluster: 'prod', eligible: [target!.ec2], notManaged: [], offline: [], unsupported: [] }],
       notActive: { ids: [], cluster: 'prod' },
@@ -209,12 +227,17 @@ describe('container-instance scope (a Container Instance State Change or a stopp
     world.clusters.prod = fleet('prod', 1);
     const [draining] = world.clusters.prod;
     draining!.described = 'DRAINING';
-    expect(await resolveScope(deps(), { kind: 'container-instance', cluster: 'prod', containerInstanceArn: draining!.arn, ec2InstanceId: draining!.ec2 })).toEqual({
+    expect(
+      await resolveScope(deps(), { kind: 'container-instance', cluster: 'prod', containerInstanceArn: draining!.arn, ec2InstanceId: draining!.ec2 }),
+    ).toEqual({
       clusters: [],
       notActive: { ids: [draining!.ec2], cluster: 'prod' },
     });
     const gone = ciArn('prod', 404);
-    expect(await resolveScope(deps(), { kind: 'container-instance', cluster: 'prod', containerInstanceArn: gone })).toEqual({ clusters: [], notActive: { ids: [gone], cluster: 'prod' } });
+    expect(await resolveScope(deps(), { kind: 'container-instance', cluster: 'prod', containerInstanceArn: gone })).toEqual({
+      clusters: [],
+      notActive: { ids: [gone], cluster: 'prod' },
+    });
     expect(ssmMock.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(0);
   });
 });
@@ -263,7 +286,10 @@ describe('instances scope (a disk alarm names EC2 instances)', () => {
     world.clusters.prod = fleet('prod', 2);
     world.clusters.prod[1]!.listed = 'DRAINING';
     const stranger = 'i-0abcdef0123456789';
-    const resolution = await resolveScope(deps(['prod']), { kind: 'instances', instanceIds: [world.clusters.prod[0]!.ec2, world.clusters.prod[1]!.ec2, stranger] });
+    const resolution = await resolveScope(deps(['prod']), {
+      kind: 'instances',
+      instanceIds: [world.clusters.prod[0]!.ec2, world.clusters.prod[1]!.ec2, stranger],
+    });
     expect(resolution.clusters.map((c) => c.eligible)).toEqual([[world.clusters.prod[0]!.ec2]]);
     expect(resolution.notActive).toEqual({ ids: [world.clusters.prod[1]!.ec2, stranger], cluster: 'prod' });
   });

@@ -62,7 +62,10 @@ export type Handler = (event: unknown, context: Context) => Promise<any>;
  * A cold start with this configuration and a fresh table: the handler module
  * and its clients are new, as after a deployment.
  */
-export async function coldStart(world: CleanupWorld, input: Partial<CaretakerConfigInput> & { clusters: CaretakerConfigInput['clusters'] }): Promise<{ handler: Handler; tableName: string }> {
+export async function coldStart(
+  world: CleanupWorld,
+  input: Partial<CaretakerConfigInput> & { clusters: CaretakerConfigInput['clusters'] },
+): Promise<{ handler: Handler; tableName: string }> {
   const config = parseConfig(input);
   const env: CleanupEnv = { clusters: config.clusters.map((c) => c.name), cleanup: config.cleanup, alarmNamePrefix: ALARM_PREFIX };
   const tableName = `cleanup-${randomUUID().slice(0, 8)}`;
@@ -78,4 +81,3 @@ export const invoke = (world: CleanupWorld, handler: Handler, event: unknown) =>
   vi.setSystemTime(world.sim.clock.now());
   return handler(structuredClone(event), fakeContext(`${PREFIX}-cleanup`));
 };
-

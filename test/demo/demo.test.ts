@@ -20,7 +20,10 @@ beforeAll(async () => {
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 const failures = (report: DemoReport) =>
-  report.scenarios.flatMap((s) => [...s.checks.filter((c) => !c.ok).map((c) => `${s.name}: ${c.label}: ${c.value}`), ...(s.error ? [`${s.name}: ${s.error}`] : [])]);
+  report.scenarios.flatMap((s) => [
+    ...s.checks.filter((c) => !c.ok).map((c) => `${s.name}: ${c.label}: ${c.value}`),
+    ...(s.error ? [`${s.name}: ${s.error}`] : []),
+  ]);
 
 describe('npm start', () => {
   it('plays every scenario and each expected outcome happens', async () => {

@@ -45,7 +45,10 @@ describe('doneTest', () => {
   });
 
   it('names the services still on the instance, sorted, daemons excluded', () => {
-    expect(doneTest(input([task('RUNNING', 'service:web'), task('DEACTIVATING', 'service:api'), task('RUNNING', 'service:agent'), task('STOPPED', 'service:old')])).services).toEqual(['api', 'web']);
+    expect(
+      doneTest(input([task('RUNNING', 'service:web'), task('DEACTIVATING', 'service:api'), task('RUNNING', 'service:agent'), task('STOPPED', 'service:old')]))
+        .services,
+    ).toEqual(['api', 'web']);
   });
 
   describe('standalone tasks', () => {

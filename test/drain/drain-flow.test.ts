@@ -14,7 +14,12 @@ afterEach(async () => {
 
 const acceptedCompletes = (h: Harness) => h.world.autoscaling.completeCalls.filter((c) => c.accepted);
 const stoppedAtOf = (h: Harness, instanceArn: string, filter: (group: string) => boolean = () => true) =>
-  Math.max(...h.sim.ecs.tasks({ containerInstance: instanceArn }).filter((t) => filter(t.group)).map((t) => t.stoppedAt ?? Number.POSITIVE_INFINITY));
+  Math.max(
+    ...h.sim.ecs
+      .tasks({ containerInstance: instanceArn })
+      .filter((t) => filter(t.group))
+      .map((t) => t.stoppedAt ?? Number.POSITIVE_INFINITY),
+  );
 
 describe('drain: three services on the instance', () => {
   it('completes only after the last task is STOPPED, never while one is DEACTIVATING with a running count of 0', async () => {
@@ -35,7 +40,8 @@ describe('drain: three services on the instance', () => {
     for (let i = 0; i < 120 && action!.status === 'pending'; i++) {
       await sim.clock.advance(500);
       const onInstance = sim.ecs.tasks({ containerInstance: drained.arn });
-      const onlyDeactivatingLeft = onInstance.some((t) => t.lastStatus === 'DEACTIVATING') && onInstance.every((t) => t.lastStatus === 'DEACTIVATING' || t.lastStatus === 'STOPPED');
+      const onlyDeactivatingLeft =
+        onInstance.some((t) => t.lastStatus === 'DEACTIVATING') && onInstance.every((t) => t.lastStatus === 'DEACTIVATING' || t.lastStatus === 'STOPPED');
       if (onlyDeactivatingLeft && !sawDeactivatingAtZero) {
         const described = await ecs.send(new DescribeContainerInstancesCommand({ cluster: 'prod', containerInstances: [drained.arn] }));
         if (described.containerInstances?.[0]?.runningTasksCount === 0) {
@@ -78,7 +84,12 @@ describe('drain: the done check at scale', () => {
     const listed = callsOf(h, 'ecs', 'ListTasks');
     const described = callsOf(h, 'ecs', 'DescribeTasks');
     // 250 RUNNING-desired tasks: three pages; nothing desired STOPPED yet: one page.
-    expect(listed.map((c) => `${c.input.desiredStatus}:${c.input.nextToken ? 'next' : 'first'}`)).toEqual(['RUNNING:first', 'RUNNING:next', 'RUNNING:next', 'STOPPED:first']);
+    expect(listed.map((c) => `${c.input.desiredStatus}:${c.input.nextToken ? 'next' : 'first'}`)).toEqual([
+      'RUNNING:first',
+      'RUNNING:next',
+      'RUNNING:next',
+      'STOPPED:first',
+    ]);
     expect(described.map((c) => c.input.tasks.length)).toEqual([100, 100, 50]);
     expect(action!.status).toBe('pending');
 
@@ -110,7 +121,11 @@ describe('drain: nothing to drain', () => {
     h = await startHarness();
     const { drained } = standardWorld(h);
     const group = h.world.autoscaling.groups.get('prod-asg')!;
-    h.world.services.addCapacityProvider({ name: 'other', autoScalingGroupArn: 'arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:1:autoScalingGroupName/other-asg', managedDraining: 'DISABLED' });
+    h.world.services.addCapacityProvider({
+      name: 'other',
+      autoScalingGroupArn: 'arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:1:autoScalingGroupName/other-asg',
+      managedDraining: 'DISABLED',
+    });
     h.world.services.addCapacityProvider({ name: 'prod-cp', autoScalingGroupArn: group.arn, managedDraining: 'ENABLED' });
     h.world.services.addService('prod', { name: 'api', taskDefinition: 'api', on: [{ instance: drained.arn, count: 2 }] });
     await h.sim.clock.advance(10_000);
@@ -123,7 +138,12 @@ describe('drain: nothing to drain', () => {
   });
 
   it('drains an instance registered in the second of two clusters', async () => {
-    h = await startHarness({ clusters: [{ name: 'blue', asgs: ['blue-asg'] }, { name: 'prod', asgs: ['prod-asg'] }] });
+    h = await startHarness({
+      clusters: [
+        { name: 'blue', asgs: ['blue-asg'] },
+        { name: 'prod', asgs: ['prod-asg'] },
+      ],
+    });
     h.sim.ecs.addCluster('blue');
     h.sim.ecs.addContainerInstance('blue', { ec2InstanceId: 'i-0b1e' });
     const { drained } = standardWorld(h);
@@ -191,12 +211,19 @@ describe('drain: at-least-once and out-of-order delivery', () => {
     const { sim, world } = h;
     sim.ecs.defineTaskDefinition('web', { loadBalanced: true });
     world.services.addService('prod', { name: 'web', taskDefinition: 'web', on: [{ instance: drained.arn, count: 2 }] });
-    world.services.addService('prod', { name: 'stuck', taskDefinition: 'api', minimumHealthyPercent: 100, maximumPercent: 100, on: [{ instance: drained.arn, count: 1 }] });
+    world.services.addService('prod', {
+      name: 'stuck',
+      taskDefinition: 'api',
+      minimumHealthyPercent: 100,
+      maximumPercent: 100,
+      on: [{ instance: drained.arn, count: 1 }],
+    });
     await sim.clock.advance(10_000);
     const [action] = world.autoscaling.terminate('prod-asg', 'i-0d7a1e');
     await h.invoke(sim.bus.emitted.find((e) => e['detail-type'] === 'EC2 Instance-terminate Lifecycle Action')!);
 
-    const ciEvents = () => sim.bus.emitted.filter((e) => e['detail-type'] === 'ECS Container Instance State Change' && e.detail.containerInstanceArn === drained.arn);
+    const ciEvents = () =>
+      sim.bus.emitted.filter((e) => e['detail-type'] === 'ECS Container Instance State Change' && e.detail.containerInstanceArn === drained.arn);
     await sim.clock.advance(15_000);
     const [older, newer] = [ciEvents()[0]!, ciEvents().at(-1)!];
     expect(newer.detail.version).toBeGreaterThan(older.detail.version);
@@ -206,7 +233,10 @@ describe('drain: at-least-once and out-of-order delivery', () => {
     expect(sim.calls.length).toBe(calls);
 
     // Task counts, when an event carries them, are a hint to check, never a verdict.
-    const withCounts = (version: number, runningTasksCount: number) => ({ ...newer, detail: { ...newer.detail, version, runningTasksCount, pendingTasksCount: 0 } });
+    const withCounts = (version: number, runningTasksCount: number) => ({
+      ...newer,
+      detail: { ...newer.detail, version, runningTasksCount, pendingTasksCount: 0 },
+    });
     const before = sim.calls.length;
     expect(await h.invoke(withCounts(1000, 1))).toMatchObject({ outcome: 'waiting' });
     expect(sim.calls.length).toBe(before);
@@ -225,7 +255,15 @@ describe('drain: at-least-once and out-of-order delivery', () => {
       time: new Date(sim.clock.now()).toISOString(),
       region: sim.region,
       resources: [taskArn],
-      detail: { taskArn, clusterArn: drained.arn.replace(/container-instance\/.*/, 'cluster/prod'), containerInstanceArn: drained.arn, lastStatus: 'STOPPED', desiredStatus: 'STOPPED', version, group: 'service:web' },
+      detail: {
+        taskArn,
+        clusterArn: drained.arn.replace(/container-instance\/.*/, 'cluster/prod'),
+        containerInstanceArn: drained.arn,
+        lastStatus: 'STOPPED',
+        desiredStatus: 'STOPPED',
+        version,
+        group: 'service:web',
+      },
     });
     const checksBefore = callsOf(h, 'ecs', 'DescribeTasks').length;
     const outcomes = [];
@@ -273,9 +311,13 @@ describe('drain: other hooks and other groups', () => {
     expect(ours).toMatchObject({ status: 'completed', completedBy: 'api' });
     expect(theirs.status).toBe('pending');
     expect(foreign!.status).toBe('pending');
-    expect(world.autoscaling.completeCalls.map((c) => [c.input.AutoScalingGroupName, c.input.LifecycleHookName])).toEqual([['prod-asg', h.config.drain.hookName]]);
+    expect(world.autoscaling.completeCalls.map((c) => [c.input.AutoScalingGroupName, c.input.LifecycleHookName])).toEqual([
+      ['prod-asg', h.config.drain.hookName],
+    ]);
     // The rule does not even deliver them; the parser ignores them when they come anyway.
-    const events = sim.bus.emitted.filter((e) => e['detail-type'] === 'EC2 Instance-terminate Lifecycle Action' && e.detail.LifecycleActionToken !== ours.token);
+    const events = sim.bus.emitted.filter(
+      (e) => e['detail-type'] === 'EC2 Instance-terminate Lifecycle Action' && e.detail.LifecycleActionToken !== ours.token,
+    );
     expect(sim.bus.delivered.filter((d) => events.includes(d.event))).toEqual([]);
     for (const event of events) expect(await h.invoke(event)).toEqual({ outcome: 'not-draining' });
     expect(await h.openRecords()).toEqual([]);

@@ -13,7 +13,12 @@ afterEach(async () => {
 
 const MINUTE = 60_000;
 const stoppedAtOf = (h: Harness, instanceArn: string, filter: (group: string) => boolean = () => true) =>
-  Math.max(...h.sim.ecs.tasks({ containerInstance: instanceArn }).filter((t) => filter(t.group)).map((t) => t.stoppedAt ?? Number.POSITIVE_INFINITY));
+  Math.max(
+    ...h.sim.ecs
+      .tasks({ containerInstance: instanceArn })
+      .filter((t) => filter(t.group))
+      .map((t) => t.stoppedAt ?? Number.POSITIVE_INFINITY),
+  );
 
 describe('drain: heartbeats', () => {
   it('keeps a 2 h drain alive with heartbeats (HeartbeatTimeout 300 s) and completes after the last task stops', async () => {
@@ -56,7 +61,9 @@ describe('drain: an invocation that claimed the completion and died', () => {
     const [record] = await h.openRecords();
     const claimedAt = h.sim.clock.now();
     // An invocation claims the completion, as after a passing done check, and dies before calling Complete.
-    expect(await h.records.claim(record!.id, { owner: 'dead', until: claimedAt + 3 * MINUTE, now: claimedAt, result: 'CONTINUE', outcome: 'drained' })).toMatchObject({ ok: true });
+    expect(
+      await h.records.claim(record!.id, { owner: 'dead', until: claimedAt + 3 * MINUTE, now: claimedAt, result: 'CONTINUE', outcome: 'drained' }),
+    ).toMatchObject({ ok: true });
 
     await runUntil(h, () => action!.status !== 'pending', { maxMs: 10 * MINUTE, stepMs: 10_000 });
     expect(action).toMatchObject({ status: 'completed', result: 'CONTINUE', completedBy: 'api' });
@@ -92,7 +99,13 @@ describe('drain: the drain timeout', () => {
   it('warns about a service with minimumHealthyPercent = maximumPercent = 100, then applies the timeout outcome', async () => {
     h = await startHarness({ drain: { heartbeatTimeoutSeconds: 300, drainTimeoutSeconds: 600, timeoutOutcome: 'ABANDON' } });
     const { drained } = standardWorld(h);
-    h.world.services.addService('prod', { name: 'pinned', taskDefinition: 'api', minimumHealthyPercent: 100, maximumPercent: 100, on: [{ instance: drained.arn, count: 2 }] });
+    h.world.services.addService('prod', {
+      name: 'pinned',
+      taskDefinition: 'api',
+      minimumHealthyPercent: 100,
+      maximumPercent: 100,
+      on: [{ instance: drained.arn, count: 2 }],
+    });
     h.world.services.addService('prod', { name: 'movable', taskDefinition: 'api', on: [{ instance: drained.arn, count: 1 }] });
     await h.sim.clock.advance(10_000);
     const [action] = h.world.autoscaling.terminate('prod-asg', 'i-0d7a1e');
@@ -173,7 +186,14 @@ describe('drain: a lifecycle action that is no longer active', () => {
     await h.sim.clock.advance(30_000);
     // Someone completes our action by hand while the drain waits for the job.
     const other = new AutoScalingClient({ endpoint: h.sim.endpoint, region: h.sim.region, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-    await other.send(new CompleteLifecycleActionCommand({ AutoScalingGroupName: 'prod-asg', LifecycleHookName: action!.hookName, InstanceId: 'i-0d7a1e', LifecycleActionResult: 'CONTINUE' }));
+    await other.send(
+      new CompleteLifecycleActionCommand({
+        AutoScalingGroupName: 'prod-asg',
+        LifecycleHookName: action!.hookName,
+        InstanceId: 'i-0d7a1e',
+        LifecycleActionResult: 'CONTINUE',
+      }),
+    );
     other.destroy();
     h.dropWhen((e) => e['detail-type'] === 'ECS Container Instance State Change' && e.detail.status === 'INACTIVE');
     await h.sim.clock.advance(30 * MINUTE);

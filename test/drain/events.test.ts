@@ -6,12 +6,7 @@ import { loadAwsEvent, loadAwsEvents } from '../support/fixtures.ts';
 
 // The clusters, ASG and hook the real payloads name, so that each pattern meets its own kind of event.
 const config = parseConfig({
-  clusters: [
-    { name: 'default', asgs: ['my-asg'] },
-    { name: 'test' },
-    { name: 'FargateCluster' },
-    { name: 'DemoTrafficGen01-EcsCluster97242B84-u8PnqOAmk1tO' },
-  ],
+  clusters: [{ name: 'default', asgs: ['my-asg'] }, { name: 'test' }, { name: 'FargateCluster' }, { name: 'DemoTrafficGen01-EcsCluster97242B84-u8PnqOAmk1tO' }],
   drain: { hookName: 'my-lifecycle-hook', spotInterruption: true },
 });
 const patterns = drainPatterns(config);
@@ -32,7 +27,11 @@ describe('drain event patterns', () => {
     expect(matching(patterns.containerInstance)).toEqual([]);
     expect(matching(patterns.spot!)).toEqual(['ec2-spot-interruption-warning-docs.json']);
     const union = new Set(all.flatMap(([, p]) => matching(p)));
-    expect([...union].sort()).toEqual(['asg-terminate-lifecycle-action-eventbridge-docs.json', 'ec2-spot-interruption-warning-docs.json', 'ecs-task-state-change-stopped-scaling-ec2-exit137.json']);
+    expect([...union].sort()).toEqual([
+      'asg-terminate-lifecycle-action-eventbridge-docs.json',
+      'ec2-spot-interruption-warning-docs.json',
+      'ecs-task-state-change-stopped-scaling-ec2-exit137.json',
+    ]);
   });
 
   it('match a DRAINING container instance event of a configured cluster only', () => {

@@ -78,7 +78,9 @@ describe('drain handler', () => {
     const { LifecycleActionToken: _, ...detail } = { ...documented.detail, AutoScalingGroupName: 'prod-asg', LifecycleHookName: config.drain.hookName };
     const before = world.autoscaling.completeCalls.length;
     await expect(invoke({ ...documented, detail })).rejects.toThrow(/detail\.LifecycleActionToken/);
-    await expect(invoke({ source: 'aws.ecs', 'detail-type': 'ECS Task State Change', detail: { clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod' } })).rejects.toThrow(/detail\.taskArn/);
+    await expect(
+      invoke({ source: 'aws.ecs', 'detail-type': 'ECS Task State Change', detail: { clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod' } }),
+    ).rejects.toThrow(/detail\.taskArn/);
     await expect(invoke('not an event')).rejects.toThrow('expected a JSON object, got string');
     expect(world.autoscaling.completeCalls.length).toBe(before);
     expect(metricNames().filter((n) => n === 'InvocationFailed')).toHaveLength(3);
@@ -114,7 +116,12 @@ describe('drain handler', () => {
   it('sets an instance DRAINING on its Spot interruption warning', async () => {
     const { ec2, arn } = await instanceWithTasks();
     const warning = loadAwsEvent('ec2-spot-interruption-warning-docs.json');
-    sim.bus.put({ ...warning, time: new Date(sim.clock.now()).toISOString(), resources: [`arn:aws:ec2:eu-west-1:123456789012:instance/${ec2}`], detail: { 'instance-id': ec2, 'instance-action': 'terminate' } } as never);
+    sim.bus.put({
+      ...warning,
+      time: new Date(sim.clock.now()).toISOString(),
+      resources: [`arn:aws:ec2:eu-west-1:123456789012:instance/${ec2}`],
+      detail: { 'instance-id': ec2, 'instance-action': 'terminate' },
+    } as never);
     await sim.bus.drain();
     expect(sim.ecs.containerInstance(arn)?.status).toBe('DRAINING');
     expect(metricNames()).toContain('SpotDrainStarted');

@@ -185,12 +185,19 @@ export async function runUntil(h: Harness, until: () => boolean, opts: { maxMs: 
 export const callsOf = (h: Harness, service: 'ecs' | 'autoscaling', op: string) => h.sim.calls.filter((c) => c.service === service && c.op === op);
 
 /** A standard world: cluster `prod` with instance i-0drain (to drain) and i-0spare (room for replacements), hook on prod-asg. */
-export function standardWorld(h: Harness, opts: { heartbeatTimeoutSeconds?: number; spareCpu?: number; spareMemory?: number; drainCpu?: number; drainMemory?: number } = {}) {
+export function standardWorld(
+  h: Harness,
+  opts: { heartbeatTimeoutSeconds?: number; spareCpu?: number; spareMemory?: number; drainCpu?: number; drainMemory?: number } = {},
+) {
   const { sim, world } = h;
   if (!sim.ecs.clusters.has('prod')) sim.ecs.addCluster('prod');
   const drained = sim.ecs.addContainerInstance('prod', { ec2InstanceId: 'i-0d7a1e', cpu: opts.drainCpu, memory: opts.drainMemory });
   const spare = sim.ecs.addContainerInstance('prod', { ec2InstanceId: 'i-0a5a7e', cpu: opts.spareCpu, memory: opts.spareMemory });
   world.autoscaling.addGroup('prod-asg');
-  world.autoscaling.putLifecycleHook('prod-asg', { name: h.config.drain.hookName, heartbeatTimeoutSeconds: opts.heartbeatTimeoutSeconds ?? h.config.drain.heartbeatTimeoutSeconds, defaultResult: 'CONTINUE' });
+  world.autoscaling.putLifecycleHook('prod-asg', {
+    name: h.config.drain.hookName,
+    heartbeatTimeoutSeconds: opts.heartbeatTimeoutSeconds ?? h.config.drain.heartbeatTimeoutSeconds,
+    defaultResult: 'CONTINUE',
+  });
   return { drained, spare };
 }

@@ -45,7 +45,9 @@ describe('drain FunctionSpec', () => {
       expect(rule.deadLetterQueueArn).toEqual({ 'Fn::GetAtt': ['DrainDlq', 'Arn'] });
       expect(rule.retryPolicy.maximumRetryAttempts).toBeGreaterThan(0);
     }
-    expect(patterns.lifecycle).toMatchObject({ detail: { AutoScalingGroupName: ['prod-asg-a', 'prod-asg-b', 'batch.asg'], LifecycleHookName: ['ecs-caretaker-drain'] } });
+    expect(patterns.lifecycle).toMatchObject({
+      detail: { AutoScalingGroupName: ['prod-asg-a', 'prod-asg-b', 'batch.asg'], LifecycleHookName: ['ecs-caretaker-drain'] },
+    });
     expect(drainFunction(context())!.definition.events).toHaveLength(4);
   });
 
@@ -54,13 +56,18 @@ describe('drain FunctionSpec', () => {
     const lifecycle = spec.statements.find((s) => asArray(s.Action).includes('autoscaling:CompleteLifecycleAction'))!;
     expect(asArray(lifecycle.Action).sort()).toEqual(['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat']);
     expect(lifecycle.Resource).toEqual(
-      ['prod-asg-a', 'prod-asg-b', 'batch.asg'].map((n) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:autoscaling:\${AWS::Region}:\${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/${n}` })),
+      ['prod-asg-a', 'prod-asg-b', 'batch.asg'].map((n) => ({
+        'Fn::Sub': `arn:\${AWS::Partition}:autoscaling:\${AWS::Region}:\${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/${n}`,
+      })),
     );
-    const clusterCondition = { ArnEquals: { 'ecs:cluster': [{ 'Fn::Sub': expect.stringMatching(/:cluster\/prod$/) }, { 'Fn::Sub': expect.stringMatching(/:cluster\/batch$/) }] } };
+    const clusterCondition = {
+      ArnEquals: { 'ecs:cluster': [{ 'Fn::Sub': expect.stringMatching(/:cluster\/prod$/) }, { 'Fn::Sub': expect.stringMatching(/:cluster\/batch$/) }] },
+    };
     for (const statement of spec.statements) {
       const actions = asArray(statement.Action);
       if (asArray(statement.Resource).includes('*')) for (const action of actions) expect(READ_ONLY.test(action), action).toBe(true);
-      if (actions.some((a) => ['ecs:UpdateContainerInstancesState', 'ecs:StopTask', 'ecs:DescribeTasks', 'ecs:ListTasks', 'ecs:ListServices'].includes(a))) expect(statement.Condition, actions.join()).toEqual(clusterCondition);
+      if (actions.some((a) => ['ecs:UpdateContainerInstancesState', 'ecs:StopTask', 'ecs:DescribeTasks', 'ecs:ListTasks', 'ecs:ListServices'].includes(a)))
+        expect(statement.Condition, actions.join()).toEqual(clusterCondition);
     }
     const all = spec.statements.flatMap((s) => asArray(s.Action)).sort();
     expect(all).toEqual(
@@ -89,7 +96,13 @@ describe('drain FunctionSpec', () => {
     const spec = drainFunction(context())!;
     const env = spec.definition.environment!.DRAIN_CONFIG as string;
     expect(Buffer.byteLength(env)).toBeLessThan(CONFIG_ENV_LIMIT_BYTES);
-    expect(JSON.parse(env)).toMatchObject({ clusters: [{ name: 'prod', asgs: ['prod-asg-a', 'prod-asg-b'] }, { name: 'batch', asgs: ['batch.asg'] }], drain: { hookName: 'ecs-caretaker-drain' } });
+    expect(JSON.parse(env)).toMatchObject({
+      clusters: [
+        { name: 'prod', asgs: ['prod-asg-a', 'prod-asg-b'] },
+        { name: 'batch', asgs: ['batch.asg'] },
+      ],
+      drain: { hookName: 'ecs-caretaker-drain' },
+    });
   });
 
   it('is not deployed when no ASG is configured', () => {
@@ -97,10 +110,15 @@ describe('drain FunctionSpec', () => {
   });
 
   it('refuses a heartbeat timeout the reconcile tick cannot keep alive, and a config too large for the environment, naming the field', () => {
-    expect(() => drainFunction(context({ drain: { heartbeatTimeoutSeconds: 60 } }))).toThrow(/config\.drain\.heartbeatTimeoutSeconds: 60 s is too short for a reconcile tick every 60 s/);
+    expect(() => drainFunction(context({ drain: { heartbeatTimeoutSeconds: 60 } }))).toThrow(
+      /config\.drain\.heartbeatTimeoutSeconds: 60 s is too short for a reconcile tick every 60 s/,
+    );
     expect(() => drainFunction(context({ drain: { heartbeatTimeoutSeconds: 91 } }))).not.toThrow();
     expect(() => drainFunction(context({ drain: { heartbeatTimeoutSeconds: 90 } }))).toThrow(ConfigError);
-    const many = Array.from({ length: 40 }, (_, i) => ({ name: `cluster-${i}-with-a-long-name`, asgs: [`asg-${i}-with-a-rather-long-name-too`, `asg-${i}-b-with-a-rather-long-name-too`] }));
+    const many = Array.from({ length: 40 }, (_, i) => ({
+      name: `cluster-${i}-with-a-long-name`,
+      asgs: [`asg-${i}-with-a-rather-long-name-too`, `asg-${i}-b-with-a-rather-long-name-too`],
+    }));
     expect(() => drainFunction({ ...context(), config: parseConfig({ clusters: many }) })).toThrow(/config\.clusters: .*\(DRAIN_CONFIG\)/);
   });
 

@@ -54,10 +54,15 @@ describe('parseDrainInput on the real payloads', () => {
   });
 
   it('ignores well-formed events that are not ours', () => {
-    expect(parseDrainInput({ ...lifecycle(), detail: { ...lifecycle().detail, LifecycleHookName: 'theirs' } }, scope)).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('"theirs"') });
+    expect(parseDrainInput({ ...lifecycle(), detail: { ...lifecycle().detail, LifecycleHookName: 'theirs' } }, scope)).toMatchObject({
+      kind: 'ignored',
+      reason: expect.stringContaining('"theirs"'),
+    });
     expect(parseDrainInput({ ...lifecycle(), detail: { ...lifecycle().detail, AutoScalingGroupName: 'other' } }, scope)).toMatchObject({ kind: 'ignored' });
     const stopped = loadAwsEvent('ecs-task-state-change-stopped-scaling-ec2-exit137.json');
-    expect(parseDrainInput({ ...stopped, detail: { ...stopped.detail, clusterArn: 'arn:aws:ecs:us-east-2:1:cluster/nope' } }, scope)).toMatchObject({ kind: 'ignored' });
+    expect(parseDrainInput({ ...stopped, detail: { ...stopped.detail, clusterArn: 'arn:aws:ecs:us-east-2:1:cluster/nope' } }, scope)).toMatchObject({
+      kind: 'ignored',
+    });
   });
 });
 
@@ -65,8 +70,12 @@ describe('parseDrainInput on malformed events', () => {
   it('names the missing or wrong field', () => {
     const { LifecycleActionToken: _, ...noToken } = lifecycle().detail;
     expect(errorOf({ ...lifecycle(), detail: noToken })).toMatch(/^Invalid EC2 Instance-terminate Lifecycle Action event: detail\.LifecycleActionToken: /);
-    expect(errorOf({ ...lifecycle(), detail: { ...lifecycle().detail, EC2InstanceId: 'web-1' } })).toContain('detail.EC2InstanceId: expected an EC2 instance id');
-    expect(errorOf({ ...lifecycle(), detail: { ...lifecycle().detail, LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING' } })).toContain('detail.LifecycleTransition');
+    expect(errorOf({ ...lifecycle(), detail: { ...lifecycle().detail, EC2InstanceId: 'web-1' } })).toContain(
+      'detail.EC2InstanceId: expected an EC2 instance id',
+    );
+    expect(errorOf({ ...lifecycle(), detail: { ...lifecycle().detail, LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING' } })).toContain(
+      'detail.LifecycleTransition',
+    );
     expect(errorOf({ ...lifecycle(), source: 'my.app' })).toContain('source');
     const stopped = loadAwsEvent('ecs-task-state-change-stopped-scaling-ec2-exit137.json');
     expect(errorOf({ ...stopped, detail: { ...stopped.detail, version: 'four' } })).toContain('detail.version');

@@ -35,7 +35,12 @@ export const DRAIN_CONFIGS = {
   a: { clusters: [{ name: 'prod', asgs: ['prod-asg'] }], drain: { heartbeatTimeoutSeconds: 300, drainTimeoutSeconds: 360, timeoutOutcome: 'CONTINUE' } },
   b: {
     clusters: [{ name: 'prod', asgs: ['prod-asg'] }],
-    drain: { heartbeatTimeoutSeconds: 240, drainTimeoutSeconds: 300, timeoutOutcome: 'ABANDON', standaloneTasks: { policy: 'stop-after', stopAfterSeconds: 120 } },
+    drain: {
+      heartbeatTimeoutSeconds: 240,
+      drainTimeoutSeconds: 300,
+      timeoutOutcome: 'ABANDON',
+      standaloneTasks: { policy: 'stop-after', stopAfterSeconds: 120 },
+    },
   },
 } satisfies Record<string, CaretakerConfigInput>;
 export type Variant = keyof typeof DRAIN_CONFIGS;
@@ -69,7 +74,12 @@ export interface DrainScenario {
   malformed: DrainMalformed[];
 }
 
-const deploymentShapes = [[100, 200], [50, 200], [0, 100], [100, 100]] as const;
+const deploymentShapes = [
+  [100, 200],
+  [50, 200],
+  [0, 100],
+  [100, 100],
+] as const;
 
 export const drainScenarioArbitrary: fc.Arbitrary<DrainScenario> = fc.integer({ min: 2, max: 5 }).chain((instances) =>
   fc.record({
@@ -88,7 +98,9 @@ export const drainScenarioArbitrary: fc.Arbitrary<DrainScenario> = fc.integer({ 
       { minLength: 1, maxLength: 3 },
     ),
     daemon: fc.boolean(),
-    standalone: fc.array(fc.record({ on: fc.nat({ max: instances - 1 }), runSeconds: fc.option(fc.integer({ min: 20, max: 500 }), { freq: 4 }) }), { maxLength: 2 }),
+    standalone: fc.array(fc.record({ on: fc.nat({ max: instances - 1 }), runSeconds: fc.option(fc.integer({ min: 20, max: 500 }), { freq: 4 }) }), {
+      maxLength: 2,
+    }),
     terminations: fc.uniqueArray(fc.record({ instance: fc.nat({ max: instances - 1 }), atSeconds: fc.integer({ min: 5, max: 240 }) }), {
       minLength: 1,
       maxLength: Math.min(3, instances),
@@ -113,7 +125,10 @@ export interface Completion {
 /** Non-daemon tasks on the container instance(s) of this EC2 instance that are not STOPPED right now. */
 export function unstoppedTasks(world: World, instanceId: string): string[] {
   const daemons = new Set([...world.drain.services.services.values()].filter((s) => s.schedulingStrategy === 'DAEMON').map((s) => `service:${s.name}`));
-  const arns = world.sim.ecs.containerInstances().filter((ci) => ci.ec2InstanceId === instanceId).map((ci) => ci.arn);
+  const arns = world.sim.ecs
+    .containerInstances()
+    .filter((ci) => ci.ec2InstanceId === instanceId)
+    .map((ci) => ci.arn);
   return world.sim.ecs
     .tasks((t) => t.containerInstanceArn !== undefined && arns.includes(t.containerInstanceArn) && t.lastStatus !== 'STOPPED' && !daemons.has(t.group))
     .map((t) => `${t.group}:${t.lastStatus}`);
@@ -134,7 +149,8 @@ export function observeCompletions(world: World): Completion[] {
     );
     const notStopped = pending ? unstoppedTasks(world, pending.instanceId) : [];
     const output = await original(input, ctx);
-    if (pending && pending.status === 'completed') completions.push({ at: ctx.now, instanceId: pending.instanceId, result: String(input.LifecycleActionResult), action: pending, notStopped });
+    if (pending && pending.status === 'completed')
+      completions.push({ at: ctx.now, instanceId: pending.instanceId, result: String(input.LifecycleActionResult), action: pending, notStopped });
     return output;
   };
   return completions;
@@ -161,19 +177,25 @@ export function drainOutcome(world: World, completions: Completion[], drainer: s
   const { bus } = world.sim;
   const actions = world.drain.autoscaling.actions;
   const deliveredTokens = new Set(
-    bus.delivered.filter((d) => d.subscriber === `${drainer}:lifecycle` && d.event['detail-type'] === 'EC2 Instance-terminate Lifecycle Action').map((d) => d.event.detail.LifecycleActionToken as string),
+    bus.delivered
+      .filter((d) => d.subscriber === `${drainer}:lifecycle` && d.event['detail-type'] === 'EC2 Instance-terminate Lifecycle Action')
+      .map((d) => d.event.detail.LifecycleActionToken as string),
   );
   const outcome: DrainOutcome = { actions: actions.length, delivered: 0, early: [], expired: [], timedOut: 0 };
   for (const c of completions) {
     // The drain's clock starts at the event's time, which EventBridge gives to the second.
     const timedOut = timeout !== undefined && c.result === timeout.outcome && c.at >= c.action.startedAt - 1000 + timeout.seconds * 1000;
     if (timedOut && c.notStopped.length) outcome.timedOut++;
-    else if (c.notStopped.length) outcome.early.push(`${c.instanceId} completed (${c.result}) ${((c.at - c.action.startedAt) / 1000).toFixed(0)} s after the action began with ${c.notStopped.join(', ')}`);
+    else if (c.notStopped.length)
+      outcome.early.push(
+        `${c.instanceId} completed (${c.result}) ${((c.at - c.action.startedAt) / 1000).toFixed(0)} s after the action began with ${c.notStopped.join(', ')}`,
+      );
   }
   for (const action of actions) {
     if (!deliveredTokens.has(action.token)) continue;
     outcome.delivered++;
-    if (action.status !== 'completed' || action.completedBy !== 'api') outcome.expired.push(`${action.instanceId}: ${action.status}, ended by ${action.completedBy ?? 'nothing'}`);
+    if (action.status !== 'completed' || action.completedBy !== 'api')
+      outcome.expired.push(`${action.instanceId}: ${action.status}, ended by ${action.completedBy ?? 'nothing'}`);
   }
   return outcome;
 }
@@ -190,7 +212,10 @@ function malformedEvent(world: World, kind: DrainMalformed, hookName: string, n:
     'detail-type': detailType,
     source,
     account: sim.account,
-    time: sim.clock.date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    time: sim.clock
+      .date()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z'),
     region: sim.region,
     resources: [],
     detail,
@@ -233,7 +258,12 @@ function malformedEvent(world: World, kind: DrainMalformed, hookName: string, n:
 }
 
 /** Builds the scenario's cluster, services and tasks, and lets them reach RUNNING. */
-export async function arrangeCluster(world: World, s: Pick<DrainScenario, 'instances' | 'services' | 'daemon' | 'standalone'>, heartbeatTimeoutSeconds: number, hookName: string) {
+export async function arrangeCluster(
+  world: World,
+  s: Pick<DrainScenario, 'instances' | 'services' | 'daemon' | 'standalone'>,
+  heartbeatTimeoutSeconds: number,
+  hookName: string,
+) {
   const { sim, drain } = world;
   sim.ecs.addCluster(CLUSTER);
   const instances = Array.from({ length: s.instances }, (_, i) => sim.ecs.addContainerInstance(CLUSTER, { ec2InstanceId: ec2Id(i) }));
@@ -343,7 +373,8 @@ export async function runDrainScenario(world: World, s: DrainScenario, drainer: 
   const start = sim.clock.now();
   for (const t of s.terminations) sim.clock.at(start + t.atSeconds * 1000, () => void world.drain.autoscaling.terminate(ASG, ec2Id(t.instance)));
   if (drainer === 'ours') {
-    for (const [n, kind] of s.malformed.entries()) sim.clock.at(start + 30_000 + n * 7_000, () => injectMalformed(world, { fn, via: 'bus', ...malformedEvent(world, kind, config.drain.hookName, n) }));
+    for (const [n, kind] of s.malformed.entries())
+      sim.clock.at(start + 30_000 + n * 7_000, () => injectMalformed(world, { fn, via: 'bus', ...malformedEvent(world, kind, config.drain.hookName, n) }));
   }
   const lastTermination = start + Math.max(...s.terminations.map((t) => t.atSeconds)) * 1000;
   const actionsOver = () => sim.clock.now() > lastTermination && world.drain.autoscaling.actions.every((a) => a.status !== 'pending');
@@ -354,7 +385,9 @@ export async function runDrainScenario(world: World, s: DrainScenario, drainer: 
   const violations = [...outcome.early.map((e) => `early completion: ${e}`), ...outcome.expired.map((e) => `hook expired: ${e}`)];
   if (drainer === 'ours') violations.push(...malformedViolations(world));
   if (violations.length) violations.push(`timeline:\n    ${timeline(world, start)}`);
-  const lifecycleEvents = sim.bus.emitted.filter((e) => e['detail-type'] === 'EC2 Instance-terminate Lifecycle Action' && e.source === 'aws.autoscaling' && !e.id.startsWith('malformed'));
+  const lifecycleEvents = sim.bus.emitted.filter(
+    (e) => e['detail-type'] === 'EC2 Instance-terminate Lifecycle Action' && e.source === 'aws.autoscaling' && !e.id.startsWith('malformed'),
+  );
   const lost = lifecycleEvents.filter((e) => !sim.bus.delivered.some((d) => d.event === e && d.subscriber === `${fn}:lifecycle`)).length;
   return { outcome, violations, invocations: world.runtime.invocations.length, killed: world.runtime.killed !== undefined, lostLifecycleEvents: lost };
 }

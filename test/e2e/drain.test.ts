@@ -24,27 +24,31 @@ const line = (name: string, t: DrainTotals) =>
   `${name.padEnd(14)} ${t.scenarios} scenarios, ${t.actions} lifecycle actions delivered: ${t.early} completed early, ${t.expired} expired, ${t.timedOut} by the drain timeout; ${t.lostEvents} lifecycle events lost by the bus; ${t.kills} invocations killed`;
 
 describe('drain E2E', () => {
-  it(`keeps every drain safe and alive over ${RUNS} random scenarios, where the naive drainer does not`, async () => {
-    const seed = e2eSeed();
-    const ours = emptyDrainTotals();
-    const naive = emptyDrainTotals();
-    try {
-      await checkScenarios({
-        name: 'drain',
-        file: 'test/e2e/drain.test.ts',
-        arbitrary: drainScenarioArbitrary,
-        numRuns: RUNS,
-        seed,
-        run: async (scenario) => {
-          const run = await inWorld(suite.runtime, scenario.seed, (world) => runDrainScenario(world, scenario, 'ours'));
-          addDrainRun(ours, run);
-          if (run.violations.length) throw new Error(`ecs-caretaker drain:\n  ${run.violations.join('\n  ')}`);
-          addDrainRun(naive, await inWorld(suite.runtime, scenario.seed, (world) => runDrainScenario(world, scenario, 'naive')));
-        },
-      });
-    } finally {
-      console.log(`drain E2E (seed ${seed}):\n${line('ecs-caretaker', ours)}\n${line('naive drainer', naive)}`);
-    }
-    expect(ours.early + ours.expired).toBe(0);
-  }, SCENARIOS_TIMEOUT_MS);
+  it(
+    `keeps every drain safe and alive over ${RUNS} random scenarios, where the naive drainer does not`,
+    async () => {
+      const seed = e2eSeed();
+      const ours = emptyDrainTotals();
+      const naive = emptyDrainTotals();
+      try {
+        await checkScenarios({
+          name: 'drain',
+          file: 'test/e2e/drain.test.ts',
+          arbitrary: drainScenarioArbitrary,
+          numRuns: RUNS,
+          seed,
+          run: async (scenario) => {
+            const run = await inWorld(suite.runtime, scenario.seed, (world) => runDrainScenario(world, scenario, 'ours'));
+            addDrainRun(ours, run);
+            if (run.violations.length) throw new Error(`ecs-caretaker drain:\n  ${run.violations.join('\n  ')}`);
+            addDrainRun(naive, await inWorld(suite.runtime, scenario.seed, (world) => runDrainScenario(world, scenario, 'naive')));
+          },
+        });
+      } finally {
+        console.log(`drain E2E (seed ${seed}):\n${line('ecs-caretaker', ours)}\n${line('naive drainer', naive)}`);
+      }
+      expect(ours.early + ours.expired).toBe(0);
+    },
+    SCENARIOS_TIMEOUT_MS,
+  );
 });

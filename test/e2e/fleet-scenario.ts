@@ -76,7 +76,10 @@ export const fleetScenarioArbitrary: fc.Arbitrary<FleetScenario> = fc.integer({ 
       }),
       { minLength: n, maxLength: n },
     ),
-    terminations: fc.uniqueArray(fc.record({ instance: fc.nat({ max: n - 1 }), atSeconds: fc.integer({ min: 20, max: 600 }) }), { maxLength: 2, selector: (t) => t.instance }),
+    terminations: fc.uniqueArray(fc.record({ instance: fc.nat({ max: n - 1 }), atSeconds: fc.integer({ min: 20, max: 600 }) }), {
+      maxLength: 2,
+      selector: (t) => t.instance,
+    }),
     stops: fc.array(
       fc.record({
         atSeconds: fc.integer({ min: 0, max: 720 }),
@@ -87,23 +90,26 @@ export const fleetScenarioArbitrary: fc.Arbitrary<FleetScenario> = fc.integer({ 
       }),
       { minLength: 3, maxLength: 10 },
     ),
-    cleanupRuns: fc.array(fc.record({ atSeconds: fc.integer({ min: 0, max: 720 }), instances: fc.option(fc.uniqueArray(fc.nat({ max: n - 1 }), { minLength: 1, maxLength: n })) }), { minLength: 1, maxLength: 3 }),
+    cleanupRuns: fc.array(
+      fc.record({ atSeconds: fc.integer({ min: 0, max: 720 }), instances: fc.option(fc.uniqueArray(fc.nat({ max: n - 1 }), { minLength: 1, maxLength: n })) }),
+      { minLength: 1, maxLength: 3 },
+    ),
     malformed: fc.array(fc.constantFrom<FleetMalformed>('sns-not-json', 'cleanup-unknown-cluster', 'cleanup-request-bad-arn'), { minLength: 1, maxLength: 3 }),
   }),
 );
 
-const STOPS: Record<StopKind, { reason: string; stopCode: 'EssentialContainerExited' | 'TaskFailedToStart' | 'ServiceSchedulerInitiated'; exitCode?: number }> = {
-  oom: { reason: 'OutOfMemoryError: Container killed due to memory usage', stopCode: 'EssentialContainerExited', exitCode: 137 },
-  // The devicemapper thin-pool message of an image pull (ECS developer guide, CannotPullContainerError).
-  'thin-pool': {
-    reason:
-      'CannotPullContainerError: failed to register layer: devmapper: Thin Pool has 4350 free data blocks which is less than minimum required 4454 free data blocks. Create more free space in thin pool or use dm.min_free_space option to change behavior',
-    stopCode: 'TaskFailedToStart',
-  },
-  'essential-exit': { reason: 'Essential container in task exited', stopCode: 'EssentialContainerExited', exitCode: 1 },
-  deployment: { reason: 'Scaling activity initiated by (deployment ecs-svc/1234567890123456789)', stopCode: 'ServiceSchedulerInitiated', exitCode: 143 },
-};
-
+const STOPS: Record<StopKind, { reason: string; stopCode: 'EssentialContainerExited' | 'TaskFailedToStart' | 'ServiceSchedulerInitiated'; exitCode?: number }> =
+  {
+    oom: { reason: 'OutOfMemoryError: Container killed due to memory usage', stopCode: 'EssentialContainerExited', exitCode: 137 },
+    // The devicemapper thin-pool message of an image pull (ECS developer guide, CannotPullContainerError).
+    'thin-pool': {
+      reason:
+        'CannotPullContainerError: failed to register layer: devmapper: Thin Pool has 4350 free data blocks which is less than minimum required 4454 free data blocks. Create more free space in thin pool or use dm.min_free_space option to change behavior',
+      stopCode: 'TaskFailedToStart',
+    },
+    'essential-exit': { reason: 'Essential container in task exited', stopCode: 'EssentialContainerExited', exitCode: 1 },
+    deployment: { reason: 'Scaling activity initiated by (deployment ecs-svc/1234567890123456789)', stopCode: 'ServiceSchedulerInitiated', exitCode: 143 },
+  };
 
 // ---------------------------------------------------------------------------------------------
 // The alert invariant
@@ -156,7 +162,12 @@ export function alertViolations(
     const why = (earlier: PublishedMessage) => {
       const inv = sender(earlier);
       if (!inv) return '';
-      const fate = inv.killedAtCall !== undefined ? `was killed at its AWS call ${inv.killedAtCall}` : inv.status === 'succeeded' ? 'succeeded' : `${inv.status} (${inv.error?.message})`;
+      const fate =
+        inv.killedAtCall !== undefined
+          ? `was killed at its AWS call ${inv.killedAtCall}`
+          : inv.status === 'succeeded'
+            ? 'succeeded'
+            : `${inv.status} (${inv.error?.message})`;
       return `; the earlier copy was published by invocation #${inv.id} (${inv.fn}:${inv.source}), which ${fate}`;
     };
     for (const m of list) {
@@ -191,7 +202,9 @@ export function alertViolations(
     const starts = [...firsts.keys()].sort((x, y) => x - y);
     for (let i = 1; i < starts.length; i++) {
       if (starts[i]! - starts[i - 1]! < windowMinutes * MINUTE) {
-        problems.push(`${key}: windows opened at ${new Date(starts[i - 1]!).toISOString().slice(11, 16)} and ${new Date(starts[i]!).toISOString().slice(11, 16)} UTC, less than ${windowMinutes} min apart`);
+        problems.push(
+          `${key}: windows opened at ${new Date(starts[i - 1]!).toISOString().slice(11, 16)} and ${new Date(starts[i]!).toISOString().slice(11, 16)} UTC, less than ${windowMinutes} min apart`,
+        );
       }
     }
   }
@@ -230,9 +243,15 @@ export async function runFleetScenario(world: World, s: FleetScenario): Promise<
     return ci;
   });
   ssm.setDefaultResult({ exitCode: 0, durationMs: 20_000 });
-  for (const ci of instances) if (ssm.managedInstance(ci.ec2InstanceId)) ssm.setResult(ci.ec2InstanceId, { exitCode: 0, stdout: reportLine({ instance: ci.ec2InstanceId, driver: 'devicemapper' }), durationMs: 20_000 });
+  for (const ci of instances)
+    if (ssm.managedInstance(ci.ec2InstanceId))
+      ssm.setResult(ci.ec2InstanceId, { exitCode: 0, stdout: reportLine({ instance: ci.ec2InstanceId, driver: 'devicemapper' }), durationMs: 20_000 });
   drain.autoscaling.addGroup(ASG);
-  drain.autoscaling.putLifecycleHook(ASG, { name: config.drain.hookName, heartbeatTimeoutSeconds: config.drain.heartbeatTimeoutSeconds, defaultResult: 'CONTINUE' });
+  drain.autoscaling.putLifecycleHook(ASG, {
+    name: config.drain.hookName,
+    heartbeatTimeoutSeconds: config.drain.heartbeatTimeoutSeconds,
+    defaultResult: 'CONTINUE',
+  });
   // A terminated instance is gone for Systems Manager too.
   drain.autoscaling.onInstanceLeft((_asg, id, fate) => {
     if (fate === 'terminated' && ssm.managedInstance(id)) ssm.setGone(id, 'terminated');
@@ -244,7 +263,12 @@ export async function runFleetScenario(world: World, s: FleetScenario): Promise<
   // What each cleanup invocation could know when it started, and what was true when SendCommand reached SSM.
   const atStart = new Map<number, { notActive: Set<string>; offline: Set<string> }>();
   const snapshot = () => ({
-    notActive: new Set(sim.ecs.containerInstances(CLUSTER).filter((ci) => ci.status !== 'ACTIVE').map((ci) => ci.ec2InstanceId)),
+    notActive: new Set(
+      sim.ecs
+        .containerInstances(CLUSTER)
+        .filter((ci) => ci.status !== 'ACTIVE')
+        .map((ci) => ci.ec2InstanceId),
+    ),
     offline: new Set(instances.map((ci) => ci.ec2InstanceId).filter((id) => ssm.managedInstance(id)?.pingStatus !== 'Online')),
   });
   runtime.onStart = (inv: Invocation) => {
@@ -271,7 +295,8 @@ export async function runFleetScenario(world: World, s: FleetScenario): Promise<
   const start = sim.clock.now();
   const at = (seconds: number, fn: () => void) => sim.clock.at(start + seconds * 1000, fn);
   s.instances.forEach((spec, i) => {
-    if (spec.offlineAtSeconds !== null && spec.ssm === 'online') at(spec.offlineAtSeconds, () => ssm.managedInstance(ec2Id(i))?.state === 'running' && ssm.setPingStatus(ec2Id(i), 'ConnectionLost'));
+    if (spec.offlineAtSeconds !== null && spec.ssm === 'online')
+      at(spec.offlineAtSeconds, () => ssm.managedInstance(ec2Id(i))?.state === 'running' && ssm.setPingStatus(ec2Id(i), 'ConnectionLost'));
   });
   for (const t of s.terminations) at(t.atSeconds, () => void drain.autoscaling.terminate(ASG, ec2Id(t.instance)));
   for (const stop of s.stops) {
@@ -290,7 +315,11 @@ export async function runFleetScenario(world: World, s: FleetScenario): Promise<
   }
   for (const [k, run] of s.cleanupRuns.entries()) {
     at(run.atSeconds, () =>
-      runtime.invoke('cleanup', run.instances ? { cluster: CLUSTER, instanceIds: run.instances.map(ec2Id) } : { cluster: CLUSTER, trigger: 'schedule' }, run.instances ? `manual-${k}` : `schedule-${k}`),
+      runtime.invoke(
+        'cleanup',
+        run.instances ? { cluster: CLUSTER, instanceIds: run.instances.map(ec2Id) } : { cluster: CLUSTER, trigger: 'schedule' },
+        run.instances ? `manual-${k}` : `schedule-${k}`,
+      ),
     );
   }
   for (const [n, kind] of s.malformed.entries()) {
@@ -300,12 +329,26 @@ export async function runFleetScenario(world: World, s: FleetScenario): Promise<
           injectMalformed(world, {
             fn: 'stopped-watch',
             via: 'direct',
-            event: { Records: [{ EventSource: 'aws:sns', EventVersion: '1.0', EventSubscriptionArn: `${topicArn}:relay`, Sns: { Type: 'Notification', MessageId: `m-${n}`, TopicArn: topicArn, Message: '{"truncated":' } }] },
+            event: {
+              Records: [
+                {
+                  EventSource: 'aws:sns',
+                  EventVersion: '1.0',
+                  EventSubscriptionArn: `${topicArn}:relay`,
+                  Sns: { Type: 'Notification', MessageId: `m-${n}`, TopicArn: topicArn, Message: '{"truncated":' },
+                },
+              ],
+            },
             expect: 'Records[0].Sns.Message is not JSON',
           });
           return;
         case 'cleanup-unknown-cluster':
-          injectMalformed(world, { fn: 'cleanup', via: 'direct', event: { cluster: 'staging', dryRun: n % 2 === 0 }, expect: 'cluster: "staging" is not one of the configured clusters' });
+          injectMalformed(world, {
+            fn: 'cleanup',
+            via: 'direct',
+            event: { cluster: 'staging', dryRun: n % 2 === 0 },
+            expect: 'cluster: "staging" is not one of the configured clusters',
+          });
           return;
         case 'cleanup-request-bad-arn':
           injectMalformed(world, {
@@ -317,7 +360,10 @@ export async function runFleetScenario(world: World, s: FleetScenario): Promise<
               'detail-type': 'Cleanup Requested',
               source: 'ecs-caretaker',
               account: sim.account,
-              time: sim.clock.date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+              time: sim.clock
+                .date()
+                .toISOString()
+                .replace(/\.\d{3}Z$/, 'Z'),
               region: sim.region,
               resources: [],
               detail: { cluster: CLUSTER, containerInstanceArn: 'i-am-not-an-arn', reason: 'test', requestedBy: 'stopped-watch' },
@@ -363,7 +409,8 @@ export async function runFleetScenario(world: World, s: FleetScenario): Promise<
   const outcome = drainOutcome(world, completions, 'drain', { seconds: config.drain.drainTimeoutSeconds, outcome: config.drain.timeoutOutcome });
   violations.push(...outcome.early.map((e) => `early completion: ${e}`), ...outcome.expired.map((e) => `hook expired: ${e}`));
   violations.push(...malformedViolations(world));
-  if (violations.length) violations.push(`timeline (without the idle ticks):\n    ${timeline(world, start, (i) => i.source !== 'schedule' || i.requestIds.length > 1, 80)}`);
+  if (violations.length)
+    violations.push(`timeline (without the idle ticks):\n    ${timeline(world, start, (i) => i.source !== 'schedule' || i.requestIds.length > 1, 80)}`);
   return {
     violations,
     alerts: messages.filter((m) => m.attributes.kind?.StringValue === 'first').length,
@@ -372,7 +419,9 @@ export async function runFleetScenario(world: World, s: FleetScenario): Promise<
     commands: sends.length,
     instancesSent: sends.reduce((n, s) => n + s.instanceIds.length, 0),
     raced,
-    guarded: runtime.invocations.filter((i) => i.fn === 'cleanup' && i.source !== 'invocation' && [atStart.get(i.id)].some((k) => k && k.notActive.size + k.offline.size > 0)).length,
+    guarded: runtime.invocations.filter(
+      (i) => i.fn === 'cleanup' && i.source !== 'invocation' && [atStart.get(i.id)].some((k) => k && k.notActive.size + k.offline.size > 0),
+    ).length,
     actions: outcome.delivered,
     validInDlq: validInDlq(world),
     killed: runtime.killed !== undefined,

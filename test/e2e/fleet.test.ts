@@ -24,30 +24,46 @@ const suite = e2eRuntime((runtime, bundles) => {
 });
 
 describe('stopped-watch and cleanup E2E', () => {
-  it(`rate-limits alerts and keeps cleanup off draining and offline instances, over ${RUNS} random scenarios`, async () => {
-    const seed = e2eSeed();
-    const totals = { scenarios: 0, alerts: 0, summaries: 0, resent: 0, commands: 0, instancesSent: 0, raced: 0, guarded: 0, actions: 0, validInDlq: 0, killed: 0 };
-    try {
-      await checkScenarios({
-        name: 'stopped-watch/cleanup',
-        file: 'test/e2e/fleet.test.ts',
-        arbitrary: fleetScenarioArbitrary,
-        numRuns: RUNS,
-        seed,
-        run: async (scenario) => {
-          const run = await inWorld(suite.runtime, scenario.seed, (world) => runFleetScenario(world, scenario));
-          tally(totals, run);
-          if (run.violations.length) throw new Error(`stopped-watch/cleanup:\n  ${run.violations.join('\n  ')}`);
-        },
-      });
-    } finally {
-      console.log(
-        `stopped-watch/cleanup E2E (seed ${seed}), ${totals.scenarios} scenarios: ${totals.alerts} first alerts and ${totals.summaries} summaries, ${totals.resent} resent after their sender died or failed before recording them; ` +
-          `${totals.commands} SendCommand to ${totals.instancesSent} instances (${totals.raced} to an instance that became DRAINING or offline while the sending invocation ran); ` +
-          `${totals.guarded} cleanup invocations started with a DRAINING, deregistered or offline instance in the fleet; ${totals.actions} drains; ${totals.validInDlq} valid events in the DLQ; ${totals.killed} invocations killed`,
-      );
-    }
-    expect(totals.alerts).toBeGreaterThan(0);
-    expect(totals.commands).toBeGreaterThan(0);
-  }, SCENARIOS_TIMEOUT_MS);
+  it(
+    `rate-limits alerts and keeps cleanup off draining and offline instances, over ${RUNS} random scenarios`,
+    async () => {
+      const seed = e2eSeed();
+      const totals = {
+        scenarios: 0,
+        alerts: 0,
+        summaries: 0,
+        resent: 0,
+        commands: 0,
+        instancesSent: 0,
+        raced: 0,
+        guarded: 0,
+        actions: 0,
+        validInDlq: 0,
+        killed: 0,
+      };
+      try {
+        await checkScenarios({
+          name: 'stopped-watch/cleanup',
+          file: 'test/e2e/fleet.test.ts',
+          arbitrary: fleetScenarioArbitrary,
+          numRuns: RUNS,
+          seed,
+          run: async (scenario) => {
+            const run = await inWorld(suite.runtime, scenario.seed, (world) => runFleetScenario(world, scenario));
+            tally(totals, run);
+            if (run.violations.length) throw new Error(`stopped-watch/cleanup:\n  ${run.violations.join('\n  ')}`);
+          },
+        });
+      } finally {
+        console.log(
+          `stopped-watch/cleanup E2E (seed ${seed}), ${totals.scenarios} scenarios: ${totals.alerts} first alerts and ${totals.summaries} summaries, ${totals.resent} resent after their sender died or failed before recording them; ` +
+            `${totals.commands} SendCommand to ${totals.instancesSent} instances (${totals.raced} to an instance that became DRAINING or offline while the sending invocation ran); ` +
+            `${totals.guarded} cleanup invocations started with a DRAINING, deregistered or offline instance in the fleet; ${totals.actions} drains; ${totals.validInDlq} valid events in the DLQ; ${totals.killed} invocations killed`,
+        );
+      }
+      expect(totals.alerts).toBeGreaterThan(0);
+      expect(totals.commands).toBeGreaterThan(0);
+    },
+    SCENARIOS_TIMEOUT_MS,
+  );
 });

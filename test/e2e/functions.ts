@@ -40,7 +40,8 @@ async function loadBundle(path: string): Promise<{ handler?: Handler }> {
     hooked = true;
     registerHooks({
       resolve: (specifier, context, next) => (specifier.includes(COLD) ? { url: specifier, format: 'module', shortCircuit: true } : next(specifier, context)),
-      load: (url, context, next) => (url.includes(COLD) ? { format: 'module', source: readFileSync(fileURLToPath(url)), shortCircuit: true } : next(url, context)),
+      load: (url, context, next) =>
+        url.includes(COLD) ? { format: 'module', source: readFileSync(fileURLToPath(url)), shortCircuit: true } : next(url, context),
     });
   }
   return (await import(pathToFileURL(path).href)) as { handler?: Handler };

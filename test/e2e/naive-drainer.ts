@@ -40,7 +40,13 @@ function createNaiveDrainer(env: NodeJS.ProcessEnv, opts: NaiveOptions): Handler
     const { EC2InstanceId, AutoScalingGroupName, LifecycleHookName, LifecycleActionToken } = e.detail;
     const complete = () =>
       asg.send(
-        new CompleteLifecycleActionCommand({ AutoScalingGroupName, LifecycleHookName, LifecycleActionToken, InstanceId: EC2InstanceId, LifecycleActionResult: 'CONTINUE' }),
+        new CompleteLifecycleActionCommand({
+          AutoScalingGroupName,
+          LifecycleHookName,
+          LifecycleActionToken,
+          InstanceId: EC2InstanceId,
+          LifecycleActionResult: 'CONTINUE',
+        }),
       );
     let found: { cluster: string; arn: string } | undefined;
     for (const cluster of clusters) {

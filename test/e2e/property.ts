@@ -61,7 +61,9 @@ function withProgress<T>(name: string, run: (scenario: T) => Promise<void>): (sc
       await run(scenario);
     } finally {
       const { rss, heapUsed } = process.memoryUsage();
-      process.stderr.write(`${name} scenario ${++n}: ${(performance.now() - started).toFixed(0)} ms, rss ${(rss / 2 ** 20).toFixed(0)} MB, heap ${(heapUsed / 2 ** 20).toFixed(0)} MB\n`);
+      process.stderr.write(
+        `${name} scenario ${++n}: ${(performance.now() - started).toFixed(0)} ms, rss ${(rss / 2 ** 20).toFixed(0)} MB, heap ${(heapUsed / 2 ** 20).toFixed(0)} MB\n`,
+      );
     }
   };
 }

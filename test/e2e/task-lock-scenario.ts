@@ -33,9 +33,33 @@ export const CLUSTER = 'batch';
 export const TASK_LOCK_CONFIG = {
   clusters: [{ name: CLUSTER }],
   jobs: [
-    { name: 'nightly', cluster: CLUSTER, taskDefinition: 'nightly', launchType: 'EC2', schedule: { expression: 'cron(0 2 * * ? *)', method: 'scheduler' }, overlap: 'skip', maxRunSeconds: 3600 },
-    { name: 'hourly', cluster: CLUSTER, taskDefinition: 'hourly', launchType: 'EC2', schedule: { expression: 'rate(1 hour)', method: 'rule' }, overlap: 'skip', maxRunSeconds: 3600 },
-    { name: 'reindex', cluster: CLUSTER, taskDefinition: 'reindex', launchType: 'EC2', schedule: { expression: 'rate(30 minutes)', method: 'scheduler' }, overlap: 'allow', maxRunSeconds: 3600 },
+    {
+      name: 'nightly',
+      cluster: CLUSTER,
+      taskDefinition: 'nightly',
+      launchType: 'EC2',
+      schedule: { expression: 'cron(0 2 * * ? *)', method: 'scheduler' },
+      overlap: 'skip',
+      maxRunSeconds: 3600,
+    },
+    {
+      name: 'hourly',
+      cluster: CLUSTER,
+      taskDefinition: 'hourly',
+      launchType: 'EC2',
+      schedule: { expression: 'rate(1 hour)', method: 'rule' },
+      overlap: 'skip',
+      maxRunSeconds: 3600,
+    },
+    {
+      name: 'reindex',
+      cluster: CLUSTER,
+      taskDefinition: 'reindex',
+      launchType: 'EC2',
+      schedule: { expression: 'rate(30 minutes)', method: 'scheduler' },
+      overlap: 'allow',
+      maxRunSeconds: 3600,
+    },
   ],
 } satisfies CaretakerConfigInput;
 
@@ -100,9 +124,17 @@ function malformed(world: World, kind: TaskLockMalformed, n: number) {
   const { sim } = world;
   switch (kind) {
     case 'bad-time':
-      return { via: 'direct' as const, event: { ...schedulerInput('nightly', sim.clock.now(), `bad-${n}`), scheduledTime: 'yesterday' }, expect: 'scheduledTime: expected an ISO-8601 time' };
+      return {
+        via: 'direct' as const,
+        event: { ...schedulerInput('nightly', sim.clock.now(), `bad-${n}`), scheduledTime: 'yesterday' },
+        expect: 'scheduledTime: expected an ISO-8601 time',
+      };
     case 'unknown-job':
-      return { via: 'direct' as const, event: { ...schedulerInput('nightly', sim.clock.now(), `unknown-${n}`), job: 'weekly' }, expect: 'Unknown job "weekly"' };
+      return {
+        via: 'direct' as const,
+        event: { ...schedulerInput('nightly', sim.clock.now(), `unknown-${n}`), job: 'weekly' },
+        expect: 'Unknown job "weekly"',
+      };
     case 'not-an-object':
       return { via: 'direct' as const, event: [`not-an-object-${n}`], expect: 'expected a JSON object, got an array' };
     case 'stopped-without-arn':
@@ -206,14 +238,25 @@ export async function runTaskLockScenario(world: World, s: TaskLockScenario, fn 
     for (let i = 1; i < tasks.length; i++) {
       const previous = tasks[i - 1]!;
       if ((previous.stoppedAt ?? Number.POSITIVE_INFINITY) > tasks[i]!.createdAt) {
-        violations.push(`job ${job.name} (overlap skip): ${tagOf(tasks[i]!, 'ecs-caretaker:occurrence')} started while ${tagOf(previous, 'ecs-caretaker:occurrence')} was ${previous.stoppedAt ? 'still running' : 'running'}`);
+        violations.push(
+          `job ${job.name} (overlap skip): ${tagOf(tasks[i]!, 'ecs-caretaker:occurrence')} started while ${tagOf(previous, 'ecs-caretaker:occurrence')} was ${previous.stoppedAt ? 'still running' : 'running'}`,
+        );
       }
     }
   }
 
   const invocations = runtime.invocations.filter((i) => i.fn === fn);
   const dlqKeys = new Set(runtime.dlq.map((d) => occurrenceOf(d)).filter(Boolean));
-  const run: TaskLockRun = { violations, occurrences: occurrences.length, started: 0, skipped: 0, neverDelivered: 0, inDlq: 0, validInDlq: 0, killed: runtime.killed !== undefined };
+  const run: TaskLockRun = {
+    violations,
+    occurrences: occurrences.length,
+    started: 0,
+    skipped: 0,
+    neverDelivered: 0,
+    inDlq: 0,
+    validInDlq: 0,
+    killed: runtime.killed !== undefined,
+  };
   for (const o of occurrences) {
     const tasks = byOccurrence.get(o.key) ?? [];
     const mine = invocations.filter((i) => occurrenceOf(i) === o.key);
@@ -233,7 +276,9 @@ export async function runTaskLockScenario(world: World, s: TaskLockScenario, fn 
     const skipped = outcomes.some((r) => r?.outcome === 'skipped' || (r?.outcome === 'duplicate' && r.state === 'skipped'));
     const job = JOBS.find((j) => j.name === o.job)!;
     if (!skipped || job.overlap !== 'skip') {
-      violations.push(`occurrence ${o.key} reached the function ${mine.length} times (${mine.map((i) => `${i.status}:${(i.result as any)?.outcome ?? i.error?.message}`).join(', ')}) but started no task`);
+      violations.push(
+        `occurrence ${o.key} reached the function ${mine.length} times (${mine.map((i) => `${i.status}:${(i.result as any)?.outcome ?? i.error?.message}`).join(', ')}) but started no task`,
+      );
       continue;
     }
     run.skipped++;
@@ -242,15 +287,22 @@ export async function runTaskLockScenario(world: World, s: TaskLockScenario, fn 
       const task = holder ? sim.ecs.task(holder) : undefined;
       if (holder && !task) violations.push(`occurrence ${o.key} skipped for ${holder}, which ECS never ran`);
       else if (task?.stoppedAt !== undefined && task.stoppedAt < skip.startedAt) {
-        violations.push(`occurrence ${o.key} skipped at ${iso(skip.startedAt)} for ${tagOf(task, 'ecs-caretaker:occurrence')}, STOPPED since ${iso(task.stoppedAt)}`);
+        violations.push(
+          `occurrence ${o.key} skipped at ${iso(skip.startedAt)} for ${tagOf(task, 'ecs-caretaker:occurrence')}, STOPPED since ${iso(task.stoppedAt)}`,
+        );
       }
     }
     // Whoever decided the skip (maybe an attempt killed before it could say so) saw another run of the
     // job going: a task not STOPPED, or another occurrence starting (or dead while starting) then.
     const overlapped = mine.some((i) => {
       const until = i.endedAt ?? i.deadline;
-      const running = ours.some((t) => tagOf(t, 'ecs-caretaker:job') === o.job && t.createdAt <= until && (t.stoppedAt ?? Number.POSITIVE_INFINITY) >= i.startedAt);
-      const starting = invocations.some((other) => occurrenceOf(other) !== o.key && occurrenceOf(other)?.startsWith(`${o.job}@`) && other.startedAt <= until && i.startedAt <= other.deadline + 30_000);
+      const running = ours.some(
+        (t) => tagOf(t, 'ecs-caretaker:job') === o.job && t.createdAt <= until && (t.stoppedAt ?? Number.POSITIVE_INFINITY) >= i.startedAt,
+      );
+      const starting = invocations.some(
+        (other) =>
+          occurrenceOf(other) !== o.key && occurrenceOf(other)?.startsWith(`${o.job}@`) && other.startedAt <= until && i.startedAt <= other.deadline + 30_000,
+      );
       return running || starting;
     });
     if (!overlapped) violations.push(`occurrence ${o.key} was skipped while no other run of ${o.job} was going`);

@@ -21,28 +21,32 @@ const suite = e2eRuntime((runtime, bundles) => {
 });
 
 describe('task-lock E2E', () => {
-  it(`runs each occurrence once and never overlaps under skip, over ${RUNS} random scenarios`, async () => {
-    const seed = e2eSeed();
-    const totals = { scenarios: 0, occurrences: 0, started: 0, skipped: 0, neverDelivered: 0, inDlq: 0, validInDlq: 0, killed: 0 };
-    try {
-      await checkScenarios({
-        name: 'task-lock',
-        file: 'test/e2e/task-lock.test.ts',
-        arbitrary: taskLockScenarioArbitrary,
-        numRuns: RUNS,
-        seed,
-        run: async (scenario) => {
-          const run = await inWorld(suite.runtime, scenario.seed, (world) => runTaskLockScenario(world, scenario));
-          tally(totals, run);
-          if (run.violations.length) throw new Error(`task-lock:\n  ${run.violations.join('\n  ')}`);
-        },
-      });
-    } finally {
-      console.log(
-        `task-lock E2E (seed ${seed}), ${totals.scenarios} scenarios: ${totals.occurrences} occurrences: ${totals.started} started once, ${totals.skipped} skipped for a running task, ` +
-          `${totals.neverDelivered} never delivered (lost by the bus), ${totals.inDlq} in the DLQ; ${totals.validInDlq} valid payloads in the DLQ; ${totals.killed} invocations killed`,
-      );
-    }
-    expect(totals.started).toBeGreaterThan(0);
-  }, SCENARIOS_TIMEOUT_MS);
+  it(
+    `runs each occurrence once and never overlaps under skip, over ${RUNS} random scenarios`,
+    async () => {
+      const seed = e2eSeed();
+      const totals = { scenarios: 0, occurrences: 0, started: 0, skipped: 0, neverDelivered: 0, inDlq: 0, validInDlq: 0, killed: 0 };
+      try {
+        await checkScenarios({
+          name: 'task-lock',
+          file: 'test/e2e/task-lock.test.ts',
+          arbitrary: taskLockScenarioArbitrary,
+          numRuns: RUNS,
+          seed,
+          run: async (scenario) => {
+            const run = await inWorld(suite.runtime, scenario.seed, (world) => runTaskLockScenario(world, scenario));
+            tally(totals, run);
+            if (run.violations.length) throw new Error(`task-lock:\n  ${run.violations.join('\n  ')}`);
+          },
+        });
+      } finally {
+        console.log(
+          `task-lock E2E (seed ${seed}), ${totals.scenarios} scenarios: ${totals.occurrences} occurrences: ${totals.started} started once, ${totals.skipped} skipped for a running task, ` +
+            `${totals.neverDelivered} never delivered (lost by the bus), ${totals.inDlq} in the DLQ; ${totals.validInDlq} valid payloads in the DLQ; ${totals.killed} invocations killed`,
+        );
+      }
+      expect(totals.started).toBeGreaterThan(0);
+    },
+    SCENARIOS_TIMEOUT_MS,
+  );
 });

@@ -32,10 +32,12 @@ export interface FaultPlan {
  * 3 copies) with some probability, overtaken within a random window, and lost
  * 5 % of the time.
  */
-export const faultPlanArbitrary: fc.Arbitrary<FaultPlan> = fc.record({
-  duplicate: fc.constantFrom(0, 0.2, 0.5),
-  reorderWindowMs: fc.integer({ min: 0, max: 30_000 }),
-}).map(({ duplicate, reorderWindowMs }) => ({ throttle: 0.2, serverError: 0.05, duplicate, maxCopies: 3, reorderWindowMs, lose: 0.05 }));
+export const faultPlanArbitrary: fc.Arbitrary<FaultPlan> = fc
+  .record({
+    duplicate: fc.constantFrom(0, 0.2, 0.5),
+    reorderWindowMs: fc.integer({ min: 0, max: 30_000 }),
+  })
+  .map(({ duplicate, reorderWindowMs }) => ({ throttle: 0.2, serverError: 0.05, duplicate, maxCopies: 3, reorderWindowMs, lose: 0.05 }));
 
 /** One invocation killed at one of its AWS calls, as a timeout would kill it. */
 export const killPlanArbitrary = (maxInvocation: number, maxCall: number): fc.Arbitrary<KillPlan> =>
@@ -154,7 +156,9 @@ export async function runUntil(world: World, done: () => boolean, opts: { maxMs:
     await clock.advance(step);
     if (done() && world.runtime.settled() && bus.pending() === 0) return;
     if (clock.now() - start > opts.maxMs) {
-      throw new Error(`scenario did not settle within ${opts.maxMs / 60_000} simulated minutes (done: ${done()}, runtime settled: ${world.runtime.settled()}, bus pending: ${bus.pending()})`);
+      throw new Error(
+        `scenario did not settle within ${opts.maxMs / 60_000} simulated minutes (done: ${done()}, runtime settled: ${world.runtime.settled()}, bus pending: ${bus.pending()})`,
+      );
     }
   }
 }

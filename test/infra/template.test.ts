@@ -43,7 +43,12 @@ describe('packaged CloudFormation template', () => {
     const statements = statementsOf('TaskLockRole');
     const runTask = statements.find((s) => s.Action === 'ecs:RunTask');
     expect(runTask.Condition).toEqual({
-      ArnEquals: { 'ecs:cluster': expect.arrayContaining([{ 'Fn::Sub': expect.stringContaining(':cluster/batch') }, { 'Fn::Sub': expect.stringContaining(':cluster/prod') }]) },
+      ArnEquals: {
+        'ecs:cluster': expect.arrayContaining([
+          { 'Fn::Sub': expect.stringContaining(':cluster/batch') },
+          { 'Fn::Sub': expect.stringContaining(':cluster/prod') },
+        ]),
+      },
     });
     expect(runTask.Resource).toEqual([
       { 'Fn::Sub': 'arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/report:*' },
@@ -85,7 +90,9 @@ describe('packaged CloudFormation template', () => {
   });
 
   it('subscribes task-lock to exactly the pattern in functions/task-lock/events.ts', () => {
-    const rules = resourcesOfType(template, 'AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern && JSON.stringify(r.Properties.Targets).includes('TaskLockLambdaFunction'));
+    const rules = resourcesOfType(template, 'AWS::Events::Rule').filter(
+      ([, r]) => r.Properties.EventPattern && JSON.stringify(r.Properties.Targets).includes('TaskLockLambdaFunction'),
+    );
     expect(rules.map(([, r]) => r.Properties.EventPattern)).toEqual([taskStoppedPattern]);
   });
 
@@ -93,7 +100,11 @@ describe('packaged CloudFormation template', () => {
     const schedules = resourcesOfType(template, 'AWS::Scheduler::Schedule');
     expect(schedules).toHaveLength(1);
     const [, nightly] = schedules[0]!;
-    expect(nightly.Properties).toMatchObject({ Name: 'cc-test-test-nightly', ScheduleExpression: 'cron(0 2 * * ? *)', ScheduleExpressionTimezone: 'Europe/Paris' });
+    expect(nightly.Properties).toMatchObject({
+      Name: 'cc-test-test-nightly',
+      ScheduleExpression: 'cron(0 2 * * ? *)',
+      ScheduleExpressionTimezone: 'Europe/Paris',
+    });
     expect(JSON.parse(nightly.Properties.Target.Input)).toEqual({
       job: 'nightly',
       scheduledTime: '<aws.scheduler.scheduled-time>',
@@ -103,8 +114,12 @@ describe('packaged CloudFormation template', () => {
     });
     expect(nightly.Properties.Target.RoleArn).toEqual({ 'Fn::GetAtt': ['TaskLockSchedulerRole', 'Arn'] });
 
-    const legacy = resourcesOfType(template, 'AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression && r.Properties.Targets[0].Arn['Fn::GetAtt'][0] === 'TaskLockLambdaFunction');
-    expect(legacy.map(([, r]) => [r.Properties.Name, r.Properties.ScheduleExpression, r.Properties.Targets[0].Input])).toEqual([['legacy-every-15', 'rate(15 minutes)', undefined]]);
+    const legacy = resourcesOfType(template, 'AWS::Events::Rule').filter(
+      ([, r]) => r.Properties.ScheduleExpression && r.Properties.Targets[0].Arn['Fn::GetAtt'][0] === 'TaskLockLambdaFunction',
+    );
+    expect(legacy.map(([, r]) => [r.Properties.Name, r.Properties.ScheduleExpression, r.Properties.Targets[0].Input])).toEqual([
+      ['legacy-every-15', 'rate(15 minutes)', undefined],
+    ]);
   });
 
   it('hands task-lock its jobs and their schedule names', () => {

@@ -39,11 +39,23 @@ describe('configuration', () => {
   it.each([
     [{ ...base, jobs: [{ ...job, maxRunSeconds: 10 }] }, 'config.jobs[0].maxRunSeconds: Too small: expected number to be >=60'],
     [{ ...base, jobs: [{ ...job, cluster: 'staging' }] }, 'config.jobs[0].cluster: "staging" is not one of the configured clusters (prod)'],
-    [{ ...base, jobs: [{ ...job, schedule: { expression: 'every 5 minutes' } }] }, 'config.jobs[0].schedule.expression: expected rate(...), cron(...) or at(...)'],
-    [{ ...base, jobs: [{ ...job, schedule: { expression: 'rate(5 minutes)', timezone: 'Mars/Olympus' } }] }, 'config.jobs[0].schedule.timezone: expected an IANA time zone'],
-    [{ ...base, jobs: [{ ...job, schedule: { expression: 'rate(5 minutes)', method: 'rule', timezone: 'Europe/Paris' } }] }, 'config.jobs[0].schedule.timezone: EventBridge rules run in UTC only'],
+    [
+      { ...base, jobs: [{ ...job, schedule: { expression: 'every 5 minutes' } }] },
+      'config.jobs[0].schedule.expression: expected rate(...), cron(...) or at(...)',
+    ],
+    [
+      { ...base, jobs: [{ ...job, schedule: { expression: 'rate(5 minutes)', timezone: 'Mars/Olympus' } }] },
+      'config.jobs[0].schedule.timezone: expected an IANA time zone',
+    ],
+    [
+      { ...base, jobs: [{ ...job, schedule: { expression: 'rate(5 minutes)', method: 'rule', timezone: 'Europe/Paris' } }] },
+      'config.jobs[0].schedule.timezone: EventBridge rules run in UTC only',
+    ],
     [{ ...base, jobs: [{ ...job, launchType: 'FARGATE' }] }, 'config.jobs[0].networkConfiguration: required when launchType is FARGATE'],
-    [{ ...base, jobs: [{ ...job, launchType: 'EC2', capacityProviderStrategy: [{ capacityProvider: 'cp' }] }] }, 'config.jobs[0].capacityProviderStrategy: use either launchType or capacityProviderStrategy'],
+    [
+      { ...base, jobs: [{ ...job, launchType: 'EC2', capacityProviderStrategy: [{ capacityProvider: 'cp' }] }] },
+      'config.jobs[0].capacityProviderStrategy: use either launchType or capacityProviderStrategy',
+    ],
     [{ ...base, jobs: [job, job] }, 'config.jobs[1].name: duplicate job name "nightly"'],
     [{ ...base, jobs: [{ ...job, overlap: 'queue' }] }, 'config.jobs[0].overlap: Invalid option: expected one of "skip"|"allow"'],
     [{ ...base, jobs: [{ ...job, unknownField: 1 }] }, 'config.jobs[0]: Unrecognized key: "unknownField"'],
@@ -62,7 +74,14 @@ describe('configuration', () => {
   });
 
   it('refuses jobs that would overflow the 4 KB Lambda environment', () => {
-    const big = parseConfig({ ...base, jobs: Array.from({ length: 20 }, (_, i) => ({ ...job, name: `job-${i}`, overrides: { containerOverrides: [{ name: 'app', command: ['x'.repeat(100)] }] } })) });
+    const big = parseConfig({
+      ...base,
+      jobs: Array.from({ length: 20 }, (_, i) => ({
+        ...job,
+        name: `job-${i}`,
+        overrides: { containerOverrides: [{ name: 'app', command: ['x'.repeat(100)] }] },
+      })),
+    });
     expect(() => checkDeployable(big)).toThrow(/config\.jobs: the jobs take \d+ bytes in task-lock's environment; Lambda allows 4096 bytes/);
   });
 
@@ -89,7 +108,10 @@ describe('configuration of drain, cleanup and stopped-watch', () => {
 
   it.each([
     [{ drain: { heartbeatTimeoutSeconds: 10 } }, 'config.drain.heartbeatTimeoutSeconds: Too small: expected number to be >=30'],
-    [{ drain: { heartbeatTimeoutSeconds: 30, drainTimeoutSeconds: 3000 } }, "config.drain.drainTimeoutSeconds: must be below the lifecycle action's global timeout, min(48 h, 100 × heartbeatTimeoutSeconds) = 3000 s"],
+    [
+      { drain: { heartbeatTimeoutSeconds: 30, drainTimeoutSeconds: 3000 } },
+      "config.drain.drainTimeoutSeconds: must be below the lifecycle action's global timeout, min(48 h, 100 × heartbeatTimeoutSeconds) = 3000 s",
+    ],
     [{ drain: { timeoutOutcome: 'RETRY' } }, 'config.drain.timeoutOutcome: Invalid option'],
     [{ cleanup: { maxConcurrency: 'lots' } }, 'config.cleanup.maxConcurrency: expected a count such as "5" or a percentage such as "10%"'],
     [{ cleanup: { schedule: 'daily' } }, 'config.cleanup.schedule: expected rate(...) or cron(...)'],

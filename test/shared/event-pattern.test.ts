@@ -310,7 +310,10 @@ describe('assertValidPattern', () => {
     [{ detail: { lastStatus: 'STOPPED' } }, 'detail.lastStatus: must be an array of values to match or a nested pattern object, got string "STOPPED"'],
     [{ detail: { lastStatus: [] } }, 'detail.lastStatus: an empty array matches nothing and EventBridge rejects it'],
     [{ detail: { lastStatus: [{ prefx: 'STOP' }] } }, 'detail.lastStatus[0]: unknown content filter "prefx"'],
-    [{ detail: { lastStatus: ['RUNNING', { prefix: 'S', suffix: 'D' }] } }, 'detail.lastStatus[1]: a content filter takes exactly one operator, got prefix, suffix'],
+    [
+      { detail: { lastStatus: ['RUNNING', { prefix: 'S', suffix: 'D' }] } },
+      'detail.lastStatus[1]: a content filter takes exactly one operator, got prefix, suffix',
+    ],
     [{ detail: { lastStatus: [{}] } }, 'detail.lastStatus[0]: a content filter takes exactly one operator, got none'],
     [{ detail: { lastStatus: [['STOPPED']] } }, 'detail.lastStatus: element 0 must be a string, number, boolean, null or content filter, got an array'],
     [{ detail: {} }, 'detail: empty objects are not allowed in a pattern'],
@@ -325,7 +328,10 @@ describe('assertValidPattern', () => {
     [{ detail: { x: [{ wildcard: 'a\\b' }] } }, 'detail.x[0].wildcard: a backslash may only escape "*" or "\\"'],
     [{ detail: { x: [{ 'anything-but': ['a', 1] }] } }, 'detail.x[0].anything-but: a list must be non-empty and hold only strings or only numbers'],
     [{ detail: { x: [{ 'anything-but': { prefix: [] } }] } }, 'detail.x[0].anything-but.prefix: takes a string or a non-empty list of strings'],
-    [{ detail: { x: [{ 'anything-but': { exists: false } }] } }, 'detail.x[0].anything-but: takes a string, a number, a list, or one of {"prefix": ...}, {"suffix": ...}, {"equals-ignore-case": ...}, {"wildcard": ...}'],
+    [
+      { detail: { x: [{ 'anything-but': { exists: false } }] } },
+      'detail.x[0].anything-but: takes a string, a number, a list, or one of {"prefix": ...}, {"suffix": ...}, {"equals-ignore-case": ...}, {"wildcard": ...}',
+    ],
     [{ detail: { x: [{ 'anything-but': true }] } }, 'detail.x[0].anything-but: takes a string, a number, a list or a string filter, got boolean true'],
     [{ detail: { x: [{ cidr: '10.0.0.0/24' }] } }, 'detail.x[0].cidr: is valid EventBridge syntax, but this matcher does not implement it'],
     [{ $or: [{ a: ['1'] }] }, '$or: must be an array of at least two patterns'],
@@ -345,14 +351,22 @@ describe('assertValidPattern', () => {
     [{ detail: { x: [{ 'anything-but': [] }] } }, 'detail.x[0].anything-but: a list must be non-empty and hold only strings or only numbers'],
     [{ detail: { x: [{ 'anything-but': [1, Infinity] }] } }, 'detail.x[0].anything-but: a list must be non-empty and hold only strings or only numbers'],
     [{ detail: { x: [{ 'anything-but': { prefix: ['a', 1] } }] } }, 'detail.x[0].anything-but.prefix: takes a string or a non-empty list of strings'],
-    [{ detail: { x: [{ 'anything-but': { prefix: 'a', suffix: 'b' } }] } }, 'detail.x[0].anything-but: takes a string, a number, a list, or one of {"prefix": ...}, {"suffix": ...}, {"equals-ignore-case": ...}, {"wildcard": ...}'],
-    [{ detail: { x: [{ 'anything-but': { wildcard: ['ok*', 'a**b'] } }] } }, 'detail.x[0].anything-but.wildcard: consecutive wildcard characters are not allowed'],
+    [
+      { detail: { x: [{ 'anything-but': { prefix: 'a', suffix: 'b' } }] } },
+      'detail.x[0].anything-but: takes a string, a number, a list, or one of {"prefix": ...}, {"suffix": ...}, {"equals-ignore-case": ...}, {"wildcard": ...}',
+    ],
+    [
+      { detail: { x: [{ 'anything-but': { wildcard: ['ok*', 'a**b'] } }] } },
+      'detail.x[0].anything-but.wildcard: consecutive wildcard characters are not allowed',
+    ],
   ])('rejects %j', (pattern, message) => {
     expect(errorOf(pattern)).toBe(message);
   });
 
   it('rejects an anything-but of a number that is not finite', () => {
-    expect(errorOf({ detail: { x: [{ 'anything-but': Infinity }] } })).toMatch(/^detail\.x\[0\]\.anything-but: takes a string, a number, a list or a string filter/);
+    expect(errorOf({ detail: { x: [{ 'anything-but': Infinity }] } })).toMatch(
+      /^detail\.x\[0\]\.anything-but: takes a string, a number, a list or a string filter/,
+    );
   });
 
   it('accepts an escaped asterisk right before a wildcard, and matches it literally', () => {
@@ -499,11 +513,7 @@ describe('realistic patterns against every real AWS payload', () => {
       },
       ['ec2-rebalance-recommendation-docs.json', 'ec2-spot-interruption-warning-docs.json'],
     ],
-    [
-      'events from anywhere but AWS (a payload without source does not count)',
-      { source: [{ 'anything-but': { prefix: 'aws.' } }] },
-      [],
-    ],
+    ['events from anywhere but AWS (a payload without source does not count)', { source: [{ 'anything-but': { prefix: 'aws.' } }] }, []],
     [
       'ECS resources by ARN prefix, in the resources array',
       { resources: [{ prefix: 'arn:aws:ecs:us-west-2:' }], detail: { eventType: ['ERROR'] } },
@@ -566,7 +576,9 @@ describe('string filters against numbers, numeric bounds, and literal text in fi
 
   it('only wildcard gives backslash and star a meaning: other string filters take any text', () => {
     expect(() => assertValidPattern({ detail: { path: [{ 'equals-ignore-case': 'C:\\Temp\\**' }] } })).not.toThrow();
-    expect(() => assertValidPattern({ detail: { path: [{ 'anything-but': { prefix: 'C:\\Temp' } }, { 'anything-but': { 'equals-ignore-case': ['a**b'] } }] } })).not.toThrow();
+    expect(() =>
+      assertValidPattern({ detail: { path: [{ 'anything-but': { prefix: 'C:\\Temp' } }, { 'anything-but': { 'equals-ignore-case': ['a**b'] } }] } }),
+    ).not.toThrow();
     expect(matchesPattern({ detail: { path: [{ 'equals-ignore-case': 'C:\\Temp' }] } }, { detail: { path: 'c:\\temp' } })).toBe(true);
   });
 });

@@ -36,7 +36,9 @@ const fresh = async () => {
 
 describe('conditions and changes (pure)', () => {
   it('names every attribute through a placeholder that cannot clash with a condition', () => {
-    expect(updateExpression({ set: { state: 'open', gone: undefined }, increment: { count: 1 }, add: { seen: new Set(['a']) }, remove: ['claimOwner'] })).toEqual({
+    expect(
+      updateExpression({ set: { state: 'open', gone: undefined }, increment: { count: 1 }, add: { seen: new Set(['a']) }, remove: ['claimOwner'] }),
+    ).toEqual({
       expression: 'SET #set0 = :set0, #inc0 = #inc0 + :inc0 ADD #add0 :add0 REMOVE #rm0',
       names: { '#set0': 'state', '#inc0': 'count', '#add0': 'seen', '#rm0': 'claimOwner' },
       values: { ':set0': 'open', ':inc0': 1, ':add0': new Set(['a']) },
@@ -78,7 +80,15 @@ describe('the Store on DynamoDB', () => {
   it('lease and release on an item that stays: increments, ADD, and the lease fields removed', async () => {
     await fresh();
     await store.put({ id: 'w#1', version: 1, count: 1, seen: new Set(['e1']) });
-    const taken = await lease<Item>(store, 'w#1', CLAIM_FIELDS, { owner: 'a', until: 50 }, { increment: { version: 1 }, add: { seen: new Set(['e2']) } }, versionIs(1), RETURN_ITEM);
+    const taken = await lease<Item>(
+      store,
+      'w#1',
+      CLAIM_FIELDS,
+      { owner: 'a', until: 50 },
+      { increment: { version: 1 }, add: { seen: new Set(['e2']) } },
+      versionIs(1),
+      RETURN_ITEM,
+    );
     expect(taken).toMatchObject({ ok: true, item: { claimOwner: 'a', claimUntil: 50, version: 2, seen: new Set(['e1', 'e2']) } });
     expect(await lease(store, 'w#1', CLAIM_FIELDS, { owner: 'b', until: 60 }, {}, versionIs(1))).toEqual({ ok: false, reason: 'stale' });
     expect(await release(store, 'w#1', CLAIM_FIELDS, 'b')).toEqual({ ok: false, reason: 'not-owner' });
@@ -118,7 +128,11 @@ describe('the Store on DynamoDB', () => {
     for (let i = 0; i < 30; i++) await store.put({ id: `s#${i}`, state: i % 3 ? 'open' : 'closed', pad: 'x'.repeat(40_000) });
     await store.put({ id: 'other#1', state: 'open' });
     const seen: Item[] = [];
-    for await (const item of store.scan<Item>('s#', { filter: { expression: '#state <> :closed', names: { '#state': 'state' }, values: { ':closed': 'closed' } }, projection: ['id', 'state'] })) seen.push(item);
+    for await (const item of store.scan<Item>('s#', {
+      filter: { expression: '#state <> :closed', names: { '#state': 'state' }, values: { ':closed': 'closed' } },
+      projection: ['id', 'state'],
+    }))
+      seen.push(item);
     expect(seen).toHaveLength(20);
     expect(seen.every((item) => item.id.startsWith('s#') && item.state === 'open' && !('pad' in item))).toBe(true);
   });

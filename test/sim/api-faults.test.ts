@@ -91,7 +91,13 @@ describe('API faults', () => {
 
 describe('the Date header', () => {
   const dateOf = async (endpoint: string) =>
-    (await fetch(endpoint, { method: 'POST', headers: { 'x-amz-target': 'AmazonEC2ContainerServiceV20141113.ListClusters', 'content-type': 'application/x-amz-json-1.1' }, body: '{}' })).headers.get('date');
+    (
+      await fetch(endpoint, {
+        method: 'POST',
+        headers: { 'x-amz-target': 'AmazonEC2ContainerServiceV20141113.ListClusters', 'content-type': 'application/x-amz-json-1.1' },
+        body: '{}',
+      })
+    ).headers.get('date');
 
   it('is the wall clock by default, and the simulated clock with dateHeader sim', async () => {
     const start = new Date('2026-06-01T09:00:00Z');

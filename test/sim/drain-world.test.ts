@@ -2,11 +2,7 @@
  * The simulator's Auto Scaling (awsQuery) and ECS draining model, through the
  * real SDK clients the drain function uses.
  */
-import {
-  AutoScalingClient,
-  CompleteLifecycleActionCommand,
-  RecordLifecycleActionHeartbeatCommand,
-} from '@aws-sdk/client-auto-scaling';
+import { AutoScalingClient, CompleteLifecycleActionCommand, RecordLifecycleActionHeartbeatCommand } from '@aws-sdk/client-auto-scaling';
 import {
   DescribeCapacityProvidersCommand,
   DescribeContainerInstancesCommand,
@@ -52,11 +48,26 @@ describe('Auto Scaling lifecycle hooks (awsQuery)', () => {
     const [event] = lifecycleEvents();
     const documented = loadAwsEvent('asg-terminate-lifecycle-action-eventbridge-docs.json');
     expect(Object.keys(event!).sort()).toEqual(Object.keys(documented).sort());
-    expect(Object.keys(event!.detail).sort()).toEqual(Object.keys(documented.detail).filter((k) => k !== 'NotificationMetadata').sort());
-    expect(event!.detail).toMatchObject({ AutoScalingGroupName: 'web-asg', LifecycleHookName: 'drain', EC2InstanceId: 'i-0aaa', LifecycleActionToken: action!.token });
+    expect(Object.keys(event!.detail).sort()).toEqual(
+      Object.keys(documented.detail)
+        .filter((k) => k !== 'NotificationMetadata')
+        .sort(),
+    );
+    expect(event!.detail).toMatchObject({
+      AutoScalingGroupName: 'web-asg',
+      LifecycleHookName: 'drain',
+      EC2InstanceId: 'i-0aaa',
+      LifecycleActionToken: action!.token,
+    });
     expect(event!.resources[0]).toMatch(/^arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:[0-9a-f-]+:autoScalingGroupName\/web-asg$/);
 
-    const complete = { AutoScalingGroupName: 'web-asg', LifecycleHookName: 'drain', LifecycleActionToken: action!.token, InstanceId: 'i-0aaa', LifecycleActionResult: 'CONTINUE' };
+    const complete = {
+      AutoScalingGroupName: 'web-asg',
+      LifecycleHookName: 'drain',
+      LifecycleActionToken: action!.token,
+      InstanceId: 'i-0aaa',
+      LifecycleActionResult: 'CONTINUE',
+    };
     await asg.send(new CompleteLifecycleActionCommand(complete));
     expect(action).toMatchObject({ status: 'completed', result: 'CONTINUE', completedBy: 'api' });
 
@@ -70,7 +81,14 @@ describe('Auto Scaling lifecycle hooks (awsQuery)', () => {
     const [quiet] = world.autoscaling.terminate('web-asg', 'i-0quiet');
     const [kept] = world.autoscaling.terminate('web-asg', 'i-0kept');
     await sim.clock.advance(299_000);
-    await asg.send(new RecordLifecycleActionHeartbeatCommand({ AutoScalingGroupName: 'web-asg', LifecycleHookName: 'drain', LifecycleActionToken: kept!.token, InstanceId: 'i-0kept' }));
+    await asg.send(
+      new RecordLifecycleActionHeartbeatCommand({
+        AutoScalingGroupName: 'web-asg',
+        LifecycleHookName: 'drain',
+        LifecycleActionToken: kept!.token,
+        InstanceId: 'i-0kept',
+      }),
+    );
     await sim.clock.advance(2_000);
     expect(quiet).toMatchObject({ status: 'completed', result: 'CONTINUE', completedBy: 'heartbeat-timeout' });
     expect(kept).toMatchObject({ status: 'pending', heartbeats: 1 });
@@ -78,13 +96,27 @@ describe('Auto Scaling lifecycle hooks (awsQuery)', () => {
     // Global timeout: min(48 h, 100 × 300 s) = 30 000 s from the start, whatever the heartbeats.
     for (let t = 0; t < 110; t++) {
       if (kept!.status !== 'pending') break;
-      await asg.send(new RecordLifecycleActionHeartbeatCommand({ AutoScalingGroupName: 'web-asg', LifecycleHookName: 'drain', LifecycleActionToken: kept!.token, InstanceId: 'i-0kept' }));
+      await asg.send(
+        new RecordLifecycleActionHeartbeatCommand({
+          AutoScalingGroupName: 'web-asg',
+          LifecycleHookName: 'drain',
+          LifecycleActionToken: kept!.token,
+          InstanceId: 'i-0kept',
+        }),
+      );
       await sim.clock.advance(290_000);
     }
     expect(kept).toMatchObject({ status: 'completed', completedBy: 'global-timeout' });
     expect(kept!.completedAt! - kept!.startedAt).toBe(30_000_000);
     const late = await asg
-      .send(new RecordLifecycleActionHeartbeatCommand({ AutoScalingGroupName: 'web-asg', LifecycleHookName: 'drain', LifecycleActionToken: kept!.token, InstanceId: 'i-0kept' }))
+      .send(
+        new RecordLifecycleActionHeartbeatCommand({
+          AutoScalingGroupName: 'web-asg',
+          LifecycleHookName: 'drain',
+          LifecycleActionToken: kept!.token,
+          InstanceId: 'i-0kept',
+        }),
+      )
       .catch((e) => e);
     expect(late.name).toBe('ValidationError');
   });
@@ -92,7 +124,14 @@ describe('Auto Scaling lifecycle hooks (awsQuery)', () => {
   it('answers a throttled call like Auto Scaling, and the SDK retries it', async () => {
     const [action] = world.autoscaling.terminate('web-asg', 'i-0aaa');
     sim.faults.failNext('autoscaling', 'CompleteLifecycleAction', 'Throttling', 1);
-    await asg.send(new CompleteLifecycleActionCommand({ AutoScalingGroupName: 'web-asg', LifecycleHookName: 'drain', LifecycleActionToken: action!.token, LifecycleActionResult: 'ABANDON' }));
+    await asg.send(
+      new CompleteLifecycleActionCommand({
+        AutoScalingGroupName: 'web-asg',
+        LifecycleHookName: 'drain',
+        LifecycleActionToken: action!.token,
+        LifecycleActionResult: 'ABANDON',
+      }),
+    );
     expect(sim.calls.filter((c) => c.op === 'CompleteLifecycleAction').map((c) => c.error)).toEqual(['Throttling', undefined]);
     expect(action!.result).toBe('ABANDON');
   });
@@ -147,7 +186,13 @@ describe('ECS container instances, services and draining', () => {
     for (const t of onA) expect(seen.get(t.id)).toEqual(['RUNNING', 'DEACTIVATING', 'STOPPING', 'STOPPED']);
     expect(web().filter((t) => t.containerInstanceArn === b.arn && t.lastStatus === 'RUNNING')).toHaveLength(2);
     // Daemon and standalone tasks are not the service scheduler's to move.
-    expect(sim.ecs.tasks({ containerInstance: a.arn }).filter((t) => t.lastStatus === 'RUNNING').map((t) => t.group).sort()).toEqual(['family:api', 'service:agent']);
+    expect(
+      sim.ecs
+        .tasks({ containerInstance: a.arn })
+        .filter((t) => t.lastStatus === 'RUNNING')
+        .map((t) => t.group)
+        .sort(),
+    ).toEqual(['family:api', 'service:agent']);
 
     const ciEvents = sim.bus.emitted.filter((e) => e['detail-type'] === 'ECS Container Instance State Change' && e.detail.containerInstanceArn === a.arn);
     expect(ciEvents[0]!.detail.status).toBe('DRAINING');
@@ -162,8 +207,20 @@ describe('ECS container instances, services and draining', () => {
   });
 
   it('moves nothing for a service with minimumHealthyPercent = maximumPercent = 100', async () => {
-    world.services.addService('prod', { name: 'stuck', taskDefinition: 'api', minimumHealthyPercent: 100, maximumPercent: 100, on: [{ instance: a.arn, count: 1 }] });
-    world.services.addService('prod', { name: 'half', taskDefinition: 'api', minimumHealthyPercent: 50, maximumPercent: 100, on: [{ instance: a.arn, count: 2 }] });
+    world.services.addService('prod', {
+      name: 'stuck',
+      taskDefinition: 'api',
+      minimumHealthyPercent: 100,
+      maximumPercent: 100,
+      on: [{ instance: a.arn, count: 1 }],
+    });
+    world.services.addService('prod', {
+      name: 'half',
+      taskDefinition: 'api',
+      minimumHealthyPercent: 50,
+      maximumPercent: 100,
+      on: [{ instance: a.arn, count: 2 }],
+    });
     await sim.clock.advance(10_000);
     await ecs.send(new UpdateContainerInstancesStateCommand({ cluster: 'prod', containerInstances: [a.arn], status: 'DRAINING' }));
     await sim.clock.advance(120_000);
@@ -181,7 +238,12 @@ describe('ECS container instances, services and draining', () => {
     world.services.addService('prod', { name: 'agent', taskDefinition: 'api', schedulingStrategy: 'DAEMON' });
     const daemons = await ecs.send(new ListServicesCommand({ cluster: 'prod', schedulingStrategy: 'DAEMON' }));
     expect(daemons.serviceArns).toEqual(['arn:aws:ecs:eu-west-1:123456789012:service/prod/agent']);
-    for (let i = 0; i < 12; i++) world.services.addCapacityProvider({ name: `cp${i}`, autoScalingGroupArn: `arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:x:autoScalingGroupName/asg${i}`, managedDraining: i === 11 ? 'ENABLED' : 'DISABLED' });
+    for (let i = 0; i < 12; i++)
+      world.services.addCapacityProvider({
+        name: `cp${i}`,
+        autoScalingGroupArn: `arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:x:autoScalingGroupName/asg${i}`,
+        managedDraining: i === 11 ? 'ENABLED' : 'DISABLED',
+      });
     const first = await ecs.send(new DescribeCapacityProvidersCommand({}));
     expect(first.capacityProviders).toHaveLength(10);
     const second = await ecs.send(new DescribeCapacityProvidersCommand({ nextToken: first.nextToken }));

@@ -104,10 +104,18 @@ describe('RunTask', () => {
   });
 
   it('rejects what the real API rejects', async () => {
-    await expect(ecs.send(new RunTaskCommand({ cluster: 'nope', taskDefinition: 'web' }))).rejects.toMatchObject({ name: 'ClusterNotFoundException', message: 'Cluster not found.' });
-    await expect(ecs.send(new RunTaskCommand({ cluster: 'prod', taskDefinition: 'missing' }))).rejects.toMatchObject({ name: 'ClientException', message: 'TaskDefinition not found.' });
+    await expect(ecs.send(new RunTaskCommand({ cluster: 'nope', taskDefinition: 'web' }))).rejects.toMatchObject({
+      name: 'ClusterNotFoundException',
+      message: 'Cluster not found.',
+    });
+    await expect(ecs.send(new RunTaskCommand({ cluster: 'prod', taskDefinition: 'missing' }))).rejects.toMatchObject({
+      name: 'ClientException',
+      message: 'TaskDefinition not found.',
+    });
     await expect(ecs.send(new RunTaskCommand({ cluster: 'prod', taskDefinition: 'web', count: 11 }))).rejects.toBeInstanceOf(InvalidParameterException);
-    await expect(ecs.send(new RunTaskCommand({ cluster: 'prod', taskDefinition: 'web', startedBy: 'x'.repeat(37) }))).rejects.toBeInstanceOf(InvalidParameterException);
+    await expect(ecs.send(new RunTaskCommand({ cluster: 'prod', taskDefinition: 'web', startedBy: 'x'.repeat(37) }))).rejects.toBeInstanceOf(
+      InvalidParameterException,
+    );
     await expect(ecs.send(new RunTaskCommand({ cluster: 'farm', taskDefinition: 'web' }))).rejects.toMatchObject({
       name: 'InvalidParameterException',
       message: 'No Container Instances were found in your cluster.',
@@ -186,7 +194,13 @@ describe('DescribeClusters', () => {
   it('describes known clusters and reports unknown ones as MISSING', async () => {
     const out = await ecs.send(new DescribeClustersCommand({ clusters: ['prod', 'ghost'], include: ['TAGS'] }));
     expect(out.clusters).toEqual([
-      expect.objectContaining({ clusterName: 'prod', status: 'ACTIVE', registeredContainerInstancesCount: 2, clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod', tags: [] }),
+      expect.objectContaining({
+        clusterName: 'prod',
+        status: 'ACTIVE',
+        registeredContainerInstancesCount: 2,
+        clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod',
+        tags: [],
+      }),
     ]);
     expect(out.failures).toEqual([{ arn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/ghost', reason: 'MISSING' }]);
   });

@@ -18,7 +18,11 @@ beforeEach(async () => {
   sim.ecs.addContainerInstance('prod', { ec2InstanceId: 'i-1' });
   ecs = ecsClient(sim);
   events = [];
-  sim.bus.subscribe('recorder', (e) => e.source === 'aws.ecs', async (e) => events.push(e));
+  sim.bus.subscribe(
+    'recorder',
+    (e) => e.source === 'aws.ecs',
+    async (e) => events.push(e),
+  );
 });
 afterEach(async () => {
   ecs?.destroy();

@@ -2,7 +2,13 @@
  * RegisterTaskDefinition and DescribeTaskDefinition in the simulator, through
  * the real ECS client, and their link to the services of ecs-draining.ts.
  */
-import { DescribeServicesCommand, DescribeTaskDefinitionCommand, type ECSClient, RegisterTaskDefinitionCommand, type TaskDefinition } from '@aws-sdk/client-ecs';
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  type ECSClient,
+  RegisterTaskDefinitionCommand,
+  type TaskDefinition,
+} from '@aws-sdk/client-ecs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { installDrainWorld, type DrainWorld } from '../../sim/drain.ts';
 import { installEcsTaskDefinitions, type EcsTaskDefinitionsSim } from '../../sim/ecs-taskdefs.ts';
@@ -75,7 +81,10 @@ describe('RegisterTaskDefinition', () => {
 describe('DescribeTaskDefinition', () => {
   it('describes by ARN, family:revision and family (the latest revision)', async () => {
     const first = taskDefs.register(ordersWorker() as Record<string, any>);
-    const second = taskDefs.register({ ...(ordersWorker() as Record<string, any>), containerDefinitions: [{ ...ordersWorker().containerDefinitions![0], stopTimeout: 5 }] });
+    const second = taskDefs.register({
+      ...(ordersWorker() as Record<string, any>),
+      containerDefinitions: [{ ...ordersWorker().containerDefinitions![0], stopTimeout: 5 }],
+    });
     const byArn = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: first.taskDefinitionArn }));
     expect(byArn.taskDefinition!.containerDefinitions![0]!.stopTimeout).toBe(20);
     const byRevision = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: 'orders-worker:2' }));
@@ -95,13 +104,18 @@ describe('DescribeTaskDefinition', () => {
       cpu: '512',
       memory: '1024',
       networkMode: 'bridge',
-      containerDefinitions: [{ name: 'report', image: 'report:3', essential: true, cpu: 0, portMappings: [], environment: [], mountPoints: [], volumesFrom: [], systemControls: [] }],
+      containerDefinitions: [
+        { name: 'report', image: 'report:3', essential: true, cpu: 0, portMappings: [], environment: [], mountPoints: [], volumesFrom: [], systemControls: [] },
+      ],
     });
   });
 
   it.each(['nothing', 'orders-worker:9', 'orders-worker:x'])('answers ClientException for %s', async (ref) => {
     taskDefs.register(ordersWorker() as Record<string, any>);
-    await expect(ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: ref }))).rejects.toMatchObject({ name: 'ClientException', message: 'Unable to describe task definition.' });
+    await expect(ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: ref }))).rejects.toMatchObject({
+      name: 'ClientException',
+      message: 'Unable to describe task definition.',
+    });
   });
 });
 
@@ -114,7 +128,11 @@ it('services run a registered definition and DescribeServices shows their load b
     name: 'web',
     taskDefinition: td.taskDefinitionArn,
     desiredCount: 2,
-    settings: { loadBalancers: [{ targetGroupArn, containerName: 'app', containerPort: 8080 }], healthCheckGracePeriodSeconds: 30, deploymentCircuitBreaker: { enable: true, rollback: true } },
+    settings: {
+      loadBalancers: [{ targetGroupArn, containerName: 'app', containerPort: 8080 }],
+      healthCheckGracePeriodSeconds: 30,
+      deploymentCircuitBreaker: { enable: true, rollback: true },
+    },
   });
   const out = await ecs.send(new DescribeServicesCommand({ cluster: 'prod', services: ['web'] }));
   expect(out.services![0]).toMatchObject({

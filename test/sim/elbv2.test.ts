@@ -78,7 +78,9 @@ describe('DescribeTargetGroups', () => {
   it('refuses a PageSize outside 1-400 and two filters at once with ValidationError', async () => {
     const tg = elbv2.createTargetGroup({ Name: 'web' });
     await expect(client.send(new DescribeTargetGroupsCommand({ PageSize: 401 }))).rejects.toMatchObject({ name: 'ValidationError' });
-    await expect(client.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [tg.TargetGroupArn], Names: ['web'] }))).rejects.toMatchObject({ name: 'ValidationError' });
+    await expect(client.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [tg.TargetGroupArn], Names: ['web'] }))).rejects.toMatchObject({
+      name: 'ValidationError',
+    });
   });
 });
 
@@ -95,7 +97,9 @@ describe('DescribeTargetGroupAttributes', () => {
 
   it('answers TargetGroupNotFoundException for an unknown group', async () => {
     await expect(
-      client.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/none/0123456789abcdef' })),
+      client.send(
+        new DescribeTargetGroupAttributesCommand({ TargetGroupArn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/none/0123456789abcdef' }),
+      ),
     ).rejects.toBeInstanceOf(TargetGroupNotFoundException);
   });
 });

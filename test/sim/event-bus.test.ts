@@ -29,7 +29,11 @@ async function runJobs(sim: Sim, count: number): Promise<void> {
 async function faultyDelivery(seed: number) {
   return withSim(seed, async (sim) => {
     sim.faults.events({ duplicate: 0.4, maxCopies: 3, reorderWindowMs: 5_000, lose: 0.15 });
-    sim.bus.subscribe('target', () => true, async () => 'ok');
+    sim.bus.subscribe(
+      'target',
+      () => true,
+      async () => 'ok',
+    );
     await runJobs(sim, 5);
     await sim.clock.advance(120_000);
     return {
@@ -45,7 +49,11 @@ describe('event bus', () => {
   it('delivers after a delay on the clock, in order, exactly once without faults; drain delivers without moving time', async () => {
     await withSim(1, async (sim) => {
       const seen: number[] = [];
-      sim.bus.subscribe('t', (e) => e['detail-type'] === 'ECS Task State Change', async (e) => seen.push(e.detail.version));
+      sim.bus.subscribe(
+        't',
+        (e) => e['detail-type'] === 'ECS Task State Change',
+        async (e) => seen.push(e.detail.version),
+      );
       await runJobs(sim, 1);
       expect(seen).toEqual([]);
       await sim.clock.advance(sim.bus.delayMs);
@@ -63,10 +71,14 @@ describe('event bus', () => {
 
   it('records handler failures and keeps delivering', async () => {
     await withSim(1, async (sim) => {
-      sim.bus.subscribe('flaky', () => true, async (e) => {
-        if (e.detail.lastStatus === 'RUNNING') throw new Error('boom');
-        return e.detail.lastStatus;
-      });
+      sim.bus.subscribe(
+        'flaky',
+        () => true,
+        async (e) => {
+          if (e.detail.lastStatus === 'RUNNING') throw new Error('boom');
+          return e.detail.lastStatus;
+        },
+      );
       await runJobs(sim, 1);
       await sim.clock.advance(60_000);
       expect(sim.bus.delivered.map((d) => d.result ?? 'error')).toEqual(['PENDING', 'error', 'STOPPING', 'STOPPED']);

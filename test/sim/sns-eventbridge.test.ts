@@ -75,7 +75,12 @@ describe('SNS in the simulator', () => {
     sim.faults.failNext('sns', 'Publish', 'Throttled', 2);
     await snsClient.send(new PublishCommand({ TopicArn, Message: 'once' }));
     expect(sns.messages(TopicArn)).toHaveLength(1);
-    expect(sim.calls.filter((c) => c.service === 'sns' && c.op === 'Publish').slice(-3).map((c) => c.error)).toEqual(['Throttled', 'Throttled', undefined]);
+    expect(
+      sim.calls
+        .filter((c) => c.service === 'sns' && c.op === 'Publish')
+        .slice(-3)
+        .map((c) => c.error),
+    ).toEqual(['Throttled', 'Throttled', undefined]);
   });
 
   it('delivers to a Lambda-style subscriber the Records[].Sns event, on the simulated clock', async () => {
@@ -86,7 +91,10 @@ describe('SNS in the simulator', () => {
     expect(received).toEqual([]);
     await sim.clock.advance(1000);
     expect(received).toHaveLength(1);
-    expect(received[0].Records[0]).toMatchObject({ EventSource: 'aws:sns', Sns: { Type: 'Notification', TopicArn, Subject: 'hi', Message: '{"hello":"world"}' } });
+    expect(received[0].Records[0]).toMatchObject({
+      EventSource: 'aws:sns',
+      Sns: { Type: 'Notification', TopicArn, Subject: 'hi', Message: '{"hello":"world"}' },
+    });
   });
 });
 
@@ -98,7 +106,14 @@ describe('EventBridge PutEvents in the simulator', () => {
     sim.bus.subscribePattern('cleanup-test', { source: ['ecs-caretaker'], 'detail-type': ['Cleanup Requested'] }, (event) => void seen.push(event));
     const out = await eventsClient.send(
       new PutEventsCommand({
-        Entries: [{ Source: 'ecs-caretaker', DetailType: 'Cleanup Requested', Detail: JSON.stringify({ cluster: 'prod' }), Resources: ['arn:aws:ecs:eu-west-1:123456789012:container-instance/prod/abc'] }],
+        Entries: [
+          {
+            Source: 'ecs-caretaker',
+            DetailType: 'Cleanup Requested',
+            Detail: JSON.stringify({ cluster: 'prod' }),
+            Resources: ['arn:aws:ecs:eu-west-1:123456789012:container-instance/prod/abc'],
+          },
+        ],
       }),
     );
     expect(out.FailedEntryCount).toBe(0);
@@ -138,10 +153,15 @@ describe('EventBridge PutEvents in the simulator', () => {
 
   it('rejects a call with more than 10 entries, and scripts partial failures', async () => {
     const entry = { Source: 'ecs-caretaker', DetailType: 'X', Detail: '{}' };
-    await expect(eventsClient.send(new PutEventsCommand({ Entries: Array.from({ length: 11 }, () => entry) }))).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(eventsClient.send(new PutEventsCommand({ Entries: Array.from({ length: 11 }, () => entry) }))).rejects.toMatchObject({
+      name: 'ValidationException',
+    });
     eventBridge.failNextEntries(1, 'ThrottlingException', 'Rate exceeded');
     const out = await eventsClient.send(new PutEventsCommand({ Entries: [entry, entry] }));
-    expect(out).toMatchObject({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded' }, { EventId: expect.any(String) }] });
+    expect(out).toMatchObject({
+      FailedEntryCount: 1,
+      Entries: [{ ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded' }, { EventId: expect.any(String) }],
+    });
   });
 
   it('a throttled PutEvents call is retried by the SDK and puts the event once', async () => {

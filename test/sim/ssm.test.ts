@@ -30,7 +30,11 @@ beforeAll(async () => {
   ssm.addDocument(DOC, { Mode: { allowedValues: ['a', 'b'], allowedPattern: '^(a|b)$' }, Count: { allowedPattern: '^[0-9]{1,2}$' } }, { stepName: 'step1' });
   // maxAttempts 1: these tests look at each answer, not at the SDK's retries.
   client = new SSMClient({ endpoint: sim.endpoint, region: sim.region, credentials, maxAttempts: 1 });
-  sim.bus.subscribe('all-ssm', (e) => e.source === 'aws.ssm', (e) => void events.push(e));
+  sim.bus.subscribe(
+    'all-ssm',
+    (e) => e.source === 'aws.ssm',
+    (e) => void events.push(e),
+  );
   for (let n = 1; n <= 120; n++) ssm.registerInstance(id(n));
 });
 afterAll(async () => {
@@ -48,7 +52,10 @@ const invocation = (commandId: string, instanceId: string) => client.send(new Ge
 describe('sim SSM: SendCommand validation', () => {
   it('refuses 51 instance ids, and takes 50', async () => {
     const ids = Array.from({ length: 51 }, (_, i) => id(i + 1));
-    await expect(send({ InstanceIds: ids })).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringContaining('less than or equal to 50') });
+    await expect(send({ InstanceIds: ids })).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringContaining('less than or equal to 50'),
+    });
     const ok = await send({ InstanceIds: ids.slice(0, 50) });
     expect(ok.Command?.TargetCount).toBe(50);
   });
@@ -101,7 +108,12 @@ describe('sim SSM: invocations on the clock', () => {
     const out = await send({ InstanceIds: [id(4), id(5), id(200)], MaxErrors: '100%' });
     await sim.clock.advance(60_000);
     const commandId = out.Command!.CommandId!;
-    expect(await invocation(commandId, id(4))).toMatchObject({ Status: 'Failed', StatusDetails: 'Failed', ResponseCode: 13, StandardOutputContent: '{"exitCode":13}' });
+    expect(await invocation(commandId, id(4))).toMatchObject({
+      Status: 'Failed',
+      StatusDetails: 'Failed',
+      ResponseCode: 13,
+      StandardOutputContent: '{"exitCode":13}',
+    });
     expect(await invocation(commandId, id(5))).toMatchObject({ Status: 'Failed', StatusDetails: 'Undeliverable', ResponseCode: -1 });
     expect(await invocation(commandId, id(200))).toMatchObject({ StatusDetails: 'InvalidPlatform' });
   });
@@ -137,17 +149,26 @@ describe('sim SSM: reads', () => {
     const ids = Array.from({ length: 60 }, (_, i) => id(21 + i));
     const first = await client.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: ids }], MaxResults: 50 }));
     expect(first.InstanceInformationList).toHaveLength(50);
-    const second = await client.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: ids }], MaxResults: 50, NextToken: first.NextToken }));
+    const second = await client.send(
+      new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: ids }], MaxResults: 50, NextToken: first.NextToken }),
+    );
     expect(second.InstanceInformationList).toHaveLength(10);
     expect(second.NextToken).toBeUndefined();
-    expect([...first.InstanceInformationList!, ...second.InstanceInformationList!].find((i) => i.InstanceId === id(30))).toMatchObject({ PingStatus: 'ConnectionLost', PlatformType: 'Linux' });
+    expect([...first.InstanceInformationList!, ...second.InstanceInformationList!].find((i) => i.InstanceId === id(30))).toMatchObject({
+      PingStatus: 'ConnectionLost',
+      PlatformType: 'Linux',
+    });
     const unmanaged = await client.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: ['i-0aaaaaaaaaaaaaaaa'] }] }));
     expect(unmanaged.InstanceInformationList).toEqual([]);
-    await expect(client.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: Array.from({ length: 101 }, (_, i) => id(i + 1)) }] }))).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(
+      client.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: Array.from({ length: 101 }, (_, i) => id(i + 1)) }] })),
+    ).rejects.toMatchObject({ name: 'ValidationException' });
     await expect(client.send(new DescribeInstanceInformationCommand({ MaxResults: 51 }))).rejects.toMatchObject({ name: 'ValidationException' });
     ssm.registerInstance(id(300));
     ssm.setGone(id(300), 'nonexistent');
-    await expect(client.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [id(1), id(300)] }] }))).rejects.toMatchObject({ name: 'InvalidInstanceId' });
+    await expect(client.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [id(1), id(300)] }] }))).rejects.toMatchObject({
+      name: 'InvalidInstanceId',
+    });
     ssm.setPingStatus(id(30), 'Online');
   });
 
@@ -155,7 +176,14 @@ describe('sim SSM: reads', () => {
     const before = new Date(sim.clock.now()).toISOString();
     const a = await send({ InstanceIds: [id(40), id(41)], Comment: 'find me #0badc0de' });
     await sim.clock.advance(30_000);
-    const commands = await client.send(new ListCommandsCommand({ Filters: [{ key: 'DocumentName', value: DOC }, { key: 'InvokedAfter', value: before }] }));
+    const commands = await client.send(
+      new ListCommandsCommand({
+        Filters: [
+          { key: 'DocumentName', value: DOC },
+          { key: 'InvokedAfter', value: before },
+        ],
+      }),
+    );
     expect(commands.Commands!.map((c) => c.CommandId)).toEqual([a.Command!.CommandId]);
     expect(commands.Commands![0]).toMatchObject({ Comment: 'find me #0badc0de', InstanceIds: [id(40), id(41)], Status: 'Success', CompletedCount: 2 });
     const invocations = await client.send(new ListCommandInvocationsCommand({ CommandId: a.Command!.CommandId, MaxResults: 1, Details: true }));
@@ -163,7 +191,9 @@ describe('sim SSM: reads', () => {
     expect(invocations.CommandInvocations![0]).toMatchObject({ Comment: 'find me #0badc0de', CommandPlugins: [{ Name: 'step1', Status: 'Success' }] });
     const rest = await client.send(new ListCommandInvocationsCommand({ CommandId: a.Command!.CommandId, NextToken: invocations.NextToken }));
     expect(rest.CommandInvocations!.map((i) => i.InstanceId)).toEqual([id(41)]);
-    await expect(client.send(new ListCommandInvocationsCommand({ Filters: [{ key: 'ExecutionStage', value: 'Complete' }] }))).rejects.toMatchObject({ name: 'InvalidFilterKey' });
+    await expect(client.send(new ListCommandInvocationsCommand({ Filters: [{ key: 'ExecutionStage', value: 'Complete' }] }))).rejects.toMatchObject({
+      name: 'InvalidFilterKey',
+    });
     await expect(client.send(new ListCommandsCommand({ NextToken: 'garbage' }))).rejects.toMatchObject({ name: 'InvalidNextToken' });
   });
 

@@ -10,7 +10,13 @@ const RLO = '\u202e'; // RIGHT-TO-LEFT OVERRIDE
 const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
 
 function windowWith(reason: string, extra: Partial<AlertWindow> = {}): AlertWindow {
-  const sample = { at: Date.UTC(2026, 0, 1, 12, 0), reason, hint: `Fix it${RLO}now`, container: `app${NUL}`, taskArn: `arn:aws:ecs:eu-west-1:111122223333:task/prod/abc${RLO}def` };
+  const sample = {
+    at: Date.UTC(2026, 0, 1, 12, 0),
+    reason,
+    hint: `Fix it${RLO}now`,
+    container: `app${NUL}`,
+    taskArn: `arn:aws:ecs:eu-west-1:111122223333:task/prod/abc${RLO}def`,
+  };
   return {
     id: 'alert#prod#web#user-stop',
     cluster: `prod${RLO}`,

@@ -22,10 +22,23 @@ const MIN = 60_000;
 const topic = 'arn:aws:sns:eu-west-1:123456789012:ops';
 
 const alertsConfig = (minSeverity: StoppedWatchSettings['alerts']['minSeverity']) => ({ topicArn: topic, minSeverity, windowMinutes: 10 });
-const classification = (category: Category): Classification => ({ category, severity: SEVERITY[category], hint: HINTS[category], reason: `reason of ${category}` });
+const classification = (category: Category): Classification => ({
+  category,
+  severity: SEVERITY[category],
+  hint: HINTS[category],
+  reason: `reason of ${category}`,
+});
 
 function window(overrides: Partial<AlertWindow> = {}): AlertWindow {
-  const sample = { at: T0, reason: 'OutOfMemoryError: Container killed due to memory usage', hint: HINTS.oom, container: 'app', eventId: 'e-1', taskArn: 'arn:aws:ecs:eu-west-1:123456789012:task/prod/0123456789abcdef', detailType: 'ECS Task State Change' };
+  const sample = {
+    at: T0,
+    reason: 'OutOfMemoryError: Container killed due to memory usage',
+    hint: HINTS.oom,
+    container: 'app',
+    eventId: 'e-1',
+    taskArn: 'arn:aws:ecs:eu-west-1:123456789012:task/prod/0123456789abcdef',
+    detailType: 'ECS Task State Change',
+  };
   return {
     id: alertWindowId('prod', 'web', 'oom'),
     cluster: 'prod',
@@ -171,7 +184,9 @@ describe('alert text', () => {
   });
 
   it('uses the function region when the event had none', () => {
-    expect(renderMessage('first', window({ region: undefined }), 1, ctx).message).toContain('https://us-east-1.console.aws.amazon.com/ecs/v2/clusters/prod/services/web/health?region=us-east-1');
+    expect(renderMessage('first', window({ region: undefined }), 1, ctx).message).toContain(
+      'https://us-east-1.console.aws.amazon.com/ecs/v2/clusters/prod/services/web/health?region=us-east-1',
+    );
   });
 
   it('subjects stay under the SNS limit and in printable ASCII, whatever the names', () => {

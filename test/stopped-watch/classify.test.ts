@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CATEGORIES,
-  HINTS,
-  SEVERITY,
-  classifyEvent,
-  classifyReason,
-  type Category,
-  type Classification,
-} from '../../functions/stopped-watch/classify.ts';
+import { CATEGORIES, HINTS, SEVERITY, classifyEvent, classifyReason, type Category, type Classification } from '../../functions/stopped-watch/classify.ts';
 import { loadAwsEvent, loadAwsEvents, loadStoppedReasons, type StoppedReasonSample } from '../support/fixtures.ts';
 
 const NO_HINT: readonly Category[] = ['deployment-benign', 'user-stop', 'autoscaling', 'unknown'];
@@ -139,7 +131,11 @@ describe('exit 137 and OOM', () => {
   });
 
   it('memory words without an OOM kill are not oom', () => {
-    expect(classifyReason('service web was unable to place a task because no container instance met all of its requirements. The closest matching container-instance abc has insufficient memory available.').category).toBe('placement');
+    expect(
+      classifyReason(
+        'service web was unable to place a task because no container instance met all of its requirements. The closest matching container-instance abc has insufficient memory available.',
+      ).category,
+    ).toBe('placement');
   });
 });
 
@@ -192,7 +188,8 @@ describe('other task shapes built from the real payloads', () => {
 
   it('a pull error in both stoppedReason and the container reason names the container', () => {
     const e = clone(MULTI);
-    const reason = 'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111111111111.dkr.ecr.eu-central-1.amazonaws.com/example-api:v2: 111111111111.dkr.ecr.eu-central-1.amazonaws.com/example-api:v2: not found';
+    const reason =
+      'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111111111111.dkr.ecr.eu-central-1.amazonaws.com/example-api:v2: 111111111111.dkr.ecr.eu-central-1.amazonaws.com/example-api:v2: not found';
     e.detail.stopCode = 'TaskFailedToStart';
     e.detail.stoppedReason = reason;
     e.detail.containers[1].reason = reason;
@@ -220,14 +217,16 @@ describe('other task shapes built from the real payloads', () => {
 
   it('ELB health check stops are health-check-elb even with stopCode ServiceSchedulerInitiated', () => {
     const e = clone('ecs-task-state-change-stopped-scaling-ec2-exit137.json');
-    e.detail.stoppedReason = 'Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-2:111122223333:targetgroup/web/0123456789abcdef)';
+    e.detail.stoppedReason =
+      'Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-2:111122223333:targetgroup/web/0123456789abcdef)';
     expect(classifyEvent(e)).toMatchObject({ category: 'health-check-elb', severity: 'high' });
   });
 
   it('a ResourceInitializationError stop with TaskFailedToStart gets its finer cause', () => {
     const e = clone(MULTI);
     e.detail.stopCode = 'TaskFailedToStart';
-    e.detail.stoppedReason = 'ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: mount.nfs4: Connection timed out : unsuccessful EFS utils command execution; code: 32';
+    e.detail.stoppedReason =
+      'ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: mount.nfs4: Connection timed out : unsuccessful EFS utils command execution; code: 32';
     expect(classifyEvent(e)!.category).toBe('resource-init-efs');
   });
 
@@ -325,45 +324,122 @@ const DOC_STRINGS: ReadonlyArray<readonly [Category, string, { stopCode?: string
   ['oom', 'OutOfMemoryError: container killed due to memory usage', { exitCode: 137 }],
   ['essential-exit', 'EssentialContainerExited', { field: 'stopCode', stopCode: 'EssentialContainerExited' }],
   ['essential-exit', 'Essential container in task exited', { stopCode: 'EssentialContainerExited', exitCode: 1 }],
-  ['command-not-found', 'CannotStartContainerError: Error response from daemon: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/app/entrypoint.sh": permission denied: unknown'],
+  [
+    'command-not-found',
+    'CannotStartContainerError: Error response from daemon: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/app/entrypoint.sh": permission denied: unknown',
+  ],
   ['exec-format', 'exec /usr/local/bin/docker-entrypoint.sh: exec format error'],
-  ['command-not-found', 'CannotStartContainerError: Error response from daemon: OCI runtime create failed: container_linux.go:349: starting container process caused \\"exec: \\\\\\"node\\\\\\": executable file not found in $PATH\\": unknown'],
+  [
+    'command-not-found',
+    'CannotStartContainerError: Error response from daemon: OCI runtime create failed: container_linux.go:349: starting container process caused \\"exec: \\\\\\"node\\\\\\": executable file not found in $PATH\\": unknown',
+  ],
   ['health-check-container', 'Task failed container health checks'],
   ['health-check-container', '(service web) (task 0123456789abcdef) failed container health checks.'],
   ['health-check-elb', 'Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/web/0123456789abcdef)'],
   ['health-check-elb', 'service web (port 8080) is unhealthy in target-group web due to (reason Health checks failed with these codes: [502]).'],
-  ['image-pull-auth', "CannotPullContainerError: Error response from daemon: pull access denied for myapp, repository does not exist or may require 'docker login': denied: requested access to the resource is denied"],
-  ['image-pull-auth', 'CannotPullContainerError: Error response from daemon: Get https://111122223333.dkr.ecr.us-east-1.amazonaws.com/v2/app/manifests/latest: no basic auth credentials'],
-  ['image-pull-auth', 'CannotPullContainerError: inspect image has been retried 5 time(s): httpReaderSeeker: failed open: unexpected status code https://111122223333.dkr.ecr.us-east-1.amazonaws.com/v2/app/manifests/sha256:0a1b: 403 Forbidden'],
-  ['image-pull-not-found', 'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111122223333.dkr.ecr.us-east-1.amazonaws.com/app:latest: 111122223333.dkr.ecr.us-east-1.amazonaws.com/app:latest: not found'],
-  ['image-pull-not-found', 'CannotPullContainerError: Error response from daemon: manifest for 111122223333.dkr.ecr.us-east-1.amazonaws.com/app:v2 not found: manifest unknown: Requested image not found'],
-  ['image-pull-not-found', '(service backend) was unable to place a task. Reason: CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111122223333.dkr.ecr.us-east-1.amazonaws.com/nginx:latest: not found.', { field: 'serviceEvent.message' }],
-  ['image-pull-network', 'CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref docker.io/library/nginx:latest: failed to do request: Head "https://registry-1.docker.io/v2/library/nginx/manifests/latest": dial tcp 44.205.64.79:443: i/o timeout'],
+  [
+    'image-pull-auth',
+    "CannotPullContainerError: Error response from daemon: pull access denied for myapp, repository does not exist or may require 'docker login': denied: requested access to the resource is denied",
+  ],
+  [
+    'image-pull-auth',
+    'CannotPullContainerError: Error response from daemon: Get https://111122223333.dkr.ecr.us-east-1.amazonaws.com/v2/app/manifests/latest: no basic auth credentials',
+  ],
+  [
+    'image-pull-auth',
+    'CannotPullContainerError: inspect image has been retried 5 time(s): httpReaderSeeker: failed open: unexpected status code https://111122223333.dkr.ecr.us-east-1.amazonaws.com/v2/app/manifests/sha256:0a1b: 403 Forbidden',
+  ],
+  [
+    'image-pull-not-found',
+    'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111122223333.dkr.ecr.us-east-1.amazonaws.com/app:latest: 111122223333.dkr.ecr.us-east-1.amazonaws.com/app:latest: not found',
+  ],
+  [
+    'image-pull-not-found',
+    'CannotPullContainerError: Error response from daemon: manifest for 111122223333.dkr.ecr.us-east-1.amazonaws.com/app:v2 not found: manifest unknown: Requested image not found',
+  ],
+  [
+    'image-pull-not-found',
+    '(service backend) was unable to place a task. Reason: CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111122223333.dkr.ecr.us-east-1.amazonaws.com/nginx:latest: not found.',
+    { field: 'serviceEvent.message' },
+  ],
+  [
+    'image-pull-network',
+    'CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref docker.io/library/nginx:latest: failed to do request: Head "https://registry-1.docker.io/v2/library/nginx/manifests/latest": dial tcp 44.205.64.79:443: i/o timeout',
+  ],
   ['image-pull-network', 'CannotPullContainerError: context canceled'],
-  ['image-pull-network', 'CannotPullContainerError: Error response from daemon: Get https://registry-1.docker.io/v2/: net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)'],
-  ['image-pull-rate-limit', 'CannotPullContainerError: inspect image has been retried 1 time(s): httpReaderSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/node/manifests/sha256:0a1b: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit'],
-  ['image-pull-platform', "CannotPullContainerError: pull image manifest has been retried 7 time(s): image Manifest does not contain descriptor matching platform 'linux/amd64'"],
+  [
+    'image-pull-network',
+    'CannotPullContainerError: Error response from daemon: Get https://registry-1.docker.io/v2/: net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)',
+  ],
+  [
+    'image-pull-rate-limit',
+    'CannotPullContainerError: inspect image has been retried 1 time(s): httpReaderSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/node/manifests/sha256:0a1b: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit',
+  ],
+  [
+    'image-pull-platform',
+    "CannotPullContainerError: pull image manifest has been retried 7 time(s): image Manifest does not contain descriptor matching platform 'linux/amd64'",
+  ],
   ['image-pull-platform', 'CannotPullContainerError: Error response from daemon: no matching manifest for linux/arm64/v8 in the manifest list entries'],
-  ['image-pull-disk-full', 'CannotPullContainerError: failed to register layer: Error processing tar file(exit status 1): write /usr/lib/x86_64-linux-gnu/libLLVM-15.so.1: no space left on device'],
-  ['image-pull-disk-full', 'CannotCreateContainerError: Error response from daemon: devmapper: Thin Pool has 0 free data blocks which is less than minimum required 163840 free data blocks. Create more free space in thin pool or use dm.min_free_space option to change behavior'],
-  ['image-pull-unknown', 'CannotPullContainerError: failed to extract layer sha256:0a1b: failed to get stream processor for application/vnd.in-toto+json: no processor for media-type: unknown'],
-  ['container-create-error', 'CannotCreateContainerError: Error response from daemon: Conflict. The container name "/ecs-web-1-web-e4b2f1" is already in use by container "0a1b". You have to remove (or rename) that container to be able to reuse that name.'],
-  ['container-start-error', 'CannotStartContainerError: Error response from daemon: driver failed programming external connectivity on endpoint ecs-web-1-web (0a1b): Bind for 0.0.0.0:80 failed: port is already allocated'],
+  [
+    'image-pull-disk-full',
+    'CannotPullContainerError: failed to register layer: Error processing tar file(exit status 1): write /usr/lib/x86_64-linux-gnu/libLLVM-15.so.1: no space left on device',
+  ],
+  [
+    'image-pull-disk-full',
+    'CannotCreateContainerError: Error response from daemon: devmapper: Thin Pool has 0 free data blocks which is less than minimum required 163840 free data blocks. Create more free space in thin pool or use dm.min_free_space option to change behavior',
+  ],
+  [
+    'image-pull-unknown',
+    'CannotPullContainerError: failed to extract layer sha256:0a1b: failed to get stream processor for application/vnd.in-toto+json: no processor for media-type: unknown',
+  ],
+  [
+    'container-create-error',
+    'CannotCreateContainerError: Error response from daemon: Conflict. The container name "/ecs-web-1-web-e4b2f1" is already in use by container "0a1b". You have to remove (or rename) that container to be able to reuse that name.',
+  ],
+  [
+    'container-start-error',
+    'CannotStartContainerError: Error response from daemon: driver failed programming external connectivity on endpoint ecs-web-1-web (0a1b): Bind for 0.0.0.0:80 failed: port is already allocated',
+  ],
   ['container-start-error', 'CannotStartContainerError: failed to get container status: context deadline exceeded'],
   ['resource-init-secrets', 'ResourceInitializationError: unable to pull secrets or registry auth: pull command failed: : signal: killed'],
-  ['resource-init-secrets', 'ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/efs-password-AbCdEf from secrets manager: AccessDeniedException: User: arn:aws:sts::111122223333:assumed-role/ecsTaskExecutionRole/0a1b is not authorized to perform: secretsmanager:GetSecretValue'],
-  ['resource-init-secrets', 'ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve ecr registry auth: service call has been retried 3 time(s): RequestError: send request failed caused by: Post "https://api.ecr.us-east-1.amazonaws.com/": dial tcp 52.46.1.1:443: i/o timeout'],
-  ['resource-init-secrets', 'ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secrets from ssm: service call has been retried 1 time(s)'],
+  [
+    'resource-init-secrets',
+    'ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/efs-password-AbCdEf from secrets manager: AccessDeniedException: User: arn:aws:sts::111122223333:assumed-role/ecsTaskExecutionRole/0a1b is not authorized to perform: secretsmanager:GetSecretValue',
+  ],
+  [
+    'resource-init-secrets',
+    'ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve ecr registry auth: service call has been retried 3 time(s): RequestError: send request failed caused by: Post "https://api.ecr.us-east-1.amazonaws.com/": dial tcp 52.46.1.1:443: i/o timeout',
+  ],
+  [
+    'resource-init-secrets',
+    'ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secrets from ssm: service call has been retried 1 time(s)',
+  ],
   ['resource-init-network', 'ResourceInitializationError: failed to configure ENI: failed to setup regular eni: netplugin failed with no error message'],
   ['resource-init-network', 'Timeout waiting for network interface provisioning to complete.'],
-  ['resource-init-efs', "ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: b'mount.nfs4: access denied by server while mounting 127.0.0.1:/' : unsuccessful EFS utils command execution; code: 32"],
-  ['resource-init-logging', 'ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist. : exit status 1'],
-  ['resource-init-logging', 'CannotStartContainerError: Error response from daemon: failed to initialize logging driver: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist.'],
+  [
+    'resource-init-efs',
+    "ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: b'mount.nfs4: access denied by server while mounting 127.0.0.1:/' : unsuccessful EFS utils command execution; code: 32",
+  ],
+  [
+    'resource-init-logging',
+    'ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist. : exit status 1',
+  ],
+  [
+    'resource-init-logging',
+    'CannotStartContainerError: Error response from daemon: failed to initialize logging driver: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist.',
+  ],
   ['task-failed-to-start', 'TaskFailedToStart', { field: 'stopCode', stopCode: 'TaskFailedToStart' }],
-  ['container-start-error', 'ResourceInitializationError: failed to create new container runtime task: failed to create shim task: OCI runtime create failed: unknown'],
+  [
+    'container-start-error',
+    'ResourceInitializationError: failed to create new container runtime task: failed to create shim task: OCI runtime create failed: unknown',
+  ],
   ['resource-init-other', 'ResourceInitializationError: resource cannot be initialized for task %s: %v'],
   ['placement', 'service web was unable to place a task. Reason: The requested CPU configuration is above your limit.', { field: 'serviceEvent.message' }],
-  ['placement', 'service web was unable to place a task because no container instance met all of its requirements. Reason: No Container Instances were found in your cluster.', { field: 'serviceEvent.message' }],
+  [
+    'placement',
+    'service web was unable to place a task because no container instance met all of its requirements. Reason: No Container Instances were found in your cluster.',
+    { field: 'serviceEvent.message' },
+  ],
   ['placement', 'RESOURCE:MEMORY', { field: 'serviceAction.reason' }],
   ['spot', 'SpotInterruption', { field: 'stopCode', stopCode: 'SpotInterruption' }],
   ['spot', 'Your Spot Task was interrupted.', { stopCode: 'TerminationNotice' }],
@@ -374,7 +450,11 @@ const DOC_STRINGS: ReadonlyArray<readonly [Category, string, { stopCode?: string
   ['agent', 'CannotInspectContainerError: Could not transition to inspecting; timed out after waiting 30s'],
   ['deployment-benign', 'Scaling activity initiated by (deployment ecs-svc/9909299324976484585)', { stopCode: 'ServiceSchedulerInitiated', exitCode: 137 }],
   ['deployment-benign', 'ECS deployment ecs-svc/123 completed.', { field: 'deploymentEvent.reason' }],
-  ['deployment-failed', 'service web was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.', { field: 'serviceEvent.message' }],
+  [
+    'deployment-failed',
+    'service web was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.',
+    { field: 'serviceEvent.message' },
+  ],
   ['deployment-failed', 'ECS deployment circuit breaker: task failed health checks.', { field: 'deploymentEvent.reason' }],
   ['deployment-rollback', 'ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/123.', { field: 'deploymentEvent.reason' }],
   ['user-stop', 'Task stopped by user', { stopCode: 'UserInitiated' }],
@@ -407,7 +487,9 @@ describe('hints', () => {
   it('name the setting to change', () => {
     const hint = (text: string, ctx?: Parameters<typeof classifyReason>[1]) => classifyReason(text, ctx).hint ?? '';
     expect(hint('OutOfMemoryError: Container killed due to memory usage')).toMatch(/`memory`\/`memoryReservation`/);
-    const thin = hint('CannotCreateContainerError: API error (500): devmapper: Thin Pool has 10 free data blocks which is less than minimum required 4454 free data blocks.');
+    const thin = hint(
+      'CannotCreateContainerError: API error (500): devmapper: Thin Pool has 10 free data blocks which is less than minimum required 4454 free data blocks.',
+    );
     expect(thin).toMatch(/ecs-caretaker/);
     expect(thin).toMatch(/ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION/);
     expect(thin).toMatch(/ECS_IMAGE_CLEANUP_INTERVAL/);
@@ -417,8 +499,16 @@ describe('hints', () => {
     expect(hint('service web was unable to place a task because no container instance met all of its requirements.')).toMatch(/placementConstraints/);
     expect(hint('ECS deployment circuit breaker: task failed to start.')).toMatch(/minimumHealthyPercent/);
     expect(hint('DockerTimeoutError: Could not transition to created; timed out after waiting 4m0s')).toMatch(/agent/);
-    expect(hint('ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: dial tcp 10.0.0.1:443: i/o timeout')).toMatch(/VPC endpoints/);
-    expect(hint('ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: AccessDeniedException: not authorized to perform: secretsmanager:GetSecretValue')).toMatch(/secretsmanager:GetSecretValue/);
+    expect(
+      hint(
+        'ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: dial tcp 10.0.0.1:443: i/o timeout',
+      ),
+    ).toMatch(/VPC endpoints/);
+    expect(
+      hint(
+        'ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: AccessDeniedException: not authorized to perform: secretsmanager:GetSecretValue',
+      ),
+    ).toMatch(/secretsmanager:GetSecretValue/);
     expect(hint('Essential container in task exited', { exitCode: 139 })).toMatch(/segmentation fault/);
   });
 
@@ -479,16 +569,51 @@ describe('malformed events never throw', () => {
     ['no detail', { 'detail-type': 'ECS Task State Change' }, /detail missing/],
     ['detail is a string', { 'detail-type': 'ECS Task State Change', detail: 'STOPPED' }, /detail missing or not an object/],
     ['task without lastStatus', { 'detail-type': 'ECS Task State Change', detail: {} }, /detail\.lastStatus missing/],
-    ['containers not an array', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', stoppedReason: 'Essential container in task exited', containers: { name: 'app' } } }, /detail\.containers is not an array \(got object\)/],
-    ['a container that is not an object', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', containers: [null] } }, /detail\.containers\[0\] is not an object/],
-    ['a non-numeric exit code', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', containers: [{ name: 'app', exitCode: 'abc' }] } }, /containers\[0\]\.exitCode is not a number/],
-    ['a numeric container reason', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', containers: [{ name: 'app', reason: 137 }] } }, /containers\[0\]\.reason is not a string/],
-    ['a numeric stoppedReason', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', stoppedReason: 42 } }, /stoppedReason is not a string/],
-    ['a STOPPED task with nothing to go on', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED' } }, /without stoppedReason, stopCode or container reasons/],
+    [
+      'containers not an array',
+      {
+        'detail-type': 'ECS Task State Change',
+        detail: { lastStatus: 'STOPPED', stoppedReason: 'Essential container in task exited', containers: { name: 'app' } },
+      },
+      /detail\.containers is not an array \(got object\)/,
+    ],
+    [
+      'a container that is not an object',
+      { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', containers: [null] } },
+      /detail\.containers\[0\] is not an object/,
+    ],
+    [
+      'a non-numeric exit code',
+      { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', containers: [{ name: 'app', exitCode: 'abc' }] } },
+      /containers\[0\]\.exitCode is not a number/,
+    ],
+    [
+      'a numeric container reason',
+      { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', containers: [{ name: 'app', reason: 137 }] } },
+      /containers\[0\]\.reason is not a string/,
+    ],
+    [
+      'a numeric stoppedReason',
+      { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', stoppedReason: 42 } },
+      /stoppedReason is not a string/,
+    ],
+    [
+      'a STOPPED task with nothing to go on',
+      { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED' } },
+      /without stoppedReason, stopCode or container reasons/,
+    ],
     ['service action without eventName', { 'detail-type': 'ECS Service Action', detail: {} }, /detail\.eventName missing/],
     ['deployment without eventName', { 'detail-type': 'ECS Deployment State Change', detail: { reason: 'x' } }, /detail\.eventName missing/],
-    ['deployment with a numeric reason', { 'detail-type': 'ECS Deployment State Change', detail: { eventName: 'SERVICE_DEPLOYMENT_FAILED', reason: 1 } }, /detail\.reason is not a string/],
-    ['container instance without agentConnected', { 'detail-type': 'ECS Container Instance State Change', detail: { status: 'ACTIVE' } }, /detail\.agentConnected missing/],
+    [
+      'deployment with a numeric reason',
+      { 'detail-type': 'ECS Deployment State Change', detail: { eventName: 'SERVICE_DEPLOYMENT_FAILED', reason: 1 } },
+      /detail\.reason is not a string/,
+    ],
+    [
+      'container instance without agentConnected',
+      { 'detail-type': 'ECS Container Instance State Change', detail: { status: 'ACTIVE' } },
+      /detail\.agentConnected missing/,
+    ],
     ['an unsupported detail-type', { 'detail-type': 'EC2 Instance State-change Notification', detail: {} }, /unsupported detail-type/],
   ];
 
@@ -512,7 +637,10 @@ describe('malformed events never throw', () => {
   });
 
   it('a missing containers array is fine when the task-level fields are present', () => {
-    const got = classifyEvent({ 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', stoppedReason: 'Task stopped by user', stopCode: 'UserInitiated' } });
+    const got = classifyEvent({
+      'detail-type': 'ECS Task State Change',
+      detail: { lastStatus: 'STOPPED', stoppedReason: 'Task stopped by user', stopCode: 'UserInitiated' },
+    });
     expect(got).toMatchObject({ category: 'user-stop', severity: 'info', reason: 'Task stopped by user' });
   });
 });
@@ -565,18 +693,32 @@ describe('the finer hint of a sub-cause', () => {
   const hint = (text: string, ctx?: Parameters<typeof classifyReason>[1]) => classifyReason(text, ctx).hint;
 
   it('secrets: a timeout points at the route, a refusal at the role, anything else gets the category hint', () => {
-    const timedOut = hint('ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve ecr registry auth: service call has been retried 3 time(s): RequestError: send request failed caused by: Post "https://api.ecr.us-east-1.amazonaws.com/": net/http: TLS handshake timeout');
+    const timedOut = hint(
+      'ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve ecr registry auth: service call has been retried 3 time(s): RequestError: send request failed caused by: Post "https://api.ecr.us-east-1.amazonaws.com/": net/http: TLS handshake timeout',
+    );
     expect(timedOut).toMatch(/^The task timed out fetching its secrets/);
-    const refused = hint('ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: User: arn:aws:sts::111122223333:assumed-role/ecsTaskExecutionRole/0a1b is not authorized to perform: secretsmanager:GetSecretValue on resource: prod/db');
+    const refused = hint(
+      'ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: User: arn:aws:sts::111122223333:assumed-role/ecsTaskExecutionRole/0a1b is not authorized to perform: secretsmanager:GetSecretValue on resource: prod/db',
+    );
     expect(refused).toMatch(/^The task execution role may not read a referenced secret/);
-    expect(hint('ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secrets from ssm: service call has been retried 1 time(s)')).toBe(HINTS['resource-init-secrets']);
+    expect(
+      hint(
+        'ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secrets from ssm: service call has been retried 1 time(s)',
+      ),
+    ).toBe(HINTS['resource-init-secrets']);
     // A timeout in another resource keeps that resource's hint.
-    expect(hint('ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: mount.nfs4: Connection timed out : unsuccessful EFS utils command execution; code: 32')).toBe(HINTS['resource-init-efs']);
+    expect(
+      hint(
+        'ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: stderr: mount.nfs4: Connection timed out : unsuccessful EFS utils command execution; code: 32',
+      ),
+    ).toBe(HINTS['resource-init-efs']);
   });
 
   it('a ResourceInitializationError no stage names says to read the text after the colon', () => {
     // The ResourceInitializationError carried inside a real CannotStartContainerError of the corpus: no secrets, EFS, logging or network stage.
-    const c = classifyReason('ResourceInitializationError: unable to create new container: mount callback failed on /tmp/containerd-mount916692511: open /tmp/containerd-mount916692511/etc/passwd: no such file or directory');
+    const c = classifyReason(
+      'ResourceInitializationError: unable to create new container: mount callback failed on /tmp/containerd-mount916692511: open /tmp/containerd-mount916692511/etc/passwd: no such file or directory',
+    );
     expect(c.category).toBe('resource-init-other');
     expect(c.hint).toBe(HINTS['resource-init-other']);
     expect(c.hint).toMatch(/\(ResourceInitializationError\): the text after the colon names the resource/);
@@ -584,7 +726,9 @@ describe('the finer hint of a sub-cause', () => {
 
   it('Fargate\'s "container runtime task" under ResourceInitializationError is a container that could not start, not a resource', () => {
     // Before the classifier by evidence this was task-failed-to-start; a class now falls back to its own family, never to task-failed-to-start.
-    const c = classifyReason('ResourceInitializationError: failed to create new container runtime task: failed to create shim task: OCI runtime create failed: unknown');
+    const c = classifyReason(
+      'ResourceInitializationError: failed to create new container runtime task: failed to create shim task: OCI runtime create failed: unknown',
+    );
     expect(c.category).toBe('container-start-error');
     expect(c.hint).toBe(HINTS['container-start-error']);
   });
@@ -603,7 +747,11 @@ describe('the finer hint of a sub-cause', () => {
     expect(hint('container health check CMD-SHELL curl -f http://localhost:8080/health failed')).toMatch(/^The container `healthCheck` targets `localhost`/);
     expect(hint('Task failed container health checks')).toBe(HINTS['health-check-container']);
     // Other categories never get the health-check sub-hints, localhost or not.
-    expect(hint('service web was unable to place a task because no container instance met all of its requirements. The closest matching container-instance localhost-abc has insufficient memory available.')).toBe(HINTS.placement);
+    expect(
+      hint(
+        'service web was unable to place a task because no container instance met all of its requirements. The closest matching container-instance localhost-abc has insufficient memory available.',
+      ),
+    ).toBe(HINTS.placement);
   });
 });
 
@@ -625,11 +773,16 @@ describe('classifyReason and its context', () => {
   });
 
   it('a scheduler stop with a reason no rule knows is still a benign deployment stop', () => {
-    expect(classifyReason('Task replaced by the scheduler', { stopCode: 'ServiceSchedulerInitiated' })).toMatchObject({ category: 'deployment-benign', severity: 'info', hint: undefined });
+    expect(classifyReason('Task replaced by the scheduler', { stopCode: 'ServiceSchedulerInitiated' })).toMatchObject({
+      category: 'deployment-benign',
+      severity: 'info',
+      hint: undefined,
+    });
   });
 
   it('a Service Action reason that names a cause keeps it', () => {
-    const pull = 'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111122223333.dkr.ecr.us-east-1.amazonaws.com/app:v9: not found';
+    const pull =
+      'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111122223333.dkr.ecr.us-east-1.amazonaws.com/app:v9: not found';
     expect(classifyReason(pull, { field: 'serviceAction.reason' }).category).toBe('image-pull-not-found');
   });
 
@@ -650,7 +803,10 @@ describe('classifyReason and its context', () => {
 const WORDINGS: ReadonlyArray<readonly [Category, string]> = [
   ['oom', 'container app was OOMKilled'],
   ['oom', 'Memory cgroup stats: oom-kill:constraint=CONSTRAINT_MEMCG,task_memcg=/ecs/0a1b/app'],
-  ['image-pull-network', 'CannotPullContainerError: failed to copy: httpReadSeeker: failed open: failed to do request: Get "https://registry-1.docker.io/v2/library/node/blobs/sha256:0a1b": net/http: timeout awaiting response headers'],
+  [
+    'image-pull-network',
+    'CannotPullContainerError: failed to copy: httpReadSeeker: failed open: failed to do request: Get "https://registry-1.docker.io/v2/library/node/blobs/sha256:0a1b": net/http: timeout awaiting response headers',
+  ],
   ['image-pull-platform', 'CannotPullContainerError: Error response from daemon: image operating system "windows" cannot be used on this platform'],
   ['resource-init-network', 'ResourceInitializationError: failed to configure ENI: failed to setup regular eni: context deadline exceeded'],
   ['deployment-rollback', 'ECS deployment circuit breaker: tasks failed to start; rolled back to the previous deployment ecs-svc/1234567890.'],
@@ -663,7 +819,10 @@ const WORDINGS: ReadonlyArray<readonly [Category, string]> = [
   ['task-failed-to-start', 'Timeout waiting for the EBS volume attachment to complete'],
   ['health-check-container', 'container app healthcheck command timed out after 5s'],
   ['image-pull-disk-full', 'WARNING: Thin pool docker-thinpool data is now 100.00% full.'],
-  ['resource-init-logging', 'Error response from daemon: failed to initialize logging driver: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist.'],
+  [
+    'resource-init-logging',
+    'Error response from daemon: failed to initialize logging driver: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist.',
+  ],
   ['resource-init-efs', 'Failed to mount EFS volume fs-0123456789abcdef0: mount.nfs4: access denied by server while mounting 127.0.0.1:/'],
   ['health-check-container', 'Task failed container health checks: /bin/sh: 1: curl: not found'],
 ];
@@ -676,11 +835,14 @@ describe('other wordings of the same causes', () => {
 
 describe('task events: which container and which text', () => {
   const MULTI = 'ecs-task-state-change-stopped-essential-exit-multicontainer.json';
-  const PULL_NOT_FOUND = 'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111122223333.dkr.ecr.us-east-1.amazonaws.com/envoy:v1.29: not found';
-  const PULL_RATE = 'CannotPullContainerError: inspect image has been retried 1 time(s): httpReaderSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/node/manifests/sha256:0a1b: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit.';
-  const task = (detail: Record<string, unknown>) => classifyEvent({ 'detail-type': 'ECS Task State Change', source: 'aws.ecs', detail: { lastStatus: 'STOPPED', ...detail } });
+  const PULL_NOT_FOUND =
+    'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111122223333.dkr.ecr.us-east-1.amazonaws.com/envoy:v1.29: not found';
+  const PULL_RATE =
+    'CannotPullContainerError: inspect image has been retried 1 time(s): httpReaderSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/node/manifests/sha256:0a1b: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit.';
+  const task = (detail: Record<string, unknown>) =>
+    classifyEvent({ 'detail-type': 'ECS Task State Change', source: 'aws.ecs', detail: { lastStatus: 'STOPPED', ...detail } });
 
-  it('an essential container\'s cause beats a sidecar\'s (essential: false) of the same weight', () => {
+  it("an essential container's cause beats a sidecar's (essential: false) of the same weight", () => {
     const e = clone(MULTI);
     delete e.detail.stopCode;
     delete e.detail.stoppedReason;
@@ -716,12 +878,18 @@ describe('task events: which container and which text', () => {
   });
 
   it('a named container cause is used when the task says nothing itself', () => {
-    expect(task({ containers: [{ name: 'app', reason: PULL_RATE }] })).toMatchObject({ category: 'image-pull-rate-limit', container: 'app', reason: PULL_RATE });
+    expect(task({ containers: [{ name: 'app', reason: PULL_RATE }] })).toMatchObject({
+      category: 'image-pull-rate-limit',
+      container: 'app',
+      reason: PULL_RATE,
+    });
   });
 
   it('null fields are absent fields, and an empty container reason says nothing', () => {
     expect(task({ stoppedReason: null, stopCode: 'UserInitiated', containers: null })).toMatchObject({ category: 'user-stop', reason: 'UserInitiated' });
-    expect(task({ stoppedReason: 'Essential container in task exited', containers: [{ name: 'app', reason: '', exitCode: null, essential: null }] })).toMatchObject({
+    expect(
+      task({ stoppedReason: 'Essential container in task exited', containers: [{ name: 'app', reason: '', exitCode: null, essential: null }] }),
+    ).toMatchObject({
       category: 'essential-exit',
       container: undefined,
       hint: HINTS['essential-exit'],
@@ -729,10 +897,14 @@ describe('task events: which container and which text', () => {
   });
 
   it('an empty container reason is no reason: a task with nothing else says so', () => {
-    expect(task({ containers: [{ name: 'app', reason: '' }] })).toMatchObject({ category: 'unknown', reason: 'STOPPED task without stoppedReason, stopCode or container reasons', container: undefined });
+    expect(task({ containers: [{ name: 'app', reason: '' }] })).toMatchObject({
+      category: 'unknown',
+      reason: 'STOPPED task without stoppedReason, stopCode or container reasons',
+      container: undefined,
+    });
   });
 
-  it('the task\'s own named cause wins over another named cause in a container', () => {
+  it("the task's own named cause wins over another named cause in a container", () => {
     const c = task({
       stoppedReason: 'Host EC2 (instance i-0123456789abcdef0) terminated.',
       containers: [{ name: 'app', reason: 'DockerTimeoutError: Could not transition to stopped; timed out after waiting 30s' }],
@@ -745,7 +917,11 @@ describe('task events: which container and which text', () => {
   });
 
   it('a stop code ECS adds one day: the unrecognised container reason is kept, else the code itself', () => {
-    expect(task({ stopCode: 'SomethingNew', containers: [{ name: 'app', reason: 'a reason from the future' }] })).toMatchObject({ category: 'unknown', reason: 'a reason from the future', container: 'app' });
+    expect(task({ stopCode: 'SomethingNew', containers: [{ name: 'app', reason: 'a reason from the future' }] })).toMatchObject({
+      category: 'unknown',
+      reason: 'a reason from the future',
+      container: 'app',
+    });
     expect(task({ stopCode: 'SomethingNew' })).toMatchObject({ category: 'unknown', reason: 'SomethingNew' });
   });
 
@@ -762,19 +938,53 @@ describe('task events: which container and which text', () => {
 
   it('essential-exit: SIGTERM, SIGKILL and SIGINT exits are what ECS did to the others; the application exit code is the culprit', () => {
     for (const signal of [137, 143, 130]) {
-      const c = task({ stoppedReason: 'Essential container in task exited', containers: [{ name: 'envoy', exitCode: signal }, { name: 'app', exitCode: 1 }] });
+      const c = task({
+        stoppedReason: 'Essential container in task exited',
+        containers: [
+          { name: 'envoy', exitCode: signal },
+          { name: 'app', exitCode: 1 },
+        ],
+      });
       expect(c?.container, String(signal)).toBe('app');
     }
   });
 
   it('essential-exit: the exit code counts before the essential flag, which only breaks ties', () => {
-    expect(task({ stoppedReason: 'Essential container in task exited', containers: [{ name: 'init', exitCode: 0, essential: true }, { name: 'app', exitCode: 1 }] })?.container).toBe('app');
-    expect(task({ stoppedReason: 'Essential container in task exited', containers: [{ name: 'envoy', exitCode: 1 }, { name: 'app', exitCode: 1, essential: true }] })?.container).toBe('app');
-    expect(task({ stoppedReason: 'Essential container in task exited', containers: [{ name: 'worker', exitCode: 2 }, { name: 'app', exitCode: 1 }] })?.container).toBe('worker');
+    expect(
+      task({
+        stoppedReason: 'Essential container in task exited',
+        containers: [
+          { name: 'init', exitCode: 0, essential: true },
+          { name: 'app', exitCode: 1 },
+        ],
+      })?.container,
+    ).toBe('app');
+    expect(
+      task({
+        stoppedReason: 'Essential container in task exited',
+        containers: [
+          { name: 'envoy', exitCode: 1 },
+          { name: 'app', exitCode: 1, essential: true },
+        ],
+      })?.container,
+    ).toBe('app');
+    expect(
+      task({
+        stoppedReason: 'Essential container in task exited',
+        containers: [
+          { name: 'worker', exitCode: 2 },
+          { name: 'app', exitCode: 1 },
+        ],
+      })?.container,
+    ).toBe('worker');
   });
 
   it('essential-exit without any exit code names no container and gives the generic hint', () => {
-    expect(task({ stoppedReason: 'Essential container in task exited', containers: [{ name: 'app' }] })).toMatchObject({ category: 'essential-exit', container: undefined, hint: HINTS['essential-exit'] });
+    expect(task({ stoppedReason: 'Essential container in task exited', containers: [{ name: 'app' }] })).toMatchObject({
+      category: 'essential-exit',
+      container: undefined,
+      hint: HINTS['essential-exit'],
+    });
   });
 
   it('a health check failure in a one-container task gets the category hint, and names the container only when it is UNHEALTHY', () => {
@@ -790,38 +1000,71 @@ describe('task events: which container and which text', () => {
       stoppedReason: 'container health check CMD-SHELL curl -f http://localhost:8080/health failed',
       containers: [{ name: 'envoy' }, { name: 'app', healthStatus: 'UNHEALTHY' }],
     });
-    expect(c).toMatchObject({ category: 'health-check-container', container: 'app', hint: expect.stringMatching(/^The container `healthCheck` targets `localhost`/) });
+    expect(c).toMatchObject({
+      category: 'health-check-container',
+      container: 'app',
+      hint: expect.stringMatching(/^The container `healthCheck` targets `localhost`/),
+    });
   });
 
   it('an UNHEALTHY container is not named as the cause of a stop it did not cause', () => {
-    expect(task({ stopCode: 'SpotInterruption', stoppedReason: 'Your Spot Task was interrupted.', containers: [{ name: 'app', healthStatus: 'UNHEALTHY' }] })).toMatchObject({ category: 'spot', container: undefined });
+    expect(
+      task({ stopCode: 'SpotInterruption', stoppedReason: 'Your Spot Task was interrupted.', containers: [{ name: 'app', healthStatus: 'UNHEALTHY' }] }),
+    ).toMatchObject({ category: 'spot', container: undefined });
   });
 });
 
 describe('service, deployment and container instance events: the rest of the vocabulary', () => {
-  const service = (detail: Record<string, unknown>) => classifyEvent({ 'detail-type': 'ECS Service Action', source: 'aws.ecs', detail: { eventType: 'ERROR', ...detail } });
-  const deployment = (detail: Record<string, unknown>) => classifyEvent({ 'detail-type': 'ECS Deployment State Change', source: 'aws.ecs', detail: { eventType: 'INFO', ...detail } });
-  const instance = (detail: Record<string, unknown>) => classifyEvent({ 'detail-type': 'ECS Container Instance State Change', source: 'aws.ecs', detail: { agentConnected: false, ...detail } });
+  const service = (detail: Record<string, unknown>) =>
+    classifyEvent({ 'detail-type': 'ECS Service Action', source: 'aws.ecs', detail: { eventType: 'ERROR', ...detail } });
+  const deployment = (detail: Record<string, unknown>) =>
+    classifyEvent({ 'detail-type': 'ECS Deployment State Change', source: 'aws.ecs', detail: { eventType: 'INFO', ...detail } });
+  const instance = (detail: Record<string, unknown>) =>
+    classifyEvent({ 'detail-type': 'ECS Container Instance State Change', source: 'aws.ecs', detail: { agentConnected: false, ...detail } });
 
   it('a placement failure is placement whatever its reason code', () => {
     expect(service({ eventName: 'SERVICE_TASK_PLACEMENT_FAILURE', reason: 'ATTRIBUTE' })).toMatchObject({ category: 'placement', reason: 'ATTRIBUTE' });
-    expect(service({ eventName: 'SERVICE_TASK_PLACEMENT_FAILURE', reason: '' })).toMatchObject({ category: 'placement', reason: 'SERVICE_TASK_PLACEMENT_FAILURE' });
+    expect(service({ eventName: 'SERVICE_TASK_PLACEMENT_FAILURE', reason: '' })).toMatchObject({
+      category: 'placement',
+      reason: 'SERVICE_TASK_PLACEMENT_FAILURE',
+    });
   });
 
   it('unhealthy targets: Cloud Map reports the container check, VPC Lattice probes like a load balancer', () => {
-    expect(service({ eventName: 'SERVICE_DISCOVERY_INSTANCE_UNHEALTHY', eventType: 'WARN' })).toMatchObject({ category: 'health-check-container', hint: HINTS['health-check-container'] });
-    expect(service({ eventName: 'VPC_LATTICE_TARGET_UNHEALTHY', eventType: 'WARN' })).toMatchObject({ category: 'health-check-elb', severity: 'high', hint: HINTS['health-check-elb'] });
+    expect(service({ eventName: 'SERVICE_DISCOVERY_INSTANCE_UNHEALTHY', eventType: 'WARN' })).toMatchObject({
+      category: 'health-check-container',
+      hint: HINTS['health-check-container'],
+    });
+    expect(service({ eventName: 'VPC_LATTICE_TARGET_UNHEALTHY', eventType: 'WARN' })).toMatchObject({
+      category: 'health-check-elb',
+      severity: 'high',
+      hint: HINTS['health-check-elb'],
+    });
   });
 
   it('a task configuration failure gets the category its reason names', () => {
-    const reason = 'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111122223333.dkr.ecr.us-east-1.amazonaws.com/app:v9: not found';
-    expect(service({ eventName: 'SERVICE_TASK_CONFIGURATION_FAILURE', reason })).toMatchObject({ category: 'image-pull-not-found', reason, hint: HINTS['image-pull-not-found'] });
-    expect(service({ eventName: 'SERVICE_TASK_CONFIGURATION_FAILURE', reason: 'something new' })).toMatchObject({ category: 'task-failed-to-start', hint: HINTS['task-failed-to-start'] });
+    const reason =
+      'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111122223333.dkr.ecr.us-east-1.amazonaws.com/app:v9: not found';
+    expect(service({ eventName: 'SERVICE_TASK_CONFIGURATION_FAILURE', reason })).toMatchObject({
+      category: 'image-pull-not-found',
+      reason,
+      hint: HINTS['image-pull-not-found'],
+    });
+    expect(service({ eventName: 'SERVICE_TASK_CONFIGURATION_FAILURE', reason: 'something new' })).toMatchObject({
+      category: 'task-failed-to-start',
+      hint: HINTS['task-failed-to-start'],
+    });
   });
 
   it('a failed deployment without a reason is still deployment-failed, named by its event', () => {
-    expect(deployment({ eventName: 'SERVICE_DEPLOYMENT_FAILED', eventType: 'ERROR' })).toMatchObject({ category: 'deployment-failed', reason: 'SERVICE_DEPLOYMENT_FAILED' });
-    expect(deployment({ eventName: 'SERVICE_DEPLOYMENT_FAILED', eventType: 'ERROR', reason: '' })).toMatchObject({ category: 'deployment-failed', reason: 'SERVICE_DEPLOYMENT_FAILED' });
+    expect(deployment({ eventName: 'SERVICE_DEPLOYMENT_FAILED', eventType: 'ERROR' })).toMatchObject({
+      category: 'deployment-failed',
+      reason: 'SERVICE_DEPLOYMENT_FAILED',
+    });
+    expect(deployment({ eventName: 'SERVICE_DEPLOYMENT_FAILED', eventType: 'ERROR', reason: '' })).toMatchObject({
+      category: 'deployment-failed',
+      reason: 'SERVICE_DEPLOYMENT_FAILED',
+    });
   });
 
   it('a deployment in progress is no incident, whatever its reason says, unless it is a rollback', () => {
@@ -831,8 +1074,13 @@ describe('service, deployment and container instance events: the rest of the voc
   });
 
   it('a deployment event name ECS adds one day: its reason decides, else unknown', () => {
-    expect(deployment({ eventName: 'SERVICE_DEPLOYMENT_PAUSED', reason: 'ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/123.' })).toMatchObject({ category: 'deployment-rollback' });
-    expect(deployment({ eventName: 'SERVICE_DEPLOYMENT_PAUSED', reason: 'Something ECS says one day' })).toMatchObject({ category: 'unknown', reason: 'Something ECS says one day' });
+    expect(
+      deployment({ eventName: 'SERVICE_DEPLOYMENT_PAUSED', reason: 'ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/123.' }),
+    ).toMatchObject({ category: 'deployment-rollback' });
+    expect(deployment({ eventName: 'SERVICE_DEPLOYMENT_PAUSED', reason: 'Something ECS says one day' })).toMatchObject({
+      category: 'unknown',
+      reason: 'Something ECS says one day',
+    });
     expect(deployment({ eventName: 'SERVICE_DEPLOYMENT_PAUSED' })).toMatchObject({ category: 'unknown', reason: 'SERVICE_DEPLOYMENT_PAUSED' });
   });
 
@@ -843,22 +1091,40 @@ describe('service, deployment and container instance events: the rest of the voc
     expect(instance({ status: 'ACTIVE', runningTasksCount: 0, pendingTasksCount: 0, ec2InstanceId: 'i-0123456789abcdef0' })?.category).toBe('agent');
   });
 
-  it('the agent disconnect reason names the instance, its status and AWS\'s status reason', () => {
+  it("the agent disconnect reason names the instance, its status and AWS's status reason", () => {
     expect(instance({ status: 'ACTIVE', ec2InstanceId: 'i-0123456789abcdef0', statusReason: 'Instance health check failed' })?.reason).toBe(
       'ECS agent disconnected on container instance i-0123456789abcdef0 (status ACTIVE): Instance health check failed',
     );
     const arn = 'arn:aws:ecs:eu-west-1:111122223333:container-instance/prod/0123456789abcdef0123456789abcdef';
-    expect(instance({ status: 'ACTIVE', containerInstanceArn: arn, statusReason: '' })?.reason).toBe(`ECS agent disconnected on container instance ${arn} (status ACTIVE)`);
+    expect(instance({ status: 'ACTIVE', containerInstanceArn: arn, statusReason: '' })?.reason).toBe(
+      `ECS agent disconnected on container instance ${arn} (status ACTIVE)`,
+    );
     expect(instance({ status: 7 })?.reason).toBe('ECS agent disconnected on container instance unknown instance (status unknown)');
   });
 });
 
 describe('malformed fields inside otherwise good events', () => {
   it.each([
-    ['a numeric container name', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', containers: [{ name: 1 }] } }, /containers\[0\]\.name is not a string/],
-    ['a boolean healthStatus', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', containers: [{ name: 'app', healthStatus: true }] } }, /containers\[0\]\.healthStatus is not a string/],
-    ['a numeric stopCode', { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', stopCode: 3 } }, /^malformed ECS Task State Change: detail\.stopCode is not a string$/],
-    ['a numeric Service Action reason', { 'detail-type': 'ECS Service Action', detail: { eventName: 'SERVICE_TASK_PLACEMENT_FAILURE', reason: 5 } }, /^malformed ECS Service Action SERVICE_TASK_PLACEMENT_FAILURE: detail\.reason is not a string$/],
+    [
+      'a numeric container name',
+      { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', containers: [{ name: 1 }] } },
+      /containers\[0\]\.name is not a string/,
+    ],
+    [
+      'a boolean healthStatus',
+      { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', containers: [{ name: 'app', healthStatus: true }] } },
+      /containers\[0\]\.healthStatus is not a string/,
+    ],
+    [
+      'a numeric stopCode',
+      { 'detail-type': 'ECS Task State Change', detail: { lastStatus: 'STOPPED', stopCode: 3 } },
+      /^malformed ECS Task State Change: detail\.stopCode is not a string$/,
+    ],
+    [
+      'a numeric Service Action reason',
+      { 'detail-type': 'ECS Service Action', detail: { eventName: 'SERVICE_TASK_PLACEMENT_FAILURE', reason: 5 } },
+      /^malformed ECS Service Action SERVICE_TASK_PLACEMENT_FAILURE: detail\.reason is not a string$/,
+    ],
   ] as const)('%s -> unknown', (_name, event, reason) => {
     const got = classifyEvent(event);
     expect(got).toMatchObject({ category: 'unknown' });
@@ -886,7 +1152,9 @@ describe('a class of its own: the agent names its error, then its message', () =
 
   it('an architecture mismatch is exec-format whatever class carries it, never a plain start error', () => {
     // The corpus's Docker message, as the EC2 agent reports it under its class.
-    const c = classifyReason('CannotStartContainerError: Error response from daemon: Cannot start container 4f61653adb0d7824eac1b2eee2fefb027f046de5558a17088b7100da3e887b49: [8] System error: exec format error');
+    const c = classifyReason(
+      'CannotStartContainerError: Error response from daemon: Cannot start container 4f61653adb0d7824eac1b2eee2fefb027f046de5558a17088b7100da3e887b49: [8] System error: exec format error',
+    );
     expect(c.category).toBe('exec-format');
     expect(c.hint).toBe(HINTS['exec-format']);
   });
@@ -899,7 +1167,9 @@ describe('a class of its own: the agent names its error, then its message', () =
   });
 
   it('a registry that says "repository does not exist or may require docker login" gets a hint that names both causes', () => {
-    const c = classifyReason("CannotPullContainerError: Error response from daemon: pull access denied for FOO.dkr.ecr.us-east-1.amazonaws.com/foo/app, repository does not exist or may require 'docker login'");
+    const c = classifyReason(
+      "CannotPullContainerError: Error response from daemon: pull access denied for FOO.dkr.ecr.us-east-1.amazonaws.com/foo/app, repository does not exist or may require 'docker login'",
+    );
     expect(c.category).toBe('image-pull-auth');
     expect(c.hint).toMatch(/^The registry refused the pull, which it also does for an image that does not exist/);
   });
@@ -914,7 +1184,11 @@ describe('stop codes in their own field', () => {
   });
 
   it('InfrastructureHealth on a STOPPED task without a stoppedReason', () => {
-    const c = classifyEvent({ 'detail-type': 'ECS Task State Change', source: 'aws.ecs', detail: { lastStatus: 'STOPPED', stopCode: 'InfrastructureHealth', containers: [{ name: 'app', exitCode: 143 }] } });
+    const c = classifyEvent({
+      'detail-type': 'ECS Task State Change',
+      source: 'aws.ecs',
+      detail: { lastStatus: 'STOPPED', stopCode: 'InfrastructureHealth', containers: [{ name: 'app', exitCode: 143 }] },
+    });
     expect(c).toMatchObject({ category: 'maintenance', reason: 'InfrastructureHealth', container: undefined });
     expect(c!.hint).toMatch(/infrastructure under it/);
   });
@@ -939,10 +1213,20 @@ describe('stop codes in their own field', () => {
 
 describe('fields a relay sent as null or as strings', () => {
   const exited = (containers: unknown[]) =>
-    classifyEvent({ 'detail-type': 'ECS Task State Change', source: 'aws.ecs', detail: { lastStatus: 'STOPPED', stopCode: 'EssentialContainerExited', stoppedReason: 'Essential container in task exited', containers } });
+    classifyEvent({
+      'detail-type': 'ECS Task State Change',
+      source: 'aws.ecs',
+      detail: { lastStatus: 'STOPPED', stopCode: 'EssentialContainerExited', stoppedReason: 'Essential container in task exited', containers },
+    });
 
   it('null containers or a null container reason are absent, and do not demote an essential exit to unknown', () => {
-    expect(classifyEvent({ 'detail-type': 'ECS Task State Change', source: 'aws.ecs', detail: { lastStatus: 'STOPPED', stoppedReason: 'Essential container in task exited', containers: null } })).toMatchObject({
+    expect(
+      classifyEvent({
+        'detail-type': 'ECS Task State Change',
+        source: 'aws.ecs',
+        detail: { lastStatus: 'STOPPED', stoppedReason: 'Essential container in task exited', containers: null },
+      }),
+    ).toMatchObject({
       category: 'essential-exit',
       container: undefined,
     });
@@ -962,15 +1246,28 @@ describe('fields a relay sent as null or as strings', () => {
 
   it('essential sent as "true" or "false" counts like the boolean', () => {
     // "false": the sidecar's cause loses to the essential container's cause of the same weight.
-    const PULL_NOT_FOUND = 'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111122223333.dkr.ecr.us-east-1.amazonaws.com/envoy:v1.29: not found';
-    const PULL_RATE = 'CannotPullContainerError: inspect image has been retried 1 time(s): httpReaderSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/node/manifests/sha256:0a1b: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit.';
+    const PULL_NOT_FOUND =
+      'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 111122223333.dkr.ecr.us-east-1.amazonaws.com/envoy:v1.29: not found';
+    const PULL_RATE =
+      'CannotPullContainerError: inspect image has been retried 1 time(s): httpReaderSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/node/manifests/sha256:0a1b: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit.';
     const pulls = classifyEvent({
       'detail-type': 'ECS Task State Change',
       source: 'aws.ecs',
-      detail: { lastStatus: 'STOPPED', containers: [{ name: 'envoy', essential: 'false', reason: PULL_NOT_FOUND }, { name: 'app', reason: PULL_RATE }] },
+      detail: {
+        lastStatus: 'STOPPED',
+        containers: [
+          { name: 'envoy', essential: 'false', reason: PULL_NOT_FOUND },
+          { name: 'app', reason: PULL_RATE },
+        ],
+      },
     });
     expect(pulls).toMatchObject({ category: 'image-pull-rate-limit', container: 'app' });
     // "true": between two equal exit codes, the essential container is the culprit.
-    expect(exited([{ name: 'envoy', exitCode: 1 }, { name: 'app', exitCode: 1, essential: 'true' }])?.container).toBe('app');
+    expect(
+      exited([
+        { name: 'envoy', exitCode: 1 },
+        { name: 'app', exitCode: 1, essential: 'true' },
+      ])?.container,
+    ).toBe('app');
   });
 });

@@ -27,7 +27,10 @@ const NO_HINT: ReadonlySet<Category> = new Set(['deployment-benign', 'user-stop'
  * the category the text shows, with a hint that names both causes.
  */
 const AMBIGUOUS: ReadonlyMap<string, Category> = new Map([
-  ['CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref .dkr.ecr.us-west-2.amazonaws.com/otel-collector', 'image-pull-auth'],
+  [
+    'CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref .dkr.ecr.us-west-2.amazonaws.com/otel-collector',
+    'image-pull-auth',
+  ],
   ['CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref docker.io/library/sha256:', 'image-pull-auth'],
 ]);
 
@@ -115,7 +118,9 @@ describe('families fall back to their own category, never task-failed-to-start',
   });
 
   it('an executable missing from $PATH is not a CPU architecture problem', () => {
-    const c = classifyReason('CannotStartContainerError: ResourceInitializationError: failed to create new container runtime task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "gunicorn": executable file not found in $PATH: unknown');
+    const c = classifyReason(
+      'CannotStartContainerError: ResourceInitializationError: failed to create new container runtime task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "gunicorn": executable file not found in $PATH: unknown',
+    );
     expect(c.category).toBe('command-not-found');
     expect(c.hint).toMatch(/\$PATH/);
     expect(c.hint).not.toMatch(/multi-arch/i);

@@ -64,7 +64,11 @@ afterEach(() => {
 
 /** A cold start with this configuration and a fresh table, as after a deployment. */
 async function coldStart(alerts: Partial<StoppedWatchSettings['alerts']> = {}, clusters = ['prod', ...FIXTURE_CLUSTERS]): Promise<void> {
-  const settings: StoppedWatchSettings = { clusters, alerts: { topicArn: alertTopic, minSeverity: 'high', windowMinutes: 10, ...alerts }, requestCleanup: true };
+  const settings: StoppedWatchSettings = {
+    clusters,
+    alerts: { topicArn: alertTopic, minSeverity: 'high', windowMinutes: 10, ...alerts },
+    requestCleanup: true,
+  };
   const tableName = `stopped-watch-${randomUUID().slice(0, 8)}`;
   Object.assign(process.env, sim.env(), { TABLE_NAME: tableName, STOPPED_WATCH_CONFIG: JSON.stringify(settings) });
   await createTable(sim.env().AWS_ENDPOINT_URL_DYNAMODB!, tableName);
@@ -191,7 +195,10 @@ describe('real payloads through the handler path', () => {
       'scheduled-event-rule-dotnet.json': 'ignored',
     });
     // Invoked directly, the scheduled event is the flush.
-    expect(await invoke(structuredClone(loadAwsEvents().get('scheduled-event-rule-dotnet.json')))).toMatchObject({ examined: expect.any(Number), sent: expect.any(Number) });
+    expect(await invoke(structuredClone(loadAwsEvents().get('scheduled-event-rule-dotnet.json')))).toMatchObject({
+      examined: expect.any(Number),
+      sent: expect.any(Number),
+    });
   });
 });
 
@@ -205,7 +212,10 @@ describe('alerts', () => {
       await sim.clock.advance(3000);
     }
     expect(alertsSince(mark)).toHaveLength(1);
-    expect(alertsSince(mark)[0]).toMatchObject({ subject: 'ECS HIGH: Out of memory - prod/checkout', attributes: { severity: { StringValue: 'high' }, category: { StringValue: 'oom' } } });
+    expect(alertsSince(mark)[0]).toMatchObject({
+      subject: 'ECS HIGH: Out of memory - prod/checkout',
+      attributes: { severity: { StringValue: 'high' }, category: { StringValue: 'oom' } },
+    });
     await runMinutes(4); // T+9 min: the window (opened at T+1 s) is still open
     expect(alertsSince(mark)).toHaveLength(1);
     await runMinutes(3);
@@ -243,7 +253,9 @@ describe('alerts', () => {
   it('severity below minSeverity: StoppedTasks metric, no alert; deployment-benign and user-stop never alert even at info', async () => {
     await coldStart();
     const mark = sns.messages(alertTopic).length;
-    const emf = await captureMetrics(() => invoke(stoppedTask({ service: 'api', stoppedReason: 'Essential container in task exited', stopCode: 'EssentialContainerExited', exitCode: 1 })));
+    const emf = await captureMetrics(() =>
+      invoke(stoppedTask({ service: 'api', stoppedReason: 'Essential container in task exited', stopCode: 'EssentialContainerExited', exitCode: 1 })),
+    );
     const stopped = emf.find((m) => 'StoppedTasks' in m)!;
     expect(stopped).toMatchObject({ ClusterName: 'prod', ServiceName: 'api', Category: 'essential-exit', StoppedTasks: 1 });
     expect(stopped._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'EcsCaretaker', Metrics: [{ Name: 'StoppedTasks', Unit: 'Count' }] });
@@ -251,7 +263,9 @@ describe('alerts', () => {
     expect(JSON.stringify(stopped)).not.toContain('task/');
 
     await coldStart({ minSeverity: 'info' });
-    await invoke(stoppedTask({ service: 'api', stoppedReason: 'Scaling activity initiated by (deployment ecs-svc/123)', stopCode: 'ServiceSchedulerInitiated' }));
+    await invoke(
+      stoppedTask({ service: 'api', stoppedReason: 'Scaling activity initiated by (deployment ecs-svc/123)', stopCode: 'ServiceSchedulerInitiated' }),
+    );
     await invoke(stoppedTask({ service: 'api', stoppedReason: 'Task stopped by user', stopCode: 'UserInitiated' }));
     await runMinutes(12);
     expect(alertsSince(mark)).toEqual([]);
@@ -270,10 +284,24 @@ describe('alerts', () => {
     sim.faults.failNext('dynamodb', 'Scan', 'ProvisionedThroughputExceededException');
     sim.faults.failNext('sns', 'Publish', 'Throttled');
     await runMinutes(12);
-    expect(alertsSince(mark).map((m) => m.subject)).toEqual(['ECS HIGH: Out of memory - prod/throttled', 'ECS HIGH: 1 more Out of memory in 10 min - prod/throttled']);
-    const throttled = sim.calls.slice(callMark).filter((c) => c.error === 'Throttled' || c.error === 'ProvisionedThroughputExceededException' || c.error === 'ThrottlingException');
+    expect(alertsSince(mark).map((m) => m.subject)).toEqual([
+      'ECS HIGH: Out of memory - prod/throttled',
+      'ECS HIGH: 1 more Out of memory in 10 min - prod/throttled',
+    ]);
+    const throttled = sim.calls
+      .slice(callMark)
+      .filter((c) => c.error === 'Throttled' || c.error === 'ProvisionedThroughputExceededException' || c.error === 'ThrottlingException');
     expect(throttled.map((c) => `${c.service}.${c.op}`).sort()).toEqual(
-      ['dynamodb.GetItem', 'dynamodb.PutItem', 'dynamodb.Scan', 'dynamodb.UpdateItem', 'dynamodb.UpdateItem', 'dynamodb.UpdateItem', 'sns.Publish', 'sns.Publish'].sort(),
+      [
+        'dynamodb.GetItem',
+        'dynamodb.PutItem',
+        'dynamodb.Scan',
+        'dynamodb.UpdateItem',
+        'dynamodb.UpdateItem',
+        'dynamodb.UpdateItem',
+        'sns.Publish',
+        'sns.Publish',
+      ].sort(),
     );
   });
 
@@ -385,8 +413,14 @@ describe('input', () => {
         ],
       },
     });
-    expect(error).toHaveBeenCalledWith('Unusable input record', expect.objectContaining({ index: 0, via: 'sns', reason: expect.stringContaining('is not JSON') }));
-    expect(error).toHaveBeenCalledWith('Unusable input record', expect.objectContaining({ index: 2, reason: 'Records[2].Sns.Message is not a JSON object (number)' }));
+    expect(error).toHaveBeenCalledWith(
+      'Unusable input record',
+      expect.objectContaining({ index: 0, via: 'sns', reason: expect.stringContaining('is not JSON') }),
+    );
+    expect(error).toHaveBeenCalledWith(
+      'Unusable input record',
+      expect.objectContaining({ index: 2, reason: 'Records[2].Sns.Message is not a JSON object (number)' }),
+    );
     expect(alertsSince(mark).map((m) => m.subject)).toEqual(['ECS HIGH: Out of memory - prod/mixed', 'ECS HIGH: Image pull: instance disk full - prod/mixed']);
   });
 
@@ -397,7 +431,10 @@ describe('input', () => {
     event.detail.containers = [{ name: 7 }];
     const report = (await invoke(event)) as BatchReport;
     expect(report.records[0]).toMatchObject({ outcome: 'classified', category: 'unknown', malformed: true });
-    expect(warn).toHaveBeenCalledWith('Malformed ECS event classified as unknown', expect.objectContaining({ reason: 'malformed ECS Task State Change: detail.containers[0].name is not a string' }));
+    expect(warn).toHaveBeenCalledWith(
+      'Malformed ECS event classified as unknown',
+      expect.objectContaining({ reason: 'malformed ECS Task State Change: detail.containers[0].name is not a string' }),
+    );
   });
 
   it('classification makes no AWS call: events that need no alert touch neither DynamoDB nor any other service', async () => {

@@ -80,9 +80,18 @@ describe('scopeOf', () => {
       service: 'DemoTrafficGen01-EcsService81FC6EF6-1MxpQy4jk934',
       containerInstanceArn: expect.stringContaining(':container-instance/'),
     });
-    expect(scopes['ecs-deployment-failed-docs.json']).toMatchObject({ cluster: 'default', service: 'servicetest', isService: true, deploymentId: 'ecs-svc/123' });
+    expect(scopes['ecs-deployment-failed-docs.json']).toMatchObject({
+      cluster: 'default',
+      service: 'servicetest',
+      isService: true,
+      deploymentId: 'ecs-svc/123',
+    });
     expect(scopes['ecs-service-action-placement-failure-ec2-cpu-docs.json']).toMatchObject({ cluster: 'default', service: 'servicetest' });
-    expect(scopes['ecs-container-instance-state-change-active-docs.json']).toMatchObject({ cluster: 'default', service: 'container-instance', ec2InstanceId: 'i-f3a8506b' });
+    expect(scopes['ecs-container-instance-state-change-active-docs.json']).toMatchObject({
+      cluster: 'default',
+      service: 'container-instance',
+      ec2InstanceId: 'i-f3a8506b',
+    });
     // The 2018 example's group is "task-group": neither a service nor family:<x>; its family comes from the task definition.
     expect(scopes['ecs-task-state-change-container-exited-task-running-docs-2018.json']).toMatchObject({ service: 'family:xray', isService: false });
   });

@@ -23,7 +23,11 @@ describe('numeric fields sent as strings', () => {
 
   it('a string exit code is read as a number for the essential-exit hint', () => {
     const c = classifyEvent(
-      stopped({ stoppedReason: 'Essential container in task exited', stopCode: 'EssentialContainerExited', containers: [{ name: 'app', exitCode: '137', essential: 'true' }] }),
+      stopped({
+        stoppedReason: 'Essential container in task exited',
+        stopCode: 'EssentialContainerExited',
+        containers: [{ name: 'app', exitCode: '137', essential: 'true' }],
+      }),
     );
     expect(c).toMatchObject({ category: 'essential-exit', container: 'app' });
     expect(c!.hint).toMatch(/SIGKILL \(exit 137\)/);

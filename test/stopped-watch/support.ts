@@ -68,7 +68,13 @@ export function stoppedTask(opts: StopOptions = {}): any {
 
 /** An OOM kill: ECS says "Essential container in task exited" and the container carries the memory reason. */
 export const oomStop = (opts: StopOptions = {}) =>
-  stoppedTask({ stoppedReason: 'Essential container in task exited', stopCode: 'EssentialContainerExited', containerReason: OOM_REASON, exitCode: 137, ...opts });
+  stoppedTask({
+    stoppedReason: 'Essential container in task exited',
+    stopCode: 'EssentialContainerExited',
+    containerReason: OOM_REASON,
+    exitCode: 137,
+    ...opts,
+  });
 
 /** The thin-pool pull failure on an EC2 task (no container ever ran). */
 export const thinPoolStop = (opts: StopOptions = {}) =>

@@ -82,7 +82,8 @@ async function harness(overrides: { settings?: Partial<StoppedWatchSettings>; al
     (next, context) => async (args) => {
       dynamoCalls.push(context.commandName as string);
       const result = await next(args);
-      if (context.commandName === 'UpdateItemCommand') dynamoUpdates.push({ input: args.input as Record<string, any>, output: result.output as Record<string, any> });
+      if (context.commandName === 'UpdateItemCommand')
+        dynamoUpdates.push({ input: args.input as Record<string, any>, output: result.output as Record<string, any> });
       return result;
     },
     { step: 'initialize', name: 'countCalls' },
@@ -295,7 +296,10 @@ describe('what alerts', () => {
 
   it('deployment-benign and user-stop never alert, even with minSeverity info', async () => {
     const h = await harness({ alerts: { minSeverity: 'info' } });
-    const scaling = stoppedTask({ stoppedReason: 'Scaling activity initiated by (deployment ecs-svc/9909299324976484585)', stopCode: 'ServiceSchedulerInitiated' });
+    const scaling = stoppedTask({
+      stoppedReason: 'Scaling activity initiated by (deployment ecs-svc/9909299324976484585)',
+      stopCode: 'ServiceSchedulerInitiated',
+    });
     const user = stoppedTask({ stoppedReason: 'Task stopped by user', stopCode: 'UserInitiated' });
     const outcomes = [await handleEvent(h.deps, scaling), await handleEvent(h.deps, user)];
     expect(outcomes).toMatchObject([
@@ -365,7 +369,10 @@ describe('publish failures', () => {
       await flushAlerts(h.deps);
     }
     expect(h.published()).toHaveLength(MAX_SEND_FAILURES);
-    expect(error).toHaveBeenCalledWith('Alert dropped: publishing kept failing', expect.objectContaining({ window: alertWindowId('prod', 'web', 'oom'), unsent: 1 }));
+    expect(error).toHaveBeenCalledWith(
+      'Alert dropped: publishing kept failing',
+      expect.objectContaining({ window: alertWindowId('prod', 'web', 'oom'), unsent: 1 }),
+    );
     h.clock.now = T0 + 30 * MIN;
     await flushAlerts(h.deps);
     expect(h.published()).toHaveLength(MAX_SEND_FAILURES);
@@ -432,16 +439,34 @@ describe('input', () => {
   it('SNS-wrapped events are processed like direct ones', async () => {
     const h = await harness();
     const report = await processRecords(h.deps, records(snsWrapped(oomStop(), loadAwsEvent('ecs-deployment-failed-docs.json'))));
-    expect(report).toMatchObject({ failed: 0, records: [{ category: 'oom', alert: 'alerted' }, { category: 'deployment-failed', alert: 'alerted' }] });
+    expect(report).toMatchObject({
+      failed: 0,
+      records: [
+        { category: 'oom', alert: 'alerted' },
+        { category: 'deployment-failed', alert: 'alerted' },
+      ],
+    });
     expect(h.published().map((p) => p.Subject)).toEqual(['ECS HIGH: Out of memory - prod/web', 'ECS HIGH: Deployment failed - default/servicetest']);
   });
 
   it('events relayed by SNS from clusters that are not configured, or that need nothing, are ignored', async () => {
     const h = await harness();
-    const report = await processRecords(h.deps, records(snsWrapped(oomStop({ cluster: 'elsewhere' }), loadAwsEvent('ecs-service-action-steady-state-docs.json'), loadAwsEvent('cloudwatch-alarm-state-change-single-metric-docs.json'))));
+    const report = await processRecords(
+      h.deps,
+      records(
+        snsWrapped(
+          oomStop({ cluster: 'elsewhere' }),
+          loadAwsEvent('ecs-service-action-steady-state-docs.json'),
+          loadAwsEvent('cloudwatch-alarm-state-change-single-metric-docs.json'),
+        ),
+      ),
+    );
     expect(report).toMatchObject({ failed: 0, records: [{ outcome: 'ignored' }, { outcome: 'ignored' }, { outcome: 'ignored' }] });
     // The foreign cluster and the wrong detail-type are counted (see sns-scope.test.ts); steady state is not.
-    expect(h.lines).toEqual([{ name: 'SnsEventIgnored', dimensions: { Reason: 'cluster' } }, { name: 'SnsEventIgnored', dimensions: { Reason: 'detail-type' } }]);
+    expect(h.lines).toEqual([
+      { name: 'SnsEventIgnored', dimensions: { Reason: 'cluster' } },
+      { name: 'SnsEventIgnored', dimensions: { Reason: 'detail-type' } },
+    ]);
   });
 
   it('malformed records are logged with the reason and reported; the others are still processed', async () => {
@@ -472,15 +497,33 @@ describe('input', () => {
     const event = stoppedTask();
     delete event.detail.clusterArn;
     event.detail.lastStatus = 42;
-    expect(await handleEvent(h.deps, event)).toMatchObject({ outcome: 'classified', category: 'unknown', malformed: true, cluster: 'unknown', alert: 'alerted' });
+    expect(await handleEvent(h.deps, event)).toMatchObject({
+      outcome: 'classified',
+      category: 'unknown',
+      malformed: true,
+      cluster: 'unknown',
+      alert: 'alerted',
+    });
   });
 
   it('a DynamoDB failure fails the record (for a retry) without stopping the batch', async () => {
     const h = await harness();
     // A table that does not exist: every alert write fails with ResourceNotFoundException.
-    h.deps.alerts = createAlertStore(DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamo.endpoint, region: REGION, credentials })), 'no-such-table');
-    const report = await processRecords(h.deps, records(snsWrapped(oomStop(), stoppedTask({ stoppedReason: 'Task stopped by user', stopCode: 'UserInitiated' }))));
-    expect(report).toMatchObject({ failed: 1, records: [{ outcome: 'failed', error: 'Requested resource not found' }, { outcome: 'classified', category: 'user-stop' }] });
+    h.deps.alerts = createAlertStore(
+      DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamo.endpoint, region: REGION, credentials })),
+      'no-such-table',
+    );
+    const report = await processRecords(
+      h.deps,
+      records(snsWrapped(oomStop(), stoppedTask({ stoppedReason: 'Task stopped by user', stopCode: 'UserInitiated' }))),
+    );
+    expect(report).toMatchObject({
+      failed: 1,
+      records: [
+        { outcome: 'failed', error: 'Requested resource not found' },
+        { outcome: 'classified', category: 'user-stop' },
+      ],
+    });
   });
 });
 
@@ -526,7 +569,9 @@ describe('visibility of what is ignored or unknown', () => {
 describe('cleanup hand-off for full disks in other wordings', () => {
   it.each([
     ['CannotPullContainerError: write /var/lib/docker/tmp/GetImageBlob111111111: no space left on device'],
-    ['CannotPullContainerError: failed to register layer: Error processing tar file(exit status 1): write /usr/lib/x86_64-linux-gnu/libLLVM-15.so.1: no space left on device'],
+    [
+      'CannotPullContainerError: failed to register layer: Error processing tar file(exit status 1): write /usr/lib/x86_64-linux-gnu/libLLVM-15.so.1: no space left on device',
+    ],
   ])('%s: requests cleanup like a thin-pool error', async (stoppedReason) => {
     const h = await harness();
     const outcome = await handleEvent(h.deps, stoppedTask({ stoppedReason, stopCode: 'TaskFailedToStart', exitCode: null }));

@@ -17,11 +17,17 @@ const config = parseConfig({
   clusters: [{ name: 'batch' }],
   jobs: [
     { name: 'nightly', cluster: 'batch', taskDefinition: 'report', launchType: 'EC2', schedule: { expression: 'cron(0 2 * * ? *)' }, maxRunSeconds: 3600 },
-    { name: 'legacy', cluster: 'batch', taskDefinition: 'report', launchType: 'EC2', schedule: { expression: 'rate(1 hour)', method: 'rule', name: 'my-schedule' }, maxRunSeconds: 3600 },
+    {
+      name: 'legacy',
+      cluster: 'batch',
+      taskDefinition: 'report',
+      launchType: 'EC2',
+      schedule: { expression: 'rate(1 hour)', method: 'rule', name: 'my-schedule' },
+      maxRunSeconds: 3600,
+    },
   ],
 });
 const scheduleNames = { nightly: 'cc-test-nightly', legacy: 'my-schedule' };
-
 
 let sim: Sim;
 let handler: (event: unknown, context: Context) => Promise<any>;
@@ -36,7 +42,10 @@ const scheduled = (at: string, executionId = `exec-${at}-${Math.random()}`) => (
 });
 const invoke = (event: unknown) => handler(event, fakeContext('cc-test-taskLock'));
 const ourTasks = () => sim.ecs.tasks((t) => t.startedBy?.startsWith('ecs-caretaker-lock/') ?? false);
-const ddb = () => DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: sim.dynamo.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
+const ddb = () =>
+  DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: sim.dynamo.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+  );
 
 /** Empties the table between tests: dynalite has no TTL, and the handler keeps one table name for its lifetime. */
 async function clearTable() {
@@ -102,7 +111,7 @@ describe('task-lock handler against the simulator', () => {
     expect(ourTasks().length - before).toBe(1);
   });
 
-  it('failures[] (RESOURCE:MEMORY): the lock is released and Lambda\'s retry runs the occurrence once', async () => {
+  it("failures[] (RESOURCE:MEMORY): the lock is released and Lambda's retry runs the occurrence once", async () => {
     const before = ourTasks().length;
     sim.ecs.failNextRunTask('RESOURCE:MEMORY');
     const occurrence = scheduled(at(1));
@@ -154,7 +163,9 @@ describe('task-lock handler against the simulator', () => {
   it('rejects a malformed payload with a clear error and starts nothing', async () => {
     const before = sim.countCalls('ecs', 'RunTask');
     await expect(invoke({ job: 'nightly', scheduledTime: 'yesterday' })).rejects.toThrow(/scheduledTime: expected an ISO-8601 time/);
-    await expect(invoke({ job: 'weekly', scheduledTime: at(0), scheduleArn: 'arn:aws:scheduler:eu-west-1:1:schedule/default/x', executionId: 'e' })).rejects.toThrow('Unknown job "weekly"');
+    await expect(
+      invoke({ job: 'weekly', scheduledTime: at(0), scheduleArn: 'arn:aws:scheduler:eu-west-1:1:schedule/default/x', executionId: 'e' }),
+    ).rejects.toThrow('Unknown job "weekly"');
     expect(sim.countCalls('ecs', 'RunTask')).toBe(before);
   });
 });

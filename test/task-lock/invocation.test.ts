@@ -6,8 +6,20 @@ import { loadAwsEvents } from '../support/fixtures.ts';
 const config = parseConfig({
   clusters: [{ name: 'prod' }],
   jobs: [
-    { name: 'legacy', cluster: 'prod', taskDefinition: 'legacy', schedule: { expression: 'rate(1 hour)', method: 'rule', name: 'my-schedule' }, maxRunSeconds: 600 },
-    { name: 'nightly', cluster: 'prod', taskDefinition: 'report', schedule: { expression: 'cron(0 2 * * ? *)', timezone: 'Europe/Paris' }, maxRunSeconds: 3600 },
+    {
+      name: 'legacy',
+      cluster: 'prod',
+      taskDefinition: 'legacy',
+      schedule: { expression: 'rate(1 hour)', method: 'rule', name: 'my-schedule' },
+      maxRunSeconds: 600,
+    },
+    {
+      name: 'nightly',
+      cluster: 'prod',
+      taskDefinition: 'report',
+      schedule: { expression: 'cron(0 2 * * ? *)', timezone: 'Europe/Paris' },
+      maxRunSeconds: 3600,
+    },
   ],
 });
 const names = { legacy: 'my-schedule', nightly: 'ecs-caretaker-prod-nightly' };
@@ -27,13 +39,24 @@ describe('task-lock invocation payloads', () => {
     expect(scheduled.length).toBeGreaterThan(0);
     for (const [file, event] of scheduled) {
       const inv = parse(event);
-      expect(inv, file).toMatchObject({ kind: 'occurrence', via: 'rule', occurrence: '1970-01-01T00:00:00.000Z', deliveryId: 'cdc73f9d-aea9-11e3-9d5a-835b769c0d9c' });
+      expect(inv, file).toMatchObject({
+        kind: 'occurrence',
+        via: 'rule',
+        occurrence: '1970-01-01T00:00:00.000Z',
+        deliveryId: 'cdc73f9d-aea9-11e3-9d5a-835b769c0d9c',
+      });
       expect(inv.kind === 'occurrence' && inv.job.name).toBe('legacy');
     }
   });
 
   it('accepts the EventBridge Scheduler input with its context attributes filled in', () => {
-    expect(parse(schedulerInput)).toMatchObject({ kind: 'occurrence', via: 'scheduler', occurrence: '2026-11-23T01:00:00.000Z', deliveryId: 'd32c5kddcf5bb8c3', attempt: 1 });
+    expect(parse(schedulerInput)).toMatchObject({
+      kind: 'occurrence',
+      via: 'scheduler',
+      occurrence: '2026-11-23T01:00:00.000Z',
+      deliveryId: 'd32c5kddcf5bb8c3',
+      attempt: 1,
+    });
   });
 
   it('gives one occurrence whatever the time notation', () => {
@@ -46,7 +69,13 @@ describe('task-lock invocation payloads', () => {
     const inv = parse({
       source: 'aws.ecs',
       'detail-type': 'ECS Task State Change',
-      detail: { taskArn: 'arn:aws:ecs:eu-west-1:1:task/prod/abc', clusterArn: 'arn:aws:ecs:eu-west-1:1:cluster/prod', lastStatus: 'STOPPED', startedBy: 'ecs-caretaker-lock/0123', stoppedReason: 'Essential container in task exited' },
+      detail: {
+        taskArn: 'arn:aws:ecs:eu-west-1:1:task/prod/abc',
+        clusterArn: 'arn:aws:ecs:eu-west-1:1:cluster/prod',
+        lastStatus: 'STOPPED',
+        startedBy: 'ecs-caretaker-lock/0123',
+        stoppedReason: 'Essential container in task exited',
+      },
     });
     expect(inv).toMatchObject({ kind: 'task-stopped', taskArn: 'arn:aws:ecs:eu-west-1:1:task/prod/abc' });
   });
@@ -57,15 +86,45 @@ describe('task-lock invocation payloads', () => {
     ['a string', 'run nightly', 'expected a JSON object, got string'],
     ['an unrelated object', { hello: 'world' }, 'neither an EventBridge Scheduled Event'],
     ['unknown job', { ...schedulerInput, job: 'weekly' }, 'Unknown job "weekly" (job)'],
-    ['unknown rule', { source: 'aws.events', 'detail-type': 'Scheduled Event', id: 'x', time: '2026-11-23T01:00:00Z', resources: ['arn:aws:events:eu-west-1:1:rule/other'] }, 'no configured job is scheduled by rule "other"'],
-    ['scheduler job invoked by a rule', { source: 'aws.events', 'detail-type': 'Scheduled Event', id: 'x', time: '2026-11-23T01:00:00Z', resources: ['arn:aws:events:eu-west-1:1:rule/ecs-caretaker-prod-nightly'] }, 'Config mismatch: job "nightly" is configured with schedule.method "scheduler"'],
-    ['rule job invoked by the scheduler', { ...schedulerInput, job: 'legacy', scheduleArn: 'arn:aws:scheduler:eu-west-1:1:schedule/default/my-schedule' }, 'Config mismatch: job "legacy" expects EventBridge rule "my-schedule"'],
-    ['another schedule', { ...schedulerInput, scheduleArn: 'arn:aws:scheduler:eu-west-1:1:schedule/default/copy' }, 'Config mismatch: job "nightly" expects schedule "ecs-caretaker-prod-nightly"'],
+    [
+      'unknown rule',
+      { source: 'aws.events', 'detail-type': 'Scheduled Event', id: 'x', time: '2026-11-23T01:00:00Z', resources: ['arn:aws:events:eu-west-1:1:rule/other'] },
+      'no configured job is scheduled by rule "other"',
+    ],
+    [
+      'scheduler job invoked by a rule',
+      {
+        source: 'aws.events',
+        'detail-type': 'Scheduled Event',
+        id: 'x',
+        time: '2026-11-23T01:00:00Z',
+        resources: ['arn:aws:events:eu-west-1:1:rule/ecs-caretaker-prod-nightly'],
+      },
+      'Config mismatch: job "nightly" is configured with schedule.method "scheduler"',
+    ],
+    [
+      'rule job invoked by the scheduler',
+      { ...schedulerInput, job: 'legacy', scheduleArn: 'arn:aws:scheduler:eu-west-1:1:schedule/default/my-schedule' },
+      'Config mismatch: job "legacy" expects EventBridge rule "my-schedule"',
+    ],
+    [
+      'another schedule',
+      { ...schedulerInput, scheduleArn: 'arn:aws:scheduler:eu-west-1:1:schedule/default/copy' },
+      'Config mismatch: job "nightly" expects schedule "ecs-caretaker-prod-nightly"',
+    ],
     ['bad time', { ...schedulerInput, scheduledTime: '<aws.scheduler.scheduled-time>' }, 'scheduledTime: expected an ISO-8601 time'],
-    ['missing time', { source: 'aws.events', 'detail-type': 'Scheduled Event', id: 'x', resources: ['arn:aws:events:eu-west-1:1:rule/my-schedule'] }, 'Invalid EventBridge Scheduled Event: time:'],
+    [
+      'missing time',
+      { source: 'aws.events', 'detail-type': 'Scheduled Event', id: 'x', resources: ['arn:aws:events:eu-west-1:1:rule/my-schedule'] },
+      'Invalid EventBridge Scheduled Event: time:',
+    ],
     ['no resources', { source: 'aws.events', 'detail-type': 'Scheduled Event', id: 'x', time: '2026-11-23T01:00:00Z', resources: [] }, 'resources: Too small'],
     ['missing executionId', { ...schedulerInput, executionId: undefined }, 'executionId:'],
-    ['a running task event', { source: 'aws.ecs', 'detail-type': 'ECS Task State Change', detail: { taskArn: 'a', clusterArn: 'c', lastStatus: 'RUNNING', startedBy: 's' } }, 'detail.lastStatus'],
+    [
+      'a running task event',
+      { source: 'aws.ecs', 'detail-type': 'ECS Task State Change', detail: { taskArn: 'a', clusterArn: 'c', lastStatus: 'RUNNING', startedBy: 's' } },
+      'detail.lastStatus',
+    ],
   ])('rejects %s with a clear error', (_what, payload, message) => {
     expect(() => parse(payload)).toThrow(InvalidInvocationError);
     expect(() => parse(payload)).toThrow(message);

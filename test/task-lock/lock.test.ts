@@ -131,7 +131,9 @@ describe('task-lock: one task per occurrence', () => {
       .resolves({ tasks: [{ taskArn: taskArn(1) }], failures: [] });
     const failed = runOccurrence(deps, occurrence(nightly), 'first');
     await expect(failed).rejects.toBeInstanceOf(RunTaskFailedError);
-    await expect(failed).rejects.toThrow('RunTask started no task for job "nightly" occurrence 2026-11-23T02:00:00.000Z: RESOURCE:MEMORY on arn:aws:ecs:eu-west-1:123456789012:container-instance/prod/abc');
+    await expect(failed).rejects.toThrow(
+      'RunTask started no task for job "nightly" occurrence 2026-11-23T02:00:00.000Z: RESOURCE:MEMORY on arn:aws:ecs:eu-west-1:123456789012:container-instance/prod/abc',
+    );
     expect(metricCount('RunTaskFailed')).toBe(1);
     expect(await store.get(occurrenceLockId('nightly', '2026-11-23T02:00:00.000Z'))).toMatchObject({ state: 'failed', tokenAttempt: 1 });
     expect(await store.get(jobSlotId('nightly'))).toBeUndefined();
@@ -154,7 +156,13 @@ describe('task-lock: one task per occurrence', () => {
   });
 
   it('an invocation that died while starting is taken over once its lock is stale', async () => {
-    await store.put({ id: occurrenceLockId('nightly', occurrence(nightly).occurrence), state: 'starting', owner: 'dead', staleAt: T0 + 60_000, tokenAttempt: 0 });
+    await store.put({
+      id: occurrenceLockId('nightly', occurrence(nightly).occurrence),
+      state: 'starting',
+      owner: 'dead',
+      staleAt: T0 + 60_000,
+      tokenAttempt: 0,
+    });
     expect(await runOccurrence(deps, occurrence(nightly), 'early')).toMatchObject({ outcome: 'duplicate', state: 'starting' });
     now = T0 + 61_000;
     expect(await runOccurrence(deps, occurrence(nightly), 'late')).toMatchObject({ outcome: 'started' });
@@ -187,7 +195,12 @@ describe('task-lock: no overlap under `skip`', () => {
 
   it('the STOPPED event releases the slot, and a later STOPPED of an older task does not release a newer one', async () => {
     await runOccurrence(deps, occurrence(nightly), 'a');
-    const stopped = (arn: string) => ({ kind: 'task-stopped' as const, taskArn: arn, clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod', startedBy: startedByFor('nightly') });
+    const stopped = (arn: string) => ({
+      kind: 'task-stopped' as const,
+      taskArn: arn,
+      clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod',
+      startedBy: startedByFor('nightly'),
+    });
     expect(await releaseOnStopped(deps, stopped(taskArn(1)))).toEqual({ released: true, job: 'nightly' });
     expect(await releaseOnStopped(deps, stopped(taskArn(1)))).toEqual({ released: false, job: 'nightly' });
 
@@ -242,7 +255,15 @@ describe('task-lock: no overlap under `skip`', () => {
   it('a slot still held by an earlier delivery of the same occurrence does not skip it', async () => {
     const occ = occurrence(nightly).occurrence;
     await store.put({ id: occurrenceLockId('nightly', occ), state: 'failed', owner: 'first', staleAt: T0 + 60_000, tokenAttempt: 1 });
-    await store.put({ id: jobSlotId('nightly'), state: 'starting', owner: 'first', occurrence: occ, staleAt: T0 + 60_000, startedAt: T0, leaseUntil: T0 + 3600_000 });
+    await store.put({
+      id: jobSlotId('nightly'),
+      state: 'starting',
+      owner: 'first',
+      occurrence: occ,
+      staleAt: T0 + 60_000,
+      startedAt: T0,
+      leaseUntil: T0 + 3600_000,
+    });
     expect(await runOccurrence(deps, occurrence(nightly), 'retry')).toEqual({ outcome: 'started', taskArn: taskArn(1) });
     expect(runTaskCalls()[0]!.args[0].input.clientToken).toBe(clientTokenFor('nightly', occ, 1));
     expect(ecsMock.commandCalls(ListTasksCommand)).toHaveLength(0);
@@ -250,7 +271,15 @@ describe('task-lock: no overlap under `skip`', () => {
 
   it('an invocation that died after RunTask: the next occurrence finds its task through ECS, skips, and adopts it', async () => {
     const died = new Date(T0).toISOString();
-    await store.put({ id: jobSlotId('nightly'), state: 'starting', owner: 'dead', occurrence: died, staleAt: T0 + 60_000, startedAt: T0, leaseUntil: T0 + 3600_000 });
+    await store.put({
+      id: jobSlotId('nightly'),
+      state: 'starting',
+      owner: 'dead',
+      occurrence: died,
+      staleAt: T0 + 60_000,
+      startedAt: T0,
+      leaseUntil: T0 + 3600_000,
+    });
     ecsMock.on(ListTasksCommand).resolves({ taskArns: [taskArn(5), taskArn(6)] });
     ecsMock.on(DescribeTasksCommand).resolves({
       tasks: [
@@ -264,12 +293,25 @@ describe('task-lock: no overlap under `skip`', () => {
     expect(ecsMock.commandCalls(DescribeTasksCommand)[0]!.args[0].input).toMatchObject({ tasks: [taskArn(5), taskArn(6)], include: ['TAGS'] });
     expect(await store.get<JobSlot>(jobSlotId('nightly'))).toMatchObject({ state: 'running', taskArn: taskArn(6), leaseUntil: T0 + 3600_000 });
     // the adopted task's STOPPED event frees the job like any run's
-    const stoppedEvent = { kind: 'task-stopped' as const, taskArn: taskArn(6), clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod', startedBy: startedByFor('nightly') };
+    const stoppedEvent = {
+      kind: 'task-stopped' as const,
+      taskArn: taskArn(6),
+      clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod',
+      startedBy: startedByFor('nightly'),
+    };
     expect(await releaseOnStopped(deps, stoppedEvent)).toEqual({ released: true, job: 'nightly' });
   });
 
   it('an invocation that died before RunTask: the next occurrence finds no task of it and runs', async () => {
-    await store.put({ id: jobSlotId('nightly'), state: 'starting', owner: 'dead', occurrence: new Date(T0).toISOString(), staleAt: T0 + 60_000, startedAt: T0, leaseUntil: T0 + 3600_000 });
+    await store.put({
+      id: jobSlotId('nightly'),
+      state: 'starting',
+      owner: 'dead',
+      occurrence: new Date(T0).toISOString(),
+      staleAt: T0 + 60_000,
+      startedAt: T0,
+      leaseUntil: T0 + 3600_000,
+    });
     ecsMock.on(ListTasksCommand).resolves({ taskArns: [] });
     now = T0 + 300_000;
     expect(await runOccurrence(deps, occurrence(nightly, now), 'next')).toEqual({ outcome: 'started', taskArn: taskArn(1) });
@@ -293,7 +335,16 @@ describe('task-lock: no overlap under `skip`', () => {
 });
 
 describe('slotDecision', () => {
-  const slot: JobSlot = { id: 'job#x', state: 'running', owner: 'o', occurrence: 'o1', staleAt: T0 + 30_000, startedAt: T0, leaseUntil: T0 + 3600_000, taskArn: taskArn(1) };
+  const slot: JobSlot = {
+    id: 'job#x',
+    state: 'running',
+    owner: 'o',
+    occurrence: 'o1',
+    staleAt: T0 + 30_000,
+    startedAt: T0,
+    leaseUntil: T0 + 3600_000,
+    taskArn: taskArn(1),
+  };
   it.each([
     ['RUNNING', 10_000, true],
     ['PENDING', 10_000, true],
@@ -313,7 +364,10 @@ describe('slotDecision', () => {
   });
   it('a stale starting slot still blocks when ECS runs the task its dead holder started', () => {
     const starting: JobSlot = { ...slot, state: 'starting', taskArn: undefined };
-    expect(slotDecision(starting, { startedTaskArn: taskArn(7) }, T0 + 31_000)).toEqual({ blocks: true, why: `occurrence o1 died after starting ${taskArn(7)}, which is still running` });
+    expect(slotDecision(starting, { startedTaskArn: taskArn(7) }, T0 + 31_000)).toEqual({
+      blocks: true,
+      why: `occurrence o1 died after starting ${taskArn(7)}, which is still running`,
+    });
   });
 });
 
@@ -330,7 +384,12 @@ function watchLogs(): Array<[string, string, Record<string, unknown>]> {
   }
   return lines;
 }
-const stoppedOf = (arn: string) => ({ kind: 'task-stopped' as const, taskArn: arn, clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod', startedBy: startedByFor('nightly') });
+const stoppedOf = (arn: string) => ({
+  kind: 'task-stopped' as const,
+  taskArn: arn,
+  clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod',
+  startedBy: startedByFor('nightly'),
+});
 /** The tags RunTask puts on a task of `nightly` for `occ`. */
 /**
  * The test's store with some calls intercepted, to stage a race at one precise
@@ -357,7 +416,11 @@ describe('task-lock: what operators see (logs with the job, the occurrence and w
     const logs = watchLogs();
     await runOccurrence(deps, occurrence(nightly), 'a');
     expect(logs).toEqual([
-      ['info', expect.stringMatching(/started/i), { job: 'nightly', cluster: 'prod', occurrence: '2026-11-23T02:00:00.000Z', deliveryId: `exec-${T0}`, via: 'scheduler', taskArn: taskArn(1) }],
+      [
+        'info',
+        expect.stringMatching(/started/i),
+        { job: 'nightly', cluster: 'prod', occurrence: '2026-11-23T02:00:00.000Z', deliveryId: `exec-${T0}`, via: 'scheduler', taskArn: taskArn(1) },
+      ],
     ]);
   });
 
@@ -373,7 +436,13 @@ describe('task-lock: what operators see (logs with the job, the occurrence and w
     await runOccurrence(deps, occurrence(nightly), 'a');
     const logs = watchLogs();
     await runOccurrence(deps, occurrence(nightly), 'b');
-    expect(logs).toEqual([['info', expect.stringMatching(/duplicate/i), expect.objectContaining({ job: 'nightly', occurrence: '2026-11-23T02:00:00.000Z', state: 'started', taskArn: taskArn(1) })]]);
+    expect(logs).toEqual([
+      [
+        'info',
+        expect.stringMatching(/duplicate/i),
+        expect.objectContaining({ job: 'nightly', occurrence: '2026-11-23T02:00:00.000Z', state: 'started', taskArn: taskArn(1) }),
+      ],
+    ]);
   });
 
   it('a delivery that arrives while another is still starting the task reports the lock as starting', async () => {
@@ -388,7 +457,11 @@ describe('task-lock: what operators see (logs with the job, the occurrence and w
     const logs = watchLogs();
     await runOccurrence(deps, occurrence(nightly, now), 'b');
     expect(logs).toEqual([
-      ['warn', expect.stringMatching(/skipped/i), expect.objectContaining({ job: 'nightly', occurrence: new Date(now).toISOString(), runningTaskArn: taskArn(1), why: `${taskArn(1)} is RUNNING` })],
+      [
+        'warn',
+        expect.stringMatching(/skipped/i),
+        expect.objectContaining({ job: 'nightly', occurrence: new Date(now).toISOString(), runningTaskArn: taskArn(1), why: `${taskArn(1)} is RUNNING` }),
+      ],
     ]);
   });
 
@@ -405,7 +478,9 @@ describe('task-lock: what operators see (logs with the job, the occurrence and w
     ecsMock.on(RunTaskCommand).resolves({ tasks: [], failures: [{ reason: 'RESOURCE:MEMORY' }] });
     const logs = watchLogs();
     const failed = await runOccurrence(deps, occurrence(nightly), 'a').catch((e: Error) => e);
-    expect(logs).toEqual([['error', expect.stringMatching(/RunTask failed/), expect.objectContaining({ job: 'nightly', occurrence: '2026-11-23T02:00:00.000Z', error: failed })]]);
+    expect(logs).toEqual([
+      ['error', expect.stringMatching(/RunTask failed/), expect.objectContaining({ job: 'nightly', occurrence: '2026-11-23T02:00:00.000Z', error: failed })],
+    ]);
   });
 
   it('RunTaskFailedError keeps its name, which Lambda reports as the errorType of the failed invocation', async () => {
@@ -429,7 +504,9 @@ describe('task-lock: what operators see (logs with the job, the occurrence and w
 
   it('a RunTask answer with neither a task nor a failure is still a failure, and says so', async () => {
     ecsMock.on(RunTaskCommand).resolves({});
-    await expect(runOccurrence(deps, occurrence(nightly), 'a')).rejects.toThrow('RunTask started no task for job "nightly" occurrence 2026-11-23T02:00:00.000Z: no failures reported');
+    await expect(runOccurrence(deps, occurrence(nightly), 'a')).rejects.toThrow(
+      'RunTask started no task for job "nightly" occurrence 2026-11-23T02:00:00.000Z: no failures reported',
+    );
   });
 
   it('freeing the job of a run that outlived its lease warns and counts LeaseExpired; freeing a STOPPED one only informs', async () => {
@@ -439,7 +516,11 @@ describe('task-lock: what operators see (logs with the job, the occurrence and w
     const logs = watchLogs();
     await runOccurrence(deps, occurrence(nightly, now), 'b');
     expect(metricCount('LeaseExpired')).toBe(0);
-    expect(logs[0]).toEqual(['info', expect.stringMatching(/stale slot/), expect.objectContaining({ previousTaskArn: taskArn(1), why: `${taskArn(1)} is STOPPED (its STOPPED event was not processed)` })]);
+    expect(logs[0]).toEqual([
+      'info',
+      expect.stringMatching(/stale slot/),
+      expect.objectContaining({ previousTaskArn: taskArn(1), why: `${taskArn(1)} is STOPPED (its STOPPED event was not processed)` }),
+    ]);
     expect(logs[1]).toEqual(['info', expect.stringMatching(/started/i), expect.objectContaining({ taskArn: taskArn(2) })]);
 
     // Exactly at the end of the lease (maxRunSeconds 3600 after the run started), the lease is over.
@@ -448,7 +529,11 @@ describe('task-lock: what operators see (logs with the job, the occurrence and w
     logs.length = 0;
     expect(await runOccurrence(deps, occurrence(nightly, now), 'c')).toMatchObject({ outcome: 'started' });
     expect(metricCount('LeaseExpired')).toBe(1);
-    expect(logs[0]).toEqual(['warn', expect.stringMatching(/lease/), expect.objectContaining({ previousTaskArn: taskArn(2), why: expect.stringContaining(`lease of ${taskArn(2)} expired at`) })]);
+    expect(logs[0]).toEqual([
+      'warn',
+      expect.stringMatching(/lease/),
+      expect.objectContaining({ previousTaskArn: taskArn(2), why: expect.stringContaining(`lease of ${taskArn(2)} expired at`) }),
+    ]);
   });
 
   it('the STOPPED event logs and counts SlotReleased only when it really freed the job', async () => {
@@ -514,10 +599,21 @@ describe('task-lock: a skipped occurrence records what it was skipped for', () =
     expect(await store.get(occurrenceLockId('nightly', new Date(now).toISOString()))).toMatchObject({ state: 'skipped', skippedFor: taskArn(1) });
 
     // A holder that is starting right now has no task yet: the lock names its occurrence.
-    await store.put({ id: jobSlotId('nightly'), state: 'starting', owner: 'other', occurrence: '2026-11-23T02:25:00.000Z', staleAt: T0 + 1_600_000, startedAt: T0 + 1_500_000, leaseUntil: T0 + 5_100_000 });
+    await store.put({
+      id: jobSlotId('nightly'),
+      state: 'starting',
+      owner: 'other',
+      occurrence: '2026-11-23T02:25:00.000Z',
+      staleAt: T0 + 1_600_000,
+      startedAt: T0 + 1_500_000,
+      leaseUntil: T0 + 5_100_000,
+    });
     now = T0 + 1_560_000;
     await runOccurrence(deps, occurrence(nightly, now), 'e');
-    expect(await store.get(occurrenceLockId('nightly', new Date(now).toISOString()))).toMatchObject({ state: 'skipped', skippedFor: '2026-11-23T02:25:00.000Z' });
+    expect(await store.get(occurrenceLockId('nightly', new Date(now).toISOString()))).toMatchObject({
+      state: 'skipped',
+      skippedFor: '2026-11-23T02:25:00.000Z',
+    });
   });
 });
 
@@ -530,7 +626,7 @@ describe('task-lock: deaths and races at the edges', () => {
     expect(await runOccurrence(deps, occurrence(nightly), 'retry')).toMatchObject({ outcome: 'started' });
   });
 
-  it('two retries taking over one dead invocation\'s lock at the same time start one task', async () => {
+  it("two retries taking over one dead invocation's lock at the same time start one task", async () => {
     await store.put({ id: occurrenceLockId('nightly', occ), state: 'starting', owner: 'dead', staleAt: T0 + 60_000, tokenAttempt: 0 });
     now = T0 + 61_000;
     const results = await Promise.all([runOccurrence(deps, occurrence(nightly), 'r1'), runOccurrence(deps, occurrence(nightly), 'r2')]);
@@ -573,7 +669,16 @@ describe('task-lock: deaths and races at the edges', () => {
 
   it('a delivery that died after RunTask and the slot, but before the lock: its retry finds the task in the slot and starts none', async () => {
     await store.put({ id: occurrenceLockId('nightly', occ), state: 'starting', owner: 'dead', staleAt: T0 + 55_000, tokenAttempt: 0 });
-    await store.put({ id: jobSlotId('nightly'), state: 'running', owner: 'dead', occurrence: occ, staleAt: T0 + 55_000, startedAt: T0, leaseUntil: T0 + 3600_000, taskArn: taskArn(3) });
+    await store.put({
+      id: jobSlotId('nightly'),
+      state: 'running',
+      owner: 'dead',
+      occurrence: occ,
+      staleAt: T0 + 55_000,
+      startedAt: T0,
+      leaseUntil: T0 + 3600_000,
+      taskArn: taskArn(3),
+    });
     now = T0 + 120_000;
     const logs = watchLogs();
     expect(await runOccurrence(deps, occurrence(nightly), 'retry')).toEqual({ outcome: 'duplicate', taskArn: taskArn(3), state: 'started' });
@@ -587,10 +692,22 @@ describe('task-lock: deaths and races at the edges', () => {
 
   it('an earlier delivery of the same occurrence that stopped before RunTask: its slot is replaced and the why is logged', async () => {
     await store.put({ id: occurrenceLockId('nightly', occ), state: 'failed', owner: 'first', staleAt: T0 + 55_000, tokenAttempt: 0 });
-    await store.put({ id: jobSlotId('nightly'), state: 'starting', owner: 'first', occurrence: occ, staleAt: T0 + 55_000, startedAt: T0, leaseUntil: T0 + 3600_000 });
+    await store.put({
+      id: jobSlotId('nightly'),
+      state: 'starting',
+      owner: 'first',
+      occurrence: occ,
+      staleAt: T0 + 55_000,
+      startedAt: T0,
+      leaseUntil: T0 + 3600_000,
+    });
     const logs = watchLogs();
     expect(await runOccurrence(deps, occurrence(nightly), 'retry')).toMatchObject({ outcome: 'started' });
-    expect(logs[0]).toEqual(['info', expect.stringMatching(/stale slot/), expect.objectContaining({ why: 'an earlier delivery of this occurrence stopped before starting its task' })]);
+    expect(logs[0]).toEqual([
+      'info',
+      expect.stringMatching(/stale slot/),
+      expect.objectContaining({ why: 'an earlier delivery of this occurrence stopped before starting its task' }),
+    ]);
   });
 
   it('a slot freed by its STOPPED event between our write and our read is taken', async () => {
@@ -620,7 +737,16 @@ describe('task-lock: deaths and races at the edges', () => {
           raced = true;
           await releaseOnStopped(deps, stoppedOf(taskArn(1)));
           const other = new Date(T0 + 300_000).toISOString();
-          await putIfAbsent(store, { id, state: 'running', owner: 'other', occurrence: other, staleAt: T0 + 355_000, startedAt: T0 + 300_000, leaseUntil: T0 + 3900_000, taskArn: taskArn(7) });
+          await putIfAbsent(store, {
+            id,
+            state: 'running',
+            owner: 'other',
+            occurrence: other,
+            staleAt: T0 + 355_000,
+            startedAt: T0 + 300_000,
+            leaseUntil: T0 + 3900_000,
+            taskArn: taskArn(7),
+          });
           return undefined;
         }
         return store.get(id);
@@ -631,9 +757,17 @@ describe('task-lock: deaths and races at the edges', () => {
     expect(runTaskCalls()).toHaveLength(1);
   });
 
-  it('an earlier delivery\'s slot replaced by another occurrence just before we replace it: this one is skipped', async () => {
+  it("an earlier delivery's slot replaced by another occurrence just before we replace it: this one is skipped", async () => {
     await store.put({ id: occurrenceLockId('nightly', occ), state: 'failed', owner: 'first', staleAt: T0 + 55_000, tokenAttempt: 0 });
-    await store.put({ id: jobSlotId('nightly'), state: 'starting', owner: 'first', occurrence: occ, staleAt: T0 + 55_000, startedAt: T0, leaseUntil: T0 + 3600_000 });
+    await store.put({
+      id: jobSlotId('nightly'),
+      state: 'starting',
+      owner: 'first',
+      occurrence: occ,
+      staleAt: T0 + 55_000,
+      startedAt: T0,
+      leaseUntil: T0 + 3600_000,
+    });
     ecsMock.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: taskArn(7), lastStatus: 'RUNNING' }] });
     let raced = false;
     const racing = intercept({
@@ -642,7 +776,16 @@ describe('task-lock: deaths and races at the edges', () => {
         if (!raced && item.id === jobSlotId('nightly') && condition?.refusal === 'not-owner') {
           raced = true;
           const other = new Date(T0 + 60_000).toISOString();
-          await store.put({ id: item.id, state: 'running', owner: 'other', occurrence: other, staleAt: T0 + 115_000, startedAt: T0 + 60_000, leaseUntil: T0 + 3660_000, taskArn: taskArn(7) });
+          await store.put({
+            id: item.id,
+            state: 'running',
+            owner: 'other',
+            occurrence: other,
+            staleAt: T0 + 115_000,
+            startedAt: T0 + 60_000,
+            leaseUntil: T0 + 3660_000,
+            taskArn: taskArn(7),
+          });
         }
         return store.put(item, condition);
       },
@@ -677,16 +820,32 @@ describe('task-lock: deaths and races at the edges', () => {
 
   it('a holder that died while starting is judged through ECS from exactly its staleAt', async () => {
     const died = new Date(T0).toISOString();
-    await store.put({ id: jobSlotId('nightly'), state: 'starting', owner: 'dead', occurrence: died, staleAt: T0 + 60_000, startedAt: T0, leaseUntil: T0 + 3600_000 });
+    await store.put({
+      id: jobSlotId('nightly'),
+      state: 'starting',
+      owner: 'dead',
+      occurrence: died,
+      staleAt: T0 + 60_000,
+      startedAt: T0,
+      leaseUntil: T0 + 3600_000,
+    });
     ecsMock.on(ListTasksCommand).resolves({ taskArns: [taskArn(6)] });
     ecsMock.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: taskArn(6), lastStatus: 'RUNNING', tags: taskTags(died) }] });
     now = T0 + 60_000;
     expect(await runOccurrence(deps, occurrence(nightly, now), 'next')).toEqual({ outcome: 'skipped', runningTaskArn: taskArn(6) });
   });
 
-  it('only a live task tagged with the dead holder\'s occurrence counts as its run', async () => {
+  it("only a live task tagged with the dead holder's occurrence counts as its run", async () => {
     const died = new Date(T0).toISOString();
-    await store.put({ id: jobSlotId('nightly'), state: 'starting', owner: 'dead', occurrence: died, staleAt: T0 + 60_000, startedAt: T0, leaseUntil: T0 + 3600_000 });
+    await store.put({
+      id: jobSlotId('nightly'),
+      state: 'starting',
+      owner: 'dead',
+      occurrence: died,
+      staleAt: T0 + 60_000,
+      startedAt: T0,
+      leaseUntil: T0 + 3600_000,
+    });
     ecsMock.on(ListTasksCommand).resolves({ taskArns: [taskArn(4), taskArn(5), taskArn(6)] });
     ecsMock.on(DescribeTasksCommand).resolves({
       tasks: [
@@ -701,9 +860,17 @@ describe('task-lock: deaths and races at the edges', () => {
     expect(await runOccurrence(deps, occurrence(nightly, now), 'next')).toEqual({ outcome: 'started', taskArn: taskArn(1) });
   });
 
-  it('asks DescribeTasks about at most 100 of the job\'s live tasks (its limit)', async () => {
+  it("asks DescribeTasks about at most 100 of the job's live tasks (its limit)", async () => {
     const died = new Date(T0).toISOString();
-    await store.put({ id: jobSlotId('nightly'), state: 'starting', owner: 'dead', occurrence: died, staleAt: T0 + 60_000, startedAt: T0, leaseUntil: T0 + 3600_000 });
+    await store.put({
+      id: jobSlotId('nightly'),
+      state: 'starting',
+      owner: 'dead',
+      occurrence: died,
+      staleAt: T0 + 60_000,
+      startedAt: T0,
+      leaseUntil: T0 + 3600_000,
+    });
     ecsMock.on(ListTasksCommand).resolves({ taskArns: Array.from({ length: 120 }, (_, i) => taskArn(100 + i)) });
     ecsMock.on(DescribeTasksCommand).callsFake(async (input: { tasks: string[] }) => {
       if (input.tasks.length > 100) throw Object.assign(new Error('tasks can have at most 100 items'), { name: 'InvalidParameterException' });
@@ -715,7 +882,16 @@ describe('task-lock: deaths and races at the edges', () => {
 });
 
 describe('slotDecision at its boundaries, and the why it gives', () => {
-  const slot: JobSlot = { id: 'job#x', state: 'running', owner: 'o', occurrence: 'o1', staleAt: T0 + 30_000, startedAt: T0, leaseUntil: T0 + 3600_000, taskArn: taskArn(1) };
+  const slot: JobSlot = {
+    id: 'job#x',
+    state: 'running',
+    owner: 'o',
+    occurrence: 'o1',
+    staleAt: T0 + 30_000,
+    startedAt: T0,
+    leaseUntil: T0 + 3600_000,
+    taskArn: taskArn(1),
+  };
 
   it('a starting slot is stale exactly at its staleAt', () => {
     const starting: JobSlot = { ...slot, state: 'starting', taskArn: undefined };
@@ -727,12 +903,17 @@ describe('slotDecision at its boundaries, and the why it gives', () => {
   });
 
   it('a task missing from ECS still blocks at exactly the grace, and not after', () => {
-    expect(slotDecision(slot, { status: 'MISSING' }, T0 + MISSING_GRACE_MS)).toEqual({ blocks: true, why: `${taskArn(1)} started moments ago and is not visible yet` });
+    expect(slotDecision(slot, { status: 'MISSING' }, T0 + MISSING_GRACE_MS)).toEqual({
+      blocks: true,
+      why: `${taskArn(1)} started moments ago and is not visible yet`,
+    });
     expect(slotDecision(slot, { status: 'MISSING' }, T0 + MISSING_GRACE_MS + 1)).toEqual({ blocks: false, why: `${taskArn(1)} is no longer known to ECS` });
   });
 
   it('the why names the expiry and the last status, or says it is unknown', () => {
-    expect(slotDecision(slot, { status: 'RUNNING' }, T0 + 3600_000).why).toBe(`lease of ${taskArn(1)} expired at 2026-11-23T03:00:00.000Z (last status RUNNING)`);
+    expect(slotDecision(slot, { status: 'RUNNING' }, T0 + 3600_000).why).toBe(
+      `lease of ${taskArn(1)} expired at 2026-11-23T03:00:00.000Z (last status RUNNING)`,
+    );
     expect(slotDecision(slot, {}, T0 + 3600_000).why).toBe(`lease of ${taskArn(1)} expired at 2026-11-23T03:00:00.000Z (last status unknown)`);
     expect(slotDecision(slot, { status: 'STOPPED' }, T0 + 10_000).why).toBe(`${taskArn(1)} is STOPPED (its STOPPED event was not processed)`);
     expect(slotDecision(slot, { status: 'PENDING' }, T0 + 10_000).why).toBe(`${taskArn(1)} is PENDING`);
