@@ -271,15 +271,7 @@ describe('task-lock: no overlap under `skip`', () => {
 
   it('an invocation that died after RunTask: the next occurrence finds its task through ECS, skips, and adopts it', async () => {
     const died = new Date(T0).toISOString();
-    await store.put({
-      id: jobSlotId('nightly'),
-      state: 'starting',
-      owner: 'dead',
-      occurrence: died,
-      staleAt: T0 + 60_000,
-      startedAt: T0,
-      leaseUntil: T0 + 3600_000,
-    });
+    await putDeadStartingSlot(died);
     ecsMock.on(ListTasksCommand).resolves({ taskArns: [taskArn(5), taskArn(6)] });
     ecsMock.on(DescribeTasksCommand).resolves({
       tasks: [
@@ -303,15 +295,7 @@ describe('task-lock: no overlap under `skip`', () => {
   });
 
   it('an invocation that died before RunTask: the next occurrence finds no task of it and runs', async () => {
-    await store.put({
-      id: jobSlotId('nightly'),
-      state: 'starting',
-      owner: 'dead',
-      occurrence: new Date(T0).toISOString(),
-      staleAt: T0 + 60_000,
-      startedAt: T0,
-      leaseUntil: T0 + 3600_000,
-    });
+    await putDeadStartingSlot(new Date(T0).toISOString());
     ecsMock.on(ListTasksCommand).resolves({ taskArns: [] });
     now = T0 + 300_000;
     expect(await runOccurrence(deps, occurrence(nightly, now), 'next')).toEqual({ outcome: 'started', taskArn: taskArn(1) });
@@ -406,6 +390,10 @@ const intercept = (overrides: Partial<Store>): Store => ({
   scan: (prefix, options) => store.scan(prefix, options),
   ...overrides,
 });
+/** The job slot of an invocation that died after claiming it for `occurrence`, before recording its task. */
+const putDeadStartingSlot = (occurrence: string) =>
+  store.put({ id: jobSlotId('nightly'), state: 'starting', owner: 'dead', occurrence, staleAt: T0 + 60_000, startedAt: T0, leaseUntil: T0 + 3600_000 });
+
 const taskTags = (occ: string) => [
   { key: 'ecs-caretaker:job', value: 'nightly' },
   { key: 'ecs-caretaker:occurrence', value: occ },
@@ -820,15 +808,7 @@ describe('task-lock: deaths and races at the edges', () => {
 
   it('a holder that died while starting is judged through ECS from exactly its staleAt', async () => {
     const died = new Date(T0).toISOString();
-    await store.put({
-      id: jobSlotId('nightly'),
-      state: 'starting',
-      owner: 'dead',
-      occurrence: died,
-      staleAt: T0 + 60_000,
-      startedAt: T0,
-      leaseUntil: T0 + 3600_000,
-    });
+    await putDeadStartingSlot(died);
     ecsMock.on(ListTasksCommand).resolves({ taskArns: [taskArn(6)] });
     ecsMock.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: taskArn(6), lastStatus: 'RUNNING', tags: taskTags(died) }] });
     now = T0 + 60_000;
@@ -837,15 +817,7 @@ describe('task-lock: deaths and races at the edges', () => {
 
   it("only a live task tagged with the dead holder's occurrence counts as its run", async () => {
     const died = new Date(T0).toISOString();
-    await store.put({
-      id: jobSlotId('nightly'),
-      state: 'starting',
-      owner: 'dead',
-      occurrence: died,
-      staleAt: T0 + 60_000,
-      startedAt: T0,
-      leaseUntil: T0 + 3600_000,
-    });
+    await putDeadStartingSlot(died);
     ecsMock.on(ListTasksCommand).resolves({ taskArns: [taskArn(4), taskArn(5), taskArn(6)] });
     ecsMock.on(DescribeTasksCommand).resolves({
       tasks: [
@@ -862,15 +834,7 @@ describe('task-lock: deaths and races at the edges', () => {
 
   it("asks DescribeTasks about at most 100 of the job's live tasks (its limit)", async () => {
     const died = new Date(T0).toISOString();
-    await store.put({
-      id: jobSlotId('nightly'),
-      state: 'starting',
-      owner: 'dead',
-      occurrence: died,
-      staleAt: T0 + 60_000,
-      startedAt: T0,
-      leaseUntil: T0 + 3600_000,
-    });
+    await putDeadStartingSlot(died);
     ecsMock.on(ListTasksCommand).resolves({ taskArns: Array.from({ length: 120 }, (_, i) => taskArn(100 + i)) });
     ecsMock.on(DescribeTasksCommand).callsFake(async (input: { tasks: string[] }) => {
       if (input.tasks.length > 100) throw Object.assign(new Error('tasks can have at most 100 items'), { name: 'InvalidParameterException' });
