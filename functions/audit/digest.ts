@@ -10,10 +10,9 @@ import { createHash } from 'node:crypto';
 import type { Service } from '@aws-sdk/client-ecs';
 import { sortFindings } from './report.ts';
 import { SEVERITIES, severityRank, type Severity } from '../shared/severity.ts';
+import { subjectLine } from '../shared/sns-text.ts';
 import { ruleDoc, taskDefinitionName, type AuditInput, type Finding } from './rules.ts';
 
-/** SNS Publish: "Subjects must be ... less than 100 characters long" (SNS API reference, Publish). */
-export const SUBJECT_MAX = 99;
 /** Findings listed in one digest; the rest are counted and left to the full report, so one message stays readable. */
 export const DIGEST_LISTED_MAX = 30;
 const TEXT_MAX = 280;
@@ -119,15 +118,6 @@ export interface DigestMessage {
   message: string;
   /** SNS message attributes, for subscription filter policies. */
   attributes: Record<string, string>;
-}
-
-/** SNS subjects: no line breaks or control characters; ASCII so every mail client shows it as is. */
-export function subjectLine(text: string): string {
-  const clean = text
-    .replace(/[^\x20-\x7e]+/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return clean.length <= SUBJECT_MAX ? clean : `${clean.slice(0, SUBJECT_MAX - 3).trimEnd()}...`;
 }
 
 const clip = (s: string, max = TEXT_MAX): string => (s.length > max ? `${s.slice(0, max - 1)}…` : s);

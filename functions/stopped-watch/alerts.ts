@@ -10,6 +10,7 @@
  * is sent again by the next flush once the claim's lease has run out.
  */
 import { severityRank, type Severity } from '../shared/severity.ts';
+import { capped, subjectLine } from '../shared/sns-text.ts';
 import type { Category, Classification } from './classify.ts';
 import type { Scope } from './scope.ts';
 import { resourceId } from './scope.ts';
@@ -35,8 +36,6 @@ export const MAX_SEND_FAILURES = 5;
 export const TRACKED_IDS_MAX = 500;
 /** Records outlive their window by a day so a late duplicate still finds its window. */
 export const WINDOW_RETENTION_S = 86_400;
-/** SNS Publish: "Subjects must be ... less than 100 characters long" (SNS API reference, Publish). */
-export const SUBJECT_MAX = 99;
 
 export const ALERT_PREFIX = 'alert#';
 
@@ -211,7 +210,7 @@ export const ATTRIBUTE_MAX = 256;
 /** One event-derived field made safe to show: unsafe characters become one space, and the length is capped. */
 export function cleanField(text: string, max = FIELD_MAX): string {
   const clean = text.replace(UNSAFE_CHARS, ' ').replace(/ {2,}/g, ' ').trim();
-  return clean.length <= max ? clean : `${clean.slice(0, max - 3).trimEnd()}...`;
+  return capped(clean, max);
 }
 
 /** The sample with every field that came from an event cleaned. */
@@ -228,15 +227,6 @@ function safeSample(s: AlertSample): AlertSample {
     ec2InstanceId: opt(s.ec2InstanceId),
     deploymentId: opt(s.deploymentId),
   };
-}
-
-/** SNS subjects: no line breaks or control characters; ASCII so every mail client shows it as is. */
-export function subjectLine(text: string): string {
-  const clean = text
-    .replace(/[^\x20-\x7e]+/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return clean.length <= SUBJECT_MAX ? clean : `${clean.slice(0, SUBJECT_MAX - 3).trimEnd()}...`;
 }
 
 const hhmm = (ms: number): string => new Date(ms).toISOString().slice(11, 16);

@@ -7,11 +7,10 @@ import {
   renderDigest,
   serviceFindingIds,
   setHash,
-  SUBJECT_MAX,
-  subjectLine,
   type ClusterAudit,
   type DigestContext,
 } from '../../functions/audit/digest.ts';
+import { SUBJECT_MAX, subjectLine } from '../../functions/shared/sns-text.ts';
 import { audit, type AuditInput, type Finding } from '../../functions/audit/rules.ts';
 import { checkoutDescribed, checkoutService, checkoutTargetGroup } from './support.ts';
 

@@ -9,11 +9,10 @@ import {
   MAX_SEND_FAILURES,
   renderMessage,
   shouldAlert,
-  subjectLine,
-  SUBJECT_MAX,
   TRACKED_IDS_MAX,
   type AlertWindow,
 } from '../../functions/stopped-watch/alerts.ts';
+import { SUBJECT_MAX, subjectLine } from '../../functions/shared/sns-text.ts';
 import { CATEGORIES, HINTS, SEVERITY, classifyEvent, type Category, type Classification } from '../../functions/stopped-watch/classify.ts';
 import type { StoppedWatchSettings } from '../../functions/stopped-watch/settings.ts';
 
