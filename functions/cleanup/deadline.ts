@@ -1,3 +1,5 @@
+import { CLEANUP_MIN_TIMEOUT_SECONDS } from '../shared/config.ts';
+
 /**
  * How long docker-cleanup.sh may run, from the document step's timeoutSeconds.
  *
@@ -12,13 +14,8 @@
  */
 export const CLEANUP_DEADLINE_MARGIN_SECONDS = 30;
 
-/**
- * The shortest step timeout the configuration accepts: the script then has 90
- * seconds, more than one docker call's own 60-second cap, so that a single
- * slow call ends in a report that says so instead of using up the run.
- * functions/shared/config.ts (cleanup.timeoutSeconds) repeats this number.
- */
-export const CLEANUP_MIN_TIMEOUT_SECONDS = 120;
+// The shortest step timeout lives with the configuration that enforces it.
+export { CLEANUP_MIN_TIMEOUT_SECONDS };
 
 /** DeadlineSeconds for a step timeout: what the document defaults to and what the Lambda sends. */
 export function cleanupDeadlineSeconds(timeoutSeconds: number): number {

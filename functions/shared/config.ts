@@ -123,6 +123,14 @@ export const drainSchema = z
     }),
   );
 
+/**
+ * The shortest cleanup step timeout the configuration accepts: the script's own
+ * deadline is 30 s shorter (functions/cleanup/deadline.ts), which leaves it 90
+ * seconds, more than one docker call's own 60-second cap, so that a single slow
+ * call ends in a report that says so instead of using up the run.
+ */
+export const CLEANUP_MIN_TIMEOUT_SECONDS = 120;
+
 export const cleanupSchema = z.strictObject({
   /** Fleet-wide cleanup schedule per cluster; null disables it (alarms and requests still trigger cleanup). */
   schedule: z._default(z.nullable(scheduleExpression), 'rate(1 day)'),
@@ -136,12 +144,8 @@ export const cleanupSchema = z.strictObject({
   minFreePercent: z._default(intIn(0, 99), 10),
   maxConcurrency: z._default(percentOrCount, '10%'),
   maxErrors: z._default(percentOrCount, '10%'),
-  /**
-   * Run Command execution timeout for the script. At least 120 s
-   * (CLEANUP_MIN_TIMEOUT_SECONDS, functions/cleanup/deadline.ts): the script's
-   * own deadline is 30 s shorter and must outlast one slow docker call.
-   */
-  timeoutSeconds: z._default(intIn(120, 3600), 600),
+  /** Run Command execution timeout for the script (see CLEANUP_MIN_TIMEOUT_SECONDS). */
+  timeoutSeconds: z._default(intIn(CLEANUP_MIN_TIMEOUT_SECONDS, 3600), 600),
   /** Triggers for the same instance within this window send one command. */
   dedupSeconds: z._default(intIn(0, 3600), 300),
 });

@@ -130,8 +130,8 @@ export async function handleEvent(deps: WatchDeps, event: Record<string, unknown
     (scope.cluster === UNKNOWN_CLUSTER || settings.clusters.includes(scope.cluster));
 
   if (!classification || (!subscribed && !malformed)) {
-    const why = !subscribed ? `not matched by the subscriptions (${String(event['detail-type'])} in cluster ${scope.cluster})` : 'needs no classification';
     const detailType = String(event['detail-type']);
+    const why = !subscribed ? `not matched by the subscriptions (${detailType} in cluster ${scope.cluster})` : 'needs no classification';
     const outOfScope = !ECS_DETAIL_TYPES.has(detailType) ? 'detail-type' : !settings.clusters.includes(scope.cluster) ? 'cluster' : undefined;
     if (via === 'sns' && !subscribed && outOfScope) {
       // EventBridge only delivers what the rules match; an SNS topic delivers
