@@ -135,6 +135,25 @@ function minuteOf(hhmm: string, at: number): number {
  * confirm write ran out of retries) before it could record it, and the copy
  * carries the same alertId. It is counted, not hidden.
  */
+/**
+ * A flush invocation succeeds even when one window failed: it logs the window
+ * and leaves it to the next flush. When that window's confirm write ran out of
+ * retries after Publish, its message goes out again: the sender failed for
+ * that message, though not as an invocation. `alertId` is `<window id>#<start>#<kind>`.
+ */
+function flushFailedFor(inv: Invocation, alertId: string | undefined): boolean {
+  if (alertId === undefined) return false;
+  const windowId = alertId.split('#').slice(0, -2).join('#');
+  return inv.logs.some((line) => {
+    try {
+      const entry = JSON.parse(line) as { level?: string; message?: string; window?: string };
+      return entry.level === 'ERROR' && entry.window === windowId && entry.message?.startsWith('Flushing an alert window failed') === true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 export function alertViolations(
   messages: PublishedMessage[],
   windowMinutes: number,
@@ -155,7 +174,7 @@ export function alertViolations(
     /** A second copy of `earlier`: allowed only as the resend of a message whose sender died. */
     const repeat = (earlier: PublishedMessage, m: PublishedMessage, what: string) => {
       const first = sender(earlier);
-      const unrecorded = first !== undefined && (first.killedAtCall !== undefined || first.status !== 'succeeded');
+      const unrecorded = first !== undefined && (first.killedAtCall !== undefined || first.status !== 'succeeded' || flushFailedFor(first, alertId(earlier)));
       if (unrecorded && alertId(earlier) !== undefined && alertId(earlier) === alertId(m)) resent++;
       else problems.push(`${what}${why(earlier)}`);
     };
