@@ -4,7 +4,7 @@ import { Api, newApiCache } from './aws.ts';
 import { finish } from './complete.ts';
 import { contextOf, KEEP_CLOSED_SECONDS, pendingCount, type Ctx, type DrainDeps, type StepResult, type TickResult } from './context.ts';
 import { mayBeDone, taskIdOf } from './done.ts';
-import type { DrainInput } from './input.ts';
+import { actionStart, type DrainInput } from './input.ts';
 import { actionIdOf, type DrainRecord } from './records.ts';
 import { advance } from './step.ts';
 import { tick } from './tick.ts';
@@ -33,10 +33,20 @@ export async function handleDrainInput(deps: DrainDeps, input: DrainInput): Prom
 
 async function onLifecycle(ctx: Ctx, input: Extract<DrainInput, { kind: 'lifecycle' }>): Promise<StepResult> {
   const { deps } = ctx;
-  const now = deps.now();
-  // The hook's timers run from when the action began, not from when we heard of it.
-  const startedAt = input.time !== undefined && input.time <= now ? input.time : now;
+  // The hook's timers run from when the action began, not from when we heard of it, if the event's time is plausible.
+  const { startedAt, distrust } = actionStart(input.time, deps.now(), deps.settings.heartbeatTimeoutSeconds);
   const id = actionIdOf(input.asg, input.instanceId, input.token);
+  if (distrust) {
+    deps.logger.warn('Lifecycle event time is not plausible: the drain timeout runs from now instead', {
+      actionId: id,
+      asg: input.asg,
+      instanceId: input.instanceId,
+      eventTime: new Date(distrust.eventTime).toISOString(),
+      reason: distrust.reason,
+      heartbeatTimeoutSeconds: deps.settings.heartbeatTimeoutSeconds,
+    });
+    deps.metrics.addMetric('EventTimeDistrusted', MetricUnit.Count, 1);
+  }
   const record: DrainRecord = {
     id,
     state: 'open',

@@ -1,0 +1,92 @@
+/**
+ * What drain must not take on trust: a lifecycle event's `time`, the filter
+ * of ListContainerInstances, and the claim that a warm-pool instance runs
+ * nothing. Each case against the simulator, the way it went wrong before.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { loadAwsEvent } from '../support/fixtures.ts';
+import { runUntil, standardWorld, startHarness, type Harness } from './harness.ts';
+
+let h: Harness;
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await h?.close();
+});
+
+const MINUTE = 60_000;
+
+/** The documented lifecycle event, made to carry this action and `time`. */
+function lifecycleEvent(h: Harness, action: { token: string; instanceId: string }, time: string) {
+  const documented = loadAwsEvent('asg-terminate-lifecycle-action-eventbridge-docs.json');
+  return {
+    ...documented,
+    time,
+    detail: {
+      ...documented.detail,
+      AutoScalingGroupName: 'prod-asg',
+      LifecycleHookName: h.config.drain.hookName,
+      EC2InstanceId: action.instanceId,
+      LifecycleActionToken: action.token,
+    },
+  };
+}
+
+const stoppedAt = (h: Harness, arn: string) => Math.max(...h.sim.ecs.tasks({ containerInstance: arn }).map((t) => t.stoppedAt ?? Number.POSITIVE_INFINITY));
+
+describe('drain: the event time is not trusted blindly', () => {
+  it.each([
+    ['years in the past', '2019-03-14T22:27:51Z', 'too-old'],
+    ['an hour in the future', '2026-06-01T10:00:05Z', 'future'],
+  ])('an event whose time is %s does not complete CONTINUE while tasks run, and is logged', async (_what, time, reason) => {
+    const warn = vi.spyOn(Logger.prototype, 'warn');
+    h = await startHarness({ drain: { drainTimeoutSeconds: 600 } });
+    const { drained } = standardWorld(h);
+    h.sim.ecs.defineTaskDefinition('web', { loadBalanced: true });
+    h.sim.ecs.defineTaskDefinition('api');
+    h.world.services.addService('prod', { name: 'web', taskDefinition: 'web', on: [{ instance: drained.arn, count: 2 }] });
+    h.world.services.addService('prod', { name: 'api', taskDefinition: 'api', on: [{ instance: drained.arn, count: 1 }] });
+    await h.sim.clock.advance(10_000);
+    h.dropWhen((e) => e.source === 'aws.autoscaling');
+    const [action] = h.world.autoscaling.terminate('prod-asg', 'i-0d7a1e');
+    await h.sim.bus.drain();
+
+    const result = await h.invoke(lifecycleEvent(h, action!, time), 'lifecycle');
+    expect(result).toMatchObject({ outcome: 'waiting' });
+    expect(action!.status).toBe('pending');
+    expect(h.sim.ecs.containerInstance(drained.arn)?.status).toBe('DRAINING');
+    const [record] = await h.openRecords();
+    expect(record!.startedAt).toBe(h.sim.clock.now());
+    expect(warn).toHaveBeenCalledWith(
+      'Lifecycle event time is not plausible: the drain timeout runs from now instead',
+      expect.objectContaining({ instanceId: 'i-0d7a1e', eventTime: new Date(time).toISOString(), reason }),
+    );
+    expect(h.metric('EventTimeDistrusted')).toEqual([1]);
+
+    await runUntil(h, () => action!.status !== 'pending', { maxMs: 15 * MINUTE, stepMs: 5_000 });
+    expect(action).toMatchObject({ status: 'completed', result: 'CONTINUE', completedBy: 'api' });
+    expect(action!.completedAt!).toBeGreaterThanOrEqual(stoppedAt(h, drained.arn));
+    expect(h.metric('DrainTimedOut')).toEqual([]);
+  });
+
+  it('keeps a plausible time: a lifecycle event delivered 90 s late still times out from the action start', async () => {
+    h = await startHarness({ drain: { drainTimeoutSeconds: 600 } });
+    const { drained } = standardWorld(h);
+    h.world.services.runStandalone(drained.arn, 'forever');
+    await h.sim.clock.advance(10_000);
+    h.dropWhen((e) => e.source === 'aws.autoscaling');
+    const [action] = h.world.autoscaling.terminate('prod-asg', 'i-0d7a1e');
+    const start = h.sim.clock.now();
+    await h.sim.clock.advance(90_000);
+    await h.invoke(lifecycleEvent(h, action!, new Date(start).toISOString()), 'lifecycle');
+    const [record] = await h.openRecords();
+    expect(record!.startedAt).toBe(start);
+    expect(h.metric('EventTimeDistrusted')).toEqual([]);
+    await runUntil(h, () => action!.status !== 'pending', { maxMs: 15 * MINUTE, stepMs: 5_000 });
+    expect(action).toMatchObject({ status: 'completed', result: 'CONTINUE' });
+    // Timed out by the first tick after start + 600 s, not 600 s after the late delivery.
+    expect(action!.completedAt! - start).toBeGreaterThanOrEqual(600_000);
+    expect(action!.completedAt! - start).toBeLessThan(600_000 + 90_000);
+    expect(h.metric('DrainTimedOut')).toEqual([1]);
+  });
+});
