@@ -6,7 +6,7 @@ import { contextOf, KEEP_CLOSED_SECONDS, pendingCount, type Ctx, type DrainDeps,
 import { mayBeDone, taskIdOf } from './done.ts';
 import { actionStart, type DrainInput } from './input.ts';
 import { actionIdOf, type DrainRecord } from './records.ts';
-import { advance } from './step.ts';
+import { advance, locate } from './step.ts';
 import { tick } from './tick.ts';
 
 export async function handleDrainInput(deps: DrainDeps, input: DrainInput): Promise<StepResult | TickResult> {
@@ -122,13 +122,13 @@ async function onSpotInterruption(ctx: Ctx, input: Extract<DrainInput, { kind: '
     return { outcome: 'not-draining' };
   }
   const api = new Api(deps, ctx.cache);
-  const found = await api.findContainerInstance(deps.settings.clusters, input.instanceId);
+  const found = await locate(ctx, api, input.instanceId, { trigger: 'spot' });
   if (!found) {
     deps.logger.info('Spot interruption warning for an instance in none of the configured clusters', { instanceId: input.instanceId });
     return { outcome: 'not-registered' };
   }
-  const ci = await api.describeContainerInstance(found.cluster, found.arn);
-  if (ci?.status === 'ACTIVE') {
+  const ci = found.instance;
+  if (ci.status === 'ACTIVE') {
     const failure = await api.setDraining(found.cluster, found.arn);
     if (failure) throw new Error(`UpdateContainerInstancesState DRAINING failed for ${found.arn}: ${failure}`);
     deps.metrics.addMetric('SpotDrainStarted', MetricUnit.Count, 1);
@@ -138,7 +138,7 @@ async function onSpotInterruption(ctx: Ctx, input: Extract<DrainInput, { kind: '
   deps.logger.info('Spot interruption warning: instance set DRAINING', {
     instanceId: input.instanceId,
     containerInstanceArn: found.arn,
-    status: ci?.status,
+    status: ci.status,
     action: input.action,
   });
   return { outcome: 'waiting' };

@@ -6,7 +6,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadAwsEvent } from '../support/fixtures.ts';
-import { runUntil, standardWorld, startHarness, type Harness } from './harness.ts';
+import { callsOf, runUntil, standardWorld, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
 afterEach(async () => {
@@ -88,5 +88,87 @@ describe('drain: the event time is not trusted blindly', () => {
     expect(action!.completedAt! - start).toBeGreaterThanOrEqual(600_000);
     expect(action!.completedAt! - start).toBeLessThan(600_000 + 90_000);
     expect(h.metric('DrainTimedOut')).toEqual([1]);
+  });
+});
+
+/** An ECS emulator that answers ListContainerInstances as if no filter had been given, as some do. */
+function ignoreInstanceFilter(h: Harness): void {
+  const ecs = h.sim.service('ecs')!;
+  const list = ecs.operations.ListContainerInstances!;
+  ecs.operations.ListContainerInstances = (input, ctx) => list({ ...input, filter: undefined }, ctx);
+}
+
+describe('drain: the ec2InstanceId filter is checked against the described instance', () => {
+  it('drains the terminating instance, not the first one an emulator that ignores the filter lists', async () => {
+    const error = vi.spyOn(Logger.prototype, 'error');
+    h = await startHarness();
+    h.sim.ecs.addCluster('prod');
+    // Registered first, so listed first: the old code drained this one and let i-0d7a1e go with its tasks.
+    const bystander = h.sim.ecs.addContainerInstance('prod', { ec2InstanceId: 'i-0b7s7d' });
+    const { drained } = standardWorld(h);
+    h.sim.ecs.defineTaskDefinition('api');
+    h.world.services.addService('prod', {
+      name: 'api',
+      taskDefinition: 'api',
+      on: [
+        { instance: drained.arn, count: 2 },
+        { instance: bystander.arn, count: 2 },
+      ],
+    });
+    await h.sim.clock.advance(10_000);
+    ignoreInstanceFilter(h);
+
+    const [action] = h.world.autoscaling.terminate('prod-asg', 'i-0d7a1e');
+    await runUntil(h, () => action!.status !== 'pending', { maxMs: 10 * MINUTE });
+    expect(action).toMatchObject({ status: 'completed', result: 'CONTINUE', completedBy: 'api' });
+    expect(action!.completedAt!).toBeGreaterThanOrEqual(stoppedAt(h, drained.arn));
+    expect(h.sim.ecs.containerInstance(bystander.arn)?.status).toBe('ACTIVE');
+    expect(callsOf(h, 'ecs', 'UpdateContainerInstancesState').map((c) => c.input.containerInstances)).toEqual([[drained.arn]]);
+    expect(error).toHaveBeenCalledWith(
+      expect.stringContaining('ListContainerInstances returned a container instance of another EC2 instance'),
+      expect.objectContaining({ instanceId: 'i-0d7a1e', listedEc2InstanceId: 'i-0b7s7d', listedContainerInstanceArn: bystander.arn }),
+    );
+    expect(h.metric('ContainerInstanceMismatch')).toEqual([1]);
+  });
+
+  it('pages through every listed instance, describing 100 at a time, before it finds the right one', async () => {
+    h = await startHarness();
+    h.sim.ecs.addCluster('prod');
+    for (let i = 0; i < 150; i++) h.sim.ecs.addContainerInstance('prod', { ec2InstanceId: `i-0${(0xa000 + i).toString(16)}` });
+    const { drained } = standardWorld(h);
+    h.sim.ecs.defineTaskDefinition('api');
+    h.world.services.addService('prod', { name: 'api', taskDefinition: 'api', on: [{ instance: drained.arn, count: 1 }] });
+    await h.sim.clock.advance(10_000);
+    ignoreInstanceFilter(h);
+
+    const [action] = h.world.autoscaling.terminate('prod-asg', 'i-0d7a1e');
+    await runUntil(h, () => action!.status !== 'pending', { maxMs: 10 * MINUTE });
+    expect(action).toMatchObject({ status: 'completed', result: 'CONTINUE' });
+    expect(callsOf(h, 'ecs', 'ListContainerInstances')).toHaveLength(2);
+    expect(callsOf(h, 'ecs', 'DescribeContainerInstances')[0]!.input.containerInstances).toHaveLength(100);
+    expect(callsOf(h, 'ecs', 'UpdateContainerInstancesState').map((c) => c.input.containerInstances)).toEqual([[drained.arn]]);
+    expect(h.metric('ContainerInstanceMismatch')).toEqual([150]);
+  });
+
+  it('continues an instance that no listed container instance belongs to, and drains none of them', async () => {
+    h = await startHarness();
+    const { drained } = standardWorld(h);
+    ignoreInstanceFilter(h);
+    const [action] = h.world.autoscaling.terminate('prod-asg', 'i-0f00d');
+    await h.sim.bus.drain();
+    expect(action).toMatchObject({ status: 'completed', result: 'CONTINUE', completedBy: 'api' });
+    expect(h.metric('DrainNotRegistered')).toEqual([1]);
+    expect(callsOf(h, 'ecs', 'UpdateContainerInstancesState')).toHaveLength(0);
+    expect(h.sim.ecs.containerInstance(drained.arn)?.status).toBe('ACTIVE');
+  });
+
+  it('does not drain on a Spot warning for an instance the filter answer does not match', async () => {
+    h = await startHarness({ drain: { spotInterruption: true } });
+    const { drained, spare } = standardWorld(h);
+    ignoreInstanceFilter(h);
+    const warning = loadAwsEvent('ec2-spot-interruption-warning-docs.json');
+    await h.invoke({ ...warning, detail: { 'instance-id': 'i-0a5a7e', 'instance-action': 'terminate' } }, 'spot');
+    expect(h.sim.ecs.containerInstance(spare.arn)?.status).toBe('DRAINING');
+    expect(h.sim.ecs.containerInstance(drained.arn)?.status).toBe('ACTIVE');
   });
 });
