@@ -1,7 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { lifecycleGlobalTimeoutSeconds } from '../shared/config.ts';
 import { Api, newApiCache } from './aws.ts';
-import { finish } from './complete.ts';
 import { contextOf, KEEP_CLOSED_SECONDS, pendingCount, type Ctx, type DrainDeps, type StepResult, type TickResult } from './context.ts';
 import { mayBeDone, taskIdOf } from './done.ts';
 import { actionStart, type DrainInput } from './input.ts';
@@ -71,14 +70,6 @@ async function onLifecycle(ctx: Ctx, input: Extract<DrainInput, { kind: 'lifecyc
   deps.logger.info('Lifecycle action received', { ...contextOf(record), origin: input.origin, destination: input.destination });
   deps.metrics.addMetric('DrainStarted', MetricUnit.Count, 1);
 
-  // Warm pools (EC2 Auto Scaling user guide, "Warm pool example events"): an instance leaving the
-  // warm pool for termination never ran tasks (the ECS agent registers an instance only once it is
-  // in service), so there is nothing to drain. An instance going from the group into the warm pool
-  // on scale-in is stopped or hibernated: its tasks die exactly as on termination, so it is drained.
-  if (input.origin === 'WarmPool') {
-    deps.logger.info('Instance leaves the warm pool: nothing runs there, continuing at once', contextOf(record));
-    return finish(ctx, new Api(deps, ctx.cache), record, 'CONTINUE', 'warm-pool');
-  }
   return advance(ctx, record, 'lifecycle');
 }
 

@@ -41,8 +41,24 @@ async function step(ctx: Ctx, api: Api, initial: DrainRecord, trigger: string): 
       }
       const found = await locate(ctx, api, record.instanceId, log());
       if (!found) {
+        if (record.origin === 'WarmPool') {
+          logger.info('Instance leaves the warm pool without a registered container instance: continuing at once', { ...log(), clusters: settings.clusters });
+          return await finish(ctx, api, record, 'CONTINUE', 'warm-pool');
+        }
         logger.info('Instance is not registered in any configured cluster: continuing at once', { ...log(), clusters: settings.clusters });
         return await finish(ctx, api, record, 'CONTINUE', 'not-registered');
+      }
+      if (record.origin === 'WarmPool') {
+        // The agent registers a warm-pool instance while it is being warmed unless ECS_WARM_POOLS_CHECK=true
+        // (ECS developer guide, "Configuring pre-initialized instances for your Amazon ECS Auto Scaling group"),
+        // and tasks may have been placed on it then: ECS, not the event's Origin, says whether any run.
+        logger.warn('Instance leaving the warm pool has a registered container instance (is ECS_WARM_POOLS_CHECK=true set?): draining it', {
+          ...log(),
+          status: found.instance.status,
+          agentConnected: found.instance.agentConnected,
+          runningTasksCount: found.instance.runningTasksCount,
+        });
+        metrics.addMetric('WarmPoolInstanceRegistered', MetricUnit.Count, 1);
       }
       const located = await records.update(record.id, { cluster: found.cluster, containerInstanceArn: found.arn });
       if (!located.ok) return { outcome: 'closed', actionId: record.id };

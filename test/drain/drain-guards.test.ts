@@ -172,3 +172,40 @@ describe('drain: the ec2InstanceId filter is checked against the described insta
     expect(h.sim.ecs.containerInstance(drained.arn)?.status).toBe('ACTIVE');
   });
 });
+
+describe('drain: an instance leaving the warm pool', () => {
+  it('is drained like any other when its agent registered and runs tasks (no ECS_WARM_POOLS_CHECK=true)', async () => {
+    const warn = vi.spyOn(Logger.prototype, 'warn');
+    h = await startHarness();
+    const { drained } = standardWorld(h);
+    h.sim.ecs.defineTaskDefinition('web', { loadBalanced: true });
+    h.world.services.addService('prod', { name: 'web', taskDefinition: 'web', on: [{ instance: drained.arn, count: 3 }] });
+    await h.sim.clock.advance(10_000);
+    const [action] = h.world.autoscaling.terminate('prod-asg', 'i-0d7a1e', { origin: 'WarmPool', destination: 'EC2' });
+    await h.sim.clock.advance(1_500);
+    // Before: CONTINUE after 1 s with 3 tasks RUNNING and no ECS call.
+    expect(action!.status).toBe('pending');
+    expect(h.sim.ecs.containerInstance(drained.arn)?.status).toBe('DRAINING');
+    expect(warn).toHaveBeenCalledWith(
+      expect.stringContaining('ECS_WARM_POOLS_CHECK=true'),
+      expect.objectContaining({ instanceId: 'i-0d7a1e', status: 'ACTIVE' }),
+    );
+    await runUntil(h, () => action!.status !== 'pending', { maxMs: 10 * MINUTE });
+    expect(action).toMatchObject({ status: 'completed', result: 'CONTINUE', completedBy: 'api' });
+    expect(action!.completedAt!).toBeGreaterThanOrEqual(stoppedAt(h, drained.arn));
+    expect(h.metric('WarmPoolInstanceRegistered')).toEqual([1]);
+    expect(h.metric('DrainCompleted')).toEqual([1]);
+    expect(h.metric('DrainSkippedWarmPool')).toEqual([]);
+  });
+
+  it('continues at once when ECS does not know the instance, counted as a warm-pool skip', async () => {
+    h = await startHarness();
+    const { drained } = standardWorld(h);
+    const [action] = h.world.autoscaling.terminate('prod-asg', 'i-0c01d', { origin: 'WarmPool', destination: 'EC2' });
+    await h.sim.bus.drain();
+    expect(action).toMatchObject({ status: 'completed', result: 'CONTINUE', completedBy: 'api' });
+    expect(h.invocations.map((i) => (i.result as { outcome?: string } | undefined)?.outcome)).toEqual(['warm-pool']);
+    expect(h.metric('DrainSkippedWarmPool')).toEqual([1]);
+    expect(h.sim.ecs.containerInstance(drained.arn)?.status).toBe('ACTIVE');
+  });
+});
