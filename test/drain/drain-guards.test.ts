@@ -173,6 +173,35 @@ describe('drain: the ec2InstanceId filter is checked against the described insta
   });
 });
 
+describe('drain: a stored location that ECS later describes as another instance', () => {
+  it('is never drained again or completed on: ERROR naming both, the location is forgotten and looked up anew', async () => {
+    const error = vi.spyOn(Logger.prototype, 'error');
+    h = await startHarness();
+    const { drained } = standardWorld(h);
+    h.world.services.runStandalone(drained.arn, 'forever');
+    h.dropWhen((e) => e.source === 'aws.ecs');
+    await h.sim.clock.advance(10_000);
+    const [action] = h.world.autoscaling.terminate('prod-asg', 'i-0d7a1e');
+    await h.sim.bus.drain();
+    expect((await h.openRecords())[0]).toMatchObject({ containerInstanceArn: drained.arn });
+
+    // ECS now says this ARN is another EC2 instance's (an inconsistent answer, or a re-used id in an emulator).
+    h.sim.ecs.containerInstance(drained.arn)!.ec2InstanceId = 'i-0e15e';
+    const tick = await h.tick();
+    expect(tick.results.map((r) => r.outcome)).toEqual(['error']);
+    expect(error).toHaveBeenCalledWith(
+      'Container instance belongs to another EC2 instance: not draining it',
+      expect.objectContaining({ instanceId: 'i-0d7a1e', containerInstanceArn: drained.arn, describedEc2InstanceId: 'i-0e15e' }),
+    );
+    expect(h.metric('ContainerInstanceMismatch')).toEqual([1]);
+    expect(action!.status).toBe('pending');
+    const [record] = await h.openRecords();
+    expect(record!.containerInstanceArn).toBeUndefined();
+    expect(record!.cluster).toBeUndefined();
+    expect(callsOf(h, 'ecs', 'UpdateContainerInstancesState')).toHaveLength(1);
+  });
+});
+
 describe('drain: an instance leaving the warm pool', () => {
   it('is drained like any other when its agent registered and runs tasks (no ECS_WARM_POOLS_CHECK=true)', async () => {
     const warn = vi.spyOn(Logger.prototype, 'warn');
