@@ -28,6 +28,20 @@ import type { LifecycleResult } from './records.ts';
 export const LIST_PAGE = 100;
 export const DESCRIBE_TASKS_BATCH = 100;
 export const DESCRIBE_SERVICES_BATCH = 10;
+// DescribeContainerInstances takes up to 100 container instances (ECS API reference).
+export const DESCRIBE_CONTAINER_INSTANCES_BATCH = 100;
+
+/** A container instance the ec2InstanceId filter listed although it belongs to another EC2 instance. */
+export interface Mismatch {
+  cluster: string;
+  arn: string;
+  ec2InstanceId?: string;
+}
+
+export interface Located {
+  found?: { cluster: string; arn: string; instance: ContainerInstance };
+  mismatched: Mismatch[];
+}
 
 /** The Auto Scaling message when a lifecycle action is over (completed, timed out, or its instance gone). */
 const NO_ACTIVE_ACTION = /No active Lifecycle Action found/i;
@@ -80,20 +94,39 @@ export class Api {
     return this.clients.asg.send(command as never) as Promise<O>;
   }
 
-  /** The container instance of an EC2 instance, searched cluster by cluster with the cluster query language. */
-  async findContainerInstance(clusters: readonly string[], ec2InstanceId: string): Promise<{ cluster: string; arn: string } | undefined> {
+  /**
+   * The container instance of an EC2 instance, searched cluster by cluster
+   * with the cluster query language. The filter's answer is not taken on
+   * trust: each listed ARN is described (100 at a time, the DescribeContainerInstances
+   * limit) and only one whose ec2InstanceId is the one asked for is returned.
+   * The others come back as `mismatched`, for the caller to log; an emulator or
+   * a bug that ignores the filter then drains nothing it should not.
+   */
+  async findContainerInstance(clusters: readonly string[], ec2InstanceId: string): Promise<Located> {
+    const mismatched: Mismatch[] = [];
     for (const cluster of clusters) {
       let nextToken: string | undefined;
       do {
         const out = await this.ecs<{ containerInstanceArns?: string[]; nextToken?: string }>(
           new ListContainerInstancesCommand({ cluster, filter: `ec2InstanceId == ${ec2InstanceId}`, maxResults: LIST_PAGE, nextToken }),
         );
-        const arn = out.containerInstanceArns?.[0];
-        if (arn) return { cluster, arn };
+        for (const batch of chunks(out.containerInstanceArns ?? [], DESCRIBE_CONTAINER_INSTANCES_BATCH)) {
+          const described = await this.ecs<{ containerInstances?: ContainerInstance[] }>(
+            new DescribeContainerInstancesCommand({ cluster, containerInstances: batch }),
+          );
+          const byArn = new Map((described.containerInstances ?? []).map((ci) => [ci.containerInstanceArn, ci]));
+          for (const arn of batch) {
+            const instance = byArn.get(arn);
+            if (instance?.ec2InstanceId === ec2InstanceId) return { found: { cluster, arn, instance }, mismatched };
+            // Listed but not described: it might be ours, so "not registered" cannot be said.
+            if (!instance) throw new Error(`ListContainerInstances listed ${arn} in ${cluster}, which DescribeContainerInstances does not return`);
+            mismatched.push({ cluster, arn, ec2InstanceId: instance.ec2InstanceId });
+          }
+        }
         nextToken = out.nextToken;
       } while (nextToken);
     }
-    return undefined;
+    return { mismatched };
   }
 
   async describeContainerInstance(cluster: string, arn: string): Promise<ContainerInstance | undefined> {

@@ -1,12 +1,11 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { lifecycleGlobalTimeoutSeconds } from '../shared/config.ts';
 import { Api, newApiCache } from './aws.ts';
-import { finish } from './complete.ts';
 import { contextOf, KEEP_CLOSED_SECONDS, pendingCount, type Ctx, type DrainDeps, type StepResult, type TickResult } from './context.ts';
 import { mayBeDone, taskIdOf } from './done.ts';
-import type { DrainInput } from './input.ts';
+import { actionStart, type DrainInput } from './input.ts';
 import { actionIdOf, type DrainRecord } from './records.ts';
-import { advance } from './step.ts';
+import { advance, locate } from './step.ts';
 import { tick } from './tick.ts';
 
 export async function handleDrainInput(deps: DrainDeps, input: DrainInput): Promise<StepResult | TickResult> {
@@ -33,10 +32,20 @@ export async function handleDrainInput(deps: DrainDeps, input: DrainInput): Prom
 
 async function onLifecycle(ctx: Ctx, input: Extract<DrainInput, { kind: 'lifecycle' }>): Promise<StepResult> {
   const { deps } = ctx;
-  const now = deps.now();
-  // The hook's timers run from when the action began, not from when we heard of it.
-  const startedAt = input.time !== undefined && input.time <= now ? input.time : now;
+  // The hook's timers run from when the action began, not from when we heard of it, if the event's time is plausible.
+  const { startedAt, distrust } = actionStart(input.time, deps.now(), deps.settings.heartbeatTimeoutSeconds);
   const id = actionIdOf(input.asg, input.instanceId, input.token);
+  if (distrust) {
+    deps.logger.warn('Lifecycle event time is not plausible: the drain timeout runs from now instead', {
+      actionId: id,
+      asg: input.asg,
+      instanceId: input.instanceId,
+      eventTime: new Date(distrust.eventTime).toISOString(),
+      reason: distrust.reason,
+      heartbeatTimeoutSeconds: deps.settings.heartbeatTimeoutSeconds,
+    });
+    deps.metrics.addMetric('EventTimeDistrusted', MetricUnit.Count, 1);
+  }
   const record: DrainRecord = {
     id,
     state: 'open',
@@ -61,14 +70,6 @@ async function onLifecycle(ctx: Ctx, input: Extract<DrainInput, { kind: 'lifecyc
   deps.logger.info('Lifecycle action received', { ...contextOf(record), origin: input.origin, destination: input.destination });
   deps.metrics.addMetric('DrainStarted', MetricUnit.Count, 1);
 
-  // Warm pools (EC2 Auto Scaling user guide, "Warm pool example events"): an instance leaving the
-  // warm pool for termination never ran tasks (the ECS agent registers an instance only once it is
-  // in service), so there is nothing to drain. An instance going from the group into the warm pool
-  // on scale-in is stopped or hibernated: its tasks die exactly as on termination, so it is drained.
-  if (input.origin === 'WarmPool') {
-    deps.logger.info('Instance leaves the warm pool: nothing runs there, continuing at once', contextOf(record));
-    return finish(ctx, new Api(deps, ctx.cache), record, 'CONTINUE', 'warm-pool');
-  }
   return advance(ctx, record, 'lifecycle');
 }
 
@@ -112,13 +113,13 @@ async function onSpotInterruption(ctx: Ctx, input: Extract<DrainInput, { kind: '
     return { outcome: 'not-draining' };
   }
   const api = new Api(deps, ctx.cache);
-  const found = await api.findContainerInstance(deps.settings.clusters, input.instanceId);
+  const found = await locate(ctx, api, input.instanceId, { trigger: 'spot' });
   if (!found) {
     deps.logger.info('Spot interruption warning for an instance in none of the configured clusters', { instanceId: input.instanceId });
     return { outcome: 'not-registered' };
   }
-  const ci = await api.describeContainerInstance(found.cluster, found.arn);
-  if (ci?.status === 'ACTIVE') {
+  const ci = found.instance;
+  if (ci.status === 'ACTIVE') {
     const failure = await api.setDraining(found.cluster, found.arn);
     if (failure) throw new Error(`UpdateContainerInstancesState DRAINING failed for ${found.arn}: ${failure}`);
     deps.metrics.addMetric('SpotDrainStarted', MetricUnit.Count, 1);
@@ -128,7 +129,7 @@ async function onSpotInterruption(ctx: Ctx, input: Extract<DrainInput, { kind: '
   deps.logger.info('Spot interruption warning: instance set DRAINING', {
     instanceId: input.instanceId,
     containerInstanceArn: found.arn,
-    status: ci?.status,
+    status: ci.status,
     action: input.action,
   });
   return { outcome: 'waiting' };

@@ -104,6 +104,33 @@ const epochOf = (time: string | undefined): number | undefined => {
   return Number.isNaN(ms) ? undefined : ms;
 };
 
+/**
+ * How far an event's `time` may run ahead of this function's clock before it
+ * is a bad clock rather than skew: AWS services and Lambda keep NTP time, so
+ * a minute is generous.
+ */
+export const CLOCK_SKEW_MS = 60_000;
+
+export type ActionStart = { startedAt: number; distrust?: { reason: 'future' | 'too-old'; eventTime: number } };
+
+/**
+ * When a lifecycle action began, for its drain timeout. The event's `time` is
+ * used only when it is plausible: not ahead of our clock by more than the
+ * skew, and not older than HeartbeatTimeout, since an action that nobody has
+ * heartbeated yet expires after that long (EC2 Auto Scaling user guide,
+ * "Amazon EC2 Auto Scaling lifecycle hooks": the instance waits HeartbeatTimeout
+ * unless a heartbeat extends it). An older or future time (late delivery, a
+ * replay, a bad clock, a documentation payload) is not trusted and the action
+ * starts now, when drain first sees it: a drain timeout run from a wrong start
+ * would complete CONTINUE at once with tasks still running.
+ */
+export function actionStart(eventTime: number | undefined, now: number, heartbeatTimeoutSeconds: number): ActionStart {
+  if (eventTime === undefined) return { startedAt: now };
+  if (eventTime > now + CLOCK_SKEW_MS) return { startedAt: now, distrust: { reason: 'future', eventTime } };
+  if (eventTime < now - heartbeatTimeoutSeconds * 1000) return { startedAt: now, distrust: { reason: 'too-old', eventTime } };
+  return { startedAt: Math.min(eventTime, now) };
+}
+
 export function parseDrainInput(payload: unknown, scope: InputScope): DrainInput {
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
     throw new InvalidDrainEventError(

@@ -1,5 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { Api } from './aws.ts';
+import type { ContainerInstance } from '@aws-sdk/client-ecs';
+import { Api, type Located } from './aws.ts';
 import { finish } from './complete.ts';
 import { contextOf, KEEP_CLOSED_SECONDS, pendingCount, type Ctx, type StepResult } from './context.ts';
 import { doneTest, mayBeDone, serviceOf, taskIdOf, timedOut, type DoneVerdict } from './done.ts';
@@ -26,6 +27,7 @@ async function step(ctx: Ctx, api: Api, initial: DrainRecord, trigger: string): 
   const { deps } = ctx;
   const { settings, records, logger, metrics } = deps;
   let record = initial;
+  let described: ContainerInstance | undefined;
   const log = () => ({ ...contextOf(record), trigger });
 
   try {
@@ -37,20 +39,45 @@ async function step(ctx: Ctx, api: Api, initial: DrainRecord, trigger: string): 
         logger.info('Capacity provider has managed draining enabled: standing down, ECS drains this instance', { ...log(), capacityProvider: provider.name });
         return await finish(ctx, api, record, 'CONTINUE', 'stood-down');
       }
-      const found = await api.findContainerInstance(settings.clusters, record.instanceId);
+      const found = await locate(ctx, api, record.instanceId, log());
       if (!found) {
+        if (record.origin === 'WarmPool') {
+          logger.info('Instance leaves the warm pool without a registered container instance: continuing at once', { ...log(), clusters: settings.clusters });
+          return await finish(ctx, api, record, 'CONTINUE', 'warm-pool');
+        }
         logger.info('Instance is not registered in any configured cluster: continuing at once', { ...log(), clusters: settings.clusters });
         return await finish(ctx, api, record, 'CONTINUE', 'not-registered');
+      }
+      if (record.origin === 'WarmPool') {
+        // The agent registers a warm-pool instance while it is being warmed unless ECS_WARM_POOLS_CHECK=true
+        // (ECS developer guide, "Configuring pre-initialized instances for your Amazon ECS Auto Scaling group"),
+        // and tasks may have been placed on it then: ECS, not the event's Origin, says whether any run.
+        logger.warn('Instance leaving the warm pool has a registered container instance (is ECS_WARM_POOLS_CHECK=true set?): draining it', {
+          ...log(),
+          status: found.instance.status,
+          agentConnected: found.instance.agentConnected,
+          runningTasksCount: found.instance.runningTasksCount,
+        });
+        metrics.addMetric('WarmPoolInstanceRegistered', MetricUnit.Count, 1);
       }
       const located = await records.update(record.id, { cluster: found.cluster, containerInstanceArn: found.arn });
       if (!located.ok) return { outcome: 'closed', actionId: record.id };
       record = located.item;
       await records.putIndex(found.arn, record.id, record.expiration ?? Math.floor(deps.now() / 1000) + KEEP_CLOSED_SECONDS);
+      described = found.instance;
     }
     const cluster = record.cluster!;
     const containerInstanceArn = record.containerInstanceArn!;
 
-    const ci = await api.describeContainerInstance(cluster, containerInstanceArn);
+    const ci = described ?? (await api.describeContainerInstance(cluster, containerInstanceArn));
+    if (ci?.ec2InstanceId !== undefined && ci.ec2InstanceId !== record.instanceId) {
+      // Only an inconsistent answer gets here (the location was checked when it was stored): never drain
+      // another instance; forget the location so that the next step finds the container instance again.
+      logger.error('Container instance belongs to another EC2 instance: not draining it', { ...log(), describedEc2InstanceId: ci.ec2InstanceId });
+      metrics.addMetric('ContainerInstanceMismatch', MetricUnit.Count, 1);
+      await records.update(record.id, {}, { remove: ['cluster', 'containerInstanceArn'] });
+      return { outcome: 'error', actionId: record.id };
+    }
     if (!ci || ci.status === 'INACTIVE' || ci.status === 'DEREGISTERING') {
       // ECS no longer places, tracks or replaces tasks for a deregistered instance: nothing to wait for.
       logger.warn('Container instance is no longer registered: continuing', { ...log(), status: ci?.status ?? 'MISSING' });
@@ -117,6 +144,27 @@ async function step(ctx: Ctx, api: Api, initial: DrainRecord, trigger: string): 
     return finish(ctx, api, record, settings.timeoutOutcome, 'timed-out');
   }
   return { outcome: 'waiting', actionId: record.id, blocking: pendingCount(record) };
+}
+
+/**
+ * The container instance of an EC2 instance, if a configured cluster has it.
+ * Container instances the ec2InstanceId filter listed for another EC2 instance
+ * are logged at ERROR, naming both, and never returned.
+ */
+export async function locate(ctx: Ctx, api: Api, instanceId: string, context: Record<string, unknown>): Promise<Located['found']> {
+  const { logger, metrics, settings } = ctx.deps;
+  const { found, mismatched } = await api.findContainerInstance(settings.clusters, instanceId);
+  for (const other of mismatched) {
+    logger.error('ListContainerInstances returned a container instance of another EC2 instance for the ec2InstanceId filter: ignored', {
+      ...context,
+      instanceId,
+      cluster: other.cluster,
+      listedContainerInstanceArn: other.arn,
+      listedEc2InstanceId: other.ec2InstanceId ?? 'MISSING',
+    });
+  }
+  if (mismatched.length) metrics.addMetric('ContainerInstanceMismatch', MetricUnit.Count, mismatched.length);
+  return found;
 }
 
 /** The done test against the API, plus what it asks for: the preflight warning and stopping overdue standalone tasks. */

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
+import { longestGapSeconds, scheduleGrammarIssue } from './schedule.ts';
 import { SEVERITIES } from './severity.ts';
 
 // zod/mini keeps the handler bundles small (classic zod adds ~440 KB); the
@@ -86,7 +87,13 @@ export const severitySchema = z.enum(SEVERITIES);
 /** Auto Scaling's limit on a lifecycle action: min(48 h, 100 × HeartbeatTimeout) (EC2 Auto Scaling user guide, lifecycle hooks). */
 export const lifecycleGlobalTimeoutSeconds = (heartbeatTimeoutSeconds: number): number => Math.min(48 * 3600, 100 * heartbeatTimeoutSeconds);
 
-const scheduleExpression = z.string().check(z.regex(/^(rate|cron)\(.+\)$/, 'expected rate(...) or cron(...)'));
+const scheduleExpression = z.string().check(
+  z.regex(/^(rate|cron)\(.+\)$/, 'expected rate(...) or cron(...)'),
+  z.superRefine((expression, ctx) => {
+    const issue = /^(rate|cron)\(.+\)$/.test(expression) ? scheduleGrammarIssue(expression) : undefined;
+    if (issue) ctx.addIssue({ code: 'custom', input: expression, message: issue });
+  }),
+);
 const percentOrCount = z.string().check(z.regex(/^([1-9]\d{0,2}%|[1-9]\d*)$/, 'expected a count such as "5" or a percentage such as "10%"'));
 
 export const drainSchema = z
@@ -111,17 +118,76 @@ export const drainSchema = z
   })
   .check(
     z.superRefine((drain, ctx) => {
-      const limit = lifecycleGlobalTimeoutSeconds(drain.heartbeatTimeoutSeconds);
-      if (drain.drainTimeoutSeconds >= limit) {
-        ctx.addIssue({
-          code: 'custom',
-          input: drain.drainTimeoutSeconds,
-          path: ['drainTimeoutSeconds'],
-          message: `must be below the lifecycle action's global timeout, min(48 h, 100 × heartbeatTimeoutSeconds) = ${limit} s`,
-        });
-      }
+      for (const issue of drainTimingIssues(drain)) ctx.addIssue({ code: 'custom', input: drain, ...issue });
     }),
   );
+
+/**
+ * The drain function's Lambda timeout (infra/functions/drain.ts uses it). A
+ * tick may send its heartbeats and apply a timeout as late as its last second,
+ * so every timing check below allows this much on top of the tick period.
+ */
+export const DRAIN_FUNCTION_TIMEOUT_SECONDS = 60;
+
+interface DrainTiming {
+  heartbeatTimeoutSeconds: number;
+  drainTimeoutSeconds: number;
+  reconcileSchedule: string;
+  standaloneTasks: { policy: string; stopAfterSeconds: number };
+}
+
+/**
+ * Values that are each valid but do not work together. T is the longest gap
+ * between two reconcile ticks and M the function's timeout:
+ * - A heartbeat goes out at the first tick after HeartbeatTimeout/3. With
+ *   HeartbeatTimeout >= 3T + M, the hook still has 2T + M left then, so one
+ *   failed tick is survived by the next.
+ * - The drain timeout is applied by a tick, up to T + M after it passed; that
+ *   must happen before the global timeout, or the hook's DefaultResult decides
+ *   instead of timeoutOutcome (ABANDON + retain would be lost).
+ * - stop-after stops a task at the first check past stopAfterSeconds: at least
+ *   one tick must remain before the drain timeout for that to happen.
+ */
+export function drainTimingIssues(drain: DrainTiming): Array<{ path: PropertyKey[]; message: string }> {
+  const issues: Array<{ path: PropertyKey[]; message: string }> = [];
+  const gap = longestGapSeconds(drain.reconcileSchedule);
+  if ('issue' in gap) {
+    // The grammar check on the field has said it already.
+    if (!scheduleGrammarIssue(drain.reconcileSchedule)) {
+      issues.push({
+        path: ['reconcileSchedule'],
+        message: `the longest gap between two ticks cannot be checked: ${gap.issue}; use rate(...) or a cron that runs every day`,
+      });
+    }
+    return issues;
+  }
+  const tick = gap.seconds;
+  const margin = DRAIN_FUNCTION_TIMEOUT_SECONDS;
+  const { heartbeatTimeoutSeconds: heartbeat, drainTimeoutSeconds: drainTimeout, standaloneTasks } = drain;
+  const needed = 3 * tick + margin;
+  if (heartbeat < needed) {
+    issues.push({
+      path: ['heartbeatTimeoutSeconds'],
+      message: `${heartbeat} s is too short for a reconcile tick every ${tick} s (reconcileSchedule): it must be at least 3 × the tick period + ${margin} s (the drain function's timeout) = ${needed} s, so that one failed tick does not expire the hook`,
+    });
+  }
+  const global = lifecycleGlobalTimeoutSeconds(heartbeat);
+  const latest = global - tick - margin;
+  // Below the shortest drain timeout the heartbeat issue above is the one to fix.
+  if (drainTimeout > latest && latest >= 60) {
+    issues.push({
+      path: ['drainTimeoutSeconds'],
+      message: `${drainTimeout} s ends too close to the lifecycle action's global timeout, min(48 h, 100 × heartbeatTimeoutSeconds) = ${global} s: the tick that applies it may come ${tick} s (reconcileSchedule) + ${margin} s later, so it must be at most ${latest} s`,
+    });
+  }
+  if (standaloneTasks.policy === 'stop-after' && standaloneTasks.stopAfterSeconds + tick >= drainTimeout) {
+    issues.push({
+      path: ['standaloneTasks', 'stopAfterSeconds'],
+      message: `${standaloneTasks.stopAfterSeconds} s leaves no tick before the drain timeout (${drainTimeout} s) to stop the task: it must be below drainTimeoutSeconds - ${tick} s (reconcileSchedule) = ${drainTimeout - tick} s`,
+    });
+  }
+  return issues;
+}
 
 /**
  * The shortest cleanup step timeout the configuration accepts: the script's own

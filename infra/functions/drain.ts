@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ConfigError, type CaretakerConfig } from '../../functions/shared/config.ts';
+import { ConfigError, DRAIN_FUNCTION_TIMEOUT_SECONDS, type CaretakerConfig } from '../../functions/shared/config.ts';
 import { drainPatterns } from '../../functions/drain/events.ts';
 import { environmentSizeIssue, settingsFromConfig } from '../../functions/drain/settings.ts';
 import { arn, inClusters, tableReadWrite, type Statement } from '../iam.ts';
@@ -17,32 +17,13 @@ export const asgArn = (name: string) =>
 export const hookLogicalId = (asg: string): string =>
   `DrainHook${asg.replace(/[^A-Za-z0-9]/g, '').slice(0, 200)}${createHash('sha256').update(asg).digest('hex').slice(0, 8)}`;
 
-const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
-const UNIT_SECONDS: Record<string, number> = { minute: 60, minutes: 60, hour: 3600, hours: 3600, day: 86_400, days: 86_400 };
-
-/** Seconds between ticks for a rate(...) schedule; undefined for cron(...), whose spacing varies. */
-export function ratePeriodSeconds(expression: string): number | undefined {
-  const match = RATE.exec(expression);
-  return match ? Number(match[1]) * UNIT_SECONDS[match[2]!]! : undefined;
-}
-
 /**
- * Values that are each valid but do not work together. A heartbeat goes out at
- * the first tick after a third of HeartbeatTimeout, so the tick period must
- * stay below the remaining two thirds or the hook may time out between ticks.
+ * What only the deployment can check: the size of DRAIN_CONFIG. The timing of
+ * the drain section is checked by its schema (functions/shared/config.ts).
  */
 export function checkDrainConfig(config: CaretakerConfig): void {
-  const issues: string[] = [];
-  const period = ratePeriodSeconds(config.drain.reconcileSchedule);
-  const { heartbeatTimeoutSeconds } = config.drain;
-  if (period !== undefined && period >= (heartbeatTimeoutSeconds * 2) / 3) {
-    issues.push(
-      `config.drain.heartbeatTimeoutSeconds: ${heartbeatTimeoutSeconds} s is too short for a reconcile tick every ${period} s (reconcileSchedule); it must be above 1.5 × the tick period, i.e. at least ${Math.floor(period * 1.5) + 1} s`,
-    );
-  }
   const sizeIssue = environmentSizeIssue(config);
-  if (sizeIssue) issues.push(sizeIssue);
-  if (issues.length) throw new ConfigError(`Invalid config:\n  ${issues.join('\n  ')}`, issues);
+  if (sizeIssue) throw new ConfigError(`Invalid config:\n  ${sizeIssue}`, [sizeIssue]);
 }
 
 /**
@@ -124,7 +105,7 @@ export function drainFunction({ config }: DeployContext): FunctionSpec | undefin
     definition: {
       handler: handlerExport('drain'),
       description: 'Drains ECS container instances before their Auto Scaling group terminates them; completes the lifecycle hook once every task is STOPPED',
-      timeout: 60,
+      timeout: DRAIN_FUNCTION_TIMEOUT_SECONDS,
       memorySize: 256,
       environment: { DRAIN_CONFIG: JSON.stringify(settingsFromConfig(config)) },
       events: [

@@ -49,8 +49,8 @@ describe('drain: heartbeats', () => {
 
 describe('drain: an invocation that claimed the completion and died', () => {
   it('the tick keeps the action alive while the claim lasts, then completes it', async () => {
-    // HeartbeatTimeout 120 s is shorter than the 3 min claim: without heartbeats the hook would expire.
-    h = await startHarness({ drain: { heartbeatTimeoutSeconds: 120, drainTimeoutSeconds: 3600 } });
+    // HeartbeatTimeout 240 s (the shortest a 1-minute tick allows) runs out soon after the 3 min claim: the tick must heartbeat meanwhile.
+    h = await startHarness({ drain: { heartbeatTimeoutSeconds: 240, drainTimeoutSeconds: 3600 } });
     const { drained } = standardWorld(h);
     h.sim.ecs.defineTaskDefinition('job', { runSeconds: 100 });
     const job = h.world.services.runStandalone(drained.arn, 'job');
@@ -206,15 +206,15 @@ describe('drain: a lifecycle action that is no longer active', () => {
   });
 
   it('closes the record when a heartbeat finds the action gone', async () => {
-    h = await startHarness({ drain: { heartbeatTimeoutSeconds: 120, drainTimeoutSeconds: 3600 } });
-    const { drained } = standardWorld(h, { heartbeatTimeoutSeconds: 30 });
+    h = await startHarness({ drain: { heartbeatTimeoutSeconds: 240, drainTimeoutSeconds: 3600 } });
+    const { drained } = standardWorld(h, { heartbeatTimeoutSeconds: 70 });
     h.world.services.runStandalone(drained.arn, 'forever');
     // Only the tick looks at this action again: no ECS event tells of the instance's end.
     h.dropWhen((e) => e.source === 'aws.ecs');
     await h.sim.clock.advance(10_000);
     const [action] = h.world.autoscaling.terminate('prod-asg', 'i-0d7a1e');
     await h.sim.clock.advance(10 * MINUTE);
-    // The hook was changed to 30 s behind our back: it timed out before our first heartbeat (due at 40 s).
+    // The hook was changed to 70 s behind our back: it timed out before our first heartbeat (due at 80 s).
     expect(action).toMatchObject({ completedBy: 'heartbeat-timeout' });
     expect(callsOf(h, 'autoscaling', 'RecordLifecycleActionHeartbeat').map((c) => c.error)).toEqual(['ValidationError']);
     expect(h.metric('DrainActionGone')).toEqual([1]);

@@ -93,12 +93,13 @@ describe('drain handler', () => {
     expect(String(sim.bus.failures.at(-1)!.error)).toContain('detail.LifecycleActionToken');
   });
 
-  it('continues at once for an instance leaving the warm pool, with no ECS call', async () => {
+  it('continues at once for an instance leaving the warm pool once ECS says it is not registered (ECS_WARM_POOLS_CHECK=true)', async () => {
     const [action] = world.autoscaling.terminate('prod-asg', 'i-0feed', { origin: 'WarmPool', destination: 'EC2' });
-    const ecsCalls = sim.countCalls('ecs');
+    const drainingCalls = sim.calls.filter((c) => c.op === 'UpdateContainerInstancesState').length;
     await sim.bus.drain();
     expect(action).toMatchObject({ status: 'completed', result: 'CONTINUE', completedBy: 'api' });
-    expect(sim.countCalls('ecs')).toBe(ecsCalls);
+    expect(sim.calls.filter((c) => c.op === 'ListContainerInstances' && c.input.filter === 'ec2InstanceId == i-0feed')).toHaveLength(1);
+    expect(sim.calls.filter((c) => c.op === 'UpdateContainerInstancesState')).toHaveLength(drainingCalls);
     expect(metricNames()).toContain('DrainSkippedWarmPool');
   });
 

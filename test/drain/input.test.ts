@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidDrainEventError, parseDrainInput, type DrainInput } from '../../functions/drain/input.ts';
+import { actionStart, CLOCK_SKEW_MS, InvalidDrainEventError, parseDrainInput, type DrainInput } from '../../functions/drain/input.ts';
 import { loadAwsEvent, loadAwsEvents } from '../support/fixtures.ts';
 
 const scope = { clusters: ['default', 'DemoTrafficGen01-EcsCluster97242B84-u8PnqOAmk1tO'], asgs: ['my-asg'], hookName: 'my-lifecycle-hook' };
@@ -86,5 +86,24 @@ describe('parseDrainInput on malformed events', () => {
     expect(errorOf(null)).toBe('Invalid event: expected a JSON object, got null');
     expect(errorOf([1])).toBe('Invalid event: expected a JSON object, got an array');
     expect(errorOf({ source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm State Change' })).toContain('detail-type "CloudWatch Alarm State Change"');
+  });
+});
+
+describe('actionStart: when the drain timeout starts', () => {
+  const now = Date.parse('2026-06-01T09:00:00Z');
+
+  it('trusts a time a little in the past, and one within the clock skew ahead (as now)', () => {
+    expect(actionStart(now - 90_000, now, 300)).toEqual({ startedAt: now - 90_000 });
+    expect(actionStart(now - 300_000, now, 300)).toEqual({ startedAt: now - 300_000 });
+    expect(actionStart(now + CLOCK_SKEW_MS, now, 300)).toEqual({ startedAt: now });
+    expect(actionStart(undefined, now, 300)).toEqual({ startedAt: now });
+  });
+
+  it('does not trust a time older than HeartbeatTimeout (nothing kept that action alive) or ahead of the clock', () => {
+    const yearsAgo = Date.parse('2019-03-14T22:27:51Z');
+    expect(actionStart(yearsAgo, now, 300)).toEqual({ startedAt: now, distrust: { reason: 'too-old', eventTime: yearsAgo } });
+    expect(actionStart(now - 300_001, now, 300)).toEqual({ startedAt: now, distrust: { reason: 'too-old', eventTime: now - 300_001 } });
+    expect(actionStart(now - 3 * 3600_000, now, 7200)).toMatchObject({ startedAt: now, distrust: { reason: 'too-old' } });
+    expect(actionStart(now + CLOCK_SKEW_MS + 1, now, 300)).toEqual({ startedAt: now, distrust: { reason: 'future', eventTime: now + CLOCK_SKEW_MS + 1 } });
   });
 });
