@@ -135,7 +135,10 @@ describe('input errors exit 2', () => {
     [['audit', 'a.json', '--cluster', 'prod'], 'use either files or --cluster, not both'],
     [['audit', 'a.json', '--ignore', 'stop-timeout-long,no-such-rule'], '--ignore: unknown rule "no-such-rule" (ecs-caretaker audit --list-rules prints them)'],
     [['audit', 'a.json', '--baseline', 'missing-baseline.json'], '--baseline missing-baseline.json: no such file (create it with --write-baseline)'],
-    [['audit', PAYMENTS, '--baseline', PAYMENTS], '--baseline payments-api.register.json: expected {"version": 1, "findings": [...]}, as --write-baseline writes'],
+    [
+      ['audit', PAYMENTS, '--baseline', PAYMENTS],
+      '--baseline payments-api.register.json: expected {"version": 1, "findings": [...]}, as --write-baseline writes',
+    ],
     [['audit', '--task-def', 'a.json', '--service', 'web'], '--service needs --cluster'],
     [['audit', '--task-def', 'a.json', '--format', 'xml'], '--format: expected one of table, json, sarif, got "xml"'],
     [['audit', '--task-def', 'a.json', '--fail-on', 'urgent'], '--fail-on: expected one of info, low, medium, high, critical or none, got "urgent"'],
