@@ -25,7 +25,7 @@ import {
 } from './report.ts';
 import { SEVERITIES } from '../shared/severity.ts';
 import { audit, RULES, type Finding, type RuleId } from './rules.ts';
-import { expandArguments, loadSources, type AuditUnit } from './sources.ts';
+import type { AuditUnit } from './sources.ts';
 
 export interface Output {
   write(chunk: string): unknown;
@@ -281,6 +281,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     if (options.cluster !== undefined) {
       units = [await liveUnit(options, io)];
     } else {
+      // The parsers (YAML, zod schemas, globbing) are only for file runs: --help and --list-rules stay light.
+      const { expandArguments, loadSources } = await import('./sources.ts');
       const expanded = await expandArguments(options.files, cwd);
       const loaded = await loadSources(expanded.files, cwd);
       errors.push(...expanded.errors, ...loaded.errors);

@@ -77,7 +77,11 @@ type Resolved = unknown;
 
 class Resolver {
   readonly notes: TemplateMessage[] = [];
-  constructor(private readonly template: Record<string, unknown>) {}
+  private readonly template: Record<string, unknown>;
+  // A plain field, not a parameter property: Node's type stripping runs this file as it is.
+  constructor(template: Record<string, unknown>) {
+    this.template = template;
+  }
 
   private get parameters(): Record<string, unknown> {
     return isObject(this.template.Parameters) ? this.template.Parameters : {};
