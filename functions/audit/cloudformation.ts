@@ -326,8 +326,9 @@ export function auditInputFromTemplate(template: Record<string, unknown>, positi
       const s = toApiShape(props, [], [], new Map()) as Record<string, unknown>;
       typedService(s);
       s.serviceName ??= logicalId;
-      // CloudFormation creates a service with one task when DesiredCount is left out.
-      if (s.schedulingStrategy !== 'DAEMON') s.desiredCount ??= 1;
+      // CloudFormation creates a service with one task when DesiredCount is left out; one it could not resolve stays unknown.
+      const declared = isObject(resource.Properties) && 'DesiredCount' in resource.Properties;
+      if (s.schedulingStrategy !== 'DAEMON' && !declared) s.desiredCount ??= 1;
       // The live path sees VPC Lattice on the deployments (DescribeServices); the template sets it on the service.
       if (Array.isArray(s.vpcLatticeConfigurations)) s.deployments = [{ vpcLatticeConfigurations: s.vpcLatticeConfigurations }];
       const name = `service:${String(s.serviceName)}`;
