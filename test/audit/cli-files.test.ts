@@ -338,3 +338,23 @@ describe('switching findings off', () => {
     expect(tomorrow.out.findings.map((f: { rule: string }) => f.rule)).toEqual(['circuit-breaker-no-rollback']);
   });
 });
+
+describe('AWS CLI output as moto and AWS CLI v1 print it (fixtures/moto/SOURCES.md)', () => {
+  const MOTO = ['moto/checkout-web.describe-services.json', 'moto/checkout-web.describe-target-groups.json', 'moto/checkout-web.describe-task-definition.json'];
+
+  it('links service, task definition, target group and attributes, and finds what the live audit of the same server found', async () => {
+    const { out } = await json(['audit', ...MOTO, 'moto/checkout-web.describe-target-group-attributes.json', '--fail-on', 'none']);
+    expect(out.errors).toEqual([]);
+    expect(out.notes).toEqual([]);
+    expect(summaryOf(out.findings)).toEqual([
+      'circuit-breaker-disabled arn:aws:ecs:eu-west-1:123456789012:service/prod/checkout-web moto/checkout-web.describe-services.json:3',
+      'grace-period-missing arn:aws:ecs:eu-west-1:123456789012:service/prod/checkout-web moto/checkout-web.describe-services.json:3',
+    ]);
+  });
+
+  it('without the attributes, the 5 s deregistration delay set with modify-target-group-attributes is unknown: the default is audited and noted', async () => {
+    const { out } = await json(['audit', ...MOTO, '--fail-on', 'none']);
+    expect(out.findings.map((f: { rule: string }) => f.rule)).toContain('alb-long-deregistration-delay');
+    expect(out.notes).toHaveLength(1);
+  });
+});
