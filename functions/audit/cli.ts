@@ -53,6 +53,8 @@ Files (JSON unless named .yaml/.yml/.template), any mix, globs expanded here too
   task definitions       register-task-definition input or describe-task-definition output
   CloudFormation         templates with AWS::ECS::TaskDefinition, AWS::ECS::Service and
                          AWS::ElasticLoadBalancingV2::TargetGroup (Ref, GetAtt and Sub resolved)
+  Terraform plan         terraform show -json <planfile>: aws_ecs_task_definition, aws_ecs_service,
+                         aws_lb_target_group, linked through the plan's references
   AWS CLI output         aws ecs describe-services, aws elbv2 describe-target-groups and
                          describe-target-group-attributes (name that file <TargetGroupName>.*.json
                          when the run has several target groups)

@@ -9,7 +9,8 @@
  *   which does not name its target group: it belongs to the only target group
  *   of the run, or to the one whose name starts the file name
  *   (checkout-web.attributes.json is checkout-web's);
- * - a CloudFormation template, JSON or YAML (cloudformation.ts).
+ * - a CloudFormation template, JSON or YAML (cloudformation.ts);
+ * - a Terraform plan, as `terraform show -json` prints it (terraform.ts).
  *
  * The API-shaped files are audited together, as the live path sees one
  * cluster: a service meets its task definition and target groups by ARN. A
@@ -24,11 +25,12 @@ import type { Service } from '@aws-sdk/client-ecs';
 import { glob } from 'tinyglobby';
 import * as z from 'zod/mini';
 import { formatPath } from '../shared/config.ts';
-import { auditInputFromTemplate, isCloudFormationTemplate } from './cloudformation.ts';
+import { auditInputFromTemplate, isCloudFormationTemplate, type TemplateAudit } from './cloudformation.ts';
 import { JsonSyntaxError, parseJsonWithPositions, positionOf, type ParsedJson, type Position } from './json-source.ts';
 import type { InputMessage, SourceLocation } from './report.ts';
 import { serviceName, targetGroupName, type AuditInput, type Finding, type RuleId, type TargetGroup, type TargetGroupAttribute } from './rules.ts';
 import { parseTaskDefinitionFile, positionInFile, TaskDefinitionFileError, type LoadedTaskDefinition } from './taskdef-file.ts';
+import { auditInputFromPlan, isTerraformPlan } from './terraform.ts';
 import { parseYamlWithPositions } from './yaml-source.ts';
 
 /** Input audited in one go, and how to point its findings back at the files. */
@@ -83,10 +85,11 @@ export async function expandArguments(args: readonly string[], cwd: string): Pro
   return { files, errors };
 }
 
-type Kind = 'task-definition' | 'describe-services' | 'describe-target-groups' | 'target-group-attributes' | 'cloudformation';
+type Kind = 'task-definition' | 'describe-services' | 'describe-target-groups' | 'target-group-attributes' | 'cloudformation' | 'terraform-plan';
 
 function kindOf(value: unknown): Kind {
   if (isCloudFormationTemplate(value)) return 'cloudformation';
+  if (isTerraformPlan(value)) return 'terraform-plan';
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     const v = value as Record<string, unknown>;
     if (Array.isArray(v.services) && !('containerDefinitions' in v)) return 'describe-services';
@@ -210,7 +213,9 @@ export async function loadSources(files: readonly string[], cwd: string): Promis
     };
 
     if (kind === 'cloudformation') {
-      units.push(templateUnit(value as Record<string, unknown>, positions, uri, errors, notes));
+      units.push(templateUnit(auditInputFromTemplate(value as Record<string, unknown>, positions), positions, uri, errors, notes));
+    } else if (kind === 'terraform-plan') {
+      units.push(templateUnit(auditInputFromPlan(value as Record<string, unknown>, positions), positions, uri, errors, notes));
     } else if (yaml) {
       errors.push({ uri, line: 1, column: 1, message: 'a YAML file must be a CloudFormation template (with a Resources section)' });
     } else if (kind === 'task-definition') {
@@ -245,14 +250,8 @@ export async function loadSources(files: readonly string[], cwd: string): Promis
   return { units, errors, notes };
 }
 
-function templateUnit(
-  template: Record<string, unknown>,
-  positions: ReadonlyMap<string, Position>,
-  uri: string,
-  errors: InputMessage[],
-  notes: InputMessage[],
-): AuditUnit {
-  const t = auditInputFromTemplate(template, positions);
+/** A CloudFormation template or a Terraform plan: audited on its own, as its references end at its edge. */
+function templateUnit(t: TemplateAudit, positions: ReadonlyMap<string, Position>, uri: string, errors: InputMessage[], notes: InputMessage[]): AuditUnit {
   for (const p of t.problems) errors.push(messageAt(uri, positionOf(positions, p.path), `${p.path}: ${p.message}`));
   for (const n of t.notes) notes.push(messageAt(uri, positionOf(positions, n.path), `${n.path}: ${n.message}`));
   const where = (p: Position | undefined): SourceLocation | undefined => p && { uri, line: p.line, column: p.column };

@@ -358,3 +358,38 @@ describe('AWS CLI output as moto and AWS CLI v1 print it (fixtures/moto/SOURCES.
     expect(out.notes).toHaveLength(1);
   });
 });
+
+describe('Terraform plans (terraform show -json, fixtures/terraform/SOURCES.md)', () => {
+  it('runs the service and target group rules, linking a new service to its new task definition and target group through the configuration', async () => {
+    const { code, out } = await json(['audit', 'terraform/checkout-web.tfplan.json']);
+    expect(code).toBe(1);
+    expect(out.findings.map((f: { rule: string; resource: string }) => `${f.rule} ${f.resource}`)).toEqual([
+      'deployment-no-headroom aws_ecs_service.checkout',
+      'circuit-breaker-disabled aws_ecs_service.checkout',
+      'alb-slow-health-check aws_lb_target_group.checkout',
+      'alb-long-deregistration-delay aws_lb_target_group.checkout',
+    ]);
+    // The target group's planned deregistration_delay is the provider's default, "300": no note needed.
+    expect(out.findings[3].evidence).toBe('deregistration_delay.timeout_seconds 300: every stopped task keeps draining for up to 300 s');
+    expect(out.errors).toEqual([]);
+    expect(out.notes).toEqual([]);
+  });
+
+  it('follows references inside a module: the service sees that its task definition has no health check', async () => {
+    const { out } = await json(['audit', 'terraform/orders-worker.tfplan.json', '--fail-on', 'none']);
+    const grace = out.findings.find((f: { rule: string }) => f.rule === 'grace-period-without-health-check');
+    expect(grace).toMatchObject({ resource: 'module.worker.aws_ecs_service.this', file: 'terraform/orders-worker.tfplan.json', line: 1 });
+    expect(grace.evidence).toContain('taskDefinition:orders-worker has no container healthCheck');
+  });
+
+  it('notes a task definition whose containers are only known after apply, and audits the rest', async () => {
+    const plan = JSON.parse(await readFile(fixturePath('terraform/orders-worker.tfplan.json'), 'utf8'));
+    const td = plan.planned_values.root_module.child_modules[0].resources.find((r: { type: string }) => r.type === 'aws_ecs_task_definition');
+    delete td.values.container_definitions;
+    const { out } = await json(['audit', await write('unknown.tfplan.json', plan), '--fail-on', 'none']);
+    expect(out.notes.map((n: { message: string }) => n.message)).toEqual([
+      'planned_values.root_module.child_modules[0].resources[1]: module.worker.aws_ecs_task_definition.this: container_definitions is only known after apply: not audited',
+    ]);
+    expect(out.errors).toEqual([]);
+  });
+});

@@ -35,7 +35,7 @@ describe('AWS SDK loading', () => {
     expect(r.sdk).toEqual([]);
   });
 
-  it('auditing files of every kind loads no AWS SDK module', async () => {
+  it('auditing files of every kind (task definitions, template, describe output, Terraform plan) loads no AWS SDK module', async () => {
     const r = await cli([
       'audit',
       'payments-api.register.json',
@@ -44,6 +44,7 @@ describe('AWS SDK loading', () => {
       'checkout-web.describe-services.json',
       'checkout-web.describe-target-groups.json',
       'checkout-web.describe-target-group-attributes.json',
+      'terraform/orders-worker.tfplan.json',
       '--format',
       'sarif',
     ]);
