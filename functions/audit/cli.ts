@@ -300,14 +300,19 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
 
   const suppressed: Suppressed = { ignored: 0, inline: 0, baseline: 0 };
+  // What a baseline written now records: every finding not switched off for good, including those the old baseline hides.
+  const accepted: Array<{ finding: Finding; where?: SourceLocation }> = [];
   const kept: Array<{ finding: Finding; where?: SourceLocation }> = [];
   for (const unit of units) {
     for (const finding of audit(unit.input)) {
       const where = unit.locate(finding);
       if (options.ignore.has(finding.rule)) suppressed.ignored++;
       else if (unit.ignoredInline(finding)) suppressed.inline++;
-      else if (baseline?.has(fingerprint(finding, where))) suppressed.baseline++;
-      else kept.push({ finding, where });
+      else {
+        accepted.push({ finding, where });
+        if (baseline?.has(fingerprint(finding, where))) suppressed.baseline++;
+        else kept.push({ finding, where });
+      }
     }
   }
 
@@ -317,8 +322,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     io.stderr.write(`ecs-caretaker audit: ${files} file${files === 1 ? '' : 's'} not audited\n  ${errors.map(messageLine).join('\n  ')}\n`);
   }
   if (options.writeBaseline !== undefined) {
-    await writeFile(resolve(cwd, options.writeBaseline), baselineText(kept));
-    io.stderr.write(`wrote ${kept.length} finding${kept.length === 1 ? '' : 's'} to ${options.writeBaseline}\n`);
+    await writeFile(resolve(cwd, options.writeBaseline), baselineText(accepted));
+    io.stderr.write(`wrote ${accepted.length} finding${accepted.length === 1 ? '' : 's'} to ${options.writeBaseline}\n`);
   }
 
   const locations = new Map(kept.map((k) => [k.finding, k.where]));

@@ -336,6 +336,16 @@ describe('switching findings off', () => {
     await writeFile(join(changed, 'checkout-web.cfn.yaml'), template);
     const tomorrow = await json(['audit', 'payments-api.register.json', 'checkout-web.cfn.yaml', '--baseline', baseline], { cwd: changed });
     expect(tomorrow.out.findings.map((f: { rule: string }) => f.rule)).toEqual(['circuit-breaker-no-rollback']);
+
+    // Re-writing the baseline in place keeps what it hid and adds the new finding; the fixed one leaves it.
+    const rewrite = await run(['audit', 'payments-api.register.json', 'checkout-web.cfn.yaml', '--baseline', baseline, '--write-baseline', baseline], {
+      cwd: changed,
+    });
+    expect(rewrite.code).toBe(0);
+    const rewritten = JSON.parse(await readFile(baseline, 'utf8')).findings.map((f: { rule: string }) => f.rule);
+    expect(rewritten).toHaveLength(today);
+    expect(rewritten).toContain('circuit-breaker-no-rollback');
+    expect(rewritten).not.toContain('circuit-breaker-disabled');
   });
 });
 
