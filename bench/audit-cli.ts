@@ -78,6 +78,7 @@ export async function benchAuditCli(): Promise<string> {
       ],
       ['`--help`, bundle', measure([bundled, 'audit', '--help'])],
       ['`--help`, source (type stripping)', measure([source, 'audit', '--help'])],
+      ['`--help`, source through tsx, as `npm run audit` runs it', measure(['--import', 'tsx', source, 'audit', '--help'])],
       ['3 files (JSON, YAML template, describe-services) to SARIF, bundle', measure([bundled, ...FILES])],
       ['the same, source', measure([source, ...FILES])],
     ];

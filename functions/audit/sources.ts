@@ -279,8 +279,14 @@ function poolUnit(pool: Pool, errors: InputMessage[], notes: InputMessage[]): Au
       pool.targetGroups.length === 1 && pool.attributes.length === 1
         ? pool.targetGroups
         : pool.targetGroups.filter((t) => t.targetGroup.TargetGroupName && name.startsWith(`${t.targetGroup.TargetGroupName}.`));
-    // The longest name wins: "web-admin.attributes.json" is web-admin's, not web's.
-    const owner = candidates.sort((x, y) => (y.targetGroup.TargetGroupName?.length ?? 0) - (x.targetGroup.TargetGroupName?.length ?? 0))[0];
+    // The longest name wins ("web-admin.attributes.json" is web-admin's, not web's), then a target group from the same folder.
+    const dir = (uri: string) => uri.slice(0, uri.lastIndexOf('/') + 1);
+    const ranked = candidates.sort(
+      (x, y) =>
+        (y.targetGroup.TargetGroupName?.length ?? 0) - (x.targetGroup.TargetGroupName?.length ?? 0) ||
+        Number(dir(y.uri) === dir(a.uri)) - Number(dir(x.uri) === dir(a.uri)),
+    );
+    const owner = ranked.find((t) => !attributesOf.has(t.targetGroup)) ?? ranked[0];
     if (!owner) {
       errors.push({
         uri: a.uri,

@@ -362,6 +362,20 @@ describe('AWS CLI output as moto and AWS CLI v1 print it (fixtures/moto/SOURCES.
     ]);
   });
 
+  it('two runs of captures side by side: each attributes file goes to the target group of its own folder', async () => {
+    const { out } = await json([
+      'audit',
+      ...MOTO,
+      'moto/checkout-web.describe-target-group-attributes.json',
+      'checkout-web.describe-target-groups.json',
+      'checkout-web.describe-target-group-attributes.json',
+      '--fail-on',
+      'none',
+    ]);
+    expect(out.errors).toEqual([]);
+    expect(out.findings.map((f: { rule: string }) => f.rule)).not.toContain('alb-long-deregistration-delay');
+  });
+
   it('without the attributes, the 5 s deregistration delay set with modify-target-group-attributes is unknown: the default is audited and noted', async () => {
     const { out } = await json(['audit', ...MOTO, '--fail-on', 'none']);
     expect(out.findings.map((f: { rule: string }) => f.rule)).toContain('alb-long-deregistration-delay');
