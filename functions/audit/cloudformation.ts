@@ -20,7 +20,8 @@
 import type { ContainerDefinition, Service, TaskDefinition } from '@aws-sdk/client-ecs';
 import { formatPath } from '../shared/config.ts';
 import type { Position } from './json-source.ts';
-import { RULES, type AuditInput, type RuleId, type TargetGroupInput } from './rules.ts';
+import { RULES, type AuditInput, type RuleId, type TargetGroupAttribute, type TargetGroupInput } from './rules.ts';
+import { attributeIssues, serviceIssues, targetGroupIssues } from './shapes.ts';
 import { taskDefinitionIssues } from './taskdef-file.ts';
 
 export const SUPPRESSION_KEY = 'ecs-caretaker';
@@ -323,8 +324,14 @@ export function auditInputFromTemplate(template: Record<string, unknown>, positi
         for (const c of (td.containerDefinitions ?? []) as ContainerDefinition[]) ignored.set(`${name}#container:${c.name}`, skip);
       }
     } else if (type === SERVICE) {
-      const s = toApiShape(props, [], [], new Map()) as Record<string, unknown>;
+      const sources = new Map<string, string>();
+      const s = toApiShape(props, [], ['Resources', logicalId, 'Properties'], sources) as Record<string, unknown>;
       typedService(s);
+      const issues = serviceIssues(s);
+      if (issues.length > 0) {
+        for (const issue of issues) problems.push({ path: sources.get(issue.path) ?? propsPath, message: issue.message });
+        continue;
+      }
       s.serviceName ??= logicalId;
       // CloudFormation creates a service with one task when DesiredCount is left out; one it could not resolve stays unknown.
       const declared = isObject(resource.Properties) && 'DesiredCount' in resource.Properties;
@@ -340,10 +347,18 @@ export function auditInputFromTemplate(template: Record<string, unknown>, positi
       coerce(tg, ['Port', 'HealthCheckIntervalSeconds', 'HealthCheckTimeoutSeconds', 'HealthyThresholdCount', 'UnhealthyThresholdCount'], toInt);
       coerce(tg, ['HealthCheckEnabled'], toBool);
       const token = tokenOf(type, logicalId)!;
-      const attributes = (Array.isArray(TargetGroupAttributes) ? TargetGroupAttributes : [])
-        .filter(isObject)
-        .map((a) => ({ Key: String(a.Key), Value: a.Value === undefined ? undefined : String(a.Value) }));
-      targetGroups.push({ targetGroup: { ...tg, TargetGroupArn: token, TargetGroupName: typeof tg.Name === 'string' ? tg.Name : logicalId }, attributes });
+      const attributes = (Array.isArray(TargetGroupAttributes) ? TargetGroupAttributes : []).map((a) =>
+        isObject(a) ? { Key: a.Key, Value: typeof a.Value === 'number' || typeof a.Value === 'boolean' ? String(a.Value) : a.Value } : a,
+      );
+      const issues = [...targetGroupIssues(tg), ...attributeIssues(attributes).map((i) => ({ ...i, path: `TargetGroupAttributes${i.path}` }))];
+      if (issues.length > 0) {
+        for (const issue of issues) problems.push({ path: `${propsPath}.${issue.path}`, message: issue.message });
+        continue;
+      }
+      targetGroups.push({
+        targetGroup: { ...tg, TargetGroupArn: token, TargetGroupName: typeof tg.Name === 'string' ? tg.Name : logicalId },
+        attributes: attributes as TargetGroupAttribute[],
+      });
       if (at) resourcePositions.set(token, at);
       if (skip.size > 0) ignored.set(token, skip);
     }

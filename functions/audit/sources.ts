@@ -23,9 +23,10 @@ import { readFile } from 'node:fs/promises';
 import { basename, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Service } from '@aws-sdk/client-ecs';
 import { glob } from 'tinyglobby';
-import * as z from 'zod/mini';
+import type * as z from 'zod/mini';
 import { formatPath } from '../shared/config.ts';
 import { auditInputFromTemplate, isCloudFormationTemplate, type TemplateAudit } from './cloudformation.ts';
+import { attributesSchema, describeServicesSchema, describeTargetGroupsSchema } from './shapes.ts';
 import { JsonSyntaxError, parseJsonWithPositions, positionOf, type ParsedJson, type Position } from './json-source.ts';
 import type { InputMessage, SourceLocation } from './report.ts';
 import { serviceName, targetGroupName, type AuditInput, type Finding, type RuleId, type TargetGroup, type TargetGroupAttribute } from './rules.ts';
@@ -98,59 +99,6 @@ function kindOf(value: unknown): Kind {
   }
   return 'task-definition';
 }
-
-const typeName = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
-const expected = (what: string) => (issue: { input?: unknown }) =>
-  issue.input === undefined ? `required: expected ${what}` : `expected ${what}, got ${typeName(issue.input)}`;
-const optionalInt = () => z.optional(z.int({ error: expected('an integer') }));
-const optionalStr = () => z.optional(z.string({ error: expected('a string') }));
-const optionalBool = () => z.optional(z.boolean({ error: expected('true or false') }));
-
-// The fields the service and target group rules read, typed as the API returns them.
-const describeServicesSchema = z.looseObject({
-  services: z.array(
-    z.looseObject(
-      {
-        serviceArn: optionalStr(),
-        serviceName: optionalStr(),
-        taskDefinition: optionalStr(),
-        desiredCount: optionalInt(),
-        healthCheckGracePeriodSeconds: optionalInt(),
-        launchType: optionalStr(),
-        schedulingStrategy: optionalStr(),
-        deploymentConfiguration: z.optional(
-          z.looseObject({
-            maximumPercent: optionalInt(),
-            minimumHealthyPercent: optionalInt(),
-            deploymentCircuitBreaker: z.optional(z.looseObject({ enable: optionalBool(), rollback: optionalBool() })),
-          }),
-        ),
-        loadBalancers: z.optional(z.array(z.looseObject({ targetGroupArn: optionalStr() }))),
-      },
-      { error: expected('a service object') },
-    ),
-  ),
-});
-
-const describeTargetGroupsSchema = z.looseObject({
-  TargetGroups: z.array(
-    z.looseObject(
-      {
-        TargetGroupArn: z.string({ error: expected('the target group ARN') }),
-        TargetGroupName: optionalStr(),
-        TargetType: optionalStr(),
-        HealthCheckIntervalSeconds: optionalInt(),
-        HealthyThresholdCount: optionalInt(),
-        UnhealthyThresholdCount: optionalInt(),
-      },
-      { error: expected('a target group object') },
-    ),
-  ),
-});
-
-const attributesSchema = z.looseObject({
-  Attributes: z.array(z.looseObject({ Key: z.string({ error: expected('a string') }), Value: z.string({ error: expected('a string') }) })),
-});
 
 interface Pool {
   taskDefinitions: Array<{ loaded: LoadedTaskDefinition; uri: string }>;

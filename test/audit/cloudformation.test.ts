@@ -185,6 +185,28 @@ describe('conversion to the API shapes', () => {
   });
 });
 
+describe('services and target groups with values the rules cannot read', () => {
+  it('names the property and leaves the resource out', () => {
+    const t = fromJson({
+      Resources: {
+        Svc: { Type: 'AWS::ECS::Service', Properties: { DesiredCount: 'three', DeploymentConfiguration: { MaximumPercent: '150%' } } },
+        Tg: {
+          Type: 'AWS::ElasticLoadBalancingV2::TargetGroup',
+          Properties: { HealthCheckIntervalSeconds: 'fast', TargetGroupAttributes: [{ Key: 'deregistration_delay.timeout_seconds' }] },
+        },
+      },
+    });
+    expect(t.input.services).toEqual([]);
+    expect(t.input.targetGroups).toEqual([]);
+    expect(t.problems).toEqual([
+      { path: 'Resources.Svc.Properties.DesiredCount', message: 'expected an integer, got a string' },
+      { path: 'Resources.Svc.Properties.DeploymentConfiguration.MaximumPercent', message: 'expected an integer, got a string' },
+      { path: 'Resources.Tg.Properties.HealthCheckIntervalSeconds', message: 'expected an integer, got a string' },
+      { path: 'Resources.Tg.Properties.TargetGroupAttributes[0].Value', message: 'required: expected a string' },
+    ]);
+  });
+});
+
 describe('recognising a template', () => {
   it.each([
     [{ AWSTemplateFormatVersion: '2010-09-09', Resources: {} }, true],
