@@ -207,6 +207,27 @@ describe('services and target groups with values the rules cannot read', () => {
   });
 });
 
+describe('Metadata suppressions', () => {
+  it('apply to the resource and, for a task definition, to each of its containers', () => {
+    const t = fromJson({
+      Resources: {
+        Td: {
+          ...taskDefinition({ ContainerDefinitions: [container(), container({ Name: 'log-router' })] }),
+          Metadata: { 'ecs-caretaker': { ignore: ['stop-timeout-long', { rule: 'localhost-ipv6-ambiguity', reason: 'curl only' }] } },
+        },
+      },
+    });
+    const both = new Set(['stop-timeout-long', 'localhost-ipv6-ambiguity']);
+    expect(t.ignored).toEqual(
+      new Map([
+        ['taskDefinition:Td', both],
+        ['taskDefinition:Td#container:app', both],
+        ['taskDefinition:Td#container:log-router', both],
+      ]),
+    );
+  });
+});
+
 describe('recognising a template', () => {
   it.each([
     [{ AWSTemplateFormatVersion: '2010-09-09', Resources: {} }, true],
