@@ -333,7 +333,8 @@ export function auditInputFromTemplate(template: Record<string, unknown>, positi
         continue;
       }
       s.serviceName ??= logicalId;
-      // CloudFormation creates a service with one task when DesiredCount is left out; one it could not resolve stays unknown.
+      // CloudFormation creates a service with one task when DesiredCount is left out (AWS::ECS::Service, DesiredCount; the
+      // behaviour quoted in aws-cdk pull request 13130, which stopped CDK setting 1 itself). One it could not resolve stays unknown.
       const declared = isObject(resource.Properties) && 'DesiredCount' in resource.Properties;
       if (s.schedulingStrategy !== 'DAEMON' && !declared) s.desiredCount ??= 1;
       // The live path sees VPC Lattice on the deployments (DescribeServices); the template sets it on the service.

@@ -206,7 +206,7 @@ export function auditInputFromPlan(plan: Record<string, unknown>, positions: Rea
               }
             : {}),
         },
-        // The provider plans its default, "300", when the attribute is not set.
+        // The provider plans its default, "300", when the attribute is not set (seen in fixtures/terraform/checkout-web.tfplan.json).
         attributes:
           v.deregistration_delay === undefined || v.deregistration_delay === null
             ? []
