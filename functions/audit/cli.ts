@@ -1,10 +1,17 @@
 /**
- * `ecs-caretaker audit`: runs the rules on local task definition files or on
- * a live cluster and prints the findings. Everything it touches comes in
- * through `main`'s arguments, so tests run it in-process.
+ * `ecs-caretaker audit`: runs the rules on local files (task definitions,
+ * CloudFormation templates, Terraform plans, AWS CLI describe output; see
+ * sources.ts) or on a live cluster, drops what --ignore, the files' own
+ * suppressions or a baseline switch off, and prints the rest. Everything it
+ * touches comes in through `main`'s arguments, so tests run it in-process.
+ *
+ * The AWS SDK and the file parsers are imported only by the mode that needs
+ * them: --help and file audits never pay for the SDK.
  *
  * Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 a usage
- * or input error (bad flag, unreadable or invalid file, AWS call refused).
+ * or input error (bad flag, unreadable or invalid file, AWS call refused); an
+ * unreadable file among readable ones still gives 2, after the others are
+ * reported.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
