@@ -16,9 +16,43 @@ export interface SourceLocation {
   column: number;
 }
 
+/** An input file that could not be audited (error), or something about one the reader should know (note). */
+export interface InputMessage {
+  uri: string;
+  line?: number;
+  column?: number;
+  message: string;
+}
+
+/** Findings left out of the report, by what switched them off. */
+export interface Suppressed {
+  ignored: number;
+  inline: number;
+  baseline: number;
+}
+
 export interface ReportOptions {
   failOn: FailOn;
   locate?: (finding: Finding) => SourceLocation | undefined;
+  /** Files that were not audited; the report still lists the findings of the others. */
+  errors?: readonly InputMessage[];
+  notes?: readonly InputMessage[];
+  suppressed?: Suppressed;
+}
+
+export const messageLine = (m: InputMessage): string => `${m.uri}${m.line === undefined ? '' : `:${m.line}:${m.column ?? 1}`}: ${m.message}`;
+
+/**
+ * What identifies a finding across runs: rule, resource, the path inside it,
+ * and the file, so that two files declaring the same family stay two alerts.
+ * Never the line, so an edit above it keeps the alert. A live finding has no
+ * file and keeps the fingerprint it always had.
+ */
+export function fingerprint(f: Finding, where: SourceLocation | undefined): string {
+  const base = `${f.rule}\n${f.resource}\n${f.location?.path ?? ''}`;
+  return createHash('sha256')
+    .update(where ? `${base}\n${where.uri}` : base)
+    .digest('hex');
 }
 
 export const isFailing = (f: Finding, failOn: FailOn): boolean => failOn !== 'none' && severityRank(f.severity) >= severityRank(failOn);
@@ -41,10 +75,20 @@ function summary(findings: readonly Finding[], failOn: FailOn): { total: number;
   return { total: findings.length, bySeverity, failing: findings.filter((f) => isFailing(f, failOn)).length };
 }
 
+function suppressedLine(s: Suppressed | undefined): string {
+  if (!s) return '';
+  const parts = [
+    s.ignored > 0 ? `${s.ignored} by --ignore` : '',
+    s.inline > 0 ? `${s.inline} by the files' own suppressions` : '',
+    s.baseline > 0 ? `${s.baseline} by the baseline` : '',
+  ].filter(Boolean);
+  return parts.length === 0 ? '' : `Not shown: ${parts.join(', ')}.`;
+}
+
 export function renderTable(findings: readonly Finding[], options: ReportOptions): string {
   const sorted = sortFindings(findings);
   const s = summary(sorted, options.failOn);
-  if (sorted.length === 0) return 'No findings.\n';
+  if (sorted.length === 0) return `No findings.${suppressedLine(options.suppressed) ? ` ${suppressedLine(options.suppressed)}` : ''}\n`;
   const sevWidth = Math.max(8, ...sorted.map((f) => f.severity.length));
   const ruleWidth = Math.max(4, ...sorted.map((f) => f.rule.length));
   const pad = ' '.repeat(sevWidth + 2);
@@ -59,6 +103,8 @@ export function renderTable(findings: readonly Finding[], options: ReportOptions
   lines.push('');
   lines.push(`${s.total} finding${s.total === 1 ? '' : 's'}: ${counts.join(', ')}.`);
   if (options.failOn !== 'none') lines.push(`${s.failing} at or above --fail-on ${options.failOn}.`);
+  const quiet = suppressedLine(options.suppressed);
+  if (quiet) lines.push(quiet);
   return `${lines.join('\n')}\n`;
 }
 
@@ -77,9 +123,12 @@ export function renderJson(findings: readonly Finding[], options: ReportOptions)
         fix: f.fix,
         source: doc.source,
         ...(where ? { file: where.uri, line: where.line, column: where.column } : {}),
+        fingerprint: fingerprint(f, where),
       };
     }),
-    summary: { ...summary(sorted, options.failOn), failOn: options.failOn },
+    errors: options.errors ?? [],
+    notes: options.notes ?? [],
+    summary: { ...summary(sorted, options.failOn), failOn: options.failOn, suppressed: options.suppressed ?? { ignored: 0, inline: 0, baseline: 0 } },
   };
   return `${JSON.stringify(out, null, 2)}\n`;
 }
@@ -121,6 +170,16 @@ export function renderSarif(findings: readonly Finding[], options: ReportOptions
             })),
           },
         },
+        // SARIF's place for "this input could not be analysed": a consumer sees the run was partial, not clean.
+        invocations: [
+          {
+            executionSuccessful: (options.errors ?? []).length === 0,
+            toolExecutionNotifications: [
+              ...(options.errors ?? []).map((m) => notification(m, 'error')),
+              ...(options.notes ?? []).map((m) => notification(m, 'note')),
+            ],
+          },
+        ],
         results: sorted.map((f) => {
           const where = options.locate?.(f);
           const path = f.location?.path ?? '';
@@ -135,7 +194,7 @@ export function renderSarif(findings: readonly Finding[], options: ReportOptions
                 logicalLocations: [{ fullyQualifiedName: path ? `${f.resource}/${path}` : f.resource, kind: 'resource' }],
               },
             ],
-            partialFingerprints: { 'ecsCaretakerFinding/v1': createHash('sha256').update(`${f.rule}\n${f.resource}\n${path}`).digest('hex') },
+            partialFingerprints: { 'ecsCaretakerFinding/v1': fingerprint(f, where) },
             properties: { severity: f.severity },
           };
         }),
@@ -143,4 +202,19 @@ export function renderSarif(findings: readonly Finding[], options: ReportOptions
     ],
   };
   return `${JSON.stringify(log, null, 2)}\n`;
+}
+
+function notification(m: InputMessage, level: 'error' | 'note') {
+  return {
+    level,
+    message: { text: m.message },
+    locations: [
+      {
+        physicalLocation: {
+          artifactLocation: { uri: m.uri },
+          ...(m.line === undefined ? {} : { region: { startLine: m.line, startColumn: m.column ?? 1 } }),
+        },
+      },
+    ],
+  };
 }

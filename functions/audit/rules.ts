@@ -258,9 +258,9 @@ function familyFromArn(arn: string | undefined): { family: string; revision: num
 
 const containerName = (td: TaskDefinition, c: ContainerDefinition): string => `${taskDefinitionName(td)}#container:${c.name ?? '?'}`;
 
-const serviceName = (s: Service): string => s.serviceArn ?? `service:${s.serviceName ?? 'unknown'}`;
+export const serviceName = (s: Service): string => s.serviceArn ?? `service:${s.serviceName ?? 'unknown'}`;
 
-const targetGroupName = (tg: TargetGroup): string => tg.TargetGroupArn ?? `targetGroup:${tg.TargetGroupName ?? 'unknown'}`;
+export const targetGroupName = (tg: TargetGroup): string => tg.TargetGroupArn ?? `targetGroup:${tg.TargetGroupName ?? 'unknown'}`;
 
 /** The task definition a service runs, matched by ARN, or by family:revision when the input came from files. */
 function taskDefinitionOf(service: Service, tds: readonly TaskDefinition[]): number {

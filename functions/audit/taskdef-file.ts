@@ -153,6 +153,12 @@ export interface LoadedTaskDefinition {
   positions: ReadonlyMap<string, Position>;
 }
 
+/** What is wrong with a task definition in the API shape, by path (`containerDefinitions[0].image`); empty when the rules can read it. */
+export function taskDefinitionIssues(candidate: unknown): Array<{ path: string; message: string }> {
+  const result = taskDefinitionSchema.safeParse(candidate);
+  return result.success ? [] : result.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+}
+
 /** `prefix` ends with '.', or is empty. */
 const joinPath = (prefix: string, path: string): string => (path ? prefix + path : prefix.slice(0, -1));
 
@@ -189,12 +195,11 @@ export function parseTaskDefinitionFile(text: string, file: string): LoadedTaskD
   const pathPrefix = wrapped ? 'taskDefinition.' : '';
   const candidate = wrapped ? value.taskDefinition : value;
 
-  const result = taskDefinitionSchema.safeParse(candidate);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const path = formatPath(issue.path);
+  const issues = taskDefinitionIssues(candidate);
+  if (issues.length > 0) {
+    const problems = issues.map(({ path, message }) => {
       const full = joinPath(pathPrefix, path);
-      return `${at(full)}: ${full || '(root)'}: ${issue.message}`;
+      return `${at(full)}: ${full || '(root)'}: ${message}`;
     });
     throw new TaskDefinitionFileError(file, problems);
   }

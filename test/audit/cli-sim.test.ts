@@ -69,7 +69,13 @@ describe('a cluster with two clean services and two with traps', () => {
     expect(out.findings.map((f: { severity: string; rule: string; resource: string }) => `${f.severity} ${f.rule} ${f.resource}`)).toEqual(
       expectedFindings(world),
     );
-    expect(out.summary).toEqual({ total: 11, bySeverity: { critical: 0, high: 3, medium: 2, low: 3, info: 3 }, failing: 3, failOn: 'high' });
+    expect(out.summary).toEqual({
+      total: 11,
+      bySeverity: { critical: 0, high: 3, medium: 2, low: 3, info: 3 },
+      failing: 3,
+      failOn: 'high',
+      suppressed: { ignored: 0, inline: 0, baseline: 0 },
+    });
     const slow = out.findings.find((f: { rule: string }) => f.rule === 'alb-slow-health-check');
     expect(slow.evidence).toBe(
       'HealthCheckIntervalSeconds 30, HealthyThresholdCount 5: a new task can wait 30 s for its first check, and a target that failed needs 5 × 30 s = 150 s to return to service',

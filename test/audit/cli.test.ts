@@ -111,17 +111,20 @@ describe('input errors exit 2', () => {
   it('names the JSON path and line of a malformed file', async () => {
     const r = await run(['audit', '--task-def', 'broken-health-check.json']);
     expect(r.code).toBe(2);
-    expect(r.stdout).toBe('');
+    expect(r.stdout).toBe('No findings.\n');
     expect(r.stderr).toBe(
-      'ecs-caretaker audit: invalid task definition file\n' +
+      'ecs-caretaker audit: 1 file not audited\n' +
         '  broken-health-check.json:21:20: containerDefinitions[1].healthCheck.command: expected an array of strings such as ["CMD-SHELL", "curl -f http://127.0.0.1/ || exit 1"], got a string\n',
     );
   });
 
-  it('reports every bad file, including unparseable and missing ones, and audits none', async () => {
+  it('reports every bad file, including unparseable and missing ones, and still audits the good ones', async () => {
     const r = await run(['audit', '--task-def', PAYMENTS, '--task-def', 'trailing-comma.json', '--task-def', 'missing.json']);
     expect(r.code).toBe(2);
-    expect(r.stdout).toBe('');
+    // payments-api's own findings are there, its two high ones among them.
+    expect(r.stdout).toMatch(/^high +fargate-cpu-memory-invalid +taskDefinition:payments-api /m);
+    expect(r.stdout).toMatch(/^high +health-check-needs-shell +taskDefinition:payments-api#container:api /m);
+    expect(r.stderr).toContain('ecs-caretaker audit: 2 files not audited');
     expect(r.stderr).toContain("trailing-comma.json:7:5: invalid JSON: trailing comma before '}' is not allowed in JSON");
     expect(r.stderr).toContain('missing.json: cannot read: no such file');
   });
@@ -129,8 +132,15 @@ describe('input errors exit 2', () => {
   it.each([
     [[], 'missing command: audit'],
     [['lint', '--task-def', 'x.json'], 'unknown command "lint": the only command is audit'],
-    [['audit'], 'nothing to audit: give --task-def <file.json> or --cluster <name>'],
-    [['audit', '--task-def', 'a.json', '--cluster', 'prod'], 'use either --task-def or --cluster, not both'],
+    [['audit'], 'nothing to audit: give files (task definitions, templates, AWS CLI output) or --cluster <name>'],
+    [['audit', '--task-def', 'a.json', '--cluster', 'prod'], 'use either files or --cluster, not both'],
+    [['audit', 'a.json', '--cluster', 'prod'], 'use either files or --cluster, not both'],
+    [['audit', 'a.json', '--ignore', 'stop-timeout-long,no-such-rule'], '--ignore: unknown rule "no-such-rule" (ecs-caretaker audit --list-rules prints them)'],
+    [['audit', 'a.json', '--baseline', 'missing-baseline.json'], '--baseline missing-baseline.json: no such file (create it with --write-baseline)'],
+    [
+      ['audit', PAYMENTS, '--baseline', PAYMENTS],
+      '--baseline payments-api.register.json: expected {"version": 1, "findings": [...]}, as --write-baseline writes',
+    ],
     [['audit', '--task-def', 'a.json', '--service', 'web'], '--service needs --cluster'],
     [['audit', '--task-def', 'a.json', '--format', 'xml'], '--format: expected one of table, json, sarif, got "xml"'],
     [['audit', '--task-def', 'a.json', '--fail-on', 'urgent'], '--fail-on: expected one of info, low, medium, high, critical or none, got "urgent"'],
@@ -146,7 +156,7 @@ describe('input errors exit 2', () => {
   it('prints the usage on --help and exits 0', async () => {
     const r = await run(['audit', '--help']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 usage or input error.');
+    expect(r.stdout).toContain('Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 usage or input error');
   });
 });
 
@@ -154,7 +164,14 @@ describe('JSON output', () => {
   it('gives each finding with its rule title, source and file position, and a summary', async () => {
     const r = await run(['audit', '--task-def', PAYMENTS, '--format', 'json']);
     const out = JSON.parse(r.stdout);
-    expect(out.summary).toEqual({ total: 5, bySeverity: { critical: 0, high: 2, medium: 1, low: 0, info: 2 }, failing: 2, failOn: 'high' });
+    expect(out.summary).toEqual({
+      total: 5,
+      bySeverity: { critical: 0, high: 2, medium: 1, low: 0, info: 2 },
+      failing: 2,
+      failOn: 'high',
+      suppressed: { ignored: 0, inline: 0, baseline: 0 },
+    });
+    expect(out.errors).toEqual([]);
     expect(out.findings[0]).toEqual({
       rule: 'fargate-cpu-memory-invalid',
       severity: 'high',
@@ -166,6 +183,7 @@ describe('JSON output', () => {
       file: PAYMENTS,
       line: 7,
       column: 13,
+      fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
   });
 
