@@ -229,12 +229,23 @@ async function acquireJobSlot(
   return { ok: false, holder: holder ?? fresh, why: 'the slot kept changing hands' };
 }
 
-/** Leaves the occurrence lock `failed`, which the next delivery (Lambda's async retry) may take over. */
-async function releaseAfterFailure(deps: TaskLockDeps, job: Job, occurrence: string, owner: string, tokenAttempt: number): Promise<void> {
+/**
+ * Leaves the occurrence lock `failed`, which the next delivery (Lambda's async retry) may take over.
+ * Only a definite failure frees the job: after an ambiguous one the task may
+ * run, so the slot stays `starting` with this occurrence, and whoever comes
+ * next (this occurrence's retry or the next occurrence) asks ECS about it first.
+ */
+async function releaseAfterFailure(
+  deps: TaskLockDeps,
+  job: Job,
+  occurrence: string,
+  owner: string,
+  failure: { definite: boolean; tokenAttempt: number },
+): Promise<void> {
   // Slot first: once the lock says `failed`, a duplicate may take the
   // occurrence over, and must not find the job still held by this very occurrence.
-  if (job.overlap === 'skip') await releaseItem(deps.store, jobSlotId(job.name), owner);
-  await deps.store.update(occurrenceLockId(job.name, occurrence), { set: { state: 'failed', tokenAttempt } }, ownedBy(owner));
+  if (job.overlap === 'skip' && failure.definite) await releaseItem(deps.store, jobSlotId(job.name), owner);
+  await deps.store.update(occurrenceLockId(job.name, occurrence), { set: { state: 'failed', tokenAttempt: failure.tokenAttempt } }, ownedBy(owner));
 }
 
 /**
@@ -324,8 +335,13 @@ export async function runOccurrence(deps: TaskLockDeps, inv: Extract<Invocation,
     // clientToken, or ECS would replay this answer for 24 h. A thrown call
     // may have started the task, so its retry keeps the token.
     const definite = error instanceof RunTaskFailedError;
-    await releaseAfterFailure(deps, job, occurrence, owner, definite ? tokenAttempt + 1 : tokenAttempt);
-    logger.error('RunTask failed: lock released so that the retry runs this occurrence', { ...ctx, error: error as Error });
+    await releaseAfterFailure(deps, job, occurrence, owner, { definite, tokenAttempt: definite ? tokenAttempt + 1 : tokenAttempt });
+    logger.error(
+      definite
+        ? 'RunTask failed: lock released so that the retry runs this occurrence'
+        : 'RunTask answer lost: the task may run, so the job stays held until ECS says whether it does',
+      { ...ctx, definite, error: error as Error },
+    );
     count(metrics, 'RunTaskFailed', job.name);
     throw error;
   }

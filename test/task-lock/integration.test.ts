@@ -111,6 +111,21 @@ describe('task-lock handler against the simulator', () => {
     expect(ourTasks().length - before).toBe(1);
   });
 
+  it('RunTask applied, every answer lost: the next occurrence skips beside the untracked task, and the retry records that task as its own', async () => {
+    const before = ourTasks().length;
+    sim.faults.failNext('ecs', 'RunTask', 'ServerException', 5, { afterApply: true });
+    const first = scheduled(at(1));
+    await expect(invoke(first)).rejects.toThrow();
+    const [untracked] = ourTasks().slice(before);
+    expect(untracked?.lastStatus).not.toBe('STOPPED');
+
+    // The next occurrence comes before Lambda's retry of the first: the job is still held by the first.
+    await sim.clock.advance(2 * 60_000);
+    expect(await invoke(scheduled(at(1)))).toMatchObject({ outcome: 'skipped' });
+    expect(await invoke(first)).toEqual({ outcome: 'started', taskArn: untracked!.arn });
+    expect(ourTasks().length - before).toBe(1);
+  });
+
   it("failures[] (RESOURCE:MEMORY): the lock is released and Lambda's retry runs the occurrence once", async () => {
     const before = ourTasks().length;
     sim.ecs.failNextRunTask('RESOURCE:MEMORY');

@@ -150,6 +150,8 @@ describe('task-lock: one task per occurrence', () => {
       .rejectsOnce(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }))
       .resolves({ tasks: [{ taskArn: taskArn(1) }], failures: [] });
     await expect(runOccurrence(deps, occurrence(nightly), 'first')).rejects.toThrow('socket hang up');
+    // The task may run: the job stays held by this occurrence, for the next one to resolve through ECS.
+    expect(await store.get<JobSlot>(jobSlotId('nightly'))).toMatchObject({ state: 'starting', occurrence: occurrence(nightly).occurrence });
     expect(await runOccurrence(deps, occurrence(nightly), 'retry')).toMatchObject({ outcome: 'started' });
     const [first, retry] = runTaskCalls().map((c) => c.args[0].input.clientToken);
     expect(retry).toBe(first);
