@@ -63,8 +63,14 @@ export const jobSchema = z
     overrides: z.optional(z.record(z.string(), z.unknown())),
     /** `skip`: an occurrence does not start while the previous run of this job is still running. */
     overlap: z._default(z.enum(['skip', 'allow']), 'skip'),
-    /** The lease: after this long a run is presumed hung or its STOPPED event lost, and no longer blocks the next one. */
+    /** How long a run may take, PENDING time included; a run still going after that has overrun (see onOverrun). */
     maxRunSeconds: intIn(60, 14 * 24 * 3600),
+    /**
+     * Under overlap `skip`, what an occurrence does when the previous run is still going past maxRunSeconds:
+     * `skip` starts nothing (JobOverrun metric, WARN log); `stop-previous` stops that run (StopTask) and starts;
+     * `allow` starts beside it.
+     */
+    onOverrun: z._default(z.enum(['skip', 'stop-previous', 'allow']), 'skip'),
   })
   .check(
     z.superRefine((job, ctx) => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DescribeTasksCommand, ListTasksCommand, RunTaskCommand, type ECSClient, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
+import { DescribeTasksCommand, ListTasksCommand, RunTaskCommand, StopTaskCommand, type ECSClient, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -126,6 +126,43 @@ async function describeStatus(ecs: ECSClient, cluster: string, taskArn: string):
 
 const OCCURRENCE_TAG = 'ecs-caretaker:occurrence';
 
+/** A task of the job that ECS still wants RUNNING: PENDING, starting or running. */
+export interface LiveTask {
+  taskArn: string;
+  lastStatus?: string;
+  /** Its occurrence tag; absent when DescribeTasks did not (yet) show the task. */
+  occurrence?: string;
+  /** When ECS created it (epoch ms), so that time spent PENDING counts towards maxRunSeconds. */
+  createdAt?: number;
+}
+
+/**
+ * Every task of the job that ECS wants RUNNING. ListTasks lists by desired
+ * status, RUNNING by default, which a PENDING task has too: ECS never sets a
+ * desired status of PENDING. "When you specify startedBy as the filter, it must
+ * be the only filter that you use" (ECS API reference, ListTasks), hence no
+ * desiredStatus parameter. Under `skip` a job has at most a handful of live
+ * tasks, so one page (up to 100) holds them all. The normal answer, no task,
+ * costs this one call.
+ */
+async function liveTasks(ecs: ECSClient, job: Job): Promise<LiveTask[]> {
+  const listed = await ecs.send(new ListTasksCommand({ cluster: job.cluster, startedBy: startedByFor(job.name) }));
+  const arns = (listed?.taskArns ?? []).slice(0, 100); // DescribeTasks takes at most 100 tasks (API reference)
+  if (!arns.length) return [];
+  const described = await ecs.send(new DescribeTasksCommand({ cluster: job.cluster, tasks: arns, include: ['TAGS'] }));
+  const byArn = new Map((described?.tasks ?? []).map((t) => [t.taskArn, t]));
+  // A listed task DescribeTasks does not show yet is still counted, with what little is known of it.
+  return arns
+    .map((arn) => ({ arn, task: byArn.get(arn) }))
+    .filter(({ task }) => task?.lastStatus !== 'STOPPED')
+    .map(({ arn, task }) => ({
+      taskArn: arn,
+      lastStatus: task?.lastStatus,
+      occurrence: task?.tags?.find((tag) => tag.key === OCCURRENCE_TAG)?.value,
+      createdAt: task?.createdAt ? new Date(task.createdAt).getTime() : undefined,
+    }));
+}
+
 /**
  * The job's task that `occurrence` started and ECS still wants RUNNING, if any.
  * Only asked of a holder that died while starting: its RunTask may have
@@ -133,14 +170,40 @@ const OCCURRENCE_TAG = 'ecs-caretaker:occurrence';
  * Lambda deadline, so at least 30 s ago (staleAt), past ECS's read delay.
  */
 async function findStartedTask(ecs: ECSClient, job: Job, occurrence: string): Promise<string | undefined> {
-  // Under `skip` a job has at most a handful of live tasks, so one page (up to 100, ListTasks API reference) holds them all.
-  const listed = await ecs.send(new ListTasksCommand({ cluster: job.cluster, startedBy: startedByFor(job.name), desiredStatus: 'RUNNING' }));
-  const arns = (listed.taskArns ?? []).slice(0, 100); // DescribeTasks takes at most 100 tasks (API reference)
-  if (!arns.length) return undefined;
-  const described = await ecs.send(new DescribeTasksCommand({ cluster: job.cluster, tasks: arns, include: ['TAGS'] }));
-  const task = described.tasks?.find((t) => t.lastStatus !== 'STOPPED' && t.tags?.some((tag) => tag.key === OCCURRENCE_TAG && tag.value === occurrence));
-  return task?.taskArn;
+  return (await liveTasks(ecs, job)).find((t) => t.occurrence === occurrence)?.taskArn;
 }
+
+export type OverlapDecision =
+  | { action: 'start' }
+  /** An earlier delivery of this occurrence started it, and its answer was lost. */
+  | { action: 'adopt'; task: LiveTask }
+  | { action: 'skip'; task: LiveTask; overrun: boolean }
+  | { action: 'stop-previous'; tasks: LiveTask[] }
+  | { action: 'start-beside'; tasks: LiveTask[] };
+
+/** A run overran once it has existed maxRunSeconds, PENDING included. Unknown age: not proven, so it still blocks. */
+export const overran = (task: LiveTask, maxRunSeconds: number, now: number): boolean =>
+  task.createdAt !== undefined && now - task.createdAt >= maxRunSeconds * 1000;
+
+/** What ECS's live tasks of a `skip` job mean for `occurrence`. Pure. */
+export function overlapDecision(job: Pick<Job, 'maxRunSeconds' | 'onOverrun'>, occurrence: string, tasks: readonly LiveTask[], now: number): OverlapDecision {
+  const own = tasks.find((t) => t.occurrence === occurrence);
+  if (own) return { action: 'adopt', task: own };
+  if (!tasks.length) return { action: 'start' };
+  const young = tasks.find((t) => !overran(t, job.maxRunSeconds, now));
+  if (young) return { action: 'skip', task: young, overrun: false };
+  if (job.onOverrun === 'stop-previous') return { action: 'stop-previous', tasks: [...tasks] };
+  if (job.onOverrun === 'allow') return { action: 'start-beside', tasks: [...tasks] };
+  return { action: 'skip', task: tasks[0]!, overrun: true };
+}
+
+// "Up to 255 characters are allowed in this message" (ECS API reference, StopTask: reason).
+const STOP_REASON_MAX = 255;
+export const stopReasonFor = (job: Job, occurrence: string, task: LiveTask): string =>
+  `ecs-caretaker task-lock: job ${job.name} occurrence ${occurrence} replaces the run of ${task.occurrence ?? 'an unknown occurrence'}, which overran maxRunSeconds ${job.maxRunSeconds}`.slice(
+    0,
+    STOP_REASON_MAX,
+  );
 
 async function holderEvidence(deps: TaskLockDeps, job: Job, holder: JobSlot): Promise<HolderEvidence> {
   if (holder.state === 'running' && holder.taskArn) return { status: await describeStatus(deps.ecs, job.cluster, holder.taskArn) };
@@ -269,6 +332,121 @@ async function acquireOccurrence(
   return won.ok ? { ok: true, previous: existing } : { ok: false, existing };
 }
 
+type LogContext = Record<string, unknown>;
+
+/** Points the job slot (ours now) at a run ECS says is going, so that its STOPPED event, or its lease, frees the job. */
+async function holdSlotFor(deps: TaskLockDeps, job: Job, owner: string, task: LiveTask): Promise<void> {
+  const startedAt = task.createdAt ?? deps.now();
+  await deps.store.update(
+    jobSlotId(job.name),
+    {
+      set: {
+        state: 'running',
+        taskArn: task.taskArn,
+        occurrence: task.occurrence ?? 'unknown',
+        startedAt,
+        leaseUntil: startedAt + job.maxRunSeconds * 1000,
+      },
+    },
+    ownedBy(owner),
+  );
+}
+
+/**
+ * ECS, not the table, says whether a run of the job is going: the slot can be
+ * deleted by hand, its lease can expire under a run that overran, and an
+ * ambiguous RunTask may have started a task nobody recorded. Returns the
+ * outcome when the occurrence must not start a task, undefined when it may.
+ */
+async function checkEcs(
+  deps: TaskLockDeps,
+  job: Job,
+  occurrence: string,
+  owner: string,
+  lockId: string,
+  ctx: LogContext,
+): Promise<OccurrenceOutcome | undefined> {
+  const { store, logger, metrics } = deps;
+  let tasks: LiveTask[];
+  try {
+    tasks = await liveTasks(deps.ecs, job);
+  } catch (error) {
+    // The slot, taken or judged above, is the fallback: it blocks a run it knows of for its lease.
+    logger.warn("ECS did not say whether a run of the job is going: the job slot's lease decides alone", { ...ctx, error: error as Error });
+    count(metrics, 'OverlapCheckFailed', job.name);
+    return undefined;
+  }
+  const decision = overlapDecision(job, occurrence, tasks, deps.now());
+  switch (decision.action) {
+    case 'start':
+      return undefined;
+    case 'adopt': {
+      const { taskArn } = decision.task;
+      await store.update(jobSlotId(job.name), { set: { state: 'running', taskArn } }, ownedBy(owner));
+      await store.update(lockId, { set: { state: 'started', taskArn } });
+      logger.info('Occurrence had already started its task: an earlier RunTask applied but its answer was lost', { ...ctx, taskArn });
+      count(metrics, 'OccurrenceStarted', job.name);
+      return { outcome: 'started', taskArn };
+    }
+    case 'start-beside':
+      logger.warn('Previous run overran maxRunSeconds: starting beside it (onOverrun allow)', {
+        ...ctx,
+        overrunTaskArns: decision.tasks.map((t) => t.taskArn),
+      });
+      count(metrics, 'JobOverrun', job.name);
+      return undefined;
+    case 'stop-previous': {
+      try {
+        for (const task of decision.tasks) {
+          await deps.ecs.send(new StopTaskCommand({ cluster: job.cluster, task: task.taskArn, reason: stopReasonFor(job, occurrence, task) }));
+        }
+      } catch (error) {
+        logger.error('Previous run overran maxRunSeconds and StopTask failed: occurrence skipped, never started beside it', {
+          ...ctx,
+          overrunTaskArns: decision.tasks.map((t) => t.taskArn),
+          error: error as Error,
+        });
+        count(metrics, 'StopPreviousFailed', job.name);
+        return skip(deps, job, owner, lockId, ctx, decision.tasks[0]!, true);
+      }
+      logger.warn('Previous run overran maxRunSeconds: stopped it (onOverrun stop-previous)', {
+        ...ctx,
+        stoppedTaskArns: decision.tasks.map((t) => t.taskArn),
+      });
+      count(metrics, 'JobOverrun', job.name);
+      count(metrics, 'PreviousRunStopped', job.name);
+      return undefined;
+    }
+    case 'skip':
+      return skip(deps, job, owner, lockId, ctx, decision.task, decision.overrun);
+  }
+}
+
+async function skip(
+  deps: TaskLockDeps,
+  job: Job,
+  owner: string,
+  lockId: string,
+  ctx: LogContext,
+  task: LiveTask,
+  overrun: boolean,
+): Promise<OccurrenceOutcome> {
+  await holdSlotFor(deps, job, owner, task);
+  await deps.store.update(lockId, { set: { state: 'skipped', skippedFor: task.taskArn } });
+  const seen = { runningTaskArn: task.taskArn, runningOccurrence: task.occurrence, lastStatus: task.lastStatus };
+  if (overrun) {
+    deps.logger.warn(`Previous run overran maxRunSeconds (${job.maxRunSeconds} s) and is still ${task.lastStatus ?? 'going'}: occurrence skipped`, {
+      ...ctx,
+      ...seen,
+    });
+    count(deps.metrics, 'JobOverrun', job.name);
+  } else {
+    deps.logger.warn('Previous run still active (ECS): occurrence skipped', { ...ctx, ...seen });
+  }
+  count(deps.metrics, 'OverlapSkipped', job.name);
+  return { outcome: 'skipped', runningTaskArn: task.taskArn };
+}
+
 /** One scheduled occurrence: at most one task, whatever the number of deliveries. */
 export async function runOccurrence(deps: TaskLockDeps, inv: Extract<Invocation, { kind: 'occurrence' }>, owner: string): Promise<OccurrenceOutcome> {
   const { job, occurrence } = inv;
@@ -311,7 +489,7 @@ export async function runOccurrence(deps: TaskLockDeps, inv: Extract<Invocation,
       return { outcome: 'skipped', runningTaskArn: slot.holder.taskArn };
     }
     if (slot.replaced?.state === 'running' && slot.replaced.leaseUntil <= deps.now()) {
-      logger.warn('Previous run outlived its lease (maxRunSeconds); it no longer blocks this job', {
+      logger.warn('Previous run outlived its lease (maxRunSeconds); ECS decides whether it still blocks this job', {
         ...ctx,
         previousTaskArn: slot.replaced.taskArn,
         why: slot.why,
@@ -320,6 +498,8 @@ export async function runOccurrence(deps: TaskLockDeps, inv: Extract<Invocation,
     } else if (slot.replaced) {
       logger.info('Released a stale slot', { ...ctx, previousTaskArn: slot.replaced.taskArn, why: slot.why });
     }
+    const checked = await checkEcs(deps, job, occurrence, owner, lockId, ctx);
+    if (checked) return checked;
   }
 
   let taskArn: string | undefined;

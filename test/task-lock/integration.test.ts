@@ -126,6 +126,15 @@ describe('task-lock handler against the simulator', () => {
     expect(ourTasks().length - before).toBe(1);
   });
 
+  it('a job slot deleted by hand mid-run: the next occurrence asks ECS and skips beside nothing', async () => {
+    const first = await invoke(scheduled(at(1)));
+    expect(first.outcome).toBe('started');
+    await ddb().send(new DeleteCommand({ TableName: TABLE, Key: { id: 'job#nightly' } }));
+    await sim.clock.advance(60_000);
+    expect(await invoke(scheduled(at(1)))).toEqual({ outcome: 'skipped', runningTaskArn: first.taskArn });
+    expect(ourTasks().filter((t) => t.lastStatus !== 'STOPPED')).toHaveLength(1);
+  });
+
   it("failures[] (RESOURCE:MEMORY): the lock is released and Lambda's retry runs the occurrence once", async () => {
     const before = ourTasks().length;
     sim.ecs.failNextRunTask('RESOURCE:MEMORY');
