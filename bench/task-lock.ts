@@ -43,6 +43,7 @@ export async function benchTaskLock(): Promise<string> {
       remainingMs: () => 25_000,
       jobs: config.jobs,
       lockRetentionHours: 168,
+      deployment: 'ecs-caretaker-bench',
     };
     const invocation = {
       kind: 'occurrence' as const,

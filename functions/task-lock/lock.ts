@@ -17,6 +17,8 @@ export interface TaskLockDeps {
   remainingMs: () => number;
   jobs: readonly Job[];
   lockRetentionHours: number;
+  /** The stack, `<service>-<stage>`: part of every task's identity in ECS. */
+  deployment: string;
 }
 
 export type OccurrenceOutcome =
@@ -29,19 +31,23 @@ export class RunTaskFailedError extends Error {
   override name = 'RunTaskFailedError';
 }
 
-// startedBy: up to 36 letters, numbers, '-', '/' and '_' (ECS API reference, RunTask). A per-job
-// value lets the STOPPED event name its job without another lookup.
+// startedBy: up to 36 letters, numbers, '-', '/' and '_' (ECS API reference, RunTask). A value per
+// deployment and job lets the STOPPED event name its job without another lookup, and keeps two
+// stacks that share a cluster and a job name (prod and staging) out of each other's runs.
 const STARTED_BY_PREFIX = 'ecs-caretaker-lock/';
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
-export const startedByFor = (jobName: string): string => STARTED_BY_PREFIX + sha256(jobName).slice(0, 36 - STARTED_BY_PREFIX.length);
+export const startedByFor = (deployment: string, jobName: string): string =>
+  STARTED_BY_PREFIX + sha256(`${deployment}\n${jobName}`).slice(0, 36 - STARTED_BY_PREFIX.length);
 export const isTaskLockStartedBy = (startedBy: string): boolean => startedBy.startsWith(STARTED_BY_PREFIX);
 
 // RunTask's clientToken (≤ 64 ASCII characters, kept 24 h per cluster) makes a
 // retried RunTask for the same occurrence return the first task instead of a
-// second one (ECS API reference, "Ensuring idempotency").
+// second one (ECS API reference, "Ensuring idempotency"). The deployment is
+// part of it: the same token from another stack would adopt that stack's task,
+// or fail with "The clientToken was already used with different parameters".
 // A new token is used only after a definite failure (see runOccurrence).
-export const clientTokenFor = (jobName: string, occurrence: string, attempt = 0): string =>
-  `ecs-caretaker-${sha256(`${jobName}\n${occurrence}\n${attempt}`).slice(0, 48)}`;
+export const clientTokenFor = (deployment: string, jobName: string, occurrence: string, attempt = 0): string =>
+  `ecs-caretaker-${sha256(`${deployment}\n${jobName}\n${occurrence}\n${attempt}`).slice(0, 48)}`;
 
 export const occurrenceLockId = (jobName: string, occurrence: string): string => `lock#${jobName}#${occurrence}`;
 export const jobSlotId = (jobName: string): string => `job#${jobName}`;
@@ -145,8 +151,8 @@ export interface LiveTask {
  * tasks, so one page (up to 100) holds them all. The normal answer, no task,
  * costs this one call.
  */
-async function liveTasks(ecs: ECSClient, job: Job): Promise<LiveTask[]> {
-  const listed = await ecs.send(new ListTasksCommand({ cluster: job.cluster, startedBy: startedByFor(job.name) }));
+async function liveTasks(ecs: ECSClient, deployment: string, job: Job): Promise<LiveTask[]> {
+  const listed = await ecs.send(new ListTasksCommand({ cluster: job.cluster, startedBy: startedByFor(deployment, job.name) }));
   const arns = (listed?.taskArns ?? []).slice(0, 100); // DescribeTasks takes at most 100 tasks (API reference)
   if (!arns.length) return [];
   const described = await ecs.send(new DescribeTasksCommand({ cluster: job.cluster, tasks: arns, include: ['TAGS'] }));
@@ -169,8 +175,8 @@ async function liveTasks(ecs: ECSClient, job: Job): Promise<LiveTask[]> {
  * succeeded without the slot hearing of it. That RunTask happened before its
  * Lambda deadline, so at least 30 s ago (staleAt), past ECS's read delay.
  */
-async function findStartedTask(ecs: ECSClient, job: Job, occurrence: string): Promise<string | undefined> {
-  return (await liveTasks(ecs, job)).find((t) => t.occurrence === occurrence)?.taskArn;
+async function findStartedTask(ecs: ECSClient, deployment: string, job: Job, occurrence: string): Promise<string | undefined> {
+  return (await liveTasks(ecs, deployment, job)).find((t) => t.occurrence === occurrence)?.taskArn;
 }
 
 export type OverlapDecision =
@@ -207,11 +213,12 @@ export const stopReasonFor = (job: Job, occurrence: string, task: LiveTask): str
 
 async function holderEvidence(deps: TaskLockDeps, job: Job, holder: JobSlot): Promise<HolderEvidence> {
   if (holder.state === 'running' && holder.taskArn) return { status: await describeStatus(deps.ecs, job.cluster, holder.taskArn) };
-  if (holder.state === 'starting' && holder.staleAt <= deps.now()) return { startedTaskArn: await findStartedTask(deps.ecs, job, holder.occurrence) };
+  if (holder.state === 'starting' && holder.staleAt <= deps.now())
+    return { startedTaskArn: await findStartedTask(deps.ecs, deps.deployment, job, holder.occurrence) };
   return {};
 }
 
-export function runTaskInput(job: Job, occurrence: string, tokenAttempt = 0): RunTaskCommandInput {
+export function runTaskInput(deployment: string, job: Job, occurrence: string, tokenAttempt = 0): RunTaskCommandInput {
   return {
     cluster: job.cluster,
     taskDefinition: job.taskDefinition,
@@ -220,9 +227,10 @@ export function runTaskInput(job: Job, occurrence: string, tokenAttempt = 0): Ru
     capacityProviderStrategy: job.capacityProviderStrategy,
     networkConfiguration: job.networkConfiguration,
     overrides: job.overrides as RunTaskCommandInput['overrides'],
-    startedBy: startedByFor(job.name),
-    clientToken: clientTokenFor(job.name, occurrence, tokenAttempt),
+    startedBy: startedByFor(deployment, job.name),
+    clientToken: clientTokenFor(deployment, job.name, occurrence, tokenAttempt),
     tags: [
+      { key: 'ecs-caretaker:deployment', value: deployment },
       { key: 'ecs-caretaker:job', value: job.name },
       { key: OCCURRENCE_TAG, value: occurrence },
     ],
@@ -369,7 +377,7 @@ async function checkEcs(
   const { store, logger, metrics } = deps;
   let tasks: LiveTask[];
   try {
-    tasks = await liveTasks(deps.ecs, job);
+    tasks = await liveTasks(deps.ecs, deps.deployment, job);
   } catch (error) {
     // The slot, taken or judged above, is the fallback: it blocks a run it knows of for its lease.
     logger.warn("ECS did not say whether a run of the job is going: the job slot's lease decides alone", { ...ctx, error: error as Error });
@@ -504,7 +512,7 @@ export async function runOccurrence(deps: TaskLockDeps, inv: Extract<Invocation,
 
   let taskArn: string | undefined;
   try {
-    const out = await deps.ecs.send(new RunTaskCommand(runTaskInput(job, occurrence, tokenAttempt)));
+    const out = await deps.ecs.send(new RunTaskCommand(runTaskInput(deps.deployment, job, occurrence, tokenAttempt)));
     taskArn = out.tasks?.[0]?.taskArn;
     if (!taskArn) {
       const reasons = (out.failures ?? []).map((f) => `${f.reason ?? 'unknown'}${f.detail ? ` (${f.detail})` : ''}${f.arn ? ` on ${f.arn}` : ''}`);
@@ -535,7 +543,7 @@ export async function runOccurrence(deps: TaskLockDeps, inv: Extract<Invocation,
 
 /** The STOPPED event of a task we started frees its job's slot, unless a newer run holds it already. */
 export async function releaseOnStopped(deps: TaskLockDeps, inv: Extract<Invocation, { kind: 'task-stopped' }>): Promise<{ released: boolean; job?: string }> {
-  const job = deps.jobs.find((j) => startedByFor(j.name) === inv.startedBy);
+  const job = deps.jobs.find((j) => startedByFor(deps.deployment, j.name) === inv.startedBy);
   if (!job) {
     deps.logger.info('STOPPED task was not started for a configured job', { taskArn: inv.taskArn, startedBy: inv.startedBy });
     return { released: false };

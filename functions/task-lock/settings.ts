@@ -8,9 +8,14 @@ export const taskLockEnvSchema = z.object({
   /** job name -> the rule or schedule name that triggers it */
   scheduleNames: z.record(z.string(), z.string()),
   lockRetentionHours: z.int().check(z.positive()),
+  /** The stack name, `<service>-<stage>`: two stacks sharing a cluster never touch each other's tasks. */
+  deployment: z.string().check(z.minLength(1)),
 });
 
 export type TaskLockSettings = z.output<typeof taskLockEnvSchema>;
+
+/** The CloudFormation stack osls deploys: `<service>-<stage>` (infra/functions/types.ts names resources with the same prefix). */
+export const deploymentOf = (config: CaretakerConfig, stage: string): string => `${config.service}-${stage}`;
 
 /** The name of the EventBridge rule or schedule that triggers `job`: the configured one, or `<service>-<stage>-<job>`. */
 export const scheduleNameFor = (config: CaretakerConfig, stage: string, job: Job): string =>
@@ -20,6 +25,7 @@ export const settingsFromConfig = (config: CaretakerConfig, { stage }: { stage: 
   jobs: config.jobs,
   scheduleNames: Object.fromEntries(config.jobs.map((job) => [job.name, scheduleNameFor(config, stage, job)])),
   lockRetentionHours: config.taskLock.lockRetentionHours,
+  deployment: deploymentOf(config, stage),
 });
 
 /** The jobs are what grows: they are checked on their own, whatever the stage makes of the schedule names. */

@@ -116,7 +116,20 @@ export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec
               Resource: clusterNames.map(arn.tasksOf),
               Condition: inClusters(clusterNames),
             },
-            // Finds the task of an invocation that died after RunTask. Read-only; "*" with the ecs:cluster condition, as for drain.
+            // onOverrun stop-previous: only when a job asks for it, and only tasks of the configured clusters.
+            ...(jobs.some((j) => j.onOverrun === 'stop-previous')
+              ? [
+                  {
+                    Sid: 'StopOverrunJobTasks',
+                    Effect: 'Allow' as const,
+                    Action: 'ecs:StopTask',
+                    Resource: clusterNames.map(arn.tasksOf),
+                    Condition: inClusters(clusterNames),
+                  },
+                ]
+              : []),
+            // Lists the job's live tasks before each start (and finds the task of an invocation that died
+            // after RunTask). Read-only; "*" with the ecs:cluster condition, as for drain.
             { Sid: 'ListJobTasks', Effect: 'Allow' as const, Action: 'ecs:ListTasks', Resource: '*', Condition: inClusters(clusterNames) },
             {
               // RunTask passes the task definition's task and execution roles to ECS.

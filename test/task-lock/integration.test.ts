@@ -11,6 +11,11 @@ import { taskStoppedPattern } from '../../functions/task-lock/events.ts';
 import { startSim, type Sim } from '../../sim/index.ts';
 import { createTable } from '../../sim/dynamo.ts';
 import { fakeContext } from '../../sim/lambda.ts';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { releaseOnStopped, runOccurrence, startedByFor, type TaskLockDeps } from '../../functions/task-lock/lock.ts';
+import { freshStore } from '../support/dynamo.ts';
 import { loadAwsEvent } from '../support/fixtures.ts';
 
 const config = parseConfig({
@@ -61,7 +66,7 @@ beforeAll(async () => {
   sim.ecs.defineTaskDefinition('report', { runSeconds: 600, exitCode: 0, cpu: 256, memory: 512 });
   Object.assign(process.env, sim.env(), {
     TABLE_NAME: TABLE,
-    TASK_LOCK_CONFIG: JSON.stringify({ jobs: config.jobs, scheduleNames, lockRetentionHours: 168 }),
+    TASK_LOCK_CONFIG: JSON.stringify({ jobs: config.jobs, scheduleNames, lockRetentionHours: 168, deployment: 'cc-test' }),
   });
   await createTable(sim.dynamo.endpoint, TABLE);
   ({ handler } = await import('../../functions/task-lock/handler.ts'));
@@ -191,5 +196,43 @@ describe('task-lock handler against the simulator', () => {
       invoke({ job: 'weekly', scheduledTime: at(0), scheduleArn: 'arn:aws:scheduler:eu-west-1:1:schedule/default/x', executionId: 'e' }),
     ).rejects.toThrow('Unknown job "weekly"');
     expect(sim.countCalls('ecs', 'RunTask')).toBe(before);
+  });
+});
+
+describe('two stacks, one cluster', () => {
+  it('prod and staging running the same job on one cluster each start their own task, and free only their own slot', async () => {
+    await sim.clock.advance(3600_000);
+    const stack = async (deployment: string): Promise<TaskLockDeps> => ({
+      ecs: new ECSClient({ endpoint: sim.endpoint, region: sim.region, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+      store: (await freshStore(sim.dynamo.endpoint)).store,
+      logger: new Logger({ logLevel: 'SILENT' }),
+      metrics: new Metrics({ namespace: 'test' }),
+      now: () => sim.clock.now(),
+      remainingMs: () => 25_000,
+      jobs: config.jobs,
+      lockRetentionHours: 168,
+      deployment,
+    });
+    const [prod, staging] = [await stack('ecs-caretaker-prod'), await stack('ecs-caretaker-staging')];
+    const nightly = config.jobs[0]!;
+    const inv = { kind: 'occurrence' as const, job: nightly, occurrence: at(1), via: 'scheduler' as const, deliveryId: 'x' };
+    const a = await runOccurrence(prod, inv, 'prod-1');
+    // Same job name, same parameters, same occurrence: neither the other stack's clientToken nor its running task is this stack's.
+    const b = await runOccurrence(staging, inv, 'staging-1');
+    expect(a.outcome).toBe('started');
+    expect(b.outcome).toBe('started');
+    if (a.outcome !== 'started' || b.outcome !== 'started') return;
+    expect(a.taskArn).not.toBe(b.taskArn);
+    expect(sim.ecs.task(a.taskArn)!.startedBy).toBe(startedByFor('ecs-caretaker-prod', 'nightly'));
+    expect(sim.ecs.task(b.taskArn)!.tags).toContainEqual({ key: 'ecs-caretaker:deployment', value: 'ecs-caretaker-staging' });
+
+    const stoppedOf = (taskArn: string) => ({
+      kind: 'task-stopped' as const,
+      taskArn,
+      clusterArn: sim.ecs.clusters.get('batch')!.arn,
+      startedBy: sim.ecs.task(taskArn)!.startedBy!,
+    });
+    expect(await releaseOnStopped(staging, stoppedOf(a.taskArn))).toEqual({ released: false });
+    expect(await releaseOnStopped(staging, stoppedOf(b.taskArn))).toEqual({ released: true, job: 'nightly' });
   });
 });

@@ -35,6 +35,7 @@ const config = parseConfig({
 });
 const [nightly, parallel] = config.jobs as [Job, Job];
 const T0 = Date.parse('2026-11-23T02:00:00Z');
+const DEPLOYMENT = 'ecs-caretaker-prod';
 const occurrence = (job: Job, at = T0): Extract<Invocation, { kind: 'occurrence' }> => ({
   kind: 'occurrence',
   job,
@@ -84,6 +85,7 @@ beforeEach(async () => {
     remainingMs: () => 25_000,
     jobs: config.jobs,
     lockRetentionHours: 168,
+    deployment: DEPLOYMENT,
   };
 });
 
@@ -114,13 +116,17 @@ describe('task-lock: one task per occurrence', () => {
       taskDefinition: 'report:3',
       launchType: 'EC2',
       count: 1,
-      startedBy: startedByFor('nightly'),
-      clientToken: clientTokenFor('nightly', '2026-11-23T02:00:00.000Z'),
+      startedBy: startedByFor(DEPLOYMENT, 'nightly'),
+      clientToken: clientTokenFor(DEPLOYMENT, 'nightly', '2026-11-23T02:00:00.000Z'),
       tags: [
+        { key: 'ecs-caretaker:deployment', value: DEPLOYMENT },
         { key: 'ecs-caretaker:job', value: 'nightly' },
         { key: 'ecs-caretaker:occurrence', value: '2026-11-23T02:00:00.000Z' },
       ],
     });
+    // Another stack's run of the same job and occurrence is another task.
+    expect(startedByFor('ecs-caretaker-staging', 'nightly')).not.toBe(input.startedBy);
+    expect(clientTokenFor('ecs-caretaker-staging', 'nightly', '2026-11-23T02:00:00.000Z')).not.toBe(input.clientToken);
     // RunTask: "Up to 36 letters (uppercase and lowercase), numbers, hyphens (-), forward slash (/), and underscores (_)".
     expect(input.startedBy).toMatch(/^[A-Za-z0-9/_-]{1,36}$/);
     expect(input.clientToken!.length).toBeLessThanOrEqual(64);
@@ -203,7 +209,7 @@ describe('task-lock: no overlap under `skip`', () => {
       kind: 'task-stopped' as const,
       taskArn: arn,
       clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod',
-      startedBy: startedByFor('nightly'),
+      startedBy: startedByFor(DEPLOYMENT, 'nightly'),
     });
     expect(await releaseOnStopped(deps, stopped(taskArn(1)))).toEqual({ released: true, job: 'nightly' });
     expect(await releaseOnStopped(deps, stopped(taskArn(1)))).toEqual({ released: false, job: 'nightly' });
@@ -269,7 +275,7 @@ describe('task-lock: no overlap under `skip`', () => {
       leaseUntil: T0 + 3600_000,
     });
     expect(await runOccurrence(deps, occurrence(nightly), 'retry')).toEqual({ outcome: 'started', taskArn: taskArn(1) });
-    expect(runTaskCalls()[0]!.args[0].input.clientToken).toBe(clientTokenFor('nightly', occ, 1));
+    expect(runTaskCalls()[0]!.args[0].input.clientToken).toBe(clientTokenFor(DEPLOYMENT, 'nightly', occ, 1));
     // Only the one ListTasks every start asks first; the holder itself needed no ECS call.
     expect(ecsMock.commandCalls(ListTasksCommand)).toHaveLength(1);
   });
@@ -287,7 +293,7 @@ describe('task-lock: no overlap under `skip`', () => {
     now = T0 + 300_000;
     expect(await runOccurrence(deps, occurrence(nightly, now), 'next')).toEqual({ outcome: 'skipped', runningTaskArn: taskArn(6) });
     // startedBy must be the only filter (ListTasks API reference); the default desired status, RUNNING, covers PENDING tasks.
-    expect(ecsMock.commandCalls(ListTasksCommand)[0]!.args[0].input).toEqual({ cluster: 'prod', startedBy: startedByFor('nightly') });
+    expect(ecsMock.commandCalls(ListTasksCommand)[0]!.args[0].input).toEqual({ cluster: 'prod', startedBy: startedByFor(DEPLOYMENT, 'nightly') });
     expect(ecsMock.commandCalls(DescribeTasksCommand)[0]!.args[0].input).toMatchObject({ tasks: [taskArn(5), taskArn(6)], include: ['TAGS'] });
     expect(await store.get<JobSlot>(jobSlotId('nightly'))).toMatchObject({ state: 'running', taskArn: taskArn(6), leaseUntil: T0 + 3600_000 });
     // the adopted task's STOPPED event frees the job like any run's
@@ -295,7 +301,7 @@ describe('task-lock: no overlap under `skip`', () => {
       kind: 'task-stopped' as const,
       taskArn: taskArn(6),
       clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod',
-      startedBy: startedByFor('nightly'),
+      startedBy: startedByFor(DEPLOYMENT, 'nightly'),
     };
     expect(await releaseOnStopped(deps, stoppedEvent)).toEqual({ released: true, job: 'nightly' });
   });
@@ -378,7 +384,7 @@ const stoppedOf = (arn: string) => ({
   kind: 'task-stopped' as const,
   taskArn: arn,
   clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod',
-  startedBy: startedByFor('nightly'),
+  startedBy: startedByFor(DEPLOYMENT, 'nightly'),
 });
 /** The tags RunTask puts on a task of `nightly` for `occ`. */
 /**
@@ -546,8 +552,8 @@ describe('task-lock: what operators see (logs with the job, the occurrence and w
   });
 
   it('task-lock tags its tasks with a startedBy of its own, which nothing else uses', () => {
-    expect(startedByFor('nightly')).toMatch(/^ecs-caretaker-lock\//);
-    expect(isTaskLockStartedBy(startedByFor('nightly'))).toBe(true);
+    expect(startedByFor(DEPLOYMENT, 'nightly')).toMatch(/^ecs-caretaker-lock\//);
+    expect(isTaskLockStartedBy(startedByFor(DEPLOYMENT, 'nightly'))).toBe(true);
     expect(isTaskLockStartedBy('ecs-svc/9909299324976484585')).toBe(false);
     expect(isTaskLockStartedBy('events-rule/nightly')).toBe(false);
   });
