@@ -3,7 +3,7 @@ import { DescribeTasksCommand, ListTasksCommand, RunTaskCommand, StopTaskCommand
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Job } from '../shared/config.ts';
+import { maxDelaySecondsOf, type Job } from '../shared/config.ts';
 import { allOf, inState, ownedBy, putIfAbsent, releaseItem, ttlAfter, type Condition, type Item, type Store } from '../shared/store.ts';
 import type { Invocation } from './invocation.ts';
 
@@ -24,7 +24,8 @@ export interface TaskLockDeps {
 export type OccurrenceOutcome =
   | { outcome: 'started'; taskArn: string }
   | { outcome: 'duplicate'; taskArn?: string; state: string }
-  | { outcome: 'skipped'; runningTaskArn?: string };
+  | { outcome: 'skipped'; runningTaskArn?: string }
+  | { outcome: 'too-late'; lateSeconds: number; maxDelaySeconds: number };
 
 /** RunTask did not start the task; thrown after the lock is released so that Lambda's async retry runs the occurrence again. */
 export class RunTaskFailedError extends Error {
@@ -463,6 +464,16 @@ export async function runOccurrence(deps: TaskLockDeps, inv: Extract<Invocation,
   const ctx = { job: job.name, cluster: job.cluster, occurrence, deliveryId: inv.deliveryId, via: inv.via };
 
   const now = deps.now();
+  // A delivery this late (a DLQ redrive, a retry after an outage) would run beside or after the next
+  // occurrence, and past the clientToken's 24 h it could start the occurrence twice: refuse it,
+  // without an error, since redriving it again would not make it any less late.
+  const lateSeconds = Math.floor((now - Date.parse(occurrence)) / 1000);
+  const maxDelaySeconds = maxDelaySecondsOf(job);
+  if (lateSeconds > maxDelaySeconds) {
+    logger.warn('Occurrence refused, too late: the next occurrence is due', { ...ctx, lateSeconds, maxDelaySeconds });
+    count(metrics, 'OccurrenceTooLate', job.name);
+    return { outcome: 'too-late', lateSeconds, maxDelaySeconds };
+  }
   const staleAt = now + deps.remainingMs() + 30_000;
   const acquired = await acquireOccurrence(
     deps,

@@ -1054,3 +1054,40 @@ describe('overlapDecision', () => {
     expect(stopReasonFor(long, '2026-11-23T02:00:00.000Z', { taskArn: taskArn(1), occurrence: '2026-11-22T02:00:00.000Z' }).length).toBeLessThanOrEqual(255);
   });
 });
+
+describe('task-lock: stale occurrences are refused', () => {
+  it('a redrive 25 h later starts nothing, writes nothing, and says why (the clientToken is gone by then)', async () => {
+    const before = await store.get(occurrenceLockId('nightly', occurrence(nightly).occurrence));
+    expect(before).toBeUndefined();
+    now = T0 + 25 * 3600_000;
+    const logs = watchLogs();
+    expect(await runOccurrence(deps, occurrence(nightly), 'redrive')).toEqual({ outcome: 'too-late', lateSeconds: 25 * 3600, maxDelaySeconds: 3600 });
+    expect(runTaskCalls()).toHaveLength(0);
+    expect(ecsMock.commandCalls(ListTasksCommand)).toHaveLength(0);
+    expect(await store.get(occurrenceLockId('nightly', occurrence(nightly).occurrence))).toBeUndefined();
+    expect(metricCount('OccurrenceTooLate')).toBe(1);
+    expect(logs).toEqual([
+      [
+        'warn',
+        'Occurrence refused, too late: the next occurrence is due',
+        expect.objectContaining({ job: 'nightly', lateSeconds: 90_000, maxDelaySeconds: 3600 }),
+      ],
+    ]);
+  });
+
+  it('the default is one schedule period: a 5-minute job refuses a delivery 301 s late, not one 300 s late', async () => {
+    const every5 = parseConfig({
+      clusters: [{ name: 'prod' }],
+      jobs: [{ name: 'poll', cluster: 'prod', taskDefinition: 'poll', schedule: { expression: 'rate(5 minutes)' }, maxRunSeconds: 600 }],
+    }).jobs[0]!;
+    now = T0 + 300_000;
+    expect(await runOccurrence(deps, occurrence(every5), 'a')).toMatchObject({ outcome: 'started' });
+    now = T0 + 5 * 60_000 + 301_000;
+    expect(await runOccurrence(deps, occurrence(every5, T0 + 5 * 60_000), 'b')).toMatchObject({ outcome: 'too-late', maxDelaySeconds: 300 });
+  });
+
+  it('a configured maxDelaySeconds wins over the schedule period', async () => {
+    now = T0 + 120_000;
+    expect(await runOccurrence(deps, occurrence({ ...nightly, maxDelaySeconds: 60 }), 'a')).toMatchObject({ outcome: 'too-late', lateSeconds: 120 });
+  });
+});
