@@ -17,9 +17,36 @@ export type TaskLockSettings = z.output<typeof taskLockEnvSchema>;
 /** The CloudFormation stack osls deploys: `<service>-<stage>` (infra/functions/types.ts names resources with the same prefix). */
 export const deploymentOf = (config: CaretakerConfig, stage: string): string => `${config.service}-${stage}`;
 
+// EventBridge rule names and Scheduler schedule names are 1-64 characters (EventBridge API reference,
+// PutRule: Name; Scheduler API reference, CreateSchedule: Name).
+const SCHEDULE_NAME_MAX = 64;
+
 /** The name of the EventBridge rule or schedule that triggers `job`: the configured one, or `<service>-<stage>-<job>`. */
 export const scheduleNameFor = (config: CaretakerConfig, stage: string, job: Job): string =>
-  job.schedule.name ?? `${config.service}-${stage}-${job.name}`.slice(0, 64);
+  job.schedule.name ?? `${config.service}-${stage}-${job.name}`.slice(0, SCHEDULE_NAME_MAX);
+
+/**
+ * Two jobs whose schedule names are equal once cut to 64 characters would
+ * share one rule or schedule: one job would never run, or both would run on
+ * one schedule. The stage is part of the default name, so this is judged per stage.
+ */
+export function scheduleNameIssues(config: CaretakerConfig, stage: string): string[] {
+  const issues: string[] = [];
+  const byName = new Map<string, string>();
+  config.jobs.forEach((job, i) => {
+    const name = scheduleNameFor(config, stage, job);
+    const other = byName.get(name);
+    if (other !== undefined) {
+      issues.push(
+        `config.jobs[${i}].schedule.name: job "${job.name}" would get the schedule name "${name}" of job "${other}" in stage "${stage}"` +
+          (job.schedule.name ? '' : ` (<service>-<stage>-<job> cut to ${SCHEDULE_NAME_MAX} characters)`) +
+          '; set a distinct schedule.name',
+      );
+    }
+    byName.set(name, job.name);
+  });
+  return issues;
+}
 
 export const settingsFromConfig = (config: CaretakerConfig, { stage }: { stage: string }): TaskLockSettings => ({
   jobs: config.jobs,
