@@ -37,8 +37,10 @@ export default defineConfig({
       launchType: 'EC2', // or capacityProviderStrategy: [{ capacityProvider: 'my-cp', weight: 1 }]
       // networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-0123abcd'], securityGroups: ['sg-0123abcd'] } },
       // overrides: { containerOverrides: [{ name: 'app', command: ['report', '--nightly'] }] },
-      overlap: 'skip', // 'skip': never start while the previous run is still RUNNING; 'allow'
-      maxRunSeconds: 3600, // the lease: a run older than this no longer blocks the next one
+      overlap: 'skip', // 'skip': never start while ECS still runs a task of this job (PENDING included); 'allow'
+      maxRunSeconds: 3600, // a run older than this (PENDING time included) has overrun
+      onOverrun: 'skip', // what the next occurrence does to an overrun: 'skip' (alert only), 'stop-previous' (StopTask, then start) or 'allow'
+      // maxDelaySeconds: 3600, // refuse deliveries later than this; default one schedule period, at most 1 h
     },
   ],
 });

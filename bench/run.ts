@@ -19,7 +19,7 @@ process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 const sections: Array<[string, () => Promise<string>]> = [
   ['Bundles and cold start', async () => bundlesMarkdown(await benchBundles())],
-  ['task-lock: calls per occurrence under duplicate deliveries', benchTaskLock],
+  ['task-lock: ECS and DynamoDB calls per occurrence', benchTaskLock],
   ['drain: API calls per drain and completion delay', benchDrain],
   ['stopped-watch: corpus accuracy, classification throughput and alert-path DynamoDB calls', benchStoppedWatch],
   ['cleanup: SendCommand calls by fleet size, and the script over 10,000 containers', benchCleanup],

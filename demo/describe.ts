@@ -168,7 +168,9 @@ export function describeTaskLock(world: World): Describer {
         ? `RunTask: started ${world.taskName(r.taskArn)}`
         : r.outcome === 'skipped'
           ? `skipped: previous run ${r.runningTaskArn ? world.taskName(r.runningTaskArn) : ''} still running`
-          : `duplicate delivery, nothing started (lock is ${r.state})`;
+          : r.outcome === 'too-late'
+            ? `refused: ${r.lateSeconds} s late, the next occurrence is due`
+            : `duplicate delivery, nothing started (lock is ${r.state})`;
     return { text: `${event.job} ${String(event.scheduledTime).slice(11, 16)}: ${what}` };
   };
 }

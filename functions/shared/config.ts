@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
-import { longestGapSeconds, scheduleGrammarIssue } from './schedule.ts';
+import { defaultMaxDelaySeconds, longestGapSeconds, MAX_DELAY_CAP_SECONDS, scheduleGrammarIssue } from './schedule.ts';
 import { SEVERITIES } from './severity.ts';
 
 // zod/mini keeps the handler bundles small (classic zod adds ~440 KB); the
@@ -64,8 +64,19 @@ export const jobSchema = z
     overrides: z.optional(z.record(z.string(), z.unknown())),
     /** `skip`: an occurrence does not start while the previous run of this job is still running. */
     overlap: z._default(z.enum(['skip', 'allow']), 'skip'),
-    /** The lease: after this long a run is presumed hung or its STOPPED event lost, and no longer blocks the next one. */
+    /** How long a run may take, PENDING time included; a run still going after that has overrun (see onOverrun). */
     maxRunSeconds: intIn(60, 14 * 24 * 3600),
+    /**
+     * Under overlap `skip`, what an occurrence does when the previous run is still going past maxRunSeconds:
+     * `skip` starts nothing (JobOverrun metric, WARN log); `stop-previous` stops that run (StopTask) and starts;
+     * `allow` starts beside it.
+     */
+    onOverrun: z._default(z.enum(['skip', 'stop-previous', 'allow']), 'skip'),
+    /**
+     * An occurrence delivered later than this after its scheduled time is refused ("too late: the next
+     * occurrence is due"), so that a redrive days later never runs it. Default: one schedule period, at most 1 h.
+     */
+    maxDelaySeconds: z.optional(intIn(60, MAX_DELAY_CAP_SECONDS)),
   })
   .check(
     z.superRefine((job, ctx) => {
@@ -286,8 +297,29 @@ export const configSchema = z
         if (seen.has(job.name)) ctx.addIssue({ code: 'custom', input: job.name, path: ['jobs', i, 'name'], message: `duplicate job name "${job.name}"` });
         seen.add(job.name);
       });
+      // An occurrence lock must outlive RunTask's clientToken (kept 24 h, ECS API reference, "Ensuring
+      // idempotency") plus the latest an occurrence may still start: otherwise a late delivery finds
+      // neither the lock nor the token, and starts the occurrence a second time.
+      const latest = Math.max(0, ...config.jobs.map(maxDelaySecondsOf));
+      const needed = Math.ceil((CLIENT_TOKEN_WINDOW_SECONDS + latest) / 3600);
+      if (config.jobs.length && config.taskLock.lockRetentionHours < needed) {
+        ctx.addIssue({
+          code: 'custom',
+          input: config.taskLock.lockRetentionHours,
+          path: ['taskLock', 'lockRetentionHours'],
+          message: `must be at least ${needed} h: RunTask's 24 h clientToken window plus the longest maxDelaySeconds of the jobs (${latest} s)`,
+        });
+      }
     }),
   );
+
+/** How long RunTask remembers a clientToken (ECS API reference, "Ensuring idempotency": 24 hours). */
+export const CLIENT_TOKEN_WINDOW_SECONDS = 24 * 3600;
+
+/** The configured maxDelaySeconds, or one schedule period, at most one hour. */
+export function maxDelaySecondsOf(job: Pick<Job, 'maxDelaySeconds' | 'schedule'>): number {
+  return job.maxDelaySeconds ?? defaultMaxDelaySeconds(job.schedule.expression);
+}
 
 export type CaretakerConfigInput = z.input<typeof configSchema>;
 export type CaretakerConfig = z.output<typeof configSchema>;

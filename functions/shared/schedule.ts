@@ -96,9 +96,8 @@ export function cronLongestGapSeconds(expression: string): Gap {
   const [minutes, hours, dom, month, dow, year] = fields as [string, string, string, string, string, string];
   // "You can't use * in both the Day-of-month and Day-of-week fields. If you use it in one, you must use ? in the other."
   if ((dom === '?') === (dow === '?')) return { issue: `"${expression}": exactly one of day-of-month and day-of-week must be ?` };
-  const mins = cronField(minutes, MINUTES);
-  const hrs = cronField(hours, HOURS);
-  for (const parsed of [mins, hrs]) if (typeof parsed === 'string') return { issue: `"${expression}": ${parsed}` };
+  const fires = dailyMinutes(minutes, hours);
+  if (typeof fires === 'string') return { issue: `"${expression}": ${fires}` };
   const everyDay: Array<[string, FieldSpec]> = [
     [dom, DAY_OF_MONTH],
     [month, MONTH],
@@ -113,11 +112,43 @@ export function cronLongestGapSeconds(expression: string): Gap {
       return { issue: `"${expression}": it does not run every day (${spec.name} "${text}"), so its longest gap is a day or more` };
     }
   }
-  const fires = [...(hrs as Set<number>)].flatMap((h) => [...(mins as Set<number>)].map((mi) => h * 60 + mi)).sort((a, b) => a - b);
   let longest = fires[0]! + 1440 - fires[fires.length - 1]!;
   for (let i = 1; i < fires.length; i++) longest = Math.max(longest, fires[i]! - fires[i - 1]!);
   return { seconds: longest * 60 };
 }
+
+/** The minutes of the day (UTC) at which a cron with these minutes and hours fields runs, in order, or why they cannot be read. */
+function dailyMinutes(minutes: string, hours: string): number[] | string {
+  const mins = cronField(minutes, MINUTES);
+  if (typeof mins === 'string') return mins;
+  const hrs = cronField(hours, HOURS);
+  if (typeof hrs === 'string') return hrs;
+  return [...hrs].flatMap((h) => [...mins].map((mi) => h * 60 + mi)).sort((a, b) => a - b);
+}
+
+/**
+ * The shortest time between two runs: a rate's period, or for a cron the
+ * closest two of its daily times, across midnight too (the day fields may
+ * allow the next day, and assuming so only shortens it). Undefined for
+ * at(...) and for what cannot be read.
+ */
+export function shortestGapSeconds(expression: string): number | undefined {
+  if (expression.startsWith('rate(')) {
+    const rate = rateSeconds(expression);
+    return 'seconds' in rate ? rate.seconds : undefined;
+  }
+  const fields = /^cron\((.*)\)$/.exec(expression)?.[1]?.trim().split(/\s+/);
+  if (fields?.length !== 6) return undefined;
+  const fires = dailyMinutes(fields[0]!, fields[1]!);
+  if (typeof fires === 'string') return undefined;
+  let shortest = fires[0]! + 1440 - fires[fires.length - 1]!;
+  for (let i = 1; i < fires.length; i++) shortest = Math.min(shortest, fires[i]! - fires[i - 1]!);
+  return shortest * 60;
+}
+
+/** task-lock refuses an occurrence later than this: by default one schedule period, at most one hour. */
+export const MAX_DELAY_CAP_SECONDS = 3600;
+export const defaultMaxDelaySeconds = (expression: string): number => Math.min(shortestGapSeconds(expression) ?? MAX_DELAY_CAP_SECONDS, MAX_DELAY_CAP_SECONDS);
 
 /** The longest time between two runs of a rate(...) or cron(...) expression, or why it is refused. */
 export function longestGapSeconds(expression: string): Gap {

@@ -23,6 +23,7 @@ export const handler = lambdaHandler('task-lock', async (event, context) => {
     remainingMs: () => context.getRemainingTimeInMillis(),
     jobs: config.jobs,
     lockRetentionHours: config.lockRetentionHours,
+    deployment: config.deployment,
   };
   const invocation = parseInvocation(event, config.jobs, config.scheduleNames);
   if (invocation.kind === 'task-stopped') return releaseOnStopped(deps, invocation);

@@ -85,6 +85,10 @@ export function parseInvocation(payload: unknown, jobs: readonly Job[], schedule
     return { kind: 'task-stopped', ...event.detail };
   }
 
+  if (p.source === 'aws.scheduler' || (p['detail-type'] === 'Scheduled Event' && isSchedulerArn(firstResource(p)))) {
+    return fromSchedulerNotification(p, jobs, scheduleNames);
+  }
+
   if (p.source === 'aws.events' || p['detail-type'] === 'Scheduled Event') {
     const event = check(ruleEvent, payload, 'EventBridge Scheduled Event');
     const ruleName = ruleNameOf(event.resources[0]!);
@@ -118,7 +122,38 @@ export function parseInvocation(payload: unknown, jobs: readonly Job[], schedule
     };
   }
 
+  if (Object.keys(p).length === 0) throw new InvalidInvocationError(`Invalid invocation: the payload is empty. ${INPUT_MISSING}`);
   throw new InvalidInvocationError(
-    `Invalid invocation: neither an EventBridge Scheduled Event (source "aws.events"), an EventBridge Scheduler input (job, scheduledTime, scheduleArn, executionId) nor an ECS Task State Change; keys: ${Object.keys(p).join(', ') || 'none'}`,
+    `Invalid invocation: neither an EventBridge Scheduled Event (source "aws.events"), an EventBridge Scheduler input (job, scheduledTime, scheduleArn, executionId) nor an ECS Task State Change; keys: ${Object.keys(p).join(', ')}`,
   );
+}
+
+// A schedule without Input gets "a default notification" (Scheduler API reference, Target: Input),
+// whose shape the docs do not give: an empty object, or an event naming the schedule.
+const INPUT_MISSING =
+  "If EventBridge Scheduler sent it, the schedule's Input is missing (cleared by hand, or the schedule was not created by this stack): " +
+  'redeploy the stack (npx osls deploy), or set the Input to {"job":"<job name>","scheduledTime":"<aws.scheduler.scheduled-time>",' +
+  '"scheduleArn":"<aws.scheduler.schedule-arn>","executionId":"<aws.scheduler.execution-id>","attemptNumber":"<aws.scheduler.attempt-number>"}';
+
+const firstResource = (p: Record<string, unknown>): unknown => (Array.isArray(p.resources) ? p.resources[0] : undefined);
+const isSchedulerArn = (value: unknown): value is string => typeof value === 'string' && /^arn:aws[a-z-]*:scheduler:[^:]*:\d*:schedule\/.+/.test(value);
+
+/**
+ * A Scheduler notification without our Input. It can still run its job when it
+ * names the schedule (resources[0]) and its time; otherwise it is refused with
+ * the fix for the schedule.
+ */
+function fromSchedulerNotification(p: Record<string, unknown>, jobs: readonly Job[], scheduleNames: Readonly<Record<string, string>>): Invocation {
+  const scheduleArn = firstResource(p);
+  const time = typeof p.time === 'string' ? p.time : undefined;
+  const id = typeof p.id === 'string' && p.id ? p.id : undefined;
+  if (!isSchedulerArn(scheduleArn) || !time || !isoTime.safeParse(time).success || !id) {
+    throw new InvalidInvocationError(
+      `Invalid EventBridge Scheduler notification: resources[0] (the schedule ARN), time and id are needed to find its job and occurrence. ${INPUT_MISSING}`,
+    );
+  }
+  const scheduleName = scheduleArn.split('/').pop();
+  const job = jobs.find((j) => j.schedule.method === 'scheduler' && scheduleNames[j.name] === scheduleName);
+  if (!job) throw new InvalidInvocationError(`Unknown job: no configured job is scheduled by schedule "${scheduleName}" (resources[0]). ${INPUT_MISSING}`);
+  return { kind: 'occurrence', job, occurrence: canonicalTime(time), via: 'scheduler', deliveryId: id };
 }

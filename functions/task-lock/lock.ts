@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { DescribeTasksCommand, ListTasksCommand, RunTaskCommand, type ECSClient, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
+import { DescribeTasksCommand, ListTasksCommand, RunTaskCommand, StopTaskCommand, type ECSClient, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Job } from '../shared/config.ts';
+import { maxDelaySecondsOf, type Job } from '../shared/config.ts';
 import { allOf, inState, ownedBy, putIfAbsent, releaseItem, ttlAfter, type Condition, type Item, type Store } from '../shared/store.ts';
 import type { Invocation } from './invocation.ts';
 
@@ -17,31 +17,38 @@ export interface TaskLockDeps {
   remainingMs: () => number;
   jobs: readonly Job[];
   lockRetentionHours: number;
+  /** The stack, `<service>-<stage>`: part of every task's identity in ECS. */
+  deployment: string;
 }
 
 export type OccurrenceOutcome =
   | { outcome: 'started'; taskArn: string }
   | { outcome: 'duplicate'; taskArn?: string; state: string }
-  | { outcome: 'skipped'; runningTaskArn?: string };
+  | { outcome: 'skipped'; runningTaskArn?: string }
+  | { outcome: 'too-late'; lateSeconds: number; maxDelaySeconds: number };
 
 /** RunTask did not start the task; thrown after the lock is released so that Lambda's async retry runs the occurrence again. */
 export class RunTaskFailedError extends Error {
   override name = 'RunTaskFailedError';
 }
 
-// startedBy: up to 36 letters, numbers, '-', '/' and '_' (ECS API reference, RunTask). A per-job
-// value lets the STOPPED event name its job without another lookup.
+// startedBy: up to 36 letters, numbers, '-', '/' and '_' (ECS API reference, RunTask). A value per
+// deployment and job lets the STOPPED event name its job without another lookup, and keeps two
+// stacks that share a cluster and a job name (prod and staging) out of each other's runs.
 const STARTED_BY_PREFIX = 'ecs-caretaker-lock/';
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
-export const startedByFor = (jobName: string): string => STARTED_BY_PREFIX + sha256(jobName).slice(0, 36 - STARTED_BY_PREFIX.length);
+export const startedByFor = (deployment: string, jobName: string): string =>
+  STARTED_BY_PREFIX + sha256(`${deployment}\n${jobName}`).slice(0, 36 - STARTED_BY_PREFIX.length);
 export const isTaskLockStartedBy = (startedBy: string): boolean => startedBy.startsWith(STARTED_BY_PREFIX);
 
 // RunTask's clientToken (≤ 64 ASCII characters, kept 24 h per cluster) makes a
 // retried RunTask for the same occurrence return the first task instead of a
-// second one (ECS API reference, "Ensuring idempotency").
+// second one (ECS API reference, "Ensuring idempotency"). The deployment is
+// part of it: the same token from another stack would adopt that stack's task,
+// or fail with "The clientToken was already used with different parameters".
 // A new token is used only after a definite failure (see runOccurrence).
-export const clientTokenFor = (jobName: string, occurrence: string, attempt = 0): string =>
-  `ecs-caretaker-${sha256(`${jobName}\n${occurrence}\n${attempt}`).slice(0, 48)}`;
+export const clientTokenFor = (deployment: string, jobName: string, occurrence: string, attempt = 0): string =>
+  `ecs-caretaker-${sha256(`${deployment}\n${jobName}\n${occurrence}\n${attempt}`).slice(0, 48)}`;
 
 export const occurrenceLockId = (jobName: string, occurrence: string): string => `lock#${jobName}#${occurrence}`;
 export const jobSlotId = (jobName: string): string => `job#${jobName}`;
@@ -126,29 +133,93 @@ async function describeStatus(ecs: ECSClient, cluster: string, taskArn: string):
 
 const OCCURRENCE_TAG = 'ecs-caretaker:occurrence';
 
+/** A task of the job that ECS still wants RUNNING: PENDING, starting or running. */
+export interface LiveTask {
+  taskArn: string;
+  lastStatus?: string;
+  /** Its occurrence tag; absent when DescribeTasks did not (yet) show the task. */
+  occurrence?: string;
+  /** When ECS created it (epoch ms), so that time spent PENDING counts towards maxRunSeconds. */
+  createdAt?: number;
+}
+
+/**
+ * Every task of the job that ECS wants RUNNING. ListTasks lists by desired
+ * status, RUNNING by default, which a PENDING task has too: ECS never sets a
+ * desired status of PENDING. "When you specify startedBy as the filter, it must
+ * be the only filter that you use" (ECS API reference, ListTasks), hence no
+ * desiredStatus parameter. Under `skip` a job has at most a handful of live
+ * tasks, so one page (up to 100) holds them all. The normal answer, no task,
+ * costs this one call.
+ */
+async function liveTasks(ecs: ECSClient, deployment: string, job: Job): Promise<LiveTask[]> {
+  const listed = await ecs.send(new ListTasksCommand({ cluster: job.cluster, startedBy: startedByFor(deployment, job.name) }));
+  const arns = (listed?.taskArns ?? []).slice(0, 100); // DescribeTasks takes at most 100 tasks (API reference)
+  if (!arns.length) return [];
+  const described = await ecs.send(new DescribeTasksCommand({ cluster: job.cluster, tasks: arns, include: ['TAGS'] }));
+  const byArn = new Map((described?.tasks ?? []).map((t) => [t.taskArn, t]));
+  // A listed task DescribeTasks does not show yet is still counted, with what little is known of it.
+  return arns
+    .map((arn) => ({ arn, task: byArn.get(arn) }))
+    .filter(({ task }) => task?.lastStatus !== 'STOPPED')
+    .map(({ arn, task }) => ({
+      taskArn: arn,
+      lastStatus: task?.lastStatus,
+      occurrence: task?.tags?.find((tag) => tag.key === OCCURRENCE_TAG)?.value,
+      createdAt: task?.createdAt ? new Date(task.createdAt).getTime() : undefined,
+    }));
+}
+
 /**
  * The job's task that `occurrence` started and ECS still wants RUNNING, if any.
  * Only asked of a holder that died while starting: its RunTask may have
  * succeeded without the slot hearing of it. That RunTask happened before its
  * Lambda deadline, so at least 30 s ago (staleAt), past ECS's read delay.
  */
-async function findStartedTask(ecs: ECSClient, job: Job, occurrence: string): Promise<string | undefined> {
-  // Under `skip` a job has at most a handful of live tasks, so one page (up to 100, ListTasks API reference) holds them all.
-  const listed = await ecs.send(new ListTasksCommand({ cluster: job.cluster, startedBy: startedByFor(job.name), desiredStatus: 'RUNNING' }));
-  const arns = (listed.taskArns ?? []).slice(0, 100); // DescribeTasks takes at most 100 tasks (API reference)
-  if (!arns.length) return undefined;
-  const described = await ecs.send(new DescribeTasksCommand({ cluster: job.cluster, tasks: arns, include: ['TAGS'] }));
-  const task = described.tasks?.find((t) => t.lastStatus !== 'STOPPED' && t.tags?.some((tag) => tag.key === OCCURRENCE_TAG && tag.value === occurrence));
-  return task?.taskArn;
+async function findStartedTask(ecs: ECSClient, deployment: string, job: Job, occurrence: string): Promise<string | undefined> {
+  return (await liveTasks(ecs, deployment, job)).find((t) => t.occurrence === occurrence)?.taskArn;
 }
+
+export type OverlapDecision =
+  | { action: 'start' }
+  /** An earlier delivery of this occurrence started it, and its answer was lost. */
+  | { action: 'adopt'; task: LiveTask }
+  | { action: 'skip'; task: LiveTask; overrun: boolean }
+  | { action: 'stop-previous'; tasks: LiveTask[] }
+  | { action: 'start-beside'; tasks: LiveTask[] };
+
+/** A run overran once it has existed maxRunSeconds, PENDING included. Unknown age: not proven, so it still blocks. */
+export const overran = (task: LiveTask, maxRunSeconds: number, now: number): boolean =>
+  task.createdAt !== undefined && now - task.createdAt >= maxRunSeconds * 1000;
+
+/** What ECS's live tasks of a `skip` job mean for `occurrence`. Pure. */
+export function overlapDecision(job: Pick<Job, 'maxRunSeconds' | 'onOverrun'>, occurrence: string, tasks: readonly LiveTask[], now: number): OverlapDecision {
+  const own = tasks.find((t) => t.occurrence === occurrence);
+  if (own) return { action: 'adopt', task: own };
+  if (!tasks.length) return { action: 'start' };
+  const young = tasks.find((t) => !overran(t, job.maxRunSeconds, now));
+  if (young) return { action: 'skip', task: young, overrun: false };
+  if (job.onOverrun === 'stop-previous') return { action: 'stop-previous', tasks: [...tasks] };
+  if (job.onOverrun === 'allow') return { action: 'start-beside', tasks: [...tasks] };
+  return { action: 'skip', task: tasks[0]!, overrun: true };
+}
+
+// "Up to 255 characters are allowed in this message" (ECS API reference, StopTask: reason).
+const STOP_REASON_MAX = 255;
+export const stopReasonFor = (job: Job, occurrence: string, task: LiveTask): string =>
+  `ecs-caretaker task-lock: job ${job.name} occurrence ${occurrence} replaces the run of ${task.occurrence ?? 'an unknown occurrence'}, which overran maxRunSeconds ${job.maxRunSeconds}`.slice(
+    0,
+    STOP_REASON_MAX,
+  );
 
 async function holderEvidence(deps: TaskLockDeps, job: Job, holder: JobSlot): Promise<HolderEvidence> {
   if (holder.state === 'running' && holder.taskArn) return { status: await describeStatus(deps.ecs, job.cluster, holder.taskArn) };
-  if (holder.state === 'starting' && holder.staleAt <= deps.now()) return { startedTaskArn: await findStartedTask(deps.ecs, job, holder.occurrence) };
+  if (holder.state === 'starting' && holder.staleAt <= deps.now())
+    return { startedTaskArn: await findStartedTask(deps.ecs, deps.deployment, job, holder.occurrence) };
   return {};
 }
 
-export function runTaskInput(job: Job, occurrence: string, tokenAttempt = 0): RunTaskCommandInput {
+export function runTaskInput(deployment: string, job: Job, occurrence: string, tokenAttempt = 0): RunTaskCommandInput {
   return {
     cluster: job.cluster,
     taskDefinition: job.taskDefinition,
@@ -157,9 +228,10 @@ export function runTaskInput(job: Job, occurrence: string, tokenAttempt = 0): Ru
     capacityProviderStrategy: job.capacityProviderStrategy,
     networkConfiguration: job.networkConfiguration,
     overrides: job.overrides as RunTaskCommandInput['overrides'],
-    startedBy: startedByFor(job.name),
-    clientToken: clientTokenFor(job.name, occurrence, tokenAttempt),
+    startedBy: startedByFor(deployment, job.name),
+    clientToken: clientTokenFor(deployment, job.name, occurrence, tokenAttempt),
     tags: [
+      { key: 'ecs-caretaker:deployment', value: deployment },
       { key: 'ecs-caretaker:job', value: job.name },
       { key: OCCURRENCE_TAG, value: occurrence },
     ],
@@ -229,12 +301,23 @@ async function acquireJobSlot(
   return { ok: false, holder: holder ?? fresh, why: 'the slot kept changing hands' };
 }
 
-/** Leaves the occurrence lock `failed`, which the next delivery (Lambda's async retry) may take over. */
-async function releaseAfterFailure(deps: TaskLockDeps, job: Job, occurrence: string, owner: string, tokenAttempt: number): Promise<void> {
+/**
+ * Leaves the occurrence lock `failed`, which the next delivery (Lambda's async retry) may take over.
+ * Only a definite failure frees the job: after an ambiguous one the task may
+ * run, so the slot stays `starting` with this occurrence, and whoever comes
+ * next (this occurrence's retry or the next occurrence) asks ECS about it first.
+ */
+async function releaseAfterFailure(
+  deps: TaskLockDeps,
+  job: Job,
+  occurrence: string,
+  owner: string,
+  failure: { definite: boolean; tokenAttempt: number },
+): Promise<void> {
   // Slot first: once the lock says `failed`, a duplicate may take the
   // occurrence over, and must not find the job still held by this very occurrence.
-  if (job.overlap === 'skip') await releaseItem(deps.store, jobSlotId(job.name), owner);
-  await deps.store.update(occurrenceLockId(job.name, occurrence), { set: { state: 'failed', tokenAttempt } }, ownedBy(owner));
+  if (job.overlap === 'skip' && failure.definite) await releaseItem(deps.store, jobSlotId(job.name), owner);
+  await deps.store.update(occurrenceLockId(job.name, occurrence), { set: { state: 'failed', tokenAttempt: failure.tokenAttempt } }, ownedBy(owner));
 }
 
 /**
@@ -258,6 +341,121 @@ async function acquireOccurrence(
   return won.ok ? { ok: true, previous: existing } : { ok: false, existing };
 }
 
+type LogContext = Record<string, unknown>;
+
+/** Points the job slot (ours now) at a run ECS says is going, so that its STOPPED event, or its lease, frees the job. */
+async function holdSlotFor(deps: TaskLockDeps, job: Job, owner: string, task: LiveTask): Promise<void> {
+  const startedAt = task.createdAt ?? deps.now();
+  await deps.store.update(
+    jobSlotId(job.name),
+    {
+      set: {
+        state: 'running',
+        taskArn: task.taskArn,
+        occurrence: task.occurrence ?? 'unknown',
+        startedAt,
+        leaseUntil: startedAt + job.maxRunSeconds * 1000,
+      },
+    },
+    ownedBy(owner),
+  );
+}
+
+/**
+ * ECS, not the table, says whether a run of the job is going: the slot can be
+ * deleted by hand, its lease can expire under a run that overran, and an
+ * ambiguous RunTask may have started a task nobody recorded. Returns the
+ * outcome when the occurrence must not start a task, undefined when it may.
+ */
+async function checkEcs(
+  deps: TaskLockDeps,
+  job: Job,
+  occurrence: string,
+  owner: string,
+  lockId: string,
+  ctx: LogContext,
+): Promise<OccurrenceOutcome | undefined> {
+  const { store, logger, metrics } = deps;
+  let tasks: LiveTask[];
+  try {
+    tasks = await liveTasks(deps.ecs, deps.deployment, job);
+  } catch (error) {
+    // The slot, taken or judged above, is the fallback: it blocks a run it knows of for its lease.
+    logger.warn("ECS did not say whether a run of the job is going: the job slot's lease decides alone", { ...ctx, error: error as Error });
+    count(metrics, 'OverlapCheckFailed', job.name);
+    return undefined;
+  }
+  const decision = overlapDecision(job, occurrence, tasks, deps.now());
+  switch (decision.action) {
+    case 'start':
+      return undefined;
+    case 'adopt': {
+      const { taskArn } = decision.task;
+      await store.update(jobSlotId(job.name), { set: { state: 'running', taskArn } }, ownedBy(owner));
+      await store.update(lockId, { set: { state: 'started', taskArn } });
+      logger.info('Occurrence had already started its task: an earlier RunTask applied but its answer was lost', { ...ctx, taskArn });
+      count(metrics, 'OccurrenceStarted', job.name);
+      return { outcome: 'started', taskArn };
+    }
+    case 'start-beside':
+      logger.warn('Previous run overran maxRunSeconds: starting beside it (onOverrun allow)', {
+        ...ctx,
+        overrunTaskArns: decision.tasks.map((t) => t.taskArn),
+      });
+      count(metrics, 'JobOverrun', job.name);
+      return undefined;
+    case 'stop-previous': {
+      try {
+        for (const task of decision.tasks) {
+          await deps.ecs.send(new StopTaskCommand({ cluster: job.cluster, task: task.taskArn, reason: stopReasonFor(job, occurrence, task) }));
+        }
+      } catch (error) {
+        logger.error('Previous run overran maxRunSeconds and StopTask failed: occurrence skipped, never started beside it', {
+          ...ctx,
+          overrunTaskArns: decision.tasks.map((t) => t.taskArn),
+          error: error as Error,
+        });
+        count(metrics, 'StopPreviousFailed', job.name);
+        return skip(deps, job, owner, lockId, ctx, decision.tasks[0]!, true);
+      }
+      logger.warn('Previous run overran maxRunSeconds: stopped it (onOverrun stop-previous)', {
+        ...ctx,
+        stoppedTaskArns: decision.tasks.map((t) => t.taskArn),
+      });
+      count(metrics, 'JobOverrun', job.name);
+      count(metrics, 'PreviousRunStopped', job.name);
+      return undefined;
+    }
+    case 'skip':
+      return skip(deps, job, owner, lockId, ctx, decision.task, decision.overrun);
+  }
+}
+
+async function skip(
+  deps: TaskLockDeps,
+  job: Job,
+  owner: string,
+  lockId: string,
+  ctx: LogContext,
+  task: LiveTask,
+  overrun: boolean,
+): Promise<OccurrenceOutcome> {
+  await holdSlotFor(deps, job, owner, task);
+  await deps.store.update(lockId, { set: { state: 'skipped', skippedFor: task.taskArn } });
+  const seen = { runningTaskArn: task.taskArn, runningOccurrence: task.occurrence, lastStatus: task.lastStatus };
+  if (overrun) {
+    deps.logger.warn(`Previous run overran maxRunSeconds (${job.maxRunSeconds} s) and is still ${task.lastStatus ?? 'going'}: occurrence skipped`, {
+      ...ctx,
+      ...seen,
+    });
+    count(deps.metrics, 'JobOverrun', job.name);
+  } else {
+    deps.logger.warn('Previous run still active (ECS): occurrence skipped', { ...ctx, ...seen });
+  }
+  count(deps.metrics, 'OverlapSkipped', job.name);
+  return { outcome: 'skipped', runningTaskArn: task.taskArn };
+}
+
 /** One scheduled occurrence: at most one task, whatever the number of deliveries. */
 export async function runOccurrence(deps: TaskLockDeps, inv: Extract<Invocation, { kind: 'occurrence' }>, owner: string): Promise<OccurrenceOutcome> {
   const { job, occurrence } = inv;
@@ -266,6 +464,16 @@ export async function runOccurrence(deps: TaskLockDeps, inv: Extract<Invocation,
   const ctx = { job: job.name, cluster: job.cluster, occurrence, deliveryId: inv.deliveryId, via: inv.via };
 
   const now = deps.now();
+  // A delivery this late (a DLQ redrive, a retry after an outage) would run beside or after the next
+  // occurrence, and past the clientToken's 24 h it could start the occurrence twice: refuse it,
+  // without an error, since redriving it again would not make it any less late.
+  const lateSeconds = Math.floor((now - Date.parse(occurrence)) / 1000);
+  const maxDelaySeconds = maxDelaySecondsOf(job);
+  if (lateSeconds > maxDelaySeconds) {
+    logger.warn('Occurrence refused, too late: the next occurrence is due', { ...ctx, lateSeconds, maxDelaySeconds });
+    count(metrics, 'OccurrenceTooLate', job.name);
+    return { outcome: 'too-late', lateSeconds, maxDelaySeconds };
+  }
   const staleAt = now + deps.remainingMs() + 30_000;
   const acquired = await acquireOccurrence(
     deps,
@@ -300,7 +508,7 @@ export async function runOccurrence(deps: TaskLockDeps, inv: Extract<Invocation,
       return { outcome: 'skipped', runningTaskArn: slot.holder.taskArn };
     }
     if (slot.replaced?.state === 'running' && slot.replaced.leaseUntil <= deps.now()) {
-      logger.warn('Previous run outlived its lease (maxRunSeconds); it no longer blocks this job', {
+      logger.warn('Previous run outlived its lease (maxRunSeconds); ECS decides whether it still blocks this job', {
         ...ctx,
         previousTaskArn: slot.replaced.taskArn,
         why: slot.why,
@@ -309,11 +517,13 @@ export async function runOccurrence(deps: TaskLockDeps, inv: Extract<Invocation,
     } else if (slot.replaced) {
       logger.info('Released a stale slot', { ...ctx, previousTaskArn: slot.replaced.taskArn, why: slot.why });
     }
+    const checked = await checkEcs(deps, job, occurrence, owner, lockId, ctx);
+    if (checked) return checked;
   }
 
   let taskArn: string | undefined;
   try {
-    const out = await deps.ecs.send(new RunTaskCommand(runTaskInput(job, occurrence, tokenAttempt)));
+    const out = await deps.ecs.send(new RunTaskCommand(runTaskInput(deps.deployment, job, occurrence, tokenAttempt)));
     taskArn = out.tasks?.[0]?.taskArn;
     if (!taskArn) {
       const reasons = (out.failures ?? []).map((f) => `${f.reason ?? 'unknown'}${f.detail ? ` (${f.detail})` : ''}${f.arn ? ` on ${f.arn}` : ''}`);
@@ -324,8 +534,13 @@ export async function runOccurrence(deps: TaskLockDeps, inv: Extract<Invocation,
     // clientToken, or ECS would replay this answer for 24 h. A thrown call
     // may have started the task, so its retry keeps the token.
     const definite = error instanceof RunTaskFailedError;
-    await releaseAfterFailure(deps, job, occurrence, owner, definite ? tokenAttempt + 1 : tokenAttempt);
-    logger.error('RunTask failed: lock released so that the retry runs this occurrence', { ...ctx, error: error as Error });
+    await releaseAfterFailure(deps, job, occurrence, owner, { definite, tokenAttempt: definite ? tokenAttempt + 1 : tokenAttempt });
+    logger.error(
+      definite
+        ? 'RunTask failed: lock released so that the retry runs this occurrence'
+        : 'RunTask answer lost: the task may run, so the job stays held until ECS says whether it does',
+      { ...ctx, definite, error: error as Error },
+    );
     count(metrics, 'RunTaskFailed', job.name);
     throw error;
   }
@@ -339,7 +554,7 @@ export async function runOccurrence(deps: TaskLockDeps, inv: Extract<Invocation,
 
 /** The STOPPED event of a task we started frees its job's slot, unless a newer run holds it already. */
 export async function releaseOnStopped(deps: TaskLockDeps, inv: Extract<Invocation, { kind: 'task-stopped' }>): Promise<{ released: boolean; job?: string }> {
-  const job = deps.jobs.find((j) => startedByFor(j.name) === inv.startedBy);
+  const job = deps.jobs.find((j) => startedByFor(deps.deployment, j.name) === inv.startedBy);
   if (!job) {
     deps.logger.info('STOPPED task was not started for a configured job', { taskArn: inv.taskArn, startedBy: inv.startedBy });
     return { released: false };

@@ -1,5 +1,6 @@
 import { taskStoppedPattern } from '../../functions/task-lock/events.ts';
-import { settingsFromConfig } from '../../functions/task-lock/settings.ts';
+import { ConfigError } from '../../functions/shared/config.ts';
+import { scheduleNameIssues, settingsFromConfig } from '../../functions/task-lock/settings.ts';
 import { arn, inClusters, tableReadWrite } from '../iam.ts';
 import { dlqLogicalId, lambdaLogicalId, type Resources } from '../resources.ts';
 import { handlerExport, logicalIdStem } from './ids.ts';
@@ -8,6 +9,8 @@ import { ruleRetryPolicy, type DeployContext, type FunctionSpec } from './types.
 /** task-lock: one schedule per job, plus the STOPPED events of the tasks it started. */
 export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec {
   const { jobs } = config;
+  const nameIssues = scheduleNameIssues(config, stage);
+  if (nameIssues.length) throw new ConfigError(`Invalid config:\n  ${nameIssues.join('\n  ')}`, nameIssues);
   const clusterNames = config.clusters.map((c) => c.name);
   const settings = settingsFromConfig(config, { stage });
   const { scheduleNames } = settings;
@@ -116,7 +119,20 @@ export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec
               Resource: clusterNames.map(arn.tasksOf),
               Condition: inClusters(clusterNames),
             },
-            // Finds the task of an invocation that died after RunTask. Read-only; "*" with the ecs:cluster condition, as for drain.
+            // onOverrun stop-previous: only when a job asks for it, and only tasks of the configured clusters.
+            ...(jobs.some((j) => j.onOverrun === 'stop-previous')
+              ? [
+                  {
+                    Sid: 'StopOverrunJobTasks',
+                    Effect: 'Allow' as const,
+                    Action: 'ecs:StopTask',
+                    Resource: clusterNames.map(arn.tasksOf),
+                    Condition: inClusters(clusterNames),
+                  },
+                ]
+              : []),
+            // Lists the job's live tasks before each start (and finds the task of an invocation that died
+            // after RunTask). Read-only; "*" with the ecs:cluster condition, as for drain.
             { Sid: 'ListJobTasks', Effect: 'Allow' as const, Action: 'ecs:ListTasks', Resource: '*', Condition: inClusters(clusterNames) },
             {
               // RunTask passes the task definition's task and execution roles to ECS.

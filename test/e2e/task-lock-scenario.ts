@@ -1,16 +1,24 @@
 /**
  * Random task-lock scenarios: three jobs (EventBridge Scheduler with overlap
- * skip, an EventBridge rule with skip, Scheduler with overlap allow), each
- * with a few occurrences at random intervals and task run times that may
- * outlast the interval, deliveries duplicated and overtaken, a RunTask that
- * now and then answers failures[], and malformed payloads.
+ * skip and onOverrun stop-previous, an EventBridge rule with skip, Scheduler
+ * with overlap allow), each with a few occurrences at random intervals and
+ * task run times that may outlast the interval and maxRunSeconds, deliveries
+ * duplicated and overtaken, a RunTask that now and then answers failures[],
+ * malformed payloads, and the operations nothing else injects: a RunTask
+ * applied whose every answer is lost, a job slot deleted by hand, every
+ * occurrence redriven 25 h later, and a second stack (staging) running the
+ * same jobs on the same cluster.
  */
 import fc from 'fast-check';
+import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { parseConfig, type CaretakerConfigInput } from '../../functions/shared/config.ts';
 import { taskStoppedPattern } from '../../functions/task-lock/events.ts';
-import { scheduleNameFor } from '../../functions/task-lock/settings.ts';
+import { scheduleNameFor, settingsFromConfig } from '../../functions/task-lock/settings.ts';
+import { createTable } from '../../sim/dynamo.ts';
+import type { Deployment } from '../../sim/lambda.ts';
 import type { Task } from '../../sim/index.ts';
-import { STAGE } from './functions.ts';
+import { STAGE, TABLE } from './functions.ts';
 import type { Invocation, KillPlan } from '../../sim/lambda.ts';
 import { scheduledEvent } from '../../sim/eventbridge.ts';
 import {
@@ -40,7 +48,9 @@ export const TASK_LOCK_CONFIG = {
       launchType: 'EC2',
       schedule: { expression: 'cron(0 2 * * ? *)', method: 'scheduler' },
       overlap: 'skip',
-      maxRunSeconds: 3600,
+      // Runs take up to 900 s: the longer ones overrun, and the next occurrence stops them.
+      maxRunSeconds: 420,
+      onOverrun: 'stop-previous',
     },
     {
       name: 'hourly',
@@ -49,7 +59,8 @@ export const TASK_LOCK_CONFIG = {
       launchType: 'EC2',
       schedule: { expression: 'rate(1 hour)', method: 'rule' },
       overlap: 'skip',
-      maxRunSeconds: 3600,
+      // Overruns are skipped (the default onOverrun): never a second task beside a long run.
+      maxRunSeconds: 300,
     },
     {
       name: 'reindex',
@@ -65,7 +76,16 @@ export const TASK_LOCK_CONFIG = {
 
 const config = parseConfig(TASK_LOCK_CONFIG);
 const JOBS = config.jobs;
-const ruleName = (job: string) => scheduleNameFor(config, STAGE, JOBS.find((j) => j.name === job)!);
+const ruleName = (job: string, stage = STAGE) => scheduleNameFor(config, stage, JOBS.find((j) => j.name === job)!);
+
+/** A second stack of the same jobs on the same cluster, as a staging deployment next to prod would be. */
+export const STAGING = { fn: 'task-lock-staging', stage: 'staging', table: 'ecs-caretaker-staging-state' };
+
+/** The staging stack: the same bundle, its own stage, table and schedule names. */
+export function stagingDeployment(prod: Deployment): Deployment {
+  const settings = settingsFromConfig(config, { stage: STAGING.stage });
+  return { ...prod, name: STAGING.fn, env: { ...prod.env, TABLE_NAME: STAGING.table, TASK_LOCK_CONFIG: JSON.stringify(settings) } };
+}
 
 export interface JobPlan {
   runSeconds: number;
@@ -86,6 +106,14 @@ export interface TaskLockScenario {
   jobs: JobPlan[];
   /** A RunTask answering failures[] (RESOURCE:MEMORY), just before this job's occurrence. */
   runTaskFailure: { job: number; occurrence: number } | null;
+  /** "RunTask applied, every answer lost": ECS starts the task, and every SDK attempt gets a 500. */
+  lostRunTask: { job: number; occurrence: number } | null;
+  /** "slot deleted by hand": an operator deletes every job slot from the table, this many minutes in. */
+  slotsDeletedAtMinutes: number | null;
+  /** "redrive after 25 h": every occurrence is delivered once more, 25 hours after its time. */
+  redrive: boolean;
+  /** "two stacks, one cluster": a staging stack runs the Scheduler jobs' occurrences too. */
+  staging: boolean;
   malformed: TaskLockMalformed[];
 }
 
@@ -105,16 +133,20 @@ export const taskLockScenarioArbitrary: fc.Arbitrary<TaskLockScenario> = fc.reco
     ),
   ),
   runTaskFailure: fc.option(fc.record({ job: fc.nat({ max: JOBS.length - 1 }), occurrence: fc.nat({ max: 1 }) }), { freq: 3 }),
+  lostRunTask: fc.option(fc.record({ job: fc.nat({ max: JOBS.length - 1 }), occurrence: fc.nat({ max: 1 }) }), { freq: 2 }),
+  slotsDeletedAtMinutes: fc.option(fc.integer({ min: 2, max: 30 }), { freq: 2 }),
+  redrive: fc.boolean(),
+  staging: fc.boolean(),
   malformed: fc.array(fc.constantFrom<TaskLockMalformed>('bad-time', 'unknown-job', 'stopped-without-arn', 'not-an-object'), { minLength: 1, maxLength: 3 }),
 });
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-function schedulerInput(job: string, occurrence: number, execution: string) {
+function schedulerInput(job: string, occurrence: number, execution: string, stage = STAGE) {
   return {
     job,
     scheduledTime: iso(occurrence),
-    scheduleArn: `arn:aws:scheduler:eu-west-1:123456789012:schedule/default/${ruleName(job)}`,
+    scheduleArn: `arn:aws:scheduler:eu-west-1:123456789012:schedule/default/${ruleName(job, stage)}`,
     executionId: execution,
     attemptNumber: '1',
   };
@@ -176,6 +208,18 @@ function occurrenceOf(inv: Pick<Invocation, 'event'>): string | undefined {
 
 const tagOf = (task: Task, key: string) => task.tags.find((t) => t.key === key)?.value;
 
+const REDRIVE_AFTER_MS = 25 * 3600_000;
+const PROD_DEPLOYMENT = `ecs-caretaker-${STAGE}`;
+
+/** What an operator's `aws dynamodb delete-item` on every job slot does, mid-run. */
+async function deleteJobSlots(world: World): Promise<void> {
+  const doc = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: world.sim.dynamo.endpoint, region: world.sim.region, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+  );
+  const { Items = [] } = await doc.send(new ScanCommand({ TableName: TABLE }));
+  for (const item of Items.filter((i) => String(i.id).startsWith('job#'))) await doc.send(new DeleteCommand({ TableName: TABLE, Key: { id: item.id } }));
+}
+
 export interface TaskLockRun {
   violations: string[];
   occurrences: number;
@@ -196,6 +240,10 @@ export async function runTaskLockScenario(world: World, s: TaskLockScenario, fn 
   for (const [i, job] of JOBS.entries()) sim.ecs.defineTaskDefinition(job.taskDefinition, { runSeconds: s.jobs[i]!.runSeconds });
 
   subscribeRules(world, fn, { stopped: taskStoppedPattern });
+  if (s.staging) {
+    await createTable(sim.dynamo.endpoint, STAGING.table);
+    subscribeRules(world, STAGING.fn, { stopped: taskStoppedPattern });
+  }
   const hourlyRuleArn = `arn:aws:events:${sim.region}:${sim.account}:rule/${ruleName('hourly')}`;
   subscribeRules(world, fn, { hourly: { source: ['aws.events'], 'detail-type': ['Scheduled Event'], resources: [hourlyRuleArn] } });
   applyFaults(world, s.faults);
@@ -209,43 +257,87 @@ export async function runTaskLockScenario(world: World, s: TaskLockScenario, fn 
       const at = Math.floor(start / 60_000) * 60_000 + (plan.firstAtMinutes + k * plan.intervalMinutes) * 60_000;
       occurrences.push({ job: job.name, at, key: `${job.name}@${new Date(at).toISOString()}` });
       if (s.runTaskFailure?.job === j && s.runTaskFailure.occurrence === k) sim.clock.at(at - 1, () => sim.ecs.failNextRunTask('RESOURCE:MEMORY'));
+      // ECS starts the task on the first attempt; the SDK's five attempts all get a 500.
+      if (s.lostRunTask?.job === j && s.lostRunTask.occurrence === k)
+        sim.clock.at(at - 1, () => sim.faults.failNext('ecs', 'RunTask', 'ServerException', 5, { afterApply: true }));
       if (job.schedule.method === 'rule') {
         sim.clock.at(at, () => sim.bus.put(scheduledEvent(world.sim, ruleName(job.name), at, `rule-${job.name}-${k}`)));
+        if (s.redrive)
+          sim.clock.at(at + REDRIVE_AFTER_MS, () => runtime.invoke(fn, scheduledEvent(world.sim, ruleName(job.name), at, `rule-${job.name}-${k}`), 'redrive'));
         return;
       }
       for (let c = 0; c < copies; c++) {
         sim.clock.at(at + c * plan.jitterSeconds * 1000, () => runtime.invoke(fn, schedulerInput(job.name, at, `${job.name}-${k}`), 'scheduler'));
       }
+      if (s.redrive) sim.clock.at(at + REDRIVE_AFTER_MS, () => runtime.invoke(fn, schedulerInput(job.name, at, `${job.name}-${k}`), 'redrive'));
+      if (s.staging) {
+        sim.clock.at(at + plan.jitterSeconds * 500, () =>
+          runtime.invoke(STAGING.fn, schedulerInput(job.name, at, `staging-${job.name}-${k}`, STAGING.stage), 'scheduler'),
+        );
+      }
     });
   });
   for (const [n, kind] of s.malformed.entries()) sim.clock.at(start + 90_000 + n * 11_000, () => injectMalformed(world, { fn, ...malformed(world, kind, n) }));
+  if (s.slotsDeletedAtMinutes !== null) sim.clock.at(start + s.slotsDeletedAtMinutes * 60_000, () => deleteJobSlots(world));
 
-  const lastStop = Math.max(...occurrences.map((o) => o.at)) + Math.max(...s.jobs.map((j) => j.runSeconds)) * 1000 + 60_000;
-  await runUntil(world, () => sim.clock.now() > lastStop && sim.ecs.tasks((t) => t.lastStatus !== 'STOPPED').length === 0, { maxMs: 4 * 3600_000 });
+  const lastRun = Math.max(...occurrences.map((o) => o.at)) + Math.max(...s.jobs.map((j) => j.runSeconds)) * 1000 + 60_000;
+  const lastStop = s.redrive ? Math.max(lastRun, Math.max(...occurrences.map((o) => o.at)) + REDRIVE_AFTER_MS + 60_000) : lastRun;
+  await runUntil(world, () => sim.clock.now() > lastStop && sim.ecs.tasks((t) => t.lastStatus !== 'STOPPED').length === 0, {
+    maxMs: (s.redrive ? 30 : 4) * 3600_000,
+    // Timers run in order within a step, so a long step over the quiet day before the redrives only checks "done" less often.
+    stepMs: s.redrive ? 300_000 : undefined,
+  });
 
-  // ---- invariants
+  // ---- invariants, on the simulator's ECS state
   const violations: string[] = [];
-  const ours = sim.ecs.tasks((t) => t.startedBy?.startsWith('ecs-caretaker-lock/') ?? false);
+  const everyStack = sim.ecs.tasks((t) => t.startedBy?.startsWith('ecs-caretaker-lock/') ?? false);
+  const stackOf = (task: Task) => tagOf(task, 'ecs-caretaker:deployment') ?? '?';
+  const ours = everyStack.filter((t) => stackOf(t) === PROD_DEPLOYMENT);
   const byOccurrence = new Map<string, Task[]>();
-  for (const task of ours) {
+  const byStackOccurrence = new Map<string, Task[]>();
+  for (const task of everyStack) {
     const key = `${tagOf(task, 'ecs-caretaker:job')}@${tagOf(task, 'ecs-caretaker:occurrence')}`;
-    byOccurrence.set(key, [...(byOccurrence.get(key) ?? []), task]);
+    byStackOccurrence.set(`${stackOf(task)}/${key}`, [...(byStackOccurrence.get(`${stackOf(task)}/${key}`) ?? []), task]);
+    if (stackOf(task) === PROD_DEPLOYMENT) byOccurrence.set(key, [...(byOccurrence.get(key) ?? []), task]);
   }
-  for (const [key, tasks] of byOccurrence) if (tasks.length > 1) violations.push(`occurrence ${key} started ${tasks.length} tasks`);
+  for (const [key, tasks] of byStackOccurrence) if (tasks.length > 1) violations.push(`occurrence ${key} started ${tasks.length} tasks`);
 
-  for (const job of JOBS.filter((j) => j.overlap === 'skip')) {
-    const tasks = ours.filter((t) => tagOf(t, 'ecs-caretaker:job') === job.name).sort((a, b) => a.createdAt - b.createdAt);
-    for (let i = 1; i < tasks.length; i++) {
-      const previous = tasks[i - 1]!;
-      if ((previous.stoppedAt ?? Number.POSITIVE_INFINITY) > tasks[i]!.createdAt) {
-        violations.push(
-          `job ${job.name} (overlap skip): ${tagOf(tasks[i]!, 'ecs-caretaker:occurrence')} started while ${tagOf(previous, 'ecs-caretaker:occurrence')} was ${previous.stoppedAt ? 'still running' : 'running'}`,
-        );
+  // Under skip, one live task per job and stack at any instant; under stop-previous, once its StopTask has landed.
+  for (const stack of new Set(everyStack.map(stackOf))) {
+    for (const job of JOBS.filter((j) => j.overlap === 'skip')) {
+      const tasks = everyStack.filter((t) => stackOf(t) === stack && tagOf(t, 'ecs-caretaker:job') === job.name).sort((a, b) => a.createdAt - b.createdAt);
+      for (let i = 1; i < tasks.length; i++) {
+        const previous = tasks[i - 1]!;
+        const next = tasks[i]!;
+        const freedAt =
+          job.onOverrun === 'stop-previous'
+            ? Math.min(previous.stoppingAt ?? Number.POSITIVE_INFINITY, previous.stoppedAt ?? Number.POSITIVE_INFINITY)
+            : previous.stoppedAt;
+        if ((freedAt ?? Number.POSITIVE_INFINITY) > next.createdAt) {
+          violations.push(
+            `${stack} job ${job.name} (overlap skip, onOverrun ${job.onOverrun}): ${tagOf(next, 'ecs-caretaker:occurrence')} started while ${tagOf(previous, 'ecs-caretaker:occurrence')} was ${previous.stoppedAt ? 'still running' : 'running'}`,
+          );
+        }
       }
     }
   }
 
-  const invocations = runtime.invocations.filter((i) => i.fn === fn);
+  // Two stacks never collide: no reused-clientToken failure, and each stack's answer is a task of its own.
+  for (const inv of runtime.invocations.filter((i) => i.fn === STAGING.fn || i.fn === fn)) {
+    if (/clientToken was already used/.test(inv.error?.message ?? '')) violations.push(`${inv.fn}: ${inv.error!.message}`);
+    const arn = (inv.result as { taskArn?: string } | undefined)?.taskArn;
+    const task = arn ? sim.ecs.task(arn) : undefined;
+    const expected = inv.fn === fn ? PROD_DEPLOYMENT : `ecs-caretaker-${STAGING.stage}`;
+    if (task && stackOf(task) !== expected) violations.push(`${inv.fn} answered with ${arn}, a task of ${stackOf(task)}`);
+  }
+
+  // A redrive 25 h later is refused, whatever became of the occurrence.
+  for (const inv of runtime.invocations.filter((i) => i.fn === fn && i.source === 'redrive' && i.status === 'succeeded')) {
+    if ((inv.result as { outcome?: string })?.outcome !== 'too-late')
+      violations.push(`redrive of ${occurrenceOf(inv)} 25 h later: ${JSON.stringify(inv.result)}`);
+  }
+
+  const invocations = runtime.invocations.filter((i) => i.fn === fn && i.source !== 'redrive');
   const dlqKeys = new Set(runtime.dlq.map((d) => occurrenceOf(d)).filter(Boolean));
   const run: TaskLockRun = {
     violations,

@@ -1,8 +1,12 @@
 /**
  * E2E: the task-lock bundle under random schedules and faults.
  *
- * Invariants: an occurrence starts at most one task; under overlap `skip` no
- * task of a job starts while another of the same job is not STOPPED; an
+ * Invariants, on the simulator's ECS state: an occurrence starts at most one
+ * task per stack; under overlap `skip` no task of a job starts while another
+ * of the same job and stack is not STOPPED (with onOverrun stop-previous: not
+ * STOPPED and not yet asked to stop); a second stack on the cluster never
+ * fails on or answers with the first stack's task; a redrive 25 h late is
+ * refused; an
  * occurrence that reached the function and started nothing was skipped for a
  * run that was really going (or is in the DLQ after three failures); every
  * malformed payload ends in the DLQ with its reason logged.
@@ -11,13 +15,16 @@ import { describe, expect, it } from 'vitest';
 import { bundledDeployments } from './functions.ts';
 import { checkScenarios, e2eSeed } from './property.ts';
 import { e2eRuntime, SCENARIOS_TIMEOUT_MS, tally } from './suite.ts';
-import { runTaskLockScenario, TASK_LOCK_CONFIG, taskLockScenarioArbitrary } from './task-lock-scenario.ts';
+import { runTaskLockScenario, stagingDeployment, TASK_LOCK_CONFIG, taskLockScenarioArbitrary } from './task-lock-scenario.ts';
 import { inWorld } from './world.ts';
 
 const RUNS = Number(process.env.E2E_RUNS_TASK_LOCK ?? 90);
 
 const suite = e2eRuntime((runtime, bundles) => {
-  for (const deployment of bundledDeployments(TASK_LOCK_CONFIG, bundles, { only: ['task-lock'] })) runtime.deploy(deployment);
+  for (const deployment of bundledDeployments(TASK_LOCK_CONFIG, bundles, { only: ['task-lock'] })) {
+    runtime.deploy(deployment);
+    runtime.deploy(stagingDeployment(deployment));
+  }
 });
 
 describe('task-lock E2E', () => {

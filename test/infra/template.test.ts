@@ -57,6 +57,8 @@ describe('packaged CloudFormation template', () => {
     const describe = statements.find((s) => s.Action === 'ecs:DescribeTasks');
     expect(describe.Condition.ArnEquals['ecs:cluster']).toHaveLength(2);
     expect(statements.find((s) => s.Action === 'iam:PassRole').Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+    // nightly's onOverrun stop-previous: StopTask, on the configured clusters' tasks only.
+    expect(statements.find((s) => s.Action === 'ecs:StopTask').Condition.ArnEquals['ecs:cluster']).toHaveLength(2);
   });
 
   it('defines one table: key `id`, TTL on `expiration`, on demand', () => {
@@ -127,6 +129,8 @@ describe('packaged CloudFormation template', () => {
     const cfg = JSON.parse(env.TASK_LOCK_CONFIG);
     expect(cfg.scheduleNames).toEqual({ nightly: 'cc-test-test-nightly', legacy: 'legacy-every-15' });
     expect(cfg.jobs.map((j: { name: string }) => j.name)).toEqual(['nightly', 'legacy']);
+    // The stack name: part of every task's startedBy, clientToken and tags.
+    expect(cfg.deployment).toBe('cc-test-test');
     expect(env.TABLE_NAME).toBe('cc-test-test-state');
   });
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { cronLongestGapSeconds, longestGapSeconds, rateSeconds, scheduleGrammarIssue } from '../../functions/shared/schedule.ts';
+import {
+  cronLongestGapSeconds,
+  defaultMaxDelaySeconds,
+  longestGapSeconds,
+  rateSeconds,
+  scheduleGrammarIssue,
+  shortestGapSeconds,
+} from '../../functions/shared/schedule.ts';
 
 const gap = (expression: string) => {
   const g = longestGapSeconds(expression);
@@ -66,5 +73,37 @@ describe('the longest gap of a cron(...)', () => {
     ['cron(* * ? * ? *)', 'exactly one of day-of-month and day-of-week must be ?'],
   ])('cannot bound %s', (expression, reason) => {
     expect(gap(expression)).toContain(reason);
+  });
+});
+
+describe('shortestGapSeconds', () => {
+  it.each([
+    ['rate(1 minute)', 60],
+    ['rate(5 minutes)', 300],
+    ['rate(2 hours)', 7200],
+    ['rate(1 day)', 86_400],
+    // every 15 minutes during office hours: the closest two are 15 minutes apart
+    ['cron(0/15 8-17 ? * MON-FRI *)', 900],
+    ['cron(*/10 * * * ? *)', 600],
+    // 23:50 and 00:10 the next day are 20 minutes apart
+    ['cron(10,50 0,23 * * ? *)', 1200],
+    ['cron(0 2 * * ? *)', 86_400],
+    ['cron(0 6,18 * * ? *)', 43_200],
+  ])('%s: %i s', (expression, seconds) => {
+    expect(shortestGapSeconds(expression)).toBe(seconds);
+  });
+
+  it('is unknown for a one-time schedule and for what it cannot read', () => {
+    expect(shortestGapSeconds('at(2026-12-24T18:00:00)')).toBeUndefined();
+    expect(shortestGapSeconds('cron(0 L * * ? *)')).toBeUndefined();
+    expect(shortestGapSeconds('rate(3 weeks)')).toBeUndefined();
+  });
+});
+
+describe('defaultMaxDelaySeconds', () => {
+  it('is one schedule period, at most one hour, and one hour when the period is unknown', () => {
+    expect(defaultMaxDelaySeconds('rate(5 minutes)')).toBe(300);
+    expect(defaultMaxDelaySeconds('rate(1 day)')).toBe(3600);
+    expect(defaultMaxDelaySeconds('at(2026-12-24T18:00:00)')).toBe(3600);
   });
 });

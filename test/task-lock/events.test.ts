@@ -16,7 +16,7 @@ describe('task-lock event pattern', () => {
 
   it('matches a real STOPPED event once its task was started by task-lock, and not while it runs', () => {
     const stopped = loadAwsEvent('ecs-task-state-change-stopped-scaling-ec2-exit137.json');
-    const ours = { ...stopped, detail: { ...stopped.detail, startedBy: startedByFor('nightly') } };
+    const ours = { ...stopped, detail: { ...stopped.detail, startedBy: startedByFor('ecs-caretaker-prod', 'nightly') } };
     expect(matchesPattern(taskStoppedPattern, ours)).toBe(true);
     expect(matchesPattern(taskStoppedPattern, { ...ours, detail: { ...ours.detail, lastStatus: 'RUNNING' } })).toBe(false);
     expect(matchesPattern(taskStoppedPattern, { ...ours, detail: { ...ours.detail, startedBy: 'ecs-svc/1234567890' } })).toBe(false);

@@ -11,6 +11,11 @@ import { taskStoppedPattern } from '../../functions/task-lock/events.ts';
 import { startSim, type Sim } from '../../sim/index.ts';
 import { createTable } from '../../sim/dynamo.ts';
 import { fakeContext } from '../../sim/lambda.ts';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { releaseOnStopped, runOccurrence, startedByFor, type TaskLockDeps } from '../../functions/task-lock/lock.ts';
+import { freshStore } from '../support/dynamo.ts';
 import { loadAwsEvent } from '../support/fixtures.ts';
 
 const config = parseConfig({
@@ -55,13 +60,15 @@ async function clearTable() {
 }
 
 beforeAll(async () => {
-  sim = await startSim({ start: new Date('2026-11-23T01:59:00Z') });
+  // The handler reads the wall clock here (the Lambda emulator of the E2E suite is what puts it on sim time):
+  // starting the simulator now keeps every occurrence the tests schedule on time, never late.
+  sim = await startSim({ start: new Date() });
   sim.ecs.addCluster('batch');
   sim.ecs.addContainerInstance('batch', { ec2InstanceId: 'i-0aaaaaaaaaaaaaaa1', cpu: 1024, memory: 2048 });
   sim.ecs.defineTaskDefinition('report', { runSeconds: 600, exitCode: 0, cpu: 256, memory: 512 });
   Object.assign(process.env, sim.env(), {
     TABLE_NAME: TABLE,
-    TASK_LOCK_CONFIG: JSON.stringify({ jobs: config.jobs, scheduleNames, lockRetentionHours: 168 }),
+    TASK_LOCK_CONFIG: JSON.stringify({ jobs: config.jobs, scheduleNames, lockRetentionHours: 168, deployment: 'cc-test' }),
   });
   await createTable(sim.dynamo.endpoint, TABLE);
   ({ handler } = await import('../../functions/task-lock/handler.ts'));
@@ -111,6 +118,30 @@ describe('task-lock handler against the simulator', () => {
     expect(ourTasks().length - before).toBe(1);
   });
 
+  it('RunTask applied, every answer lost: the next occurrence skips beside the untracked task, and the retry records that task as its own', async () => {
+    const before = ourTasks().length;
+    sim.faults.failNext('ecs', 'RunTask', 'ServerException', 5, { afterApply: true });
+    const first = scheduled(at(1));
+    await expect(invoke(first)).rejects.toThrow();
+    const [untracked] = ourTasks().slice(before);
+    expect(untracked?.lastStatus).not.toBe('STOPPED');
+
+    // The next occurrence comes before Lambda's retry of the first: the job is still held by the first.
+    await sim.clock.advance(2 * 60_000);
+    expect(await invoke(scheduled(at(1)))).toMatchObject({ outcome: 'skipped' });
+    expect(await invoke(first)).toEqual({ outcome: 'started', taskArn: untracked!.arn });
+    expect(ourTasks().length - before).toBe(1);
+  });
+
+  it('a job slot deleted by hand mid-run: the next occurrence asks ECS and skips beside nothing', async () => {
+    const first = await invoke(scheduled(at(1)));
+    expect(first.outcome).toBe('started');
+    await ddb().send(new DeleteCommand({ TableName: TABLE, Key: { id: 'job#nightly' } }));
+    await sim.clock.advance(60_000);
+    expect(await invoke(scheduled(at(1)))).toEqual({ outcome: 'skipped', runningTaskArn: first.taskArn });
+    expect(ourTasks().filter((t) => t.lastStatus !== 'STOPPED')).toHaveLength(1);
+  });
+
   it("failures[] (RESOURCE:MEMORY): the lock is released and Lambda's retry runs the occurrence once", async () => {
     const before = ourTasks().length;
     sim.ecs.failNextRunTask('RESOURCE:MEMORY');
@@ -153,7 +184,10 @@ describe('task-lock handler against the simulator', () => {
   });
 
   it('accepts the real EventBridge rule payload and runs the job of that rule', async () => {
-    const event = loadAwsEvent('scheduled-event-rule-dotnet.json');
+    const recorded = loadAwsEvent('scheduled-event-rule-dotnet.json') as { time: string };
+    // As recorded, it is years late: refused, as a redrive that late is.
+    expect(await invoke(recorded)).toMatchObject({ outcome: 'too-late', maxDelaySeconds: 3600 });
+    const event = { ...recorded, time: new Date().toISOString() };
     const result = await invoke(event);
     expect(result.outcome).toBe('started');
     expect(sim.ecs.task(result.taskArn)!.tags).toEqual(expect.arrayContaining([{ key: 'ecs-caretaker:job', value: 'legacy' }]));
@@ -167,5 +201,43 @@ describe('task-lock handler against the simulator', () => {
       invoke({ job: 'weekly', scheduledTime: at(0), scheduleArn: 'arn:aws:scheduler:eu-west-1:1:schedule/default/x', executionId: 'e' }),
     ).rejects.toThrow('Unknown job "weekly"');
     expect(sim.countCalls('ecs', 'RunTask')).toBe(before);
+  });
+});
+
+describe('two stacks, one cluster', () => {
+  it('prod and staging running the same job on one cluster each start their own task, and free only their own slot', async () => {
+    await sim.clock.advance(3600_000);
+    const stack = async (deployment: string): Promise<TaskLockDeps> => ({
+      ecs: new ECSClient({ endpoint: sim.endpoint, region: sim.region, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+      store: (await freshStore(sim.dynamo.endpoint)).store,
+      logger: new Logger({ logLevel: 'SILENT' }),
+      metrics: new Metrics({ namespace: 'test' }),
+      now: () => sim.clock.now(),
+      remainingMs: () => 25_000,
+      jobs: config.jobs,
+      lockRetentionHours: 168,
+      deployment,
+    });
+    const [prod, staging] = [await stack('ecs-caretaker-prod'), await stack('ecs-caretaker-staging')];
+    const nightly = config.jobs[0]!;
+    const inv = { kind: 'occurrence' as const, job: nightly, occurrence: at(1), via: 'scheduler' as const, deliveryId: 'x' };
+    const a = await runOccurrence(prod, inv, 'prod-1');
+    // Same job name, same parameters, same occurrence: neither the other stack's clientToken nor its running task is this stack's.
+    const b = await runOccurrence(staging, inv, 'staging-1');
+    expect(a.outcome).toBe('started');
+    expect(b.outcome).toBe('started');
+    if (a.outcome !== 'started' || b.outcome !== 'started') return;
+    expect(a.taskArn).not.toBe(b.taskArn);
+    expect(sim.ecs.task(a.taskArn)!.startedBy).toBe(startedByFor('ecs-caretaker-prod', 'nightly'));
+    expect(sim.ecs.task(b.taskArn)!.tags).toContainEqual({ key: 'ecs-caretaker:deployment', value: 'ecs-caretaker-staging' });
+
+    const stoppedOf = (taskArn: string) => ({
+      kind: 'task-stopped' as const,
+      taskArn,
+      clusterArn: sim.ecs.clusters.get('batch')!.arn,
+      startedBy: sim.ecs.task(taskArn)!.startedBy!,
+    });
+    expect(await releaseOnStopped(staging, stoppedOf(a.taskArn))).toEqual({ released: false });
+    expect(await releaseOnStopped(staging, stoppedOf(b.taskArn))).toEqual({ released: true, job: 'nightly' });
   });
 });

@@ -130,3 +130,47 @@ describe('task-lock invocation payloads', () => {
     expect(() => parse(payload)).toThrow(message);
   });
 });
+
+describe("EventBridge Scheduler's default payload (a schedule without Input)", () => {
+  const notification = {
+    version: '0',
+    id: '8e4b3a1f-5c2d-4e6f-9a7b-1c2d3e4f5a6b',
+    'detail-type': 'Scheduled Event',
+    source: 'aws.scheduler',
+    account: '123456789012',
+    time: '2026-11-23T01:00:00Z',
+    region: 'eu-west-1',
+    resources: ['arn:aws:scheduler:eu-west-1:123456789012:schedule/default/ecs-caretaker-prod-nightly'],
+    detail: '{}',
+  };
+
+  it('runs the job of the schedule it names, at its time', () => {
+    expect(parse(notification)).toEqual({
+      kind: 'occurrence',
+      job: config.jobs[1],
+      occurrence: '2026-11-23T01:00:00.000Z',
+      via: 'scheduler',
+      deliveryId: notification.id,
+    });
+  });
+
+  it("an empty payload is refused with an error that says the schedule's Input is missing and how to set it", () => {
+    expect(() => parse({})).toThrow(InvalidInvocationError);
+    expect(() => parse({})).toThrow(
+      /payload is empty\. If EventBridge Scheduler sent it, the schedule's Input is missing .*redeploy the stack .*"scheduledTime":"<aws\.scheduler\.scheduled-time>"/,
+    );
+  });
+
+  it('a notification that names no schedule, or a schedule of no job, says the Input is missing, never a word about rules', () => {
+    for (const payload of [
+      { ...notification, resources: [] },
+      { ...notification, time: undefined },
+      { ...notification, resources: ['arn:aws:scheduler:eu-west-1:123456789012:schedule/default/other'] },
+      // the rule job's name, reached through the Scheduler
+      { ...notification, resources: ['arn:aws:scheduler:eu-west-1:123456789012:schedule/default/my-schedule'] },
+    ]) {
+      expect(() => parse(payload)).toThrow(/the schedule's Input is missing/);
+      expect(() => parse(payload)).not.toThrow(/rule ARN|"aws\.events"/);
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -12,11 +12,13 @@ import {
   jobSlotId,
   MISSING_GRACE_MS,
   occurrenceLockId,
+  overlapDecision,
   releaseOnStopped,
   runOccurrence,
   RunTaskFailedError,
   slotDecision,
   startedByFor,
+  stopReasonFor,
   type JobSlot,
   type OccurrenceLock,
   type TaskLockDeps,
@@ -33,6 +35,7 @@ const config = parseConfig({
 });
 const [nightly, parallel] = config.jobs as [Job, Job];
 const T0 = Date.parse('2026-11-23T02:00:00Z');
+const DEPLOYMENT = 'ecs-caretaker-prod';
 const occurrence = (job: Job, at = T0): Extract<Invocation, { kind: 'occurrence' }> => ({
   kind: 'occurrence',
   job,
@@ -82,6 +85,7 @@ beforeEach(async () => {
     remainingMs: () => 25_000,
     jobs: config.jobs,
     lockRetentionHours: 168,
+    deployment: DEPLOYMENT,
   };
 });
 
@@ -112,13 +116,17 @@ describe('task-lock: one task per occurrence', () => {
       taskDefinition: 'report:3',
       launchType: 'EC2',
       count: 1,
-      startedBy: startedByFor('nightly'),
-      clientToken: clientTokenFor('nightly', '2026-11-23T02:00:00.000Z'),
+      startedBy: startedByFor(DEPLOYMENT, 'nightly'),
+      clientToken: clientTokenFor(DEPLOYMENT, 'nightly', '2026-11-23T02:00:00.000Z'),
       tags: [
+        { key: 'ecs-caretaker:deployment', value: DEPLOYMENT },
         { key: 'ecs-caretaker:job', value: 'nightly' },
         { key: 'ecs-caretaker:occurrence', value: '2026-11-23T02:00:00.000Z' },
       ],
     });
+    // Another stack's run of the same job and occurrence is another task.
+    expect(startedByFor('ecs-caretaker-staging', 'nightly')).not.toBe(input.startedBy);
+    expect(clientTokenFor('ecs-caretaker-staging', 'nightly', '2026-11-23T02:00:00.000Z')).not.toBe(input.clientToken);
     // RunTask: "Up to 36 letters (uppercase and lowercase), numbers, hyphens (-), forward slash (/), and underscores (_)".
     expect(input.startedBy).toMatch(/^[A-Za-z0-9/_-]{1,36}$/);
     expect(input.clientToken!.length).toBeLessThanOrEqual(64);
@@ -150,6 +158,8 @@ describe('task-lock: one task per occurrence', () => {
       .rejectsOnce(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }))
       .resolves({ tasks: [{ taskArn: taskArn(1) }], failures: [] });
     await expect(runOccurrence(deps, occurrence(nightly), 'first')).rejects.toThrow('socket hang up');
+    // The task may run: the job stays held by this occurrence, for the next one to resolve through ECS.
+    expect(await store.get<JobSlot>(jobSlotId('nightly'))).toMatchObject({ state: 'starting', occurrence: occurrence(nightly).occurrence });
     expect(await runOccurrence(deps, occurrence(nightly), 'retry')).toMatchObject({ outcome: 'started' });
     const [first, retry] = runTaskCalls().map((c) => c.args[0].input.clientToken);
     expect(retry).toBe(first);
@@ -199,7 +209,7 @@ describe('task-lock: no overlap under `skip`', () => {
       kind: 'task-stopped' as const,
       taskArn: arn,
       clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod',
-      startedBy: startedByFor('nightly'),
+      startedBy: startedByFor(DEPLOYMENT, 'nightly'),
     });
     expect(await releaseOnStopped(deps, stopped(taskArn(1)))).toEqual({ released: true, job: 'nightly' });
     expect(await releaseOnStopped(deps, stopped(taskArn(1)))).toEqual({ released: false, job: 'nightly' });
@@ -265,8 +275,9 @@ describe('task-lock: no overlap under `skip`', () => {
       leaseUntil: T0 + 3600_000,
     });
     expect(await runOccurrence(deps, occurrence(nightly), 'retry')).toEqual({ outcome: 'started', taskArn: taskArn(1) });
-    expect(runTaskCalls()[0]!.args[0].input.clientToken).toBe(clientTokenFor('nightly', occ, 1));
-    expect(ecsMock.commandCalls(ListTasksCommand)).toHaveLength(0);
+    expect(runTaskCalls()[0]!.args[0].input.clientToken).toBe(clientTokenFor(DEPLOYMENT, 'nightly', occ, 1));
+    // Only the one ListTasks every start asks first; the holder itself needed no ECS call.
+    expect(ecsMock.commandCalls(ListTasksCommand)).toHaveLength(1);
   });
 
   it('an invocation that died after RunTask: the next occurrence finds its task through ECS, skips, and adopts it', async () => {
@@ -281,7 +292,8 @@ describe('task-lock: no overlap under `skip`', () => {
     });
     now = T0 + 300_000;
     expect(await runOccurrence(deps, occurrence(nightly, now), 'next')).toEqual({ outcome: 'skipped', runningTaskArn: taskArn(6) });
-    expect(ecsMock.commandCalls(ListTasksCommand)[0]!.args[0].input).toEqual({ cluster: 'prod', startedBy: startedByFor('nightly'), desiredStatus: 'RUNNING' });
+    // startedBy must be the only filter (ListTasks API reference); the default desired status, RUNNING, covers PENDING tasks.
+    expect(ecsMock.commandCalls(ListTasksCommand)[0]!.args[0].input).toEqual({ cluster: 'prod', startedBy: startedByFor(DEPLOYMENT, 'nightly') });
     expect(ecsMock.commandCalls(DescribeTasksCommand)[0]!.args[0].input).toMatchObject({ tasks: [taskArn(5), taskArn(6)], include: ['TAGS'] });
     expect(await store.get<JobSlot>(jobSlotId('nightly'))).toMatchObject({ state: 'running', taskArn: taskArn(6), leaseUntil: T0 + 3600_000 });
     // the adopted task's STOPPED event frees the job like any run's
@@ -289,7 +301,7 @@ describe('task-lock: no overlap under `skip`', () => {
       kind: 'task-stopped' as const,
       taskArn: taskArn(6),
       clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod',
-      startedBy: startedByFor('nightly'),
+      startedBy: startedByFor(DEPLOYMENT, 'nightly'),
     };
     expect(await releaseOnStopped(deps, stoppedEvent)).toEqual({ released: true, job: 'nightly' });
   });
@@ -372,7 +384,7 @@ const stoppedOf = (arn: string) => ({
   kind: 'task-stopped' as const,
   taskArn: arn,
   clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod',
-  startedBy: startedByFor('nightly'),
+  startedBy: startedByFor(DEPLOYMENT, 'nightly'),
 });
 /** The tags RunTask puts on a task of `nightly` for `occ`. */
 /**
@@ -540,8 +552,8 @@ describe('task-lock: what operators see (logs with the job, the occurrence and w
   });
 
   it('task-lock tags its tasks with a startedBy of its own, which nothing else uses', () => {
-    expect(startedByFor('nightly')).toMatch(/^ecs-caretaker-lock\//);
-    expect(isTaskLockStartedBy(startedByFor('nightly'))).toBe(true);
+    expect(startedByFor(DEPLOYMENT, 'nightly')).toMatch(/^ecs-caretaker-lock\//);
+    expect(isTaskLockStartedBy(startedByFor(DEPLOYMENT, 'nightly'))).toBe(true);
     expect(isTaskLockStartedBy('ecs-svc/9909299324976484585')).toBe(false);
     expect(isTaskLockStartedBy('events-rule/nightly')).toBe(false);
   });
@@ -815,7 +827,7 @@ describe('task-lock: deaths and races at the edges', () => {
     expect(await runOccurrence(deps, occurrence(nightly, now), 'next')).toEqual({ outcome: 'skipped', runningTaskArn: taskArn(6) });
   });
 
-  it("only a live task tagged with the dead holder's occurrence counts as its run", async () => {
+  it("only a live task tagged with the dead holder's occurrence counts as its run; any other live run of the job still blocks", async () => {
     const died = new Date(T0).toISOString();
     await putDeadStartingSlot(died);
     ecsMock.on(ListTasksCommand).resolves({ taskArns: [taskArn(4), taskArn(5), taskArn(6)] });
@@ -829,7 +841,9 @@ describe('task-lock: deaths and races at the edges', () => {
       ],
     });
     now = T0 + 300_000;
-    expect(await runOccurrence(deps, occurrence(nightly, now), 'next')).toEqual({ outcome: 'started', taskArn: taskArn(1) });
+    expect(await runOccurrence(deps, occurrence(nightly, now), 'next')).toEqual({ outcome: 'skipped', runningTaskArn: taskArn(5) });
+    expect(await store.get<JobSlot>(jobSlotId('nightly'))).toMatchObject({ state: 'running', taskArn: taskArn(5), occurrence: '2026-11-22T02:00:00.000Z' });
+    expect(runTaskCalls()).toHaveLength(0);
   });
 
   it("asks DescribeTasks about at most 100 of the job's live tasks (its limit)", async () => {
@@ -841,7 +855,8 @@ describe('task-lock: deaths and races at the edges', () => {
       return { tasks: input.tasks.map((arn) => ({ taskArn: arn, lastStatus: 'RUNNING', tags: taskTags('2026-11-20T02:00:00.000Z') })) };
     });
     now = T0 + 300_000;
-    expect(await runOccurrence(deps, occurrence(nightly, now), 'next')).toMatchObject({ outcome: 'started' });
+    expect(await runOccurrence(deps, occurrence(nightly, now), 'next')).toMatchObject({ outcome: 'skipped' });
+    expect(ecsMock.commandCalls(DescribeTasksCommand).every((c) => c.args[0].input.tasks!.length <= 100)).toBe(true);
   });
 });
 
@@ -882,5 +897,197 @@ describe('slotDecision at its boundaries, and the why it gives', () => {
     expect(slotDecision(slot, { status: 'STOPPED' }, T0 + 10_000).why).toBe(`${taskArn(1)} is STOPPED (its STOPPED event was not processed)`);
     expect(slotDecision(slot, { status: 'PENDING' }, T0 + 10_000).why).toBe(`${taskArn(1)} is PENDING`);
     expect(slotDecision(slot, {}, T0 + 10_000)).toEqual({ blocks: true, why: `${taskArn(1)} is running` });
+  });
+});
+
+describe('task-lock: ECS, not the table, says whether a run is going (overlap skip)', () => {
+  const prev = '2026-11-23T01:00:00.000Z';
+  const live = (n: number, occ: string, createdAt: number, lastStatus = 'RUNNING') => ({
+    taskArn: taskArn(n),
+    lastStatus,
+    createdAt: new Date(createdAt),
+    tags: taskTags(occ),
+  });
+  const ecsRuns = (...tasks: ReturnType<typeof live>[]) => {
+    ecsMock.on(ListTasksCommand).resolves({ taskArns: tasks.map((t) => t.taskArn) });
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks });
+  };
+
+  it('normal path: a free job costs one ListTasks and no DescribeTasks before RunTask', async () => {
+    ecsMock.on(ListTasksCommand).resolves({ taskArns: [] });
+    expect(await runOccurrence(deps, occurrence(nightly), 'a')).toMatchObject({ outcome: 'started' });
+    expect(ecsMock.commandCalls(ListTasksCommand)).toHaveLength(1);
+    expect(ecsMock.commandCalls(DescribeTasksCommand)).toHaveLength(0);
+  });
+
+  it('a job slot deleted by hand mid-run: the next occurrence finds the run through ECS, skips, and the slot holds that run again', async () => {
+    ecsRuns(live(7, prev, T0 - 600_000));
+    const logs = watchLogs();
+    expect(await runOccurrence(deps, occurrence(nightly), 'a')).toEqual({ outcome: 'skipped', runningTaskArn: taskArn(7) });
+    expect(runTaskCalls()).toHaveLength(0);
+    expect(metricCount('OverlapSkipped')).toBe(1);
+    expect(metricCount('JobOverrun')).toBe(0);
+    expect(logs).toContainEqual([
+      'warn',
+      expect.stringMatching(/still active/),
+      expect.objectContaining({ runningTaskArn: taskArn(7), runningOccurrence: prev }),
+    ]);
+    expect(await store.get<JobSlot>(jobSlotId('nightly'))).toMatchObject({
+      state: 'running',
+      taskArn: taskArn(7),
+      occurrence: prev,
+      leaseUntil: T0 - 600_000 + 3600_000,
+    });
+    // Its STOPPED event frees the job as for any run.
+    expect(await releaseOnStopped(deps, stoppedOf(taskArn(7)))).toEqual({ released: true, job: 'nightly' });
+  });
+
+  it('a task stuck in PENDING past maxRunSeconds is an overrun: skipped by default, with JobOverrun and a WARN line', async () => {
+    // Its slot lease expired, so the table alone would start a second task beside it.
+    await store.put({
+      id: jobSlotId('nightly'),
+      state: 'running',
+      owner: 'x',
+      occurrence: prev,
+      staleAt: T0 - 3600_000,
+      startedAt: T0 - 3600_000,
+      leaseUntil: T0,
+      taskArn: taskArn(7),
+    });
+    ecsRuns(live(7, prev, T0 - 3600_000, 'PENDING'));
+    const logs = watchLogs();
+    expect(await runOccurrence(deps, occurrence(nightly), 'a')).toEqual({ outcome: 'skipped', runningTaskArn: taskArn(7) });
+    expect(runTaskCalls()).toHaveLength(0);
+    expect(metricCount('JobOverrun')).toBe(1);
+    expect(logs).toContainEqual([
+      'warn',
+      expect.stringMatching(/overran maxRunSeconds \(3600 s\) and is still PENDING/),
+      expect.objectContaining({ runningTaskArn: taskArn(7) }),
+    ]);
+  });
+
+  it('onOverrun stop-previous: StopTask with a reason naming both occurrences, then the new run starts', async () => {
+    const job = { ...nightly, onOverrun: 'stop-previous' as const };
+    ecsRuns(live(7, prev, T0 - 3600_000));
+    ecsMock.on(StopTaskCommand).resolves({});
+    expect(await runOccurrence({ ...deps, jobs: [job] }, occurrence(job), 'a')).toEqual({ outcome: 'started', taskArn: taskArn(1) });
+    const stop = ecsMock.commandCalls(StopTaskCommand)[0]!.args[0].input;
+    expect(stop).toEqual({
+      cluster: 'prod',
+      task: taskArn(7),
+      reason: `ecs-caretaker task-lock: job nightly occurrence ${occurrence(job).occurrence} replaces the run of ${prev}, which overran maxRunSeconds 3600`,
+    });
+    expect(metricCount('PreviousRunStopped')).toBe(1);
+    expect(metricCount('JobOverrun')).toBe(1);
+  });
+
+  it('onOverrun stop-previous never starts beside a run it could not stop', async () => {
+    const job = { ...nightly, onOverrun: 'stop-previous' as const };
+    ecsRuns(live(7, prev, T0 - 3600_000));
+    ecsMock.on(StopTaskCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    expect(await runOccurrence({ ...deps, jobs: [job] }, occurrence(job), 'a')).toEqual({ outcome: 'skipped', runningTaskArn: taskArn(7) });
+    expect(runTaskCalls()).toHaveLength(0);
+    expect(metricCount('StopPreviousFailed')).toBe(1);
+  });
+
+  it('onOverrun stop-previous leaves a run within maxRunSeconds alone', async () => {
+    const job = { ...nightly, onOverrun: 'stop-previous' as const };
+    ecsRuns(live(7, prev, T0 - 3599_000));
+    expect(await runOccurrence({ ...deps, jobs: [job] }, occurrence(job), 'a')).toMatchObject({ outcome: 'skipped' });
+    expect(ecsMock.commandCalls(StopTaskCommand)).toHaveLength(0);
+  });
+
+  it('onOverrun allow starts beside an overrun, and says so', async () => {
+    const job = { ...nightly, onOverrun: 'allow' as const };
+    ecsRuns(live(7, prev, T0 - 3600_000));
+    expect(await runOccurrence({ ...deps, jobs: [job] }, occurrence(job), 'a')).toMatchObject({ outcome: 'started' });
+    expect(metricCount('JobOverrun')).toBe(1);
+  });
+
+  it("ECS cannot answer: the slot's lease decides alone, and the failed check is counted", async () => {
+    ecsMock.on(ListTasksCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    expect(await runOccurrence(deps, occurrence(nightly), 'a')).toMatchObject({ outcome: 'started' });
+    expect(metricCount('OverlapCheckFailed')).toBe(1);
+    // ... and the lease still blocks the next occurrence while ECS is down.
+    ecsMock.on(DescribeTasksCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    await expect(runOccurrence(deps, occurrence(nightly, T0 + 600_000), 'b')).rejects.toThrow('Rate exceeded');
+    expect(runTaskCalls()).toHaveLength(1);
+  });
+
+  it("an earlier delivery's RunTask applied with its answer lost: the retry finds that task through ECS and records it, starting nothing", async () => {
+    ecsMock.on(RunTaskCommand).rejectsOnce(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }));
+    await expect(runOccurrence(deps, occurrence(nightly), 'first')).rejects.toThrow('socket hang up');
+    ecsRuns(live(8, occurrence(nightly).occurrence, T0));
+    now = T0 + 60_000;
+    expect(await runOccurrence(deps, occurrence(nightly), 'retry')).toEqual({ outcome: 'started', taskArn: taskArn(8) });
+    expect(runTaskCalls()).toHaveLength(1);
+    expect(await store.get(occurrenceLockId('nightly', occurrence(nightly).occurrence))).toMatchObject({ state: 'started', taskArn: taskArn(8) });
+    expect(await store.get<JobSlot>(jobSlotId('nightly'))).toMatchObject({ state: 'running', taskArn: taskArn(8) });
+  });
+});
+
+describe('overlapDecision', () => {
+  const job = { maxRunSeconds: 600, onOverrun: 'skip' as const };
+  const task = (n: number, occ: string | undefined, createdAt?: number) => ({ taskArn: taskArn(n), occurrence: occ, createdAt });
+
+  it('a run is overrun from exactly maxRunSeconds after ECS created it', () => {
+    expect(overlapDecision(job, 'o2', [task(1, 'o1', T0)], T0 + 599_999)).toEqual({ action: 'skip', task: task(1, 'o1', T0), overrun: false });
+    expect(overlapDecision(job, 'o2', [task(1, 'o1', T0)], T0 + 600_000)).toEqual({ action: 'skip', task: task(1, 'o1', T0), overrun: true });
+  });
+
+  it('a task of unknown age (not described yet) blocks and is not called an overrun', () => {
+    expect(overlapDecision({ ...job, onOverrun: 'stop-previous' }, 'o2', [task(1, undefined)], T0)).toMatchObject({ action: 'skip', overrun: false });
+  });
+
+  it("the occurrence's own task wins over everything else", () => {
+    expect(overlapDecision(job, 'o2', [task(1, 'o1', T0), task(2, 'o2', T0)], T0)).toMatchObject({ action: 'adopt', task: { taskArn: taskArn(2) } });
+  });
+
+  it('stop-previous stops every overrun run, and only when all of them overran', () => {
+    const stop = { ...job, onOverrun: 'stop-previous' as const };
+    expect(overlapDecision(stop, 'o3', [task(1, 'o1', T0), task(2, 'o2', T0 + 300_000)], T0 + 700_000)).toMatchObject({ action: 'skip', overrun: false });
+    expect(overlapDecision(stop, 'o3', [task(1, 'o1', T0), task(2, 'o2', T0)], T0 + 700_000)).toMatchObject({ action: 'stop-previous' });
+  });
+
+  it('the StopTask reason fits its 255 characters', () => {
+    const long = { ...nightly, name: 'j'.repeat(40), maxRunSeconds: 14 * 24 * 3600 };
+    expect(stopReasonFor(long, '2026-11-23T02:00:00.000Z', { taskArn: taskArn(1), occurrence: '2026-11-22T02:00:00.000Z' }).length).toBeLessThanOrEqual(255);
+  });
+});
+
+describe('task-lock: stale occurrences are refused', () => {
+  it('a redrive 25 h later starts nothing, writes nothing, and says why (the clientToken is gone by then)', async () => {
+    const before = await store.get(occurrenceLockId('nightly', occurrence(nightly).occurrence));
+    expect(before).toBeUndefined();
+    now = T0 + 25 * 3600_000;
+    const logs = watchLogs();
+    expect(await runOccurrence(deps, occurrence(nightly), 'redrive')).toEqual({ outcome: 'too-late', lateSeconds: 25 * 3600, maxDelaySeconds: 3600 });
+    expect(runTaskCalls()).toHaveLength(0);
+    expect(ecsMock.commandCalls(ListTasksCommand)).toHaveLength(0);
+    expect(await store.get(occurrenceLockId('nightly', occurrence(nightly).occurrence))).toBeUndefined();
+    expect(metricCount('OccurrenceTooLate')).toBe(1);
+    expect(logs).toEqual([
+      [
+        'warn',
+        'Occurrence refused, too late: the next occurrence is due',
+        expect.objectContaining({ job: 'nightly', lateSeconds: 90_000, maxDelaySeconds: 3600 }),
+      ],
+    ]);
+  });
+
+  it('the default is one schedule period: a 5-minute job refuses a delivery 301 s late, not one 300 s late', async () => {
+    const every5 = parseConfig({
+      clusters: [{ name: 'prod' }],
+      jobs: [{ name: 'poll', cluster: 'prod', taskDefinition: 'poll', schedule: { expression: 'rate(5 minutes)' }, maxRunSeconds: 600 }],
+    }).jobs[0]!;
+    now = T0 + 300_000;
+    expect(await runOccurrence(deps, occurrence(every5), 'a')).toMatchObject({ outcome: 'started' });
+    now = T0 + 5 * 60_000 + 301_000;
+    expect(await runOccurrence(deps, occurrence(every5, T0 + 5 * 60_000), 'b')).toMatchObject({ outcome: 'too-late', maxDelaySeconds: 300 });
+  });
+
+  it('a configured maxDelaySeconds wins over the schedule period', async () => {
+    now = T0 + 120_000;
+    expect(await runOccurrence(deps, occurrence({ ...nightly, maxDelaySeconds: 60 }), 'a')).toMatchObject({ outcome: 'too-late', lateSeconds: 120 });
   });
 });
