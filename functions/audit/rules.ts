@@ -11,6 +11,7 @@
 import type { ContainerDefinition, Service, TaskDefinition } from '@aws-sdk/client-ecs';
 import type { Severity } from '../shared/severity.ts';
 import { checkFargateSize, parseCpu, parseMemory } from './fargate.ts';
+import { unknownKeys } from './taskdef-shape.ts';
 
 /** DescribeTargetGroups `TargetGroups[]` (ELBv2 API), the fields the rules read. */
 export interface TargetGroup {
@@ -49,6 +50,7 @@ export interface AuditInput {
 }
 
 export type RuleId =
+  | 'unknown-key'
   | 'fargate-cpu-memory-invalid'
   | 'health-check-command-malformed'
   | 'health-check-needs-shell'
@@ -58,6 +60,7 @@ export type RuleId =
   | 'localhost-ipv6-ambiguity'
   | 'stop-timeout-long'
   | 'fargate-stop-timeout-over-max'
+  | 'image-tag-mutable'
   | 'deployment-no-headroom'
   | 'circuit-breaker-disabled'
   | 'circuit-breaker-no-rollback'
@@ -94,6 +97,15 @@ const ECS_GUIDE = 'https://docs.aws.amazon.com/AmazonECS/latest/developerguide';
 const ECS_API = 'https://docs.aws.amazon.com/AmazonECS/latest/APIReference';
 
 export const RULES: readonly RuleDoc[] = Object.freeze([
+  {
+    id: 'unknown-key',
+    title: 'Key that RegisterTaskDefinition does not have (misspelled or misplaced)',
+    severity: 'medium',
+    appliesTo: 'task definition',
+    source: `${ECS_API}/API_RegisterTaskDefinition.html`,
+    tradeOff:
+      'The AWS CLI rejects the file ("Unknown parameter"), while SDK-based deploy tools drop the key without a word, so a misspelled healthCheck or stopTimeout silently does nothing. Checked against the model of the pinned @aws-sdk/client-ecs: a key that a newer API version added shows up here until the SDK is upgraded.',
+  },
   {
     id: 'fargate-cpu-memory-invalid',
     title: 'Task cpu/memory is not a Fargate size',
@@ -159,12 +171,12 @@ export const RULES: readonly RuleDoc[] = Object.freeze([
   },
   {
     id: 'stop-timeout-long',
-    title: 'Stopping an essential container can wait 30 s or more',
-    severity: 'info',
+    title: 'A shell runs as PID 1 and does not pass SIGTERM on: every stop waits for SIGKILL',
+    severity: 'medium',
     appliesTo: 'container',
-    source: `${ECS_GUIDE}/load-balancer-connection-draining.html`,
+    source: `${ECS_API}/API_ContainerDefinition.html`,
     tradeOff:
-      'The stop timeout only matters when the app ignores SIGTERM: ECS then waits the whole timeout before SIGKILL on every task stop, deployment and drain. A short timeout is only safe once the app handles SIGTERM and finishes in-flight work within it; otherwise it cuts that work off. An app with a long, deliberate shutdown needs a longer timeout, not a shorter one.',
+      "ECS sends SIGTERM to PID 1 and SIGKILL after stopTimeout (30 s by default). A shell that runs the app as a child does not forward the signal, and as PID 1 it ignores SIGTERM itself, so every task stop, deployment and drain waits the full timeout and the app never shuts down cleanly. `exec` makes the app PID 1; initProcessEnabled stops the task promptly but still does not give the app its SIGTERM. Containers whose process is PID 1 (no shell wrapper) are not reported: most exit promptly on SIGTERM, and shortening a log router's timeout only risks losing buffered logs.",
   },
   {
     id: 'fargate-stop-timeout-over-max',
@@ -173,6 +185,15 @@ export const RULES: readonly RuleDoc[] = Object.freeze([
     appliesTo: 'container',
     source: `${ECS_API}/API_ContainerDefinition.html`,
     tradeOff: 'Fargate does not wait longer than 120 s: a shutdown that needs more is cut off by SIGKILL. Make shutdown fit in 120 s, or run the task on EC2.',
+  },
+  {
+    id: 'image-tag-mutable',
+    title: 'Image tag that moves (latest, stable, or no tag)',
+    severity: 'low',
+    appliesTo: 'container',
+    source: `${ECS_GUIDE}/deployment-type-ecs.html#deployment-container-image-stability`,
+    tradeOff:
+      'ECS resolves a tag to a digest once per deployment, so the tasks of one deployment match; but the next deployment, a rollback to this revision, or a standalone RunTask pulls whatever the tag points to then. A digest (image@sha256:...) or a version tag that is never overwritten makes a revision mean one image; it also means updating the task definition to take security fixes.',
   },
   {
     id: 'deployment-no-headroom',
@@ -321,10 +342,41 @@ function hostReferences(c: ContainerDefinition, index: number): HostReference[] 
 const containerPorts = (c: ContainerDefinition): Set<number> =>
   new Set((c.portMappings ?? []).map((p) => p.containerPort).filter((p): p is number => typeof p === 'number'));
 
+/**
+ * Ports that well-known sidecars listen on by default, whether or not the task definition maps
+ * them (in awsvpc mode a sidecar needs no port mapping to be reached over localhost), each from
+ * the vendor's documentation: Datadog Agent DogStatsD 8125 and APM 8126; X-Ray daemon UDP 2000;
+ * ADOT collector OTLP 4317/4318 and its X-Ray receiver 2000; CloudWatch agent EMF 25888 and
+ * StatsD 8125; Fluent Bit/Fluentd forward 24224 (FireLens); Envoy admin 9901 (App Mesh).
+ */
+const SIDECAR_PORTS: ReadonlyArray<[RegExp, readonly number[]]> = [
+  [/(^|\/)(datadog|datadoghq)\/agent$/, [8125, 8126]],
+  [/(^|\/)aws-xray-daemon$/, [2000]],
+  [/(^|\/)(aws-otel-collector|opentelemetry-collector(-contrib)?)$/, [4317, 4318, 2000]],
+  [/(^|\/)cloudwatch-agent$/, [25888, 8125]],
+  [/(^|\/)(aws-for-fluent-bit|fluent-bit|fluentd)$/, [24224]],
+  [/(^|\/)(aws-appmesh-envoy|envoy)$/, [9901]],
+];
+
+const imageRepository = (image: string | undefined): string => {
+  const noDigest = (image ?? '').split('@')[0]!;
+  const lastSlash = noDigest.lastIndexOf('/');
+  const colon = noDigest.indexOf(':', lastSlash + 1);
+  return (colon >= 0 ? noDigest.slice(0, colon) : noDigest).toLowerCase();
+};
+
+/** The ports a container listens on: its mapped container ports, and a known sidecar's defaults. */
+function listeningPorts(c: ContainerDefinition): Set<number> {
+  const ports = containerPorts(c);
+  const repo = imageRepository(c.image);
+  for (const [pattern, known] of SIDECAR_PORTS) if (pattern.test(repo)) for (const p of known) ports.add(p);
+  return ports;
+}
+
 /** For each reference to another container's port over loopback: who is called, and where. */
 function sidecarCalls(td: TaskDefinition): Array<{ from: number; to: number; ref: HostReference }> {
   const containers = td.containerDefinitions ?? [];
-  const ports = containers.map(containerPorts);
+  const ports = containers.map(listeningPorts);
   const calls: Array<{ from: number; to: number; ref: HostReference }> = [];
   containers.forEach((c, from) => {
     for (const ref of hostReferences(c, from)) {
@@ -356,6 +408,8 @@ export function shellLessImage(image: string | undefined): string | undefined {
   // ko publishes ${KO_DOCKER_REPO}/<package>-<md5 of the import path> by default (ko.build reference, "ko build"),
   // or ko.local/... for local builds, on a static base image.
   if (repo.startsWith('ko.local/') || /-[0-9a-f]{32}$/.test(repo)) return 'a ko-built image (static base: no shell, no curl or wget)';
+  // The ADOT collector's final stage is FROM scratch with one binary and /healthcheck (aws-otel-collector cmd/awscollector/Dockerfile).
+  if (/(^|\/)aws-otel-collector$/.test(repo)) return 'the ADOT collector, built FROM scratch (no shell; it ships /healthcheck)';
   return undefined;
 }
 
@@ -429,7 +483,9 @@ const checkHealthCheckCommand: TaskCheck = ({ td, index }, emit) => {
         rule: 'health-check-command-malformed',
         resource: containerName(td, c),
         evidence: `healthCheck.command ${shown} does not start with "CMD" or "CMD-SHELL"`,
-        fix: `start healthCheck.command with "CMD" (exec the arguments) or "CMD-SHELL" (one string run by the image's shell), e.g. ["CMD-SHELL", ${JSON.stringify(command.join(' '))}]`,
+        fix: shellLessImage(c.image)
+          ? `start healthCheck.command with "CMD", ${JSON.stringify(['CMD', ...command])}: the image has no shell, so not "CMD-SHELL"`
+          : `start healthCheck.command with "CMD", ${JSON.stringify(['CMD', ...command])}, or, if the image has /bin/sh (check: docker run --rm --entrypoint /bin/sh IMAGE -c true), "CMD-SHELL" with one string: ["CMD-SHELL", ${JSON.stringify(command.join(' '))}]`,
         location,
       });
     } else if (args.length === 0 || args.every((a) => a.trim() === '')) {
@@ -446,7 +502,7 @@ const checkHealthCheckCommand: TaskCheck = ({ td, index }, emit) => {
         rule: 'health-check-command-malformed',
         resource: containerName(td, c),
         evidence: `healthCheck.command ${shown}: with "CMD" the string is one program name, so Docker looks for an executable literally named ${JSON.stringify(args[0])}`,
-        fix: `split the arguments, ${JSON.stringify(['CMD', ...args[0]!.trim().split(/\s+/)])}, or run it through the shell, ["CMD-SHELL", ${JSON.stringify(args[0])}]`,
+        fix: `split the arguments, ${JSON.stringify(['CMD', ...args[0]!.trim().split(/\s+/)])}${shellLessImage(c.image) ? ' (the image has no shell, so not "CMD-SHELL")' : `, or, if the image has /bin/sh (check: docker run --rm --entrypoint /bin/sh IMAGE -c true), run it through the shell: ["CMD-SHELL", ${JSON.stringify(args[0])}]`}`,
         location,
       });
     }
@@ -531,16 +587,20 @@ const checkSidecarDependsOn: TaskCheck = ({ td, index, networkMode }, emit) => {
   }
 };
 
-const checkLocalhostIpv6: TaskCheck = ({ td, index }, emit) => {
+// Only sidecar endpoints: a container's own health check talks to its own server, and curl and
+// most other probes try the next address; in bridge mode bridge-localhost-sidecar says more.
+const checkLocalhostIpv6: TaskCheck = ({ td, index, networkMode }, emit) => {
+  if (networkMode === 'bridge') return;
+  const calls = sidecarCalls(td);
   (td.containerDefinitions ?? []).forEach((c, i) => {
-    const refs = hostReferences(c, i).filter((r) => r.host === 'localhost');
+    const refs = calls.filter((call) => call.from === i && call.ref.host === 'localhost' && !call.ref.path.includes('.healthCheck.')).map((call) => call.ref);
     if (refs.length === 0) return;
     const texts = [...new Set(refs.map((r) => `"${r.text}"`))];
     emit({
       rule: 'localhost-ipv6-ambiguity',
       resource: containerName(td, c),
       evidence: `uses localhost in ${texts.slice(0, 3).join(', ')}${texts.length > 3 ? ` and ${texts.length - 3} more` : ''}`,
-      fix: 'write 127.0.0.1 instead of localhost in health checks and sidecar endpoints (or make the target listen on both IPv4 and IPv6)',
+      fix: 'write 127.0.0.1 instead of localhost in sidecar endpoints (or make the sidecar listen on both IPv4 and IPv6)',
       location: { taskDefinition: index, path: refs[0]!.path },
     });
   });
@@ -552,20 +612,53 @@ const DEFAULT_STOP_TIMEOUT = 30;
 // ContainerDefinition.stopTimeout: "For tasks that use the Fargate launch type, the max stop timeout value is 120 seconds".
 const FARGATE_MAX_STOP_TIMEOUT = 120;
 
+const SHELLS = new Set(['sh', 'bash', 'ash', 'dash', 'zsh']);
+
+/** The script of a shell-form command (`sh -c "..."`), across entryPoint and command, which Docker joins. */
+function shellScript(c: ContainerDefinition, i: number): { script: string; path: string } | undefined {
+  const argv = [
+    ...(c.entryPoint ?? []).map((a, k) => ({ a, path: `containerDefinitions[${i}].entryPoint[${k}]` })),
+    ...(c.command ?? []).map((a, k) => ({ a, path: `containerDefinitions[${i}].command[${k}]` })),
+  ];
+  const at = argv.findIndex(({ a }, k) => SHELLS.has(basename(a.trim())) && /^-[a-z]*c[a-z]*$/.test(argv[k + 1]?.a ?? ''));
+  const script = at >= 0 ? argv[at + 2] : undefined;
+  return script ? { script: script.a, path: script.path } : undefined;
+}
+
+/**
+ * Why the shell stays PID 1 with the app as its child, or undefined when it does not (or we cannot tell).
+ * bash and dash exec a lone simple command themselves, so only scripts with more than one
+ * command, a loop or a background job count, and only when the last command is not `exec`.
+ */
+function shellKeepsPid1(script: string): string | undefined {
+  const body = script.trim();
+  if (/\btrap\b/.test(body)) return undefined;
+  const commands = body
+    .split(/\n|;|&&|\|\||(?<![|&>])\|(?!\|)|(?<![&>])&(?![&>])/)
+    .map((part) => part.trim())
+    .filter((part) => part !== '' && !/^(do|done|then|fi|else|esac)$/.test(part));
+  const last = commands.at(-1) ?? '';
+  if (/^exec\s/.test(last)) return undefined;
+  if (/(^|[;\s])(while|until|for)\s/.test(body)) return 'a loop that the shell itself runs';
+  if (/(?<![&>])&\s*($|\n)/.test(body) || /(?<![&>])&(?![&>])\s*\S/.test(body)) return 'a background job';
+  if (commands.length > 1) return `${commands.length} commands, the last (\`${clip(last, 60)}\`) without exec`;
+  return undefined;
+}
+
 const checkStopTimeout: TaskCheck = ({ td, index }, emit) => {
   (td.containerDefinitions ?? []).forEach((c, i) => {
-    if (c.essential === false) return;
-    const st = c.stopTimeout;
-    if (st !== undefined && st <= DEFAULT_STOP_TIMEOUT) return;
+    // With an init process as PID 1 the signal reaches the shell, which then exits, and the task stops promptly.
+    if (c.linuxParameters?.initProcessEnabled) return;
+    const shell = shellScript(c, i);
+    const why = shell && shellKeepsPid1(shell.script);
+    if (!shell || !why) return;
+    const st = c.stopTimeout ?? DEFAULT_STOP_TIMEOUT;
     emit({
       rule: 'stop-timeout-long',
       resource: containerName(td, c),
-      evidence:
-        st === undefined
-          ? `stopTimeout is not set: if the app ignores SIGTERM, each stop waits ${DEFAULT_STOP_TIMEOUT} s before SIGKILL (the Fargate default; on EC2 the agent's ECS_CONTAINER_STOP_TIMEOUT, ${DEFAULT_STOP_TIMEOUT} s unless changed)`
-          : `stopTimeout ${st} s: if the app ignores SIGTERM, each stop waits ${st} s before SIGKILL`,
-      fix: 'make the app finish in-flight work and exit on SIGTERM, then set stopTimeout a little above its real shutdown time (the ECS guide uses 2 s for sub-second requests)',
-      location: { taskDefinition: index, path: st === undefined ? `containerDefinitions[${i}]` : `containerDefinitions[${i}].stopTimeout` },
+      evidence: `the container runs "${clip(shell.script, 100)}" through a shell (${why}): the shell is PID 1, ignores SIGTERM and does not pass it to the app, so each stop waits ${st} s${c.stopTimeout === undefined ? ' (the default stopTimeout)' : ''} for SIGKILL`,
+      fix: 'start the long-running last command of the script with `exec` so that it becomes PID 1 and receives SIGTERM (or move the set-up into the image and run the app in exec form); linuxParameters.initProcessEnabled true also ends the wait, but the app is still killed rather than stopped cleanly',
+      location: { taskDefinition: index, path: shell.path },
     });
   });
 };
@@ -584,7 +677,54 @@ const checkFargateStopTimeout: TaskCheck = ({ td, index, fargate }, emit) => {
   });
 };
 
+const checkUnknownKeys: TaskCheck = ({ td, index }, emit) => {
+  const containers = td.containerDefinitions ?? [];
+  for (const { path, key, suggestion } of unknownKeys(td)) {
+    const inContainer = /^containerDefinitions\[(\d+)\]/.exec(path);
+    const c = inContainer ? containers[Number(inContainer[1])] : undefined;
+    emit({
+      rule: 'unknown-key',
+      resource: c ? containerName(td, c) : taskDefinitionName(td),
+      evidence: `"${key}" at ${path} is not a field of RegisterTaskDefinition${suggestion ? ` (the model spells it "${suggestion}")` : ''}: the AWS CLI rejects the file and SDK-based tools ignore the key`,
+      fix: suggestion
+        ? `rename "${key}" to "${suggestion}"`
+        : `remove "${key}", or move it to where the API expects it (see ${ECS_API}/API_RegisterTaskDefinition.html)`,
+      location: { taskDefinition: index, path },
+    });
+  }
+};
+
+// Tags that registries move on purpose; "latest" is also what Docker pulls when there is no tag.
+const MOVING_TAG = /^(latest|stable|mainline|edge|nightly)$|^latest-|-latest$/;
+
+/** The tag of an image reference, '' when it has none, undefined when it is pinned by digest. */
+export function imageTag(image: string): string | undefined {
+  if (image.includes('@')) return undefined;
+  const lastSlash = image.lastIndexOf('/');
+  const colon = image.indexOf(':', lastSlash + 1);
+  return colon >= 0 ? image.slice(colon + 1) : '';
+}
+
+const checkImageTag: TaskCheck = ({ td, index }, emit) => {
+  (td.containerDefinitions ?? []).forEach((c, i) => {
+    const image = c.image?.trim();
+    // A template placeholder ("<image>", "{{image}}", "${IMAGE}") is filled in by a pipeline we cannot see.
+    if (!image || /[<>{}$\s]/.test(image)) return;
+    const tag = imageTag(image);
+    if (tag === undefined || (tag !== '' && !MOVING_TAG.test(tag.toLowerCase()))) return;
+    emit({
+      rule: 'image-tag-mutable',
+      resource: containerName(td, c),
+      evidence:
+        tag === '' ? `image "${image}" has no tag, so every pull takes whatever :latest is then` : `image "${image}": the tag "${tag}" is moved to new builds`,
+      fix: `pin the image to a version tag that is never overwritten, or to its digest (${image.replace(/:[^:/]*$/, '')}@sha256:...), and update it on purpose`,
+      location: { taskDefinition: index, path: `containerDefinitions[${i}].image` },
+    });
+  });
+};
+
 const TASK_CHECKS: readonly TaskCheck[] = [
+  checkUnknownKeys,
   checkFargateCpuMemory,
   checkHealthCheckCommand,
   checkHealthCheckShell,
@@ -594,6 +734,7 @@ const TASK_CHECKS: readonly TaskCheck[] = [
   checkLocalhostIpv6,
   checkStopTimeout,
   checkFargateStopTimeout,
+  checkImageTag,
 ];
 
 // ---------------------------------------------------------------------------
