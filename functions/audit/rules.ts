@@ -176,7 +176,7 @@ export const RULES: readonly RuleDoc[] = Object.freeze([
     appliesTo: 'container',
     source: `${ECS_API}/API_ContainerDefinition.html`,
     tradeOff:
-      "ECS sends SIGTERM to PID 1 and SIGKILL after stopTimeout (30 s by default). A shell that runs the app as a child does not forward the signal, and as PID 1 it ignores SIGTERM itself, so every task stop, deployment and drain waits the full timeout and the app never shuts down cleanly. `exec` makes the app PID 1; initProcessEnabled stops the task promptly but still does not give the app its SIGTERM. Containers whose process is PID 1 (no shell wrapper) are not reported: most exit promptly on SIGTERM, and shortening a log router's timeout only risks losing buffered logs.",
+      "ECS sends SIGTERM to PID 1 and SIGKILL after stopTimeout (30 s by default). A shell that runs the app as a child does not forward the signal, and as PID 1 it ignores SIGTERM itself, so every task stop, deployment and drain waits the full timeout and the app never shuts down cleanly. `exec` makes the app PID 1; initProcessEnabled stops the task promptly but still does not give the app its SIGTERM. Reported only when the script makes the shell stay (a loop, a background job, a pipeline last), since dash and bash exec the last simple command of a plain list themselves. Containers whose process is PID 1 (no shell wrapper) are not reported: most exit promptly on SIGTERM, and shortening a log router's timeout only risks losing buffered logs.",
   },
   {
     id: 'fargate-stop-timeout-over-max',
@@ -626,22 +626,24 @@ function shellScript(c: ContainerDefinition, i: number): { script: string; path:
 }
 
 /**
- * Why the shell stays PID 1 with the app as its child, or undefined when it does not (or we cannot tell).
- * bash and dash exec a lone simple command themselves, so only scripts with more than one
- * command, a loop or a background job count, and only when the last command is not `exec`.
+ * Why the shell has to stay PID 1 with the app as its child, or undefined when it may not (or we
+ * cannot tell). dash, and bash since 5.1, exec the last simple command of a `-c` string
+ * themselves, even after `;` or `&&`, so a plain list of commands is no evidence. A loop, a
+ * background job or a last command that is a pipeline is: the shell must stay to run or wait for it.
  */
 function shellKeepsPid1(script: string): string | undefined {
   const body = script.trim();
   if (/\btrap\b/.test(body)) return undefined;
-  const commands = body
-    .split(/\n|;|&&|\|\||(?<![|&>])\|(?!\|)|(?<![&>])&(?![&>])/)
+  const BACKGROUND = /(?<![&>|])&(?![&>])/;
+  const items = body
+    .split(/\n|;|&&|\|\||(?<![&>|])&(?![&>])/)
     .map((part) => part.trim())
     .filter((part) => part !== '' && !/^(do|done|then|fi|else|esac)$/.test(part));
-  const last = commands.at(-1) ?? '';
+  const last = items.at(-1) ?? '';
+  if (/(^|[;&|\s])(while|until|for)\s/.test(body)) return 'a loop that the shell itself runs';
+  if (BACKGROUND.test(body)) return 'a background job';
   if (/^exec\s/.test(last)) return undefined;
-  if (/(^|[;\s])(while|until|for)\s/.test(body)) return 'a loop that the shell itself runs';
-  if (/(?<![&>])&\s*($|\n)/.test(body) || /(?<![&>])&(?![&>])\s*\S/.test(body)) return 'a background job';
-  if (commands.length > 1) return `${commands.length} commands, the last (\`${clip(last, 60)}\`) without exec`;
+  if (/(?<!\|)\|(?!\|)/.test(last)) return `the last command (\`${clip(last, 60)}\`) is a pipeline, which the shell waits for`;
   return undefined;
 }
 

@@ -291,20 +291,32 @@ describe('stop-timeout-long', () => {
     expect(f.fix).toContain('exec');
   });
 
-  it('fires on set-up commands before the app without exec, across entryPoint and command, with the set stopTimeout', () => {
-    const td = ordersWorker();
-    const c = td.containerDefinitions![0]!;
-    c.stopTimeout = 90;
-    c.entryPoint = ['sh', '-c'];
-    c.command = ["echo 'expvar_port: 15000' >> /etc/datadog-agent/datadog.yaml ; /init"];
-    const f = only({ taskDefinitions: [td] }, 'stop-timeout-long');
-    expect(f.evidence).toContain('2 commands, the last (`/init`) without exec');
-    expect(f.evidence).toContain('waits 90 s for SIGKILL');
-    expect(f.location!.path).toBe('containerDefinitions[0].command[0]');
+  it('fires on an app started in the background or piped into a logger, across entryPoint and command, with the set stopTimeout', () => {
+    for (const [script, why] of [
+      ['/usr/local/bin/agent run & /usr/local/bin/trace-agent', 'a background job'],
+      ['set -e; node server.js | tee /var/log/app.log', 'the last command (`node server.js | tee /var/log/app.log`) is a pipeline, which the shell waits for'],
+    ]) {
+      const td = ordersWorker();
+      const c = td.containerDefinitions![0]!;
+      c.stopTimeout = 90;
+      c.entryPoint = ['sh', '-c'];
+      c.command = [script!];
+      const f = only({ taskDefinitions: [td] }, 'stop-timeout-long');
+      expect(f.evidence).toContain(`(${why})`);
+      expect(f.evidence).toContain('waits 90 s for SIGKILL');
+      expect(f.location!.path).toBe('containerDefinitions[0].command[0]');
+    }
   });
 
-  it('stays quiet when the last command is exec, when the script traps, on one command (the shell execs it), in exec form, and with an init process', () => {
+  it('stays quiet when the last command is exec, when the script traps, on a plain list (dash and bash exec its last command), in exec form, and with an init process', () => {
     const cases: Array<(c: ContainerDefinition) => void> = [
+      (c) => {
+        // The Datadog agent's documented config tweak: dash execs /init itself.
+        c.command = ['sh', '-c', "echo 'expvar_port: 15000' >> /etc/datadog-agent/datadog.yaml ; /init"];
+      },
+      (c) => {
+        c.command = ['sh', '-c', 'node server.js 2>&1'];
+      },
       (c) => {
         c.command = ['sh', '-c', 'migrate --up && exec node server.js'];
       },
