@@ -131,7 +131,7 @@ export const RULES: readonly RuleDoc[] = Object.freeze([
     appliesTo: 'container',
     source: `${ECS_API}/API_HealthCheck.html`,
     tradeOff:
-      'The check runs inside the container: CMD-SHELL needs /bin/sh, and curl/wget must exist in the image. Distroless, Chainguard static and ko-built images (recognised by name) have neither, so the task is killed as unhealthy while the app is fine. Dropping the container health check loses the restart of a hung process that the load balancer cannot see; a check built into the app binary keeps it. An image whose name does not reveal its base is not flagged.',
+      'The check runs inside the container: CMD-SHELL needs /bin/sh, and curl/wget must exist in the image. Distroless, Chainguard static and ko-built images, and AWS agents built FROM scratch (the ADOT collector, the X-Ray daemon, the Linux CloudWatch agent), recognised by name, have neither, so the task is killed as unhealthy while the app is fine. Dropping the container health check loses the restart of a hung process that the load balancer cannot see; a check built into the app binary keeps it. An image whose name does not reveal its base is not flagged.',
   },
   {
     id: 'depends-on-healthy-without-health-check',
@@ -395,7 +395,7 @@ function sidecarCalls(td: TaskDefinition): Array<{ from: number; to: number; ref
  * Why an image has no /bin/sh (and no curl or wget), judged from its name
  * only, or undefined when the name does not tell.
  */
-export function shellLessImage(image: string | undefined): string | undefined {
+export function shellLessImage(image: string | undefined, windows = false): string | undefined {
   if (!image) return undefined;
   const noDigest = image.split('@')[0]!;
   const lastSlash = noDigest.lastIndexOf('/');
@@ -408,8 +408,12 @@ export function shellLessImage(image: string | undefined): string | undefined {
   // ko publishes ${KO_DOCKER_REPO}/<package>-<md5 of the import path> by default (ko.build reference, "ko build"),
   // or ko.local/... for local builds, on a static base image.
   if (repo.startsWith('ko.local/') || /-[0-9a-f]{32}$/.test(repo)) return 'a ko-built image (static base: no shell, no curl or wget)';
-  // The ADOT collector's final stage is FROM scratch with one binary and /healthcheck (aws-otel-collector cmd/awscollector/Dockerfile).
+  // The ADOT collector's final stage is FROM scratch with one binary and /healthcheck (github.com/aws-observability/aws-otel-collector cmd/awscollector/Dockerfile at ed0b1d59).
   if (/(^|\/)aws-otel-collector$/.test(repo)) return 'the ADOT collector, built FROM scratch (no shell; it ships /healthcheck)';
+  // github.com/aws/aws-xray-daemon Dockerfile at 8c295a5b is FROM scratch; its Dockerfile.amazonlinux variant is not, so a tag naming it is left alone.
+  if (/(^|\/)aws-xray-daemon$/.test(repo) && !/amazonlinux|al2/.test(tag)) return 'the X-Ray daemon, built FROM scratch (no shell)';
+  // github.com/aws/amazon-cloudwatch-agent amazon-cloudwatch-container-insights/cloudwatch-agent-dockerfile at ab55b8da: the Linux images end FROM scratch; the same tag's Windows image has cmd.
+  if (/(^|\/)cloudwatch-agent$/.test(repo) && !windows) return 'the CloudWatch agent, built FROM scratch on Linux (no shell)';
   return undefined;
 }
 
@@ -483,7 +487,7 @@ const checkHealthCheckCommand: TaskCheck = ({ td, index }, emit) => {
         rule: 'health-check-command-malformed',
         resource: containerName(td, c),
         evidence: `healthCheck.command ${shown} does not start with "CMD" or "CMD-SHELL"`,
-        fix: shellLessImage(c.image)
+        fix: shellLessImage(c.image, isWindows(td))
           ? `start healthCheck.command with "CMD", ${JSON.stringify(['CMD', ...command])}: the image has no shell, so not "CMD-SHELL"`
           : `start healthCheck.command with "CMD", ${JSON.stringify(['CMD', ...command])}, or, if the image has /bin/sh (check: docker run --rm --entrypoint /bin/sh IMAGE -c true), "CMD-SHELL" with one string: ["CMD-SHELL", ${JSON.stringify(command.join(' '))}]`,
         location,
@@ -502,7 +506,7 @@ const checkHealthCheckCommand: TaskCheck = ({ td, index }, emit) => {
         rule: 'health-check-command-malformed',
         resource: containerName(td, c),
         evidence: `healthCheck.command ${shown}: with "CMD" the string is one program name, so Docker looks for an executable literally named ${JSON.stringify(args[0])}`,
-        fix: `split the arguments, ${JSON.stringify(['CMD', ...args[0]!.trim().split(/\s+/)])}${shellLessImage(c.image) ? ' (the image has no shell, so not "CMD-SHELL")' : `, or, if the image has /bin/sh (check: docker run --rm --entrypoint /bin/sh IMAGE -c true), run it through the shell: ["CMD-SHELL", ${JSON.stringify(args[0])}]`}`,
+        fix: `split the arguments, ${JSON.stringify(['CMD', ...args[0]!.trim().split(/\s+/)])}${shellLessImage(c.image, isWindows(td)) ? ' (the image has no shell, so not "CMD-SHELL")' : `, or, if the image has /bin/sh (check: docker run --rm --entrypoint /bin/sh IMAGE -c true), run it through the shell: ["CMD-SHELL", ${JSON.stringify(args[0])}]`}`,
         location,
       });
     }
@@ -513,7 +517,7 @@ const checkHealthCheckShell: TaskCheck = ({ td, index }, emit) => {
   (td.containerDefinitions ?? []).forEach((c, i) => {
     const command = c.healthCheck?.command;
     if (!command || command.length < 2) return;
-    const why = shellLessImage(c.image);
+    const why = shellLessImage(c.image, isWindows(td));
     if (!why) return;
     const [kind, first] = command;
     const program =

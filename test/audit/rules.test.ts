@@ -451,9 +451,22 @@ describe('fix suggestions that cannot be wrong', () => {
     expect(f.fix).toContain('if the image has /bin/sh (check: docker run --rm --entrypoint /bin/sh IMAGE -c true)');
   });
 
-  it('knows the ADOT collector has no shell', () => {
+  it('knows the AWS agents built FROM scratch, but not their Amazon Linux or Windows variants', () => {
     expect(shellLessImage('public.ecr.aws/aws-observability/aws-otel-collector:v0.40.0')).toContain('FROM scratch');
     expect(shellLessImage('amazon/aws-otel-collector')).toContain('FROM scratch');
+    expect(shellLessImage('public.ecr.aws/xray/aws-xray-daemon:3.3.13')).toContain('X-Ray daemon');
+    expect(shellLessImage('public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.300066.1b1374')).toContain('CloudWatch agent');
+    expect(shellLessImage('public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.300066.1b1374', true)).toBeUndefined();
+    expect(shellLessImage('amazon/aws-xray-daemon:amazonlinux')).toBeUndefined();
+    expect(shellLessImage('public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.4')).toBeUndefined();
+  });
+
+  it("reports curl in a health check on the CloudWatch agent (the issue's shell-less image not named distroless, chainguard or ko)", () => {
+    const td = checkoutRegister();
+    const collector = container(td, 'otel-collector');
+    collector.image = 'public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.300066.1b1374';
+    collector.healthCheck!.command = ['CMD-SHELL', 'curl -f http://127.0.0.1:25888/ || exit 1'];
+    expect(only({ taskDefinitions: [td] }, 'health-check-needs-shell').evidence).toContain('the CloudWatch agent, built FROM scratch on Linux');
   });
 });
 
