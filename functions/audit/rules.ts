@@ -11,7 +11,7 @@
 import type { ContainerDefinition, Service, TaskDefinition } from '@aws-sdk/client-ecs';
 import type { Severity } from '../shared/severity.ts';
 import { checkFargateSize, parseCpu, parseMemory } from './fargate.ts';
-import { unknownKeys } from './taskdef-shape.ts';
+import { type KeyShape, unknownKeys } from './taskdef-shape.ts';
 
 /** DescribeTargetGroups `TargetGroups[]` (ELBv2 API), the fields the rules read. */
 export interface TargetGroup {
@@ -47,6 +47,12 @@ export interface AuditInput {
   /** DescribeTaskDefinition `taskDefinition`, or RegisterTaskDefinition input. */
   taskDefinitions: TaskDefinition[];
   targetGroups?: TargetGroupInput[];
+  /**
+   * The key model to check task definitions against (TASK_DEFINITION_SHAPE from taskdef-shape.ts).
+   * File input passes it; live input leaves it out, since the SDK's deserializer keeps only
+   * modelled keys, so the audit Lambda does not bundle a model it could never use.
+   */
+  keyModel?: KeyShape;
 }
 
 export type RuleId =
@@ -425,6 +431,7 @@ const basename = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
 
 interface TaskContext {
   td: TaskDefinition;
+  keyModel: KeyShape | undefined;
   index: number;
   /** FARGATE in requiresCompatibilities, or a service runs it on Fargate. */
   fargate: boolean;
@@ -683,9 +690,10 @@ const checkFargateStopTimeout: TaskCheck = ({ td, index, fargate }, emit) => {
   });
 };
 
-const checkUnknownKeys: TaskCheck = ({ td, index }, emit) => {
+const checkUnknownKeys: TaskCheck = ({ td, index, keyModel }, emit) => {
+  if (!keyModel) return;
   const containers = td.containerDefinitions ?? [];
-  for (const { path, key, suggestion } of unknownKeys(td)) {
+  for (const { path, key, suggestion } of unknownKeys(td, keyModel)) {
     const inContainer = /^containerDefinitions\[(\d+)\]/.exec(path);
     const c = inContainer ? containers[Number(inContainer[1])] : undefined;
     emit({
@@ -888,7 +896,7 @@ export function audit(input: AuditInput): Finding[] {
     const fargate = (td.requiresCompatibilities ?? []).includes('FARGATE') || fargateByService.has(index);
     // Fargate requires awsvpc; on EC2 Linux an unset networkMode means bridge (TaskDefinition.networkMode).
     const networkMode = td.networkMode ?? (fargate ? 'awsvpc' : 'bridge');
-    const ctx: TaskContext = { td, index, fargate, networkMode };
+    const ctx: TaskContext = { td, index, fargate, networkMode, keyModel: input.keyModel };
     for (const check of TASK_CHECKS) check(ctx, emit);
   });
   for (const ctx of serviceContexts) for (const check of SERVICE_CHECKS) check(ctx, emit);

@@ -1,18 +1,34 @@
 /**
- * The keys a task definition may have, as the pinned @aws-sdk/client-ecs
- * models them: RegisterTaskDefinition's input, plus the fields
- * DescribeTaskDefinition adds to its output (revision, status, ...), because a
- * file may be either. Read from the SDK's schema objects by
- * scripts/taskdef-shape.ts into taskdef-shape.generated.ts, so that the audit does
- * not load the SDK to check a file; a test regenerates it and fails when the
- * SDK was upgraded without regenerating.
+ * Which keys of a task definition a key model does not have, with the model's
+ * spelling when the key is a near miss. The model itself (taskdef-model.ts) is
+ * read from the pinned @aws-sdk/client-ecs by scripts/taskdef-shape.ts into
+ * taskdef-shape.generated.ts, so that the audit does not load the SDK to check
+ * a file; a test regenerates it and fails when the SDK was upgraded without
+ * regenerating.
  */
-import { GENERATED_SHAPE } from './taskdef-shape.generated.ts';
 
 /** A structure's members; `true` for a value whose keys are free (a map such as dockerLabels) or a scalar. */
 export type KeyShape = { [key: string]: KeyShape | true };
 
-export const TASK_DEFINITION_SHAPE: KeyShape = GENERATED_SHAPE;
+/** Reads the generated "key key(child child) ..." text back into a KeyShape. */
+export function decodeShape(text: string): KeyShape {
+  let at = 0;
+  const parse = (): KeyShape => {
+    const shape: KeyShape = {};
+    while (at < text.length && text[at] !== ')') {
+      const name = /^[^\s()]+/.exec(text.slice(at))![0];
+      at += name.length;
+      if (text[at] === '(') {
+        at++;
+        shape[name] = parse();
+        at++;
+      } else shape[name] = true;
+      if (text[at] === ' ') at++;
+    }
+    return shape;
+  };
+  return parse();
+}
 
 export interface UnknownKey {
   /** JSON path, e.g. `containerDefinitions[0].healthcheck`. */
@@ -47,7 +63,7 @@ function suggest(key: string, known: string[]): string | undefined {
 }
 
 /** Every key of `value` (recursively) that the model does not have at that place. */
-export function unknownKeys(value: unknown, model: KeyShape = TASK_DEFINITION_SHAPE, path = ''): UnknownKey[] {
+export function unknownKeys(value: unknown, model: KeyShape, path = ''): UnknownKey[] {
   if (Array.isArray(value)) return value.flatMap((item, i) => unknownKeys(item, model, `${path}[${i}]`));
   if (typeof value !== 'object' || value === null) return [];
   const found: UnknownKey[] = [];

@@ -7,6 +7,7 @@
 import type { ContainerDefinition, Service, TaskDefinition } from '@aws-sdk/client-ecs';
 import { describe, expect, it } from 'vitest';
 import { audit, RULES, shellLessImage, type AuditInput, type Finding, type RuleId } from '../../functions/audit/rules.ts';
+import { TASK_DEFINITION_SHAPE } from '../../functions/audit/taskdef-model.ts';
 import { checkoutDescribed, checkoutRegister, checkoutService, checkoutTargetGroup, ordersWorker } from './support.ts';
 
 const fired = new Set<RuleId>();
@@ -355,7 +356,7 @@ describe('unknown-key', () => {
     const app = container(td, 'app') as ContainerDefinition & Record<string, unknown>;
     app.healthcheck = app.healthCheck;
     delete app.healthCheck;
-    const f = only({ taskDefinitions: [td] }, 'unknown-key');
+    const f = only({ taskDefinitions: [td], keyModel: TASK_DEFINITION_SHAPE }, 'unknown-key');
     expect(f).toMatchObject({
       severity: 'medium',
       resource: 'taskDefinition:checkout-web#container:app',
@@ -368,17 +369,23 @@ describe('unknown-key', () => {
     const td = checkoutRegister() as TaskDefinition & Record<string, unknown>;
     (container(td, 'app').portMappings![0] as Record<string, unknown>).protcol = 'tcp';
     td.ContainerDefinitions = [];
-    const got = findings({ taskDefinitions: [td] }, 'unknown-key').map((f) => [f.location!.path, f.fix]);
+    const got = findings({ taskDefinitions: [td], keyModel: TASK_DEFINITION_SHAPE }, 'unknown-key').map((f) => [f.location!.path, f.fix]);
     expect(got).toEqual([
       ['containerDefinitions[0].portMappings[0].protcol', 'rename "protcol" to "protocol"'],
       ['ContainerDefinitions', 'rename "ContainerDefinitions" to "containerDefinitions"'],
     ]);
   });
 
+  it('is not checked without a key model (live input: the SDK keeps only modelled keys)', () => {
+    const td = checkoutRegister() as TaskDefinition & Record<string, unknown>;
+    td.healthcheck = {};
+    expect(findings({ taskDefinitions: [td] }, 'unknown-key')).toEqual([]);
+  });
+
   it('accepts describe-task-definition output fields, free-form maps (dockerLabels, log options) and every field of the baselines', () => {
     const td = ordersWorker();
     container(td, td.containerDefinitions![0]!.name!).dockerLabels = { 'com.example.anyKey': 'x' };
-    expect(findings({ taskDefinitions: [td, checkoutRegister(), checkoutDescribed()] }, 'unknown-key')).toEqual([]);
+    expect(findings({ taskDefinitions: [td, checkoutRegister(), checkoutDescribed()], keyModel: TASK_DEFINITION_SHAPE }, 'unknown-key')).toEqual([]);
   });
 });
 
