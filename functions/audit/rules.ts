@@ -110,7 +110,7 @@ export const RULES: readonly RuleDoc[] = Object.freeze([
     appliesTo: 'task definition',
     source: `${ECS_API}/API_RegisterTaskDefinition.html`,
     tradeOff:
-      'The AWS CLI rejects the file ("Unknown parameter"), while SDK-based deploy tools drop the key without a word, so a misspelled healthCheck or stopTimeout silently does nothing. Checked against the model of the pinned @aws-sdk/client-ecs: a key that a newer API version added shows up here until the SDK is upgraded.',
+      'The AWS CLI (botocore) rejects the file before sending it ("Parameter validation failed: Unknown parameter"); the JavaScript SDK v3 sends the key on, and since ECS has no such field it never takes effect, so a misspelled healthCheck or stopTimeout silently does nothing in tools built on it. Checked against the model of the pinned @aws-sdk/client-ecs: a key that a newer API version added shows up here until the SDK is upgraded.',
   },
   {
     id: 'fargate-cpu-memory-invalid',
@@ -699,7 +699,7 @@ const checkUnknownKeys: TaskCheck = ({ td, index, keyModel }, emit) => {
     emit({
       rule: 'unknown-key',
       resource: c ? containerName(td, c) : taskDefinitionName(td),
-      evidence: `"${key}" at ${path} is not a field of RegisterTaskDefinition${suggestion ? ` (the model spells it "${suggestion}")` : ''}: the AWS CLI rejects the file and SDK-based tools ignore the key`,
+      evidence: `"${key}" at ${path} is not a field of RegisterTaskDefinition${suggestion ? ` (the model spells it "${suggestion}")` : ''}: the AWS CLI rejects the file, and where a tool passes it on, ECS has no such field to apply`,
       fix: suggestion
         ? `rename "${key}" to "${suggestion}"`
         : `remove "${key}", or move it to where the API expects it (see ${ECS_API}/API_RegisterTaskDefinition.html)`,
