@@ -493,7 +493,8 @@ const checkHealthCheckCommand: TaskCheck = ({ td, index }, emit) => {
       emit({
         rule: 'health-check-command-malformed',
         resource: containerName(td, c),
-        evidence: `healthCheck.command ${shown} does not start with "CMD" or "CMD-SHELL"`,
+        // Docker's getProbe() (moby daemon/health.go) runs only CMD and CMD-SHELL; any other first word logs a warning and no probe runs.
+        evidence: `healthCheck.command ${shown} does not start with "CMD" or "CMD-SHELL", so Docker never runs it and the container's health stays UNKNOWN`,
         fix: shellLessImage(c.image, isWindows(td))
           ? `start healthCheck.command with "CMD", ${JSON.stringify(['CMD', ...command])}: the image has no shell, so not "CMD-SHELL"`
           : `start healthCheck.command with "CMD", ${JSON.stringify(['CMD', ...command])}, or, if the image has /bin/sh (check: docker run --rm --entrypoint /bin/sh IMAGE -c true), "CMD-SHELL" with one string: ["CMD-SHELL", ${JSON.stringify(command.join(' '))}]`,
