@@ -61,6 +61,7 @@ export type RuleId =
   | 'health-check-command-malformed'
   | 'health-check-needs-shell'
   | 'depends-on-healthy-without-health-check'
+  | 'link-to-unknown-container'
   | 'bridge-localhost-sidecar'
   | 'sidecar-without-depends-on'
   | 'localhost-ipv6-ambiguity'
@@ -147,6 +148,15 @@ export const RULES: readonly RuleDoc[] = Object.freeze([
     source: `${ECS_API}/API_ContainerDependency.html`,
     tradeOff:
       'The HEALTHY condition requires the dependency to have a container health check; without one the dependent container cannot start. Use START when readiness does not matter, at the cost of the app racing its sidecar at start-up.',
+  },
+  {
+    id: 'link-to-unknown-container',
+    title: 'links names a container that is not in the task definition',
+    severity: 'high',
+    appliesTo: 'container',
+    source: `${ECS_API}/API_ContainerDefinition.html`,
+    tradeOff:
+      'A link is "name" or "name:alias", where name is another container of the same task; with no such container the link cannot be made and the name never resolves. Fix the name, or, in awsvpc mode, drop links and use localhost.',
   },
   {
     id: 'bridge-localhost-sidecar',
@@ -563,6 +573,27 @@ const checkDependsOnHealthy: TaskCheck = ({ td, index }, emit) => {
   });
 };
 
+const checkLinks: TaskCheck = ({ td, index }, emit) => {
+  const containers = td.containerDefinitions ?? [];
+  const names = new Set(containers.map((c) => c.name));
+  containers.forEach((c, i) => {
+    (c.links ?? []).forEach((link, j) => {
+      const target = link.split(':')[0]!.trim();
+      if (names.has(target)) return;
+      const alike = containers.find((other) => other.name && other.name !== c.name && (other.name.endsWith(target) || target.endsWith(other.name)))?.name;
+      emit({
+        rule: 'link-to-unknown-container',
+        resource: containerName(td, c),
+        evidence: `links "${link}", but no container of ${taskDefinitionName(td)} is named "${target}" (it has ${[...names].map((n) => `"${n}"`).join(', ')})`,
+        fix: alike
+          ? `link "${alike}${link.includes(':') ? `:${link.split(':')[1]}` : ''}", or rename the container`
+          : `link the name of a container of this task, or remove the link`,
+        location: { taskDefinition: index, path: `containerDefinitions[${i}].links[${j}]` },
+      });
+    });
+  });
+};
+
 const checkBridgeLocalhost: TaskCheck = ({ td, index, networkMode }, emit) => {
   if (networkMode !== 'bridge' || isWindows(td)) return;
   const containers = td.containerDefinitions ?? [];
@@ -744,6 +775,7 @@ const TASK_CHECKS: readonly TaskCheck[] = [
   checkHealthCheckCommand,
   checkHealthCheckShell,
   checkDependsOnHealthy,
+  checkLinks,
   checkBridgeLocalhost,
   checkSidecarDependsOn,
   checkLocalhostIpv6,

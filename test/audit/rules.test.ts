@@ -213,6 +213,40 @@ const onEc2 = (networkMode: TaskDefinition['networkMode'] | undefined): TaskDefi
   return td;
 };
 
+describe('link-to-unknown-container', () => {
+  // The shape of a public PHP-FPM + nginx task (test/fixtures/audit-corpus/php-nginx-ecs-docker__task-definition.json).
+  const phpNginx = (link: string): TaskDefinition => ({
+    family: 'php-nginx',
+    networkMode: 'bridge',
+    requiresCompatibilities: ['EC2'],
+    containerDefinitions: [
+      { name: 'php-app-container', image: '12345678.dkr.ecr.eu-west-1.amazonaws.com/php-app:1.0.0', essential: false, portMappings: [{ containerPort: 9000 }] },
+      {
+        name: 'nginx-web-container',
+        image: '12345678.dkr.ecr.eu-west-1.amazonaws.com/nginx-web:1.0.0',
+        essential: true,
+        links: [link],
+        portMappings: [{ containerPort: 80 }],
+      },
+    ],
+  });
+
+  it('fires on a link to a name no container has, suggesting the container whose name it resembles', () => {
+    const f = only({ taskDefinitions: [phpNginx('app-container:app-container')] }, 'link-to-unknown-container');
+    expect(f).toMatchObject({
+      severity: 'high',
+      resource: 'taskDefinition:php-nginx#container:nginx-web-container',
+      location: { path: 'containerDefinitions[1].links[0]' },
+    });
+    expect(f.evidence).toContain('no container of taskDefinition:php-nginx is named "app-container"');
+    expect(f.fix).toBe('link "php-app-container:app-container", or rename the container');
+  });
+
+  it('stays quiet on "name" and "name:alias" links to containers of the task', () => {
+    expect(findings({ taskDefinitions: [phpNginx('php-app-container'), phpNginx('php-app-container:php')] }, 'link-to-unknown-container')).toEqual([]);
+  });
+});
+
 describe('bridge-localhost-sidecar', () => {
   it('fires when the app calls the collector over 127.0.0.1 in bridge mode', () => {
     const f = only({ taskDefinitions: [onEc2('bridge')] }, 'bridge-localhost-sidecar');
