@@ -25,6 +25,8 @@ export interface FileLabels {
   findings: LabelledFinding[];
   /** What an expert flags that the audit does not; `rule` may name a rule that does not exist yet. */
   missed: Array<{ rule: string; container: string | null; reason: string }>;
+  /** What an expert would mention that is neither a finding nor a miss (it depends on the deploy tool). */
+  note?: string;
 }
 
 export const loadAuditLabels = (): Record<string, FileLabels> =>
