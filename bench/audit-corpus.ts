@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { audit, ruleDoc, type RuleId } from '../functions/audit/rules.ts';
 import { parseTaskDefinitionFile } from '../functions/audit/taskdef-file.ts';
-import { TASK_DEFINITION_SHAPE } from '../functions/audit/taskdef-model.ts';
+import { checkTaskDefinitionKeys } from '../functions/audit/taskdef-model.ts';
 import { findingKey, loadAuditLabels, runAuditCorpus, scoreAuditCorpus, type Score } from '../test/support/audit-corpus.ts';
 import { auditCorpusDir, loadAuditCorpus } from '../test/support/fixtures.ts';
 
@@ -21,7 +21,7 @@ export function auditThroughput(ms = 1000): { perSecond: number; microseconds: n
     let n = 0;
     for (const { file, text } of texts) {
       try {
-        n += audit({ taskDefinitions: [parseTaskDefinitionFile(text, file).taskDefinition], keyModel: TASK_DEFINITION_SHAPE }).length;
+        n += audit({ taskDefinitions: [parseTaskDefinitionFile(text, file).taskDefinition], checkKeys: checkTaskDefinitionKeys }).length;
       } catch {
         n++;
       }

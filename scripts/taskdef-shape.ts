@@ -9,28 +9,31 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as ecs from '@aws-sdk/client-ecs';
 import { NormalizedSchema } from '@smithy/core/schema';
-import type { KeyShape } from '../functions/audit/taskdef-shape.ts';
+import type { KeyShape, ShapeNode } from '../functions/audit/taskdef-shape.ts';
 import { repoRoot } from './build.ts';
 
-type Shape = KeyShape | true;
-
-function shapeOf(schema: NormalizedSchema, seen: Set<string>): Shape {
-  if (schema.isListSchema()) return shapeOf(schema.getValueSchema(), seen);
-  // Maps (dockerLabels, logConfiguration.options) take any key.
-  if (!schema.isStructSchema()) return true;
-  const name = schema.getName(true) ?? '';
-  if (seen.has(name)) return true;
-  const members: KeyShape = {};
-  for (const [key, member] of schema.structIterator()) members[key] = shapeOf(member, new Set([...seen, name]));
-  return members;
+function nodeOf(schema: NormalizedSchema, seen: Set<string>): ShapeNode {
+  if (schema.isListSchema()) return { list: nodeOf(schema.getValueSchema(), seen) };
+  if (schema.isStructSchema()) {
+    const name = schema.getName(true) ?? '';
+    // A recursive structure (none in the task definition today) is not followed a second time.
+    if (seen.has(name)) return 'any';
+    const members: KeyShape = {};
+    for (const [key, member] of schema.structIterator()) members[key] = nodeOf(member, new Set([...seen, name]));
+    return { struct: members };
+  }
+  if (schema.isStringSchema()) return 'string';
+  if (schema.isNumericSchema()) return 'number';
+  if (schema.isBooleanSchema()) return 'boolean';
+  // Maps (dockerLabels, logConfiguration.options), timestamps (registeredAt) and documents.
+  return 'any';
 }
 
 export function taskDefinitionShape(): KeyShape {
   const schemas = ecs as unknown as Record<string, unknown>;
-  const input = shapeOf(NormalizedSchema.of(schemas.RegisterTaskDefinitionRequest$ as never), new Set()) as KeyShape;
-  const output = shapeOf(NormalizedSchema.of(schemas.TaskDefinition$ as never), new Set()) as KeyShape;
+  const members = (name: string): KeyShape => (nodeOf(NormalizedSchema.of(schemas[name] as never), new Set()) as { struct: KeyShape }).struct;
   // The output has every nested shape of the input; the input adds `tags`.
-  const merged: KeyShape = { ...output, ...input };
+  const merged: KeyShape = { ...members('TaskDefinition$'), ...members('RegisterTaskDefinitionRequest$') };
   return Object.fromEntries(
     Object.keys(merged)
       .sort()
@@ -38,10 +41,14 @@ export function taskDefinitionShape(): KeyShape {
   );
 }
 
+const SIGIL: Record<string, string> = { string: '$', number: '#', boolean: '?', any: '*' };
+const encodeNode = (node: ShapeNode): string =>
+  typeof node === 'string' ? SIGIL[node]! : 'list' in node ? `[${encodeNode(node.list)}` : `(${encodeShape(node.struct)})`;
+
 /** The compact text form that decodeShape() in functions/audit/taskdef-shape.ts reads. */
 export const encodeShape = (shape: KeyShape): string =>
   Object.entries(shape)
-    .map(([key, child]) => (child === true ? key : `${key}(${encodeShape(child)})`))
+    .map(([key, node]) => key + encodeNode(node))
     .join(' ');
 
 export const shapeFile = join(repoRoot, 'functions', 'audit', 'taskdef-shape.generated.ts');

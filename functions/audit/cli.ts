@@ -16,7 +16,7 @@ import { isFailing, renderJson, renderSarif, renderTable, type FailOn, type Repo
 import { SEVERITIES } from '../shared/severity.ts';
 import { audit, RULES, type AuditInput, type Finding } from './rules.ts';
 import { loadTaskDefinitionFile, positionInFile, TaskDefinitionFileError, type LoadedTaskDefinition } from './taskdef-file.ts';
-import { TASK_DEFINITION_SHAPE } from './taskdef-model.ts';
+import { checkTaskDefinitionKeys } from './taskdef-model.ts';
 
 export interface Output {
   write(chunk: string): unknown;
@@ -204,7 +204,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       }
     } else {
       const files = await loadFiles(options.taskDefs, cwd);
-      input = { taskDefinitions: files.map((f) => f.taskDefinition), keyModel: TASK_DEFINITION_SHAPE };
+      input = { taskDefinitions: files.map((f) => f.taskDefinition), checkKeys: checkTaskDefinitionKeys };
       locate = (finding: Finding): SourceLocation | undefined => {
         if (!finding.location) return undefined;
         const file = files[finding.location.taskDefinition];

@@ -11,7 +11,7 @@
 import type { ContainerDefinition, Service, TaskDefinition } from '@aws-sdk/client-ecs';
 import type { Severity } from '../shared/severity.ts';
 import { checkFargateSize, parseCpu, parseMemory } from './fargate.ts';
-import { type KeyShape, unknownKeys } from './taskdef-shape.ts';
+import type { KeyProblem } from './taskdef-shape.ts';
 
 /** DescribeTargetGroups `TargetGroups[]` (ELBv2 API), the fields the rules read. */
 export interface TargetGroup {
@@ -48,15 +48,17 @@ export interface AuditInput {
   taskDefinitions: TaskDefinition[];
   targetGroups?: TargetGroupInput[];
   /**
-   * The key model to check task definitions against (TASK_DEFINITION_SHAPE from taskdef-shape.ts).
-   * File input passes it; live input leaves it out, since the SDK's deserializer keeps only
-   * modelled keys, so the audit Lambda does not bundle a model it could never use.
+   * Checks a task definition's keys and value kinds against the SDK's model
+   * (checkTaskDefinitionKeys from taskdef-model.ts). File input passes it; live input leaves it
+   * out, since the SDK's deserializer returns only modelled keys of the right kind, so the audit
+   * Lambda does not bundle a model it could never use.
    */
-  keyModel?: KeyShape;
+  checkKeys?: (td: TaskDefinition) => KeyProblem[];
 }
 
 export type RuleId =
   | 'unknown-key'
+  | 'wrong-type'
   | 'fargate-cpu-memory-invalid'
   | 'health-check-command-malformed'
   | 'health-check-needs-shell'
@@ -112,6 +114,15 @@ export const RULES: readonly RuleDoc[] = Object.freeze([
     source: `${ECS_API}/API_RegisterTaskDefinition.html`,
     tradeOff:
       'The AWS CLI (botocore) rejects the file before sending it ("Parameter validation failed: Unknown parameter"); the JavaScript SDK v3 sends the key on, and since ECS has no such field it never takes effect, so a misspelled healthCheck or stopTimeout silently does nothing in tools built on it. Checked against the model of the pinned @aws-sdk/client-ecs: a key that a newer API version added shows up here until the SDK is upgraded.',
+  },
+  {
+    id: 'wrong-type',
+    title: 'Value of another kind than RegisterTaskDefinition takes (an object for a list, a string for a number)',
+    severity: 'medium',
+    appliesTo: 'task definition',
+    source: `${ECS_API}/API_RegisterTaskDefinition.html`,
+    tradeOff:
+      'The AWS CLI rejects the file before sending it ("Invalid type for parameter"); other tools send it and ECS rejects it or reads something else. The fields the audit itself reads are checked when the file is loaded; this covers the rest. A null value is not reported: the CLI rejects it, but the console and the ECS deploy GitHub action drop it.',
   },
   {
     id: 'fargate-cpu-memory-invalid',
@@ -441,7 +452,7 @@ const basename = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
 
 interface TaskContext {
   td: TaskDefinition;
-  keyModel: KeyShape | undefined;
+  checkKeys: AuditInput['checkKeys'];
   index: number;
   /** FARGATE in requiresCompatibilities, or a service runs it on Fargate. */
   fargate: boolean;
@@ -722,21 +733,33 @@ const checkFargateStopTimeout: TaskCheck = ({ td, index, fargate }, emit) => {
   });
 };
 
-const checkUnknownKeys: TaskCheck = ({ td, index, keyModel }, emit) => {
-  if (!keyModel) return;
+const checkKeys: TaskCheck = ({ td, index, checkKeys }, emit) => {
+  if (!checkKeys) return;
   const containers = td.containerDefinitions ?? [];
-  for (const { path, key, suggestion } of unknownKeys(td, keyModel)) {
-    const inContainer = /^containerDefinitions\[(\d+)\]/.exec(path);
+  for (const p of checkKeys(td)) {
+    const inContainer = /^containerDefinitions\[(\d+)\]/.exec(p.path);
     const c = inContainer ? containers[Number(inContainer[1])] : undefined;
-    emit({
-      rule: 'unknown-key',
-      resource: c ? containerName(td, c) : taskDefinitionName(td),
-      evidence: `"${key}" at ${path} is not a field of RegisterTaskDefinition${suggestion ? ` (the model spells it "${suggestion}")` : ''}: the AWS CLI rejects the file, and where a tool passes it on, ECS has no such field to apply`,
-      fix: suggestion
-        ? `rename "${key}" to "${suggestion}"`
-        : `remove "${key}", or move it to where the API expects it (see ${ECS_API}/API_RegisterTaskDefinition.html)`,
-      location: { taskDefinition: index, path },
-    });
+    const resource = c ? containerName(td, c) : taskDefinitionName(td);
+    const location = { taskDefinition: index, path: p.path };
+    if (p.kind === 'unknown') {
+      emit({
+        rule: 'unknown-key',
+        resource,
+        evidence: `"${p.key}" at ${p.path} is not a field of RegisterTaskDefinition${p.suggestion ? ` (the model spells it "${p.suggestion}")` : ''}: the AWS CLI rejects the file, and where a tool passes it on, ECS has no such field to apply`,
+        fix: p.suggestion
+          ? `rename "${p.key}" to "${p.suggestion}"`
+          : `remove "${p.key}", or move it to where the API expects it (see ${ECS_API}/API_RegisterTaskDefinition.html)`,
+        location,
+      });
+    } else {
+      emit({
+        rule: 'wrong-type',
+        resource,
+        evidence: `${p.path} is ${p.got}, but RegisterTaskDefinition takes ${p.expected}: the AWS CLI rejects the file`,
+        fix: `write ${p.path} as ${p.expected}${p.expected === 'a list' && p.got === 'an object' ? ' (wrap the object in [ ])' : ''}`,
+        location,
+      });
+    }
   }
 };
 
@@ -770,7 +793,7 @@ const checkImageTag: TaskCheck = ({ td, index }, emit) => {
 };
 
 const TASK_CHECKS: readonly TaskCheck[] = [
-  checkUnknownKeys,
+  checkKeys,
   checkFargateCpuMemory,
   checkHealthCheckCommand,
   checkHealthCheckShell,
@@ -929,7 +952,7 @@ export function audit(input: AuditInput): Finding[] {
     const fargate = (td.requiresCompatibilities ?? []).includes('FARGATE') || fargateByService.has(index);
     // Fargate requires awsvpc; on EC2 Linux an unset networkMode means bridge (TaskDefinition.networkMode).
     const networkMode = td.networkMode ?? (fargate ? 'awsvpc' : 'bridge');
-    const ctx: TaskContext = { td, index, fargate, networkMode, keyModel: input.keyModel };
+    const ctx: TaskContext = { td, index, fargate, networkMode, checkKeys: input.checkKeys };
     for (const check of TASK_CHECKS) check(ctx, emit);
   });
   for (const ctx of serviceContexts) for (const check of SERVICE_CHECKS) check(ctx, emit);

@@ -1,41 +1,60 @@
 /**
- * Which keys of a task definition a key model does not have, with the model's
- * spelling when the key is a near miss. The model itself (taskdef-model.ts) is
- * read from the pinned @aws-sdk/client-ecs by scripts/taskdef-shape.ts into
+ * Which keys and values of a task definition a model of RegisterTaskDefinition
+ * does not allow: keys it does not have (with its spelling when the key is a
+ * near miss), and values of the wrong kind (an object where it takes a list).
+ * The model itself (taskdef-model.ts) is read from the pinned
+ * @aws-sdk/client-ecs by scripts/taskdef-shape.ts into
  * taskdef-shape.generated.ts, so that the audit does not load the SDK to check
  * a file; a test regenerates it and fails when the SDK was upgraded without
  * regenerating.
  */
 
-/** A structure's members; `true` for a value whose keys are free (a map such as dockerLabels) or a scalar. */
-export type KeyShape = { [key: string]: KeyShape | true };
+/** `any` is a timestamp, a document or a map (dockerLabels, log options): keys and values are free. */
+export type Scalar = 'string' | 'number' | 'boolean' | 'any';
+export type ShapeNode = Scalar | { list: ShapeNode } | { struct: KeyShape };
+/** A structure's members. */
+export type KeyShape = { [key: string]: ShapeNode };
 
-/** Reads the generated "key key(child child) ..." text back into a KeyShape. */
+const SIGILS: Record<string, Scalar> = { $: 'string', '#': 'number', '?': 'boolean', '*': 'any' };
+
+/**
+ * Reads the generated text back: members separated by spaces, each a name followed by its
+ * kind: `$` string, `#` number, `?` boolean, `*` any, `[` a list of the kind after it,
+ * `(...)` a structure.
+ */
 export function decodeShape(text: string): KeyShape {
   let at = 0;
-  const parse = (): KeyShape => {
+  const node = (): ShapeNode => {
+    const c = text[at++]!;
+    if (c === '[') return { list: node() };
+    if (c === '(') return { struct: members() };
+    return SIGILS[c]!;
+  };
+  const members = (): KeyShape => {
     const shape: KeyShape = {};
     while (at < text.length && text[at] !== ')') {
-      const name = /^[^\s()]+/.exec(text.slice(at))![0];
+      const name = /^[^\s()[$#?*]+/.exec(text.slice(at))![0];
       at += name.length;
-      if (text[at] === '(') {
-        at++;
-        shape[name] = parse();
-        at++;
-      } else shape[name] = true;
+      shape[name] = node();
       if (text[at] === ' ') at++;
     }
+    at++;
     return shape;
   };
-  return parse();
+  return members();
 }
 
-export interface UnknownKey {
+export interface KeyProblem {
   /** JSON path, e.g. `containerDefinitions[0].healthcheck`. */
   path: string;
   key: string;
-  /** The model's spelling when the key differs only by case, or by one or two typed characters. */
+  /** A key the model does not have, or a value of another kind than the model's. */
+  kind: 'unknown' | 'type';
+  /** For `unknown`: the model's spelling when the key differs only by case, or by one or two typed characters. */
   suggestion?: string;
+  /** For `type`: what the model takes and what the file has. */
+  expected?: string;
+  got?: string;
 }
 
 /** Edit distance, capped: only near-misses matter for a suggestion. */
@@ -62,17 +81,35 @@ function suggest(key: string, known: string[]): string | undefined {
   return close[0]?.k;
 }
 
-/** Every key of `value` (recursively) that the model does not have at that place. */
-export function unknownKeys(value: unknown, model: KeyShape, path = ''): UnknownKey[] {
-  if (Array.isArray(value)) return value.flatMap((item, i) => unknownKeys(item, model, `${path}[${i}]`));
-  if (typeof value !== 'object' || value === null) return [];
-  const found: UnknownKey[] = [];
+const kindOf = (v: unknown): string => (Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
+const expectedOf = (node: ShapeNode): string => (typeof node === 'string' ? `a ${node}` : 'list' in node ? 'a list' : 'an object');
+
+function check(value: unknown, node: ShapeNode, path: string, key: string, found: KeyProblem[]): void {
+  // null: the AWS CLI rejects it, the console and the ECS deploy action drop it; which one runs is not in the file.
+  if (value === null || value === undefined || node === 'any') return;
+  const fits = typeof node === 'string' ? typeof value === node : 'list' in node ? Array.isArray(value) : typeof value === 'object' && !Array.isArray(value);
+  if (!fits) {
+    found.push({ path, key, kind: 'type', expected: expectedOf(node), got: kindOf(value) });
+    return;
+  }
+  if (typeof node === 'string') return;
+  if ('list' in node) {
+    (value as unknown[]).forEach((item, i) => {
+      check(item, node.list, `${path}[${i}]`, key, found);
+    });
+  } else found.push(...keyProblems(value, node.struct, path));
+}
+
+/** Every key of `value` (recursively) that the model does not have, and every value of the wrong kind. */
+export function keyProblems(value: unknown, model: KeyShape, path = ''): KeyProblem[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+  const found: KeyProblem[] = [];
   const known = Object.keys(model);
   for (const [key, child] of Object.entries(value)) {
     const at = path ? `${path}.${key}` : key;
-    const sub = Object.hasOwn(model, key) ? model[key] : undefined;
-    if (sub === undefined) found.push({ path: at, key, suggestion: suggest(key, known) });
-    else if (sub !== true) found.push(...unknownKeys(child, sub, at));
+    const node = Object.hasOwn(model, key) ? model[key] : undefined;
+    if (node === undefined) found.push({ path: at, key, kind: 'unknown', suggestion: suggest(key, known) });
+    else check(child, node, at, key, found);
   }
   return found;
 }

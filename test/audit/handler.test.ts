@@ -144,8 +144,8 @@ describe('the scheduled audit', () => {
     });
 
     const counts = findingsMetrics(emf);
-    // One value for each of the 19 rules, zeros included, with a bounded set of dimensions.
-    expect(Object.keys(counts)).toHaveLength(19);
+    // One value for each of the 20 rules, zeros included, with a bounded set of dimensions.
+    expect(Object.keys(counts)).toHaveLength(20);
     expect(counts).toMatchObject({
       'prod deployment-no-headroom high': 1,
       'prod bridge-localhost-sidecar high': 1,
@@ -337,7 +337,7 @@ describe('input the function refuses or cannot audit', () => {
     const before = messages().length;
     const { result, emf } = await captureMetrics(() => invoke(scheduled()));
     expect(result!.digest).toBe('no-topic');
-    expect(Object.keys(findingsMetrics(emf))).toHaveLength(19);
+    expect(Object.keys(findingsMetrics(emf))).toHaveLength(20);
     expect(messages()).toHaveLength(before);
   });
 });

@@ -7,7 +7,7 @@
 import type { ContainerDefinition, Service, TaskDefinition } from '@aws-sdk/client-ecs';
 import { describe, expect, it } from 'vitest';
 import { audit, RULES, shellLessImage, type AuditInput, type Finding, type RuleId } from '../../functions/audit/rules.ts';
-import { TASK_DEFINITION_SHAPE } from '../../functions/audit/taskdef-model.ts';
+import { checkTaskDefinitionKeys } from '../../functions/audit/taskdef-model.ts';
 import { checkoutDescribed, checkoutRegister, checkoutService, checkoutTargetGroup, ordersWorker } from './support.ts';
 
 const fired = new Set<RuleId>();
@@ -390,7 +390,7 @@ describe('unknown-key', () => {
     const app = container(td, 'app') as ContainerDefinition & Record<string, unknown>;
     app.healthcheck = app.healthCheck;
     delete app.healthCheck;
-    const f = only({ taskDefinitions: [td], keyModel: TASK_DEFINITION_SHAPE }, 'unknown-key');
+    const f = only({ taskDefinitions: [td], checkKeys: checkTaskDefinitionKeys }, 'unknown-key');
     expect(f).toMatchObject({
       severity: 'medium',
       resource: 'taskDefinition:checkout-web#container:app',
@@ -403,14 +403,14 @@ describe('unknown-key', () => {
     const td = checkoutRegister() as TaskDefinition & Record<string, unknown>;
     (container(td, 'app').portMappings![0] as Record<string, unknown>).protcol = 'tcp';
     td.ContainerDefinitions = [];
-    const got = findings({ taskDefinitions: [td], keyModel: TASK_DEFINITION_SHAPE }, 'unknown-key').map((f) => [f.location!.path, f.fix]);
+    const got = findings({ taskDefinitions: [td], checkKeys: checkTaskDefinitionKeys }, 'unknown-key').map((f) => [f.location!.path, f.fix]);
     expect(got).toEqual([
       ['containerDefinitions[0].portMappings[0].protcol', 'rename "protcol" to "protocol"'],
       ['ContainerDefinitions', 'rename "ContainerDefinitions" to "containerDefinitions"'],
     ]);
   });
 
-  it('is not checked without a key model (live input: the SDK keeps only modelled keys)', () => {
+  it('is not checked without checkKeys (live input: the SDK returns only modelled keys)', () => {
     const td = checkoutRegister() as TaskDefinition & Record<string, unknown>;
     td.healthcheck = {};
     expect(findings({ taskDefinitions: [td] }, 'unknown-key')).toEqual([]);
@@ -419,7 +419,40 @@ describe('unknown-key', () => {
   it('accepts describe-task-definition output fields, free-form maps (dockerLabels, log options) and every field of the baselines', () => {
     const td = ordersWorker();
     container(td, td.containerDefinitions![0]!.name!).dockerLabels = { 'com.example.anyKey': 'x' };
-    expect(findings({ taskDefinitions: [td, checkoutRegister(), checkoutDescribed()], keyModel: TASK_DEFINITION_SHAPE }, 'unknown-key')).toEqual([]);
+    expect(findings({ taskDefinitions: [td, checkoutRegister(), checkoutDescribed()], checkKeys: checkTaskDefinitionKeys }, 'unknown-key')).toEqual([]);
+  });
+});
+
+describe('wrong-type', () => {
+  it("fires on an object where the model takes a list (the corpus's signalfx secretOptions), naming the path", () => {
+    const td = checkoutRegister();
+    (container(td, 'app').logConfiguration as unknown as Record<string, unknown>).secretOptions = {
+      name: 'Token',
+      valueFrom: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:t',
+    };
+    const f = only({ taskDefinitions: [td], checkKeys: checkTaskDefinitionKeys }, 'wrong-type');
+    expect(f).toMatchObject({ severity: 'medium', location: { path: 'containerDefinitions[0].logConfiguration.secretOptions' } });
+    expect(f.evidence).toBe(
+      'containerDefinitions[0].logConfiguration.secretOptions is an object, but RegisterTaskDefinition takes a list: the AWS CLI rejects the file',
+    );
+    expect(f.fix).toContain('wrap the object in [ ]');
+  });
+
+  it('checks scalars inside lists and nested structures: a string for a boolean, a string for a number', () => {
+    const td = checkoutRegister() as TaskDefinition & Record<string, unknown>;
+    container(td, 'app').readonlyRootFilesystem = 'true' as unknown as boolean;
+    td.ephemeralStorage = { sizeInGiB: '30' as unknown as number };
+    const got = findings({ taskDefinitions: [td], checkKeys: checkTaskDefinitionKeys }, 'wrong-type').map((f) => f.location!.path);
+    expect(got).toEqual(['containerDefinitions[0].readonlyRootFilesystem', 'ephemeralStorage.sizeInGiB']);
+  });
+
+  it('leaves null values, free-form maps and describe-task-definition timestamps alone', () => {
+    const td = ordersWorker() as TaskDefinition & Record<string, unknown>;
+    const c = td.containerDefinitions![0]! as ContainerDefinition & Record<string, unknown>;
+    c.mountPoints = [{ containerPath: '/data', sourceVolume: 'data', readOnly: null as unknown as boolean }];
+    c.dockerLabels = { 'com.example.n': 1 as unknown as string };
+    td.registeredAt = '2024-01-01T00:00:00.000Z' as unknown as Date;
+    expect(findings({ taskDefinitions: [td, checkoutRegister(), checkoutDescribed()], checkKeys: checkTaskDefinitionKeys }, 'wrong-type')).toEqual([]);
   });
 });
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { audit, type Finding } from '../../functions/audit/rules.ts';
 import { parseTaskDefinitionFile } from '../../functions/audit/taskdef-file.ts';
-import { TASK_DEFINITION_SHAPE } from '../../functions/audit/taskdef-model.ts';
+import { checkTaskDefinitionKeys } from '../../functions/audit/taskdef-model.ts';
 import { auditCorpusDir, loadAuditCorpus } from './fixtures.ts';
 
 export interface LabelledFinding {
@@ -47,7 +47,7 @@ export function runAuditCorpus(): CorpusRun[] {
   return loadAuditCorpus().map(({ file, split }) => {
     try {
       const loaded = parseTaskDefinitionFile(readFileSync(join(auditCorpusDir, file), 'utf8'), file);
-      return { file, split, findings: audit({ taskDefinitions: [loaded.taskDefinition], keyModel: TASK_DEFINITION_SHAPE }) };
+      return { file, split, findings: audit({ taskDefinitions: [loaded.taskDefinition], checkKeys: checkTaskDefinitionKeys }) };
     } catch (error) {
       return { file, split, loadError: (error as Error).message, findings: [] };
     }
