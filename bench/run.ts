@@ -7,6 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../scripts/build.ts';
 import { benchAuditCli } from './audit-cli.ts';
+import { benchAuditCorpus } from './audit-corpus.ts';
 import { benchBundles, bundlesMarkdown } from './bundles.ts';
 import { benchCleanup } from './cleanup.ts';
 import { benchDrain } from './drain.ts';
@@ -23,6 +24,7 @@ const sections: Array<[string, () => Promise<string>]> = [
   ['drain: API calls per drain and completion delay', benchDrain],
   ['stopped-watch: corpus accuracy, classification throughput and alert-path DynamoDB calls', benchStoppedWatch],
   ['cleanup: SendCommand calls by fleet size, and the script over 10,000 containers', benchCleanup],
+  ['audit: precision and recall on the public task-definition corpus, and files per second', async () => benchAuditCorpus()],
   ['E2E baseline: the naive drainer against ecs-caretaker under random faults', () => benchBaseline()],
   ['audit CLI: start-up time, and AWS SDK loaded only for --cluster', benchAuditCli],
 ];

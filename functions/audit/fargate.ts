@@ -48,7 +48,8 @@ export function parseCpu(raw: string): Parsed {
   const text = raw.trim();
   const units = /^(\d+)$/.exec(text);
   if (units) return { ok: true, value: Number(units[1]) };
-  const vcpu = /^(\d+(?:\.\d+)?)\s*vcpu$/i.exec(text);
+  // A leading-dot decimal (".25 vcpu") is still a number; rejecting it would call a valid size invalid.
+  const vcpu = /^(\d+(?:\.\d+)?|\.\d+)\s*vcpu$/i.exec(text);
   if (vcpu) return { ok: true, value: Math.round(Number(vcpu[1]) * 1024) };
   return { ok: false, reason: `cpu "${raw}" is neither CPU units ("1024") nor vCPUs ("1 vCPU")` };
 }
@@ -58,7 +59,7 @@ export function parseMemory(raw: string): Parsed {
   const text = raw.trim();
   const mib = /^(\d+)$/.exec(text);
   if (mib) return { ok: true, value: Number(mib[1]) };
-  const gb = /^(\d+(?:\.\d+)?)\s*gb$/i.exec(text);
+  const gb = /^(\d+(?:\.\d+)?|\.\d+)\s*gb$/i.exec(text);
   if (gb) return { ok: true, value: Math.round(Number(gb[1]) * 1024) };
   return { ok: false, reason: `memory "${raw}" is neither MiB ("2048") nor GB ("2 GB")` };
 }

@@ -11,6 +11,7 @@
 import type { ContainerDefinition, Service, TaskDefinition } from '@aws-sdk/client-ecs';
 import type { Severity } from '../shared/severity.ts';
 import { checkFargateSize, parseCpu, parseMemory } from './fargate.ts';
+import type { KeyProblem } from './taskdef-shape.ts';
 
 /** DescribeTargetGroups `TargetGroups[]` (ELBv2 API), the fields the rules read. */
 export interface TargetGroup {
@@ -46,18 +47,29 @@ export interface AuditInput {
   /** DescribeTaskDefinition `taskDefinition`, or RegisterTaskDefinition input. */
   taskDefinitions: TaskDefinition[];
   targetGroups?: TargetGroupInput[];
+  /**
+   * Checks a task definition's keys and value kinds against the SDK's model
+   * (checkTaskDefinitionKeys from taskdef-model.ts). File input passes it; live input leaves it
+   * out, since the SDK's deserializer returns only modelled keys of the right kind, so the audit
+   * Lambda does not bundle a model it could never use.
+   */
+  checkKeys?: (td: TaskDefinition) => KeyProblem[];
 }
 
 export type RuleId =
+  | 'unknown-key'
+  | 'wrong-type'
   | 'fargate-cpu-memory-invalid'
   | 'health-check-command-malformed'
   | 'health-check-needs-shell'
   | 'depends-on-healthy-without-health-check'
+  | 'link-to-unknown-container'
   | 'bridge-localhost-sidecar'
   | 'sidecar-without-depends-on'
   | 'localhost-ipv6-ambiguity'
   | 'stop-timeout-long'
   | 'fargate-stop-timeout-over-max'
+  | 'image-tag-mutable'
   | 'deployment-no-headroom'
   | 'circuit-breaker-disabled'
   | 'circuit-breaker-no-rollback'
@@ -95,6 +107,24 @@ const ECS_API = 'https://docs.aws.amazon.com/AmazonECS/latest/APIReference';
 
 export const RULES: readonly RuleDoc[] = Object.freeze([
   {
+    id: 'unknown-key',
+    title: 'Key that RegisterTaskDefinition does not have (misspelled or misplaced)',
+    severity: 'medium',
+    appliesTo: 'task definition',
+    source: `${ECS_API}/API_RegisterTaskDefinition.html`,
+    tradeOff:
+      'The AWS CLI (botocore) rejects the file before sending it ("Parameter validation failed: Unknown parameter"); the JavaScript SDK v3 sends the key on, and since ECS has no such field it never takes effect, so a misspelled healthCheck or stopTimeout silently does nothing in tools built on it. Checked against the model of the pinned @aws-sdk/client-ecs: a key that a newer API version added shows up here until the SDK is upgraded.',
+  },
+  {
+    id: 'wrong-type',
+    title: 'Value of another kind than RegisterTaskDefinition takes (an object for a list, a string for a number)',
+    severity: 'medium',
+    appliesTo: 'task definition',
+    source: `${ECS_API}/API_RegisterTaskDefinition.html`,
+    tradeOff:
+      'The AWS CLI rejects the file before sending it ("Invalid type for parameter"); other tools send it and ECS rejects it or reads something else. The fields the audit itself reads are checked when the file is loaded; this covers the rest. A null value is not reported: the CLI rejects it, but the console and the ECS deploy GitHub action drop it.',
+  },
+  {
     id: 'fargate-cpu-memory-invalid',
     title: 'Task cpu/memory is not a Fargate size',
     severity: 'high',
@@ -119,7 +149,7 @@ export const RULES: readonly RuleDoc[] = Object.freeze([
     appliesTo: 'container',
     source: `${ECS_API}/API_HealthCheck.html`,
     tradeOff:
-      'The check runs inside the container: CMD-SHELL needs /bin/sh, and curl/wget must exist in the image. Distroless, Chainguard static and ko-built images (recognised by name) have neither, so the task is killed as unhealthy while the app is fine. Dropping the container health check loses the restart of a hung process that the load balancer cannot see; a check built into the app binary keeps it. An image whose name does not reveal its base is not flagged.',
+      'The check runs inside the container: CMD-SHELL needs /bin/sh, and curl/wget must exist in the image. Distroless, Chainguard static and ko-built images, and AWS agents built FROM scratch (the ADOT collector, the X-Ray daemon, the Linux CloudWatch agent), recognised by name, have neither, so the task is killed as unhealthy while the app is fine. Dropping the container health check loses the restart of a hung process that the load balancer cannot see; a check built into the app binary keeps it. An image whose name does not reveal its base is not flagged.',
   },
   {
     id: 'depends-on-healthy-without-health-check',
@@ -129,6 +159,15 @@ export const RULES: readonly RuleDoc[] = Object.freeze([
     source: `${ECS_API}/API_ContainerDependency.html`,
     tradeOff:
       'The HEALTHY condition requires the dependency to have a container health check; without one the dependent container cannot start. Use START when readiness does not matter, at the cost of the app racing its sidecar at start-up.',
+  },
+  {
+    id: 'link-to-unknown-container',
+    title: 'links names a container that is not in the task definition',
+    severity: 'high',
+    appliesTo: 'container',
+    source: `${ECS_API}/API_ContainerDefinition.html`,
+    tradeOff:
+      'A link is "name" or "name:alias", where name is another container of the same task; with no such container the link cannot be made and the name never resolves. Fix the name, or, in awsvpc mode, drop links and use localhost.',
   },
   {
     id: 'bridge-localhost-sidecar',
@@ -159,12 +198,12 @@ export const RULES: readonly RuleDoc[] = Object.freeze([
   },
   {
     id: 'stop-timeout-long',
-    title: 'Stopping an essential container can wait 30 s or more',
-    severity: 'info',
+    title: 'A shell runs as PID 1 and does not pass SIGTERM on: every stop waits for SIGKILL',
+    severity: 'medium',
     appliesTo: 'container',
-    source: `${ECS_GUIDE}/load-balancer-connection-draining.html`,
+    source: `${ECS_API}/API_ContainerDefinition.html`,
     tradeOff:
-      'The stop timeout only matters when the app ignores SIGTERM: ECS then waits the whole timeout before SIGKILL on every task stop, deployment and drain. A short timeout is only safe once the app handles SIGTERM and finishes in-flight work within it; otherwise it cuts that work off. An app with a long, deliberate shutdown needs a longer timeout, not a shorter one.',
+      "ECS sends SIGTERM to PID 1 and SIGKILL after stopTimeout (30 s by default). A shell that runs the app as a child does not forward the signal, and as PID 1 it ignores SIGTERM itself, so every task stop, deployment and drain waits the full timeout and the app never shuts down cleanly. `exec` makes the app PID 1; initProcessEnabled stops the task promptly but still does not give the app its SIGTERM. Reported only when the script makes the shell stay (a loop, a background job, a pipeline last), since dash and bash exec the last simple command of a plain list themselves. Containers whose process is PID 1 (no shell wrapper) are not reported: most exit promptly on SIGTERM, and shortening a log router's timeout only risks losing buffered logs.",
   },
   {
     id: 'fargate-stop-timeout-over-max',
@@ -173,6 +212,15 @@ export const RULES: readonly RuleDoc[] = Object.freeze([
     appliesTo: 'container',
     source: `${ECS_API}/API_ContainerDefinition.html`,
     tradeOff: 'Fargate does not wait longer than 120 s: a shutdown that needs more is cut off by SIGKILL. Make shutdown fit in 120 s, or run the task on EC2.',
+  },
+  {
+    id: 'image-tag-mutable',
+    title: 'Image tag that moves (latest, stable, or no tag)',
+    severity: 'low',
+    appliesTo: 'container',
+    source: `${ECS_GUIDE}/deployment-type-ecs.html#deployment-container-image-stability`,
+    tradeOff:
+      'ECS resolves a tag to a digest once per deployment, so the tasks of one deployment match; but the next deployment, a rollback to this revision, or a standalone RunTask pulls whatever the tag points to then. A digest (image@sha256:...) or a version tag that is never overwritten makes a revision mean one image; it also means updating the task definition to take security fixes.',
   },
   {
     id: 'deployment-no-headroom',
@@ -321,10 +369,41 @@ function hostReferences(c: ContainerDefinition, index: number): HostReference[] 
 const containerPorts = (c: ContainerDefinition): Set<number> =>
   new Set((c.portMappings ?? []).map((p) => p.containerPort).filter((p): p is number => typeof p === 'number'));
 
+/**
+ * Ports that well-known sidecars listen on by default, whether or not the task definition maps
+ * them (in awsvpc mode a sidecar needs no port mapping to be reached over localhost), each from
+ * the vendor's documentation: Datadog Agent DogStatsD 8125 and APM 8126; X-Ray daemon UDP 2000;
+ * ADOT collector OTLP 4317/4318 and its X-Ray receiver 2000; CloudWatch agent EMF 25888 and
+ * StatsD 8125; Fluent Bit/Fluentd forward 24224 (FireLens); Envoy admin 9901 (App Mesh).
+ */
+const SIDECAR_PORTS: ReadonlyArray<[RegExp, readonly number[]]> = [
+  [/(^|\/)(datadog|datadoghq)\/agent$/, [8125, 8126]],
+  [/(^|\/)aws-xray-daemon$/, [2000]],
+  [/(^|\/)(aws-otel-collector|opentelemetry-collector(-contrib)?)$/, [4317, 4318, 2000]],
+  [/(^|\/)cloudwatch-agent$/, [25888, 8125]],
+  [/(^|\/)(aws-for-fluent-bit|fluent-bit|fluentd)$/, [24224]],
+  [/(^|\/)(aws-appmesh-envoy|envoy)$/, [9901]],
+];
+
+const imageRepository = (image: string | undefined): string => {
+  const noDigest = (image ?? '').split('@')[0]!;
+  const lastSlash = noDigest.lastIndexOf('/');
+  const colon = noDigest.indexOf(':', lastSlash + 1);
+  return (colon >= 0 ? noDigest.slice(0, colon) : noDigest).toLowerCase();
+};
+
+/** The ports a container listens on: its mapped container ports, and a known sidecar's defaults. */
+function listeningPorts(c: ContainerDefinition): Set<number> {
+  const ports = containerPorts(c);
+  const repo = imageRepository(c.image);
+  for (const [pattern, known] of SIDECAR_PORTS) if (pattern.test(repo)) for (const p of known) ports.add(p);
+  return ports;
+}
+
 /** For each reference to another container's port over loopback: who is called, and where. */
 function sidecarCalls(td: TaskDefinition): Array<{ from: number; to: number; ref: HostReference }> {
   const containers = td.containerDefinitions ?? [];
-  const ports = containers.map(containerPorts);
+  const ports = containers.map(listeningPorts);
   const calls: Array<{ from: number; to: number; ref: HostReference }> = [];
   containers.forEach((c, from) => {
     for (const ref of hostReferences(c, from)) {
@@ -343,7 +422,7 @@ function sidecarCalls(td: TaskDefinition): Array<{ from: number; to: number; ref
  * Why an image has no /bin/sh (and no curl or wget), judged from its name
  * only, or undefined when the name does not tell.
  */
-export function shellLessImage(image: string | undefined): string | undefined {
+export function shellLessImage(image: string | undefined, windows = false): string | undefined {
   if (!image) return undefined;
   const noDigest = image.split('@')[0]!;
   const lastSlash = noDigest.lastIndexOf('/');
@@ -356,6 +435,12 @@ export function shellLessImage(image: string | undefined): string | undefined {
   // ko publishes ${KO_DOCKER_REPO}/<package>-<md5 of the import path> by default (ko.build reference, "ko build"),
   // or ko.local/... for local builds, on a static base image.
   if (repo.startsWith('ko.local/') || /-[0-9a-f]{32}$/.test(repo)) return 'a ko-built image (static base: no shell, no curl or wget)';
+  // The ADOT collector's final stage is FROM scratch with one binary and /healthcheck (github.com/aws-observability/aws-otel-collector cmd/awscollector/Dockerfile at ed0b1d59).
+  if (/(^|\/)aws-otel-collector$/.test(repo)) return 'the ADOT collector, built FROM scratch (no shell; it ships /healthcheck)';
+  // github.com/aws/aws-xray-daemon Dockerfile at 8c295a5b is FROM scratch; its Dockerfile.amazonlinux variant is not, so a tag naming it is left alone.
+  if (/(^|\/)aws-xray-daemon$/.test(repo) && !/amazonlinux|al2/.test(tag)) return 'the X-Ray daemon, built FROM scratch (no shell)';
+  // github.com/aws/amazon-cloudwatch-agent amazon-cloudwatch-container-insights/cloudwatch-agent-dockerfile at ab55b8da: the Linux images end FROM scratch; the same tag's Windows image has cmd.
+  if (/(^|\/)cloudwatch-agent$/.test(repo) && !windows) return 'the CloudWatch agent, built FROM scratch on Linux (no shell)';
   return undefined;
 }
 
@@ -367,6 +452,7 @@ const basename = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
 
 interface TaskContext {
   td: TaskDefinition;
+  checkKeys: AuditInput['checkKeys'];
   index: number;
   /** FARGATE in requiresCompatibilities, or a service runs it on Fargate. */
   fargate: boolean;
@@ -428,8 +514,11 @@ const checkHealthCheckCommand: TaskCheck = ({ td, index }, emit) => {
       emit({
         rule: 'health-check-command-malformed',
         resource: containerName(td, c),
-        evidence: `healthCheck.command ${shown} does not start with "CMD" or "CMD-SHELL"`,
-        fix: `start healthCheck.command with "CMD" (exec the arguments) or "CMD-SHELL" (one string run by the image's shell), e.g. ["CMD-SHELL", ${JSON.stringify(command.join(' '))}]`,
+        // Docker's getProbe() (moby daemon/health.go) runs only CMD and CMD-SHELL; any other first word logs a warning and no probe runs.
+        evidence: `healthCheck.command ${shown} does not start with "CMD" or "CMD-SHELL", so Docker never runs it and the container's health stays UNKNOWN`,
+        fix: shellLessImage(c.image, isWindows(td))
+          ? `start healthCheck.command with "CMD", ${JSON.stringify(['CMD', ...command])}: the image has no shell, so not "CMD-SHELL"`
+          : `start healthCheck.command with "CMD", ${JSON.stringify(['CMD', ...command])}, or, if the image has /bin/sh (check: docker run --rm --entrypoint /bin/sh IMAGE -c true), "CMD-SHELL" with one string: ["CMD-SHELL", ${JSON.stringify(command.join(' '))}]`,
         location,
       });
     } else if (args.length === 0 || args.every((a) => a.trim() === '')) {
@@ -446,7 +535,7 @@ const checkHealthCheckCommand: TaskCheck = ({ td, index }, emit) => {
         rule: 'health-check-command-malformed',
         resource: containerName(td, c),
         evidence: `healthCheck.command ${shown}: with "CMD" the string is one program name, so Docker looks for an executable literally named ${JSON.stringify(args[0])}`,
-        fix: `split the arguments, ${JSON.stringify(['CMD', ...args[0]!.trim().split(/\s+/)])}, or run it through the shell, ["CMD-SHELL", ${JSON.stringify(args[0])}]`,
+        fix: `split the arguments, ${JSON.stringify(['CMD', ...args[0]!.trim().split(/\s+/)])}${shellLessImage(c.image, isWindows(td)) ? ' (the image has no shell, so not "CMD-SHELL")' : `, or, if the image has /bin/sh (check: docker run --rm --entrypoint /bin/sh IMAGE -c true), run it through the shell: ["CMD-SHELL", ${JSON.stringify(args[0])}]`}`,
         location,
       });
     }
@@ -457,7 +546,7 @@ const checkHealthCheckShell: TaskCheck = ({ td, index }, emit) => {
   (td.containerDefinitions ?? []).forEach((c, i) => {
     const command = c.healthCheck?.command;
     if (!command || command.length < 2) return;
-    const why = shellLessImage(c.image);
+    const why = shellLessImage(c.image, isWindows(td));
     if (!why) return;
     const [kind, first] = command;
     const program =
@@ -490,6 +579,27 @@ const checkDependsOnHealthy: TaskCheck = ({ td, index }, emit) => {
         evidence: `dependsOn {containerName: "${dep.containerName}", condition: "HEALTHY"}, but container "${dep.containerName}" has no healthCheck`,
         fix: `add a healthCheck to container "${dep.containerName}", or change the condition to "START"`,
         location: { taskDefinition: index, path: `containerDefinitions[${i}].dependsOn[${j}]` },
+      });
+    });
+  });
+};
+
+const checkLinks: TaskCheck = ({ td, index }, emit) => {
+  const containers = td.containerDefinitions ?? [];
+  const names = new Set(containers.map((c) => c.name));
+  containers.forEach((c, i) => {
+    (c.links ?? []).forEach((link, j) => {
+      const target = link.split(':')[0]!.trim();
+      if (names.has(target)) return;
+      const alike = containers.find((other) => other.name && other.name !== c.name && (other.name.endsWith(target) || target.endsWith(other.name)))?.name;
+      emit({
+        rule: 'link-to-unknown-container',
+        resource: containerName(td, c),
+        evidence: `links "${link}", but no container of ${taskDefinitionName(td)} is named "${target}" (it has ${[...names].map((n) => `"${n}"`).join(', ')})`,
+        fix: alike
+          ? `link "${alike}${link.includes(':') ? `:${link.split(':')[1]}` : ''}", or rename the container`
+          : `link the name of a container of this task, or remove the link`,
+        location: { taskDefinition: index, path: `containerDefinitions[${i}].links[${j}]` },
       });
     });
   });
@@ -531,16 +641,20 @@ const checkSidecarDependsOn: TaskCheck = ({ td, index, networkMode }, emit) => {
   }
 };
 
-const checkLocalhostIpv6: TaskCheck = ({ td, index }, emit) => {
+// Only sidecar endpoints: a container's own health check talks to its own server, and curl and
+// most other probes try the next address; in bridge mode bridge-localhost-sidecar says more.
+const checkLocalhostIpv6: TaskCheck = ({ td, index, networkMode }, emit) => {
+  if (networkMode === 'bridge') return;
+  const calls = sidecarCalls(td);
   (td.containerDefinitions ?? []).forEach((c, i) => {
-    const refs = hostReferences(c, i).filter((r) => r.host === 'localhost');
+    const refs = calls.filter((call) => call.from === i && call.ref.host === 'localhost' && !call.ref.path.includes('.healthCheck.')).map((call) => call.ref);
     if (refs.length === 0) return;
     const texts = [...new Set(refs.map((r) => `"${r.text}"`))];
     emit({
       rule: 'localhost-ipv6-ambiguity',
       resource: containerName(td, c),
       evidence: `uses localhost in ${texts.slice(0, 3).join(', ')}${texts.length > 3 ? ` and ${texts.length - 3} more` : ''}`,
-      fix: 'write 127.0.0.1 instead of localhost in health checks and sidecar endpoints (or make the target listen on both IPv4 and IPv6)',
+      fix: 'write 127.0.0.1 instead of localhost in sidecar endpoints (or make the sidecar listen on both IPv4 and IPv6)',
       location: { taskDefinition: index, path: refs[0]!.path },
     });
   });
@@ -552,20 +666,55 @@ const DEFAULT_STOP_TIMEOUT = 30;
 // ContainerDefinition.stopTimeout: "For tasks that use the Fargate launch type, the max stop timeout value is 120 seconds".
 const FARGATE_MAX_STOP_TIMEOUT = 120;
 
+const SHELLS = new Set(['sh', 'bash', 'ash', 'dash', 'zsh']);
+
+/** The script of a shell-form command (`sh -c "..."`), across entryPoint and command, which Docker joins. */
+function shellScript(c: ContainerDefinition, i: number): { script: string; path: string } | undefined {
+  const argv = [
+    ...(c.entryPoint ?? []).map((a, k) => ({ a, path: `containerDefinitions[${i}].entryPoint[${k}]` })),
+    ...(c.command ?? []).map((a, k) => ({ a, path: `containerDefinitions[${i}].command[${k}]` })),
+  ];
+  const at = argv.findIndex(({ a }, k) => SHELLS.has(basename(a.trim())) && /^-[a-z]*c[a-z]*$/.test(argv[k + 1]?.a ?? ''));
+  const script = at >= 0 ? argv[at + 2] : undefined;
+  return script ? { script: script.a, path: script.path } : undefined;
+}
+
+/**
+ * Why the shell has to stay PID 1 with the app as its child, or undefined when it may not (or we
+ * cannot tell). dash, and bash since 5.1, exec the last simple command of a `-c` string
+ * themselves, even after `;` or `&&`, so a plain list of commands is no evidence. A loop, a
+ * background job or a last command that is a pipeline is: the shell must stay to run or wait for it.
+ */
+function shellKeepsPid1(script: string): string | undefined {
+  const body = script.trim();
+  if (/\btrap\b/.test(body)) return undefined;
+  const BACKGROUND = /(?<![&>|])&(?![&>])/;
+  const items = body
+    .split(/\n|;|&&|\|\||(?<![&>|])&(?![&>])/)
+    .map((part) => part.trim())
+    .filter((part) => part !== '' && !/^(do|done|then|fi|else|esac)$/.test(part));
+  const last = items.at(-1) ?? '';
+  if (/(^|[;&|\s])(while|until|for)\s/.test(body)) return 'a loop that the shell itself runs';
+  if (BACKGROUND.test(body)) return 'a background job';
+  if (/^exec\s/.test(last)) return undefined;
+  if (/(?<!\|)\|(?!\|)/.test(last)) return `the last command (\`${clip(last, 60)}\`) is a pipeline, which the shell waits for`;
+  return undefined;
+}
+
 const checkStopTimeout: TaskCheck = ({ td, index }, emit) => {
   (td.containerDefinitions ?? []).forEach((c, i) => {
-    if (c.essential === false) return;
-    const st = c.stopTimeout;
-    if (st !== undefined && st <= DEFAULT_STOP_TIMEOUT) return;
+    // With an init process as PID 1 the signal reaches the shell, which then exits, and the task stops promptly.
+    if (c.linuxParameters?.initProcessEnabled) return;
+    const shell = shellScript(c, i);
+    const why = shell && shellKeepsPid1(shell.script);
+    if (!shell || !why) return;
+    const st = c.stopTimeout ?? DEFAULT_STOP_TIMEOUT;
     emit({
       rule: 'stop-timeout-long',
       resource: containerName(td, c),
-      evidence:
-        st === undefined
-          ? `stopTimeout is not set: if the app ignores SIGTERM, each stop waits ${DEFAULT_STOP_TIMEOUT} s before SIGKILL (the Fargate default; on EC2 the agent's ECS_CONTAINER_STOP_TIMEOUT, ${DEFAULT_STOP_TIMEOUT} s unless changed)`
-          : `stopTimeout ${st} s: if the app ignores SIGTERM, each stop waits ${st} s before SIGKILL`,
-      fix: 'make the app finish in-flight work and exit on SIGTERM, then set stopTimeout a little above its real shutdown time (the ECS guide uses 2 s for sub-second requests)',
-      location: { taskDefinition: index, path: st === undefined ? `containerDefinitions[${i}]` : `containerDefinitions[${i}].stopTimeout` },
+      evidence: `the container runs "${clip(shell.script, 100)}" through a shell (${why}): the shell is PID 1, ignores SIGTERM and does not pass it to the app, so each stop waits ${st} s${c.stopTimeout === undefined ? ' (the default stopTimeout)' : ''} for SIGKILL`,
+      fix: 'start the long-running last command of the script with `exec` so that it becomes PID 1 and receives SIGTERM (or move the set-up into the image and run the app in exec form); linuxParameters.initProcessEnabled true also ends the wait, but the app is still killed rather than stopped cleanly',
+      location: { taskDefinition: index, path: shell.path },
     });
   });
 };
@@ -584,16 +733,78 @@ const checkFargateStopTimeout: TaskCheck = ({ td, index, fargate }, emit) => {
   });
 };
 
+const checkKeys: TaskCheck = ({ td, index, checkKeys }, emit) => {
+  if (!checkKeys) return;
+  const containers = td.containerDefinitions ?? [];
+  for (const p of checkKeys(td)) {
+    const inContainer = /^containerDefinitions\[(\d+)\]/.exec(p.path);
+    const c = inContainer ? containers[Number(inContainer[1])] : undefined;
+    const resource = c ? containerName(td, c) : taskDefinitionName(td);
+    const location = { taskDefinition: index, path: p.path };
+    if (p.kind === 'unknown') {
+      emit({
+        rule: 'unknown-key',
+        resource,
+        evidence: `"${p.key}" at ${p.path} is not a field of RegisterTaskDefinition${p.suggestion ? ` (the model spells it "${p.suggestion}")` : ''}: the AWS CLI rejects the file, and where a tool passes it on, ECS has no such field to apply`,
+        fix: p.suggestion
+          ? `rename "${p.key}" to "${p.suggestion}"`
+          : `remove "${p.key}", or move it to where the API expects it (see ${ECS_API}/API_RegisterTaskDefinition.html)`,
+        location,
+      });
+    } else {
+      emit({
+        rule: 'wrong-type',
+        resource,
+        evidence: `${p.path} is ${p.got}, but RegisterTaskDefinition takes ${p.expected}: the AWS CLI rejects the file`,
+        fix: `write ${p.path} as ${p.expected}${p.expected === 'a list' && p.got === 'an object' ? ' (wrap the object in [ ])' : ''}`,
+        location,
+      });
+    }
+  }
+};
+
+// Tags that registries move on purpose; "latest" is also what Docker pulls when there is no tag.
+const MOVING_TAG = /^(latest|stable|mainline|edge|nightly)$|^latest-|-latest$/;
+
+/** The tag of an image reference, '' when it has none, undefined when it is pinned by digest. */
+export function imageTag(image: string): string | undefined {
+  if (image.includes('@')) return undefined;
+  const lastSlash = image.lastIndexOf('/');
+  const colon = image.indexOf(':', lastSlash + 1);
+  return colon >= 0 ? image.slice(colon + 1) : '';
+}
+
+const checkImageTag: TaskCheck = ({ td, index }, emit) => {
+  (td.containerDefinitions ?? []).forEach((c, i) => {
+    const image = c.image?.trim();
+    // A template placeholder ("<image>", "{{image}}", "${IMAGE}") is filled in by a pipeline we cannot see.
+    if (!image || /[<>{}$\s]/.test(image)) return;
+    const tag = imageTag(image);
+    if (tag === undefined || (tag !== '' && !MOVING_TAG.test(tag.toLowerCase()))) return;
+    emit({
+      rule: 'image-tag-mutable',
+      resource: containerName(td, c),
+      evidence:
+        tag === '' ? `image "${image}" has no tag, so every pull takes whatever :latest is then` : `image "${image}": the tag "${tag}" is moved to new builds`,
+      fix: `pin the image to a version tag that is never overwritten, or to its digest (${image.replace(/:[^:/]*$/, '')}@sha256:...), and update it on purpose`,
+      location: { taskDefinition: index, path: `containerDefinitions[${i}].image` },
+    });
+  });
+};
+
 const TASK_CHECKS: readonly TaskCheck[] = [
+  checkKeys,
   checkFargateCpuMemory,
   checkHealthCheckCommand,
   checkHealthCheckShell,
   checkDependsOnHealthy,
+  checkLinks,
   checkBridgeLocalhost,
   checkSidecarDependsOn,
   checkLocalhostIpv6,
   checkStopTimeout,
   checkFargateStopTimeout,
+  checkImageTag,
 ];
 
 // ---------------------------------------------------------------------------
@@ -741,7 +952,7 @@ export function audit(input: AuditInput): Finding[] {
     const fargate = (td.requiresCompatibilities ?? []).includes('FARGATE') || fargateByService.has(index);
     // Fargate requires awsvpc; on EC2 Linux an unset networkMode means bridge (TaskDefinition.networkMode).
     const networkMode = td.networkMode ?? (fargate ? 'awsvpc' : 'bridge');
-    const ctx: TaskContext = { td, index, fargate, networkMode };
+    const ctx: TaskContext = { td, index, fargate, networkMode, checkKeys: input.checkKeys };
     for (const check of TASK_CHECKS) check(ctx, emit);
   });
   for (const ctx of serviceContexts) for (const check of SERVICE_CHECKS) check(ctx, emit);

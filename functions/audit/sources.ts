@@ -29,6 +29,7 @@ import { auditInputFromTemplate, isCloudFormationTemplate, type TemplateAudit } 
 import { attributesSchema, describeServicesSchema, describeTargetGroupsSchema } from './shapes.ts';
 import { JsonSyntaxError, parseJsonWithPositions, positionOf, type ParsedJson, type Position } from './json-source.ts';
 import type { InputMessage, SourceLocation } from './report.ts';
+import { checkTaskDefinitionKeys } from './taskdef-model.ts';
 import { serviceName, targetGroupName, type AuditInput, type Finding, type RuleId, type TargetGroup, type TargetGroupAttribute } from './rules.ts';
 import { parseTaskDefinitionFile, positionInFile, TaskDefinitionFileError, type LoadedTaskDefinition } from './taskdef-file.ts';
 import { auditInputFromPlan, isTerraformPlan } from './terraform.ts';
@@ -276,6 +277,8 @@ function poolUnit(pool: Pool, errors: InputMessage[], notes: InputMessage[]): Au
 
   const input: AuditInput = {
     taskDefinitions: pool.taskDefinitions.map((t) => t.loaded.taskDefinition),
+    // Task-definition files are what a person writes by hand, so misspelled keys are checked there.
+    checkKeys: checkTaskDefinitionKeys,
     services: pool.services.map((s) => s.service),
     targetGroups: pool.targetGroups.map((t) => ({ targetGroup: t.targetGroup, attributes: attributesOf.get(t.targetGroup) ?? [] })),
   };

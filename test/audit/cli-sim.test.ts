@@ -42,7 +42,7 @@ describe('a cluster with two clean services and two with traps', () => {
     expect(r.code).toBe(1);
     const rows = r.stdout.split('\n').filter((l) => /^(critical|high|medium|low|info)\s/.test(l));
     expect(rows.map((l) => l.split(/\s+/).slice(0, 3).join(' '))).toEqual(expectedFindings(world));
-    expect(r.stdout).toContain('11 findings: 3 high, 2 medium, 3 low, 3 info.\n3 at or above --fail-on high.\n');
+    expect(r.stdout).toContain('8 findings: 3 high, 2 medium, 3 low.\n3 at or above --fail-on high.\n');
     // The clean services appear nowhere.
     expect(r.stdout).not.toMatch(/checkout-web|orders-worker/);
     // One read per service page, task definition and target group; no write.
@@ -70,8 +70,8 @@ describe('a cluster with two clean services and two with traps', () => {
       expectedFindings(world),
     );
     expect(out.summary).toEqual({
-      total: 11,
-      bySeverity: { critical: 0, high: 3, medium: 2, low: 3, info: 3 },
+      total: 8,
+      bySeverity: { critical: 0, high: 3, medium: 2, low: 3, info: 0 },
       failing: 3,
       failOn: 'high',
       suppressed: { ignored: 0, inline: 0, baseline: 0 },
@@ -89,7 +89,7 @@ describe('a cluster with two clean services and two with traps', () => {
     const r = await audit('--cluster', 'prod', '--format', 'sarif');
     expect(r.code).toBe(1);
     const results = JSON.parse(r.stdout).runs[0].results;
-    expect(results).toHaveLength(11);
+    expect(results).toHaveLength(8);
     for (const result of results) {
       expect(result.locations[0].physicalLocation).toBeUndefined();
       expect(result.locations[0].logicalLocations[0].fullyQualifiedName.length).toBeGreaterThan(0);
@@ -121,7 +121,7 @@ describe('a cluster with two clean services and two with traps', () => {
   it('one service with findings below the threshold exits 0 with --fail-on high, 1 with --fail-on low', async () => {
     const high = await audit('--cluster', 'prod', '--service', 'payments-api', '--fail-on', 'critical');
     expect(high.code).toBe(0);
-    expect(high.stdout).toContain('5 findings: 1 high, 1 medium, 1 low, 2 info.\n0 at or above --fail-on critical.\n');
+    expect(high.stdout).toContain('3 findings: 1 high, 1 medium, 1 low.\n0 at or above --fail-on critical.\n');
   });
 });
 

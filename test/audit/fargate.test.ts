@@ -93,3 +93,10 @@ describe('task-level cpu and memory strings', () => {
     expect(parseMemory('2 GiB')).toEqual({ ok: false, reason: 'memory "2 GiB" is neither MiB ("2048") nor GB ("2 GB")' });
   });
 });
+
+describe('leading-dot decimals', () => {
+  it('reads ".25 vcpu" and ".5 gb" as numbers (a real task definition in the audit corpus uses them)', () => {
+    expect(parseCpu('.25 vcpu')).toEqual({ ok: true, value: 256 });
+    expect(parseMemory('.5 gb')).toEqual({ ok: true, value: 512 });
+  });
+});

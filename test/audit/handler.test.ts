@@ -138,19 +138,19 @@ describe('the scheduled audit', () => {
     const { result, emf } = await captureMetrics(() => invoke(scheduled()));
     expect(result).toMatchObject({
       trigger: 'schedule',
-      clusters: [{ cluster: 'prod', services: 4, findings: 11, alertable: 3 }],
+      clusters: [{ cluster: 'prod', services: 4, findings: 8, alertable: 3 }],
       digest: 'sent',
       messageId: messages()[0]!.messageId,
     });
 
     const counts = findingsMetrics(emf);
-    // One value for each of the 16 rules, zeros included, with a bounded set of dimensions.
-    expect(Object.keys(counts)).toHaveLength(16);
+    // One value for each of the 20 rules, zeros included, with a bounded set of dimensions.
+    expect(Object.keys(counts)).toHaveLength(20);
     expect(counts).toMatchObject({
       'prod deployment-no-headroom high': 1,
       'prod bridge-localhost-sidecar high': 1,
       'prod health-check-needs-shell high': 1,
-      'prod stop-timeout-long info': 2,
+      'prod stop-timeout-long medium': 0,
       'prod alb-long-deregistration-delay low': 1,
       'prod fargate-cpu-memory-invalid high': 0,
     });
@@ -178,7 +178,7 @@ describe('the scheduled audit', () => {
       '- HIGH bridge-localhost-sidecar: Sidecar reached over localhost in bridge network mode',
       '- HIGH health-check-needs-shell: Container health check needs a shell or tool the image does not have',
     ]);
-    expect(digest!.message).toContain('Below high, not listed: 2 medium, 3 low, 3 info.');
+    expect(digest!.message).toContain('Below high, not listed: 2 medium, 3 low.');
 
     const record = await readRecord(SCHEDULED_DIGEST_ID);
     expect(Object.keys(record!.sent.services).sort()).toEqual(['prod/legacy-api', 'prod/payments-api']);
@@ -219,7 +219,7 @@ describe('after a deployment', () => {
   it('stays quiet when the deployed service has nothing the last digest did not report', async () => {
     await nextDay();
     const report = await invoke(deployed('payments-api'));
-    expect(report).toMatchObject({ trigger: 'deployment', clusters: [{ cluster: 'prod', services: 1, findings: 5, alertable: 1 }], digest: 'unchanged' });
+    expect(report).toMatchObject({ trigger: 'deployment', clusters: [{ cluster: 'prod', services: 1, findings: 3, alertable: 1 }], digest: 'unchanged' });
     expect(messages()).toHaveLength(2);
     // Only that service was read.
     expect(sim.calls.filter((c) => c.op === 'ListServices' && c.at === sim.clock.now())).toHaveLength(0);
@@ -337,7 +337,7 @@ describe('input the function refuses or cannot audit', () => {
     const before = messages().length;
     const { result, emf } = await captureMetrics(() => invoke(scheduled()));
     expect(result!.digest).toBe('no-topic');
-    expect(Object.keys(findingsMetrics(emf))).toHaveLength(16);
+    expect(Object.keys(findingsMetrics(emf))).toHaveLength(20);
     expect(messages()).toHaveLength(before);
   });
 });

@@ -7,6 +7,7 @@
 import type { ContainerDefinition, Service, TaskDefinition } from '@aws-sdk/client-ecs';
 import { describe, expect, it } from 'vitest';
 import { audit, RULES, shellLessImage, type AuditInput, type Finding, type RuleId } from '../../functions/audit/rules.ts';
+import { checkTaskDefinitionKeys } from '../../functions/audit/taskdef-model.ts';
 import { checkoutDescribed, checkoutRegister, checkoutService, checkoutTargetGroup, ordersWorker } from './support.ts';
 
 const fired = new Set<RuleId>();
@@ -212,6 +213,40 @@ const onEc2 = (networkMode: TaskDefinition['networkMode'] | undefined): TaskDefi
   return td;
 };
 
+describe('link-to-unknown-container', () => {
+  // The shape of a public PHP-FPM + nginx task (test/fixtures/audit-corpus/php-nginx-ecs-docker__task-definition.json).
+  const phpNginx = (link: string): TaskDefinition => ({
+    family: 'php-nginx',
+    networkMode: 'bridge',
+    requiresCompatibilities: ['EC2'],
+    containerDefinitions: [
+      { name: 'php-app-container', image: '12345678.dkr.ecr.eu-west-1.amazonaws.com/php-app:1.0.0', essential: false, portMappings: [{ containerPort: 9000 }] },
+      {
+        name: 'nginx-web-container',
+        image: '12345678.dkr.ecr.eu-west-1.amazonaws.com/nginx-web:1.0.0',
+        essential: true,
+        links: [link],
+        portMappings: [{ containerPort: 80 }],
+      },
+    ],
+  });
+
+  it('fires on a link to a name no container has, suggesting the container whose name it resembles', () => {
+    const f = only({ taskDefinitions: [phpNginx('app-container:app-container')] }, 'link-to-unknown-container');
+    expect(f).toMatchObject({
+      severity: 'high',
+      resource: 'taskDefinition:php-nginx#container:nginx-web-container',
+      location: { path: 'containerDefinitions[1].links[0]' },
+    });
+    expect(f.evidence).toContain('no container of taskDefinition:php-nginx is named "app-container"');
+    expect(f.fix).toBe('link "php-app-container:app-container", or rename the container');
+  });
+
+  it('stays quiet on "name" and "name:alias" links to containers of the task', () => {
+    expect(findings({ taskDefinitions: [phpNginx('php-app-container'), phpNginx('php-app-container:php')] }, 'link-to-unknown-container')).toEqual([]);
+  });
+});
+
 describe('bridge-localhost-sidecar', () => {
   it('fires when the app calls the collector over 127.0.0.1 in bridge mode', () => {
     const f = only({ taskDefinitions: [onEc2('bridge')] }, 'bridge-localhost-sidecar');
@@ -259,43 +294,253 @@ describe('sidecar-without-depends-on', () => {
 });
 
 describe('localhost-ipv6-ambiguity', () => {
-  it('fires on localhost in a health check', () => {
+  it('fires on a sidecar endpoint written as localhost', () => {
     const td = checkoutRegister();
-    container(td, 'app').healthCheck!.command = ['CMD-SHELL', 'wget -qO- http://localhost:8080/healthz || exit 1'];
+    container(td, 'app').environment![1]!.value = 'http://localhost:4317';
     const f = only({ taskDefinitions: [td] }, 'localhost-ipv6-ambiguity');
-    expect(f).toMatchObject({ severity: 'info', location: { path: 'containerDefinitions[0].healthCheck.command' } });
-    expect(f.evidence).toContain('"wget -qO- http://localhost:8080/healthz || exit 1"');
+    expect(f).toMatchObject({ severity: 'info', location: { path: 'containerDefinitions[0].environment[1].value' } });
+    expect(f.evidence).toContain('"http://localhost:4317"');
   });
 
-  it('stays quiet for 127.0.0.1 and for names that merely contain "localhost"', () => {
+  it("stays quiet on health checks (curl and wget try the next address; the issue's false alarm), 127.0.0.1, and longer names", () => {
     const td = checkoutRegister();
+    container(td, 'app').healthCheck!.command = ['CMD-SHELL', 'curl -f http://localhost:8080/healthz || exit 1'];
     container(td, 'app').environment!.push({ name: 'CACHE_HOST', value: 'cache.localhost.internal.example.com' });
+    expect(findings({ taskDefinitions: [td] }, 'localhost-ipv6-ambiguity')).toEqual([]);
+    container(td, 'app').healthCheck!.command = ['CMD-SHELL', 'wget -qO- http://localhost:8080/healthz || exit 1'];
     expect(findings({ taskDefinitions: [td] }, 'localhost-ipv6-ambiguity')).toEqual([]);
   });
 });
 
 describe('stop-timeout-long', () => {
-  it('fires on an essential container without stopTimeout, explaining the 30 s default', () => {
+  const statsdLoop = ['/bin/sh', '-c', "while true; do echo 'm:1|c' | socat -t 0 - UDP:127.0.0.1:8125; sleep 1; done"];
+
+  it('fires on a shell loop as PID 1 (the CloudWatch agent StatsD sample), explaining the 30 s wait', () => {
     const td = checkoutRegister();
     delete container(td, 'app').stopTimeout;
+    container(td, 'app').entryPoint = statsdLoop;
     const f = only({ taskDefinitions: [td] }, 'stop-timeout-long');
-    expect(f).toMatchObject({ severity: 'info', location: { path: 'containerDefinitions[0]' } });
-    expect(f.evidence).toContain('waits 30 s before SIGKILL');
-    expect(f.evidence).toContain('ECS_CONTAINER_STOP_TIMEOUT');
+    expect(f).toMatchObject({ severity: 'medium', location: { path: 'containerDefinitions[0].entryPoint[2]' } });
+    expect(f.evidence).toContain('a loop that the shell itself runs');
+    expect(f.evidence).toContain('waits 30 s (the default stopTimeout) for SIGKILL');
+    expect(f.fix).toContain('exec');
   });
 
-  it('fires on a stopTimeout above 30 s', () => {
+  it('fires on an app started in the background or piped into a logger, across entryPoint and command, with the set stopTimeout', () => {
+    for (const [script, why] of [
+      ['/usr/local/bin/agent run & /usr/local/bin/trace-agent', 'a background job'],
+      ['set -e; node server.js | tee /var/log/app.log', 'the last command (`node server.js | tee /var/log/app.log`) is a pipeline, which the shell waits for'],
+    ]) {
+      const td = ordersWorker();
+      const c = td.containerDefinitions![0]!;
+      c.stopTimeout = 90;
+      c.entryPoint = ['sh', '-c'];
+      c.command = [script!];
+      const f = only({ taskDefinitions: [td] }, 'stop-timeout-long');
+      expect(f.evidence).toContain(`(${why})`);
+      expect(f.evidence).toContain('waits 90 s for SIGKILL');
+      expect(f.location!.path).toBe('containerDefinitions[0].command[0]');
+    }
+  });
+
+  it('stays quiet when the last command is exec, when the script traps, on a plain list (dash and bash exec its last command), in exec form, and with an init process', () => {
+    const cases: Array<(c: ContainerDefinition) => void> = [
+      (c) => {
+        // The Datadog agent's documented config tweak: dash execs /init itself.
+        c.command = ['sh', '-c', "echo 'expvar_port: 15000' >> /etc/datadog-agent/datadog.yaml ; /init"];
+      },
+      (c) => {
+        c.command = ['sh', '-c', 'node server.js 2>&1'];
+      },
+      (c) => {
+        c.command = ['sh', '-c', 'migrate --up && exec node server.js'];
+      },
+      (c) => {
+        c.command = ['bash', '-c', 'trap "kill $PID" TERM; node server.js & PID=$!; wait'];
+      },
+      (c) => {
+        c.command = ['sh', '-c', 'node server.js --port $PORT'];
+      },
+      (c) => {
+        c.command = ['node', 'server.js'];
+      },
+      (c) => {
+        c.entryPoint = statsdLoop;
+        c.linuxParameters = { initProcessEnabled: true };
+      },
+    ];
+    for (const change of cases) {
+      const td = checkoutRegister();
+      change(container(td, 'app'));
+      expect(findings({ taskDefinitions: [td] }, 'stop-timeout-long')).toEqual([]);
+    }
+  });
+
+  it('no longer fires on a long or missing stopTimeout alone (log routers, agents, nginx exit on SIGTERM)', () => {
     const td = ordersWorker();
-    td.containerDefinitions![0]!.stopTimeout = 90;
-    expect(only({ taskDefinitions: [td] }, 'stop-timeout-long').evidence).toContain('stopTimeout 90 s');
+    td.containerDefinitions![0]!.stopTimeout = 120;
+    delete container(checkoutRegister(), 'app').stopTimeout;
+    expect(findings({ taskDefinitions: [td, checkoutRegister()] }, 'stop-timeout-long')).toEqual([]);
+  });
+});
+
+describe('unknown-key', () => {
+  it('fires on a misspelled healthCheck, naming the model spelling, at its JSON path', () => {
+    const td = checkoutRegister() as TaskDefinition & Record<string, unknown>;
+    const app = container(td, 'app') as ContainerDefinition & Record<string, unknown>;
+    app.healthcheck = app.healthCheck;
+    delete app.healthCheck;
+    const f = only({ taskDefinitions: [td], checkKeys: checkTaskDefinitionKeys }, 'unknown-key');
+    expect(f).toMatchObject({
+      severity: 'medium',
+      resource: 'taskDefinition:checkout-web#container:app',
+      location: { taskDefinition: 0, path: 'containerDefinitions[0].healthcheck' },
+    });
+    expect(f.fix).toBe('rename "healthcheck" to "healthCheck"');
   });
 
-  it('stays quiet for non-essential containers', () => {
+  it('checks nested shapes and lists: a typo inside portMappings, and a CloudFormation-style key at the top', () => {
+    const td = checkoutRegister() as TaskDefinition & Record<string, unknown>;
+    (container(td, 'app').portMappings![0] as Record<string, unknown>).protcol = 'tcp';
+    td.ContainerDefinitions = [];
+    const got = findings({ taskDefinitions: [td], checkKeys: checkTaskDefinitionKeys }, 'unknown-key').map((f) => [f.location!.path, f.fix]);
+    expect(got).toEqual([
+      ['containerDefinitions[0].portMappings[0].protcol', 'rename "protcol" to "protocol"'],
+      ['ContainerDefinitions', 'rename "ContainerDefinitions" to "containerDefinitions"'],
+    ]);
+  });
+
+  it('is not checked without checkKeys (live input: the SDK returns only modelled keys)', () => {
+    const td = checkoutRegister() as TaskDefinition & Record<string, unknown>;
+    td.healthcheck = {};
+    expect(findings({ taskDefinitions: [td] }, 'unknown-key')).toEqual([]);
+  });
+
+  it('accepts describe-task-definition output fields, free-form maps (dockerLabels, log options) and every field of the baselines', () => {
+    const td = ordersWorker();
+    container(td, td.containerDefinitions![0]!.name!).dockerLabels = { 'com.example.anyKey': 'x' };
+    expect(findings({ taskDefinitions: [td, checkoutRegister(), checkoutDescribed()], checkKeys: checkTaskDefinitionKeys }, 'unknown-key')).toEqual([]);
+  });
+});
+
+describe('wrong-type', () => {
+  it("fires on an object where the model takes a list (the corpus's signalfx secretOptions), naming the path", () => {
+    const td = checkoutRegister();
+    (container(td, 'app').logConfiguration as unknown as Record<string, unknown>).secretOptions = {
+      name: 'Token',
+      valueFrom: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:t',
+    };
+    const f = only({ taskDefinitions: [td], checkKeys: checkTaskDefinitionKeys }, 'wrong-type');
+    expect(f).toMatchObject({ severity: 'medium', location: { path: 'containerDefinitions[0].logConfiguration.secretOptions' } });
+    expect(f.evidence).toBe(
+      'containerDefinitions[0].logConfiguration.secretOptions is an object, but RegisterTaskDefinition takes a list: the AWS CLI rejects the file',
+    );
+    expect(f.fix).toContain('wrap the object in [ ]');
+  });
+
+  it('checks scalars inside lists and nested structures: a string for a boolean, a string for a number', () => {
+    const td = checkoutRegister() as TaskDefinition & Record<string, unknown>;
+    container(td, 'app').readonlyRootFilesystem = 'true' as unknown as boolean;
+    td.ephemeralStorage = { sizeInGiB: '30' as unknown as number };
+    const got = findings({ taskDefinitions: [td], checkKeys: checkTaskDefinitionKeys }, 'wrong-type').map((f) => f.location!.path);
+    expect(got).toEqual(['containerDefinitions[0].readonlyRootFilesystem', 'ephemeralStorage.sizeInGiB']);
+  });
+
+  it('leaves null values, free-form maps and describe-task-definition timestamps alone', () => {
+    const td = ordersWorker() as TaskDefinition & Record<string, unknown>;
+    const c = td.containerDefinitions![0]! as ContainerDefinition & Record<string, unknown>;
+    c.mountPoints = [{ containerPath: '/data', sourceVolume: 'data', readOnly: null as unknown as boolean }];
+    c.dockerLabels = { 'com.example.n': 1 as unknown as string };
+    td.registeredAt = '2024-01-01T00:00:00.000Z' as unknown as Date;
+    expect(findings({ taskDefinitions: [td, checkoutRegister(), checkoutDescribed()], checkKeys: checkTaskDefinitionKeys }, 'wrong-type')).toEqual([]);
+  });
+});
+
+describe('image-tag-mutable', () => {
+  it.each([
+    ['nginx', 'has no tag'],
+    ['public.ecr.aws/aws-observability/aws-otel-collector:latest', 'the tag "latest"'],
+    ['amazon/aws-for-fluent-bit:stable', 'the tag "stable"'],
+    ['public.ecr.aws/aws-observability/aws-for-fluent-bit:init-latest', 'the tag "init-latest"'],
+    ['localhost:5000/team/app', 'has no tag'],
+  ])('fires on %s', (image, said) => {
+    const td = checkoutRegister();
+    container(td, 'app').image = image;
+    const f = only({ taskDefinitions: [td] }, 'image-tag-mutable');
+    expect(f).toMatchObject({ severity: 'low', location: { path: 'containerDefinitions[0].image' } });
+    expect(f.evidence).toContain(said);
+  });
+
+  it.each([
+    'nginx:1.27.3',
+    'nginx@sha256:0f04e4f646a3f14bf31d8bc8d885b6c951fdcf42589d06845f64d18aec6a3c4d',
+    'nginx:latest@sha256:0f04e4f646a3f14bf31d8bc8d885b6c951fdcf42589d06845f64d18aec6a3c4d',
+    '<your app image URL here>',
+    '{{demo-app-image}}',
+    '123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:${IMAGE_TAG}',
+  ])('stays quiet on %s (a version, a digest, or a pipeline placeholder)', (image) => {
+    const td = checkoutRegister();
+    container(td, 'app').image = image;
+    expect(findings({ taskDefinitions: [td] }, 'image-tag-mutable')).toEqual([]);
+  });
+});
+
+describe('sidecars that declare no port mapping', () => {
+  const withDatadog = (networkMode: 'awsvpc' | 'bridge'): TaskDefinition => {
+    const td = checkoutRegister();
+    td.networkMode = networkMode;
+    if (networkMode === 'bridge') td.requiresCompatibilities = ['EC2'];
+    const app = container(td, 'app');
+    delete app.dependsOn;
+    app.environment!.push({ name: 'DD_TRACE_AGENT_URL', value: 'http://127.0.0.1:8126' });
+    td.containerDefinitions!.push({ name: 'datadog-agent', image: 'public.ecr.aws/datadog/agent:7.60.0', essential: true });
+    return td;
+  };
+
+  it('awsvpc: an app that reaches the Datadog agent on 8126 without dependsOn is reported', () => {
+    const f = findings({ taskDefinitions: [withDatadog('awsvpc')] }, 'sidecar-without-depends-on').find((x) => x.evidence.includes('datadog-agent'))!;
+    expect(f.evidence).toContain('calls container "datadog-agent" on 127.0.0.1:8126');
+    expect(f.fix).toContain('"condition": "START"');
+  });
+
+  it('bridge: a 127.0.0.1 endpoint to the agent is the app itself, reported high', () => {
+    const got = findings({ taskDefinitions: [withDatadog('bridge')] }, 'bridge-localhost-sidecar');
+    expect(got.map((f) => f.evidence).join('\n')).toContain('127.0.0.1:8126');
+    expect(got.every((f) => f.severity === 'high')).toBe(true);
+  });
+});
+
+describe('fix suggestions that cannot be wrong', () => {
+  it('does not suggest CMD-SHELL for a health check on the ADOT collector, which is FROM scratch', () => {
+    const td = checkoutRegister();
+    container(td, 'otel-collector').healthCheck!.command = ['/healthcheck'];
+    const f = only({ taskDefinitions: [td] }, 'health-check-command-malformed');
+    expect(f.fix).toBe('start healthCheck.command with "CMD", ["CMD","/healthcheck"]: the image has no shell, so not "CMD-SHELL"');
+  });
+
+  it('says what to check before suggesting CMD-SHELL when the image is not known', () => {
+    const td = checkoutRegister();
+    container(td, 'app').healthCheck!.command = ['CMD', 'curl -f http://127.0.0.1:8080/healthz'];
+    const f = only({ taskDefinitions: [td] }, 'health-check-command-malformed');
+    expect(f.fix).toContain('if the image has /bin/sh (check: docker run --rm --entrypoint /bin/sh IMAGE -c true)');
+  });
+
+  it('knows the AWS agents built FROM scratch, but not their Amazon Linux or Windows variants', () => {
+    expect(shellLessImage('public.ecr.aws/aws-observability/aws-otel-collector:v0.40.0')).toContain('FROM scratch');
+    expect(shellLessImage('amazon/aws-otel-collector')).toContain('FROM scratch');
+    expect(shellLessImage('public.ecr.aws/xray/aws-xray-daemon:3.3.13')).toContain('X-Ray daemon');
+    expect(shellLessImage('public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.300066.1b1374')).toContain('CloudWatch agent');
+    expect(shellLessImage('public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.300066.1b1374', true)).toBeUndefined();
+    expect(shellLessImage('amazon/aws-xray-daemon:amazonlinux')).toBeUndefined();
+    expect(shellLessImage('public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.4')).toBeUndefined();
+  });
+
+  it("reports curl in a health check on the CloudWatch agent (the issue's shell-less image not named distroless, chainguard or ko)", () => {
     const td = checkoutRegister();
     const collector = container(td, 'otel-collector');
-    collector.essential = false;
-    delete collector.stopTimeout;
-    expect(findings({ taskDefinitions: [td] }, 'stop-timeout-long')).toEqual([]);
+    collector.image = 'public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.300066.1b1374';
+    collector.healthCheck!.command = ['CMD-SHELL', 'curl -f http://127.0.0.1:25888/ || exit 1'];
+    expect(only({ taskDefinitions: [td] }, 'health-check-needs-shell').evidence).toContain('the CloudWatch agent, built FROM scratch on Linux');
   });
 });
 

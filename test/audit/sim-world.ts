@@ -65,9 +65,6 @@ export const expectedFindings = (world: AuditWorld): string[] => [
   `low circuit-breaker-no-rollback ${world.arn.service('payments-api')}`,
   `low alb-slow-health-check ${world.arn.legacyTargetGroup}`,
   `low alb-long-deregistration-delay ${world.arn.legacyTargetGroup}`,
-  'info stop-timeout-long taskDefinition:legacy-api:1#container:app',
-  'info localhost-ipv6-ambiguity taskDefinition:payments-api:1#container:api',
-  'info stop-timeout-long taskDefinition:payments-api:1#container:api',
 ];
 
 export function buildAuditWorld(sim: Sim, cluster = 'prod'): AuditWorld {

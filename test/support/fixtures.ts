@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,4 +43,29 @@ export interface CorpusEntry extends StoppedReasonSample {
 
 export function loadStopReasonCorpus(): CorpusEntry[] {
   return JSON.parse(readFileSync(join(fixturesDir, 'stop-reasons', 'corpus.json'), 'utf8')) as CorpusEntry[];
+}
+
+export const auditCorpusDir = join(fixturesDir, 'audit-corpus');
+
+/** One file of the public task-definition corpus (test/fixtures/audit-corpus, sources in its SOURCES.md). */
+export interface AuditCorpusFile {
+  file: string;
+  /** The parsed file, as its author wrote it (register-task-definition input or describe-task-definition output). */
+  json: unknown;
+  split: 'train' | 'heldout';
+}
+
+/**
+ * About a third of the files are held out, chosen by the SHA-256 of the file name so that
+ * adding a file never moves another one between parts, and nobody picks which files are easy.
+ */
+export function auditCorpusSplit(file: string): 'train' | 'heldout' {
+  return createHash('sha256').update(file).digest()[0]! % 3 === 0 ? 'heldout' : 'train';
+}
+
+export function loadAuditCorpus(): AuditCorpusFile[] {
+  return readdirSync(auditCorpusDir)
+    .filter((f) => f.endsWith('.json') && f !== 'labels.json')
+    .sort()
+    .map((file) => ({ file, json: JSON.parse(readFileSync(join(auditCorpusDir, file), 'utf8')) as unknown, split: auditCorpusSplit(file) }));
 }
