@@ -17,6 +17,7 @@ import { drainPatterns } from '../../functions/drain/events.ts';
 import { parseDrainInput } from '../../functions/drain/input.ts';
 import { createDrainRecords, type DrainRecord, type DrainRecords } from '../../functions/drain/records.ts';
 import { installDrainWorld, type DrainWorld } from '../../sim/drain.ts';
+import { installDynamoProxy } from '../../sim/dynamo-proxy.ts';
 import { createTable, startSim, type AwsEvent, type Sim } from '../../sim/index.ts';
 
 export const T0 = new Date('2026-06-01T09:00:00Z');
@@ -28,6 +29,8 @@ export interface HarnessOptions {
   seed?: number;
   /** Subscribe the rules and the reconcile schedule (default true). */
   wire?: boolean;
+  /** DynamoDB through the simulator's dispatcher (sim/dynamo-proxy.ts), so that its faults and outage windows reach the table. */
+  dynamoViaSim?: boolean;
 }
 
 export interface Invocation {
@@ -74,7 +77,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 
   const ecs = new ECSClient({ endpoint: sim.endpoint, region: sim.region, credentials, retryStrategy: retryStrategy() });
   const asg = new AutoScalingClient({ endpoint: sim.endpoint, region: sim.region, credentials, retryStrategy: retryStrategy() });
-  const ddb = new DynamoDBClient({ endpoint: sim.dynamo.endpoint, region: sim.region, credentials, maxAttempts: 5 });
+  if (opts.dynamoViaSim) installDynamoProxy(sim);
+  const ddb = opts.dynamoViaSim
+    ? new DynamoDBClient({ endpoint: sim.endpoint, region: sim.region, credentials, retryStrategy: retryStrategy() })
+    : new DynamoDBClient({ endpoint: sim.dynamo.endpoint, region: sim.region, credentials, maxAttempts: 5 });
   const records = createDrainRecords(DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } }), tableName);
 
   const ddbCalls: Record<string, number> = {};
@@ -103,7 +109,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     now: () => sim.clock.now(),
     owner: `invocation-${++owners}`,
     remainingMs: () => 50_000,
-    settings: { ...config.drain, clusters: scope.clusters },
+    settings: { ...config.drain, clusters: scope.clusters, asgs: scope.asgs },
   });
 
   const invocations: Invocation[] = [];

@@ -1,0 +1,190 @@
+/**
+ * Auto Scaling and ECS are the source of truth (functions/drain/reconcile.ts):
+ * the cases of issue 12 where the table-first drain lost hooks or left
+ * instances DRAINING. Each runs the real drain logic against the simulator,
+ * with DynamoDB behind it so that outage windows reach the table.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TickResult } from '../../functions/drain/context.ts';
+import { actionIdOf, type DrainRecord } from '../../functions/drain/records.ts';
+import type { LifecycleAction } from '../../sim/autoscaling.ts';
+import { callsOf, runUntil, startHarness, type Harness } from './harness.ts';
+
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+});
+
+const MINUTE = 60_000;
+const LIFECYCLE = 'EC2 Instance-terminate Lifecycle Action';
+const ec2Id = (n: number) => `i-0${(0xa000 + n).toString(16).padStart(16, '0')}`;
+
+/**
+ * `count` instances in prod-asg, each with two tasks of a replica service (and a standalone batch
+ * task that runs `batchSeconds`, if given), and two spare instances outside the group with room for
+ * the service's tasks.
+ */
+function fleet(h: Harness, count: number, batchSeconds?: number) {
+  const { sim, world } = h;
+  sim.ecs.addCluster('prod');
+  world.autoscaling.addGroup('prod-asg');
+  world.autoscaling.putLifecycleHook('prod-asg', {
+    name: h.config.drain.hookName,
+    heartbeatTimeoutSeconds: h.config.drain.heartbeatTimeoutSeconds,
+    defaultResult: 'CONTINUE',
+  });
+  const instances = Array.from({ length: count }, (_, n) => {
+    const ci = sim.ecs.addContainerInstance('prod', { ec2InstanceId: ec2Id(n) });
+    world.autoscaling.addInstance('prod-asg', ec2Id(n));
+    return ci;
+  });
+  for (let n = 0; n < 2; n++) sim.ecs.addContainerInstance('prod', { ec2InstanceId: `i-0spare${n}`, cpu: 16384, memory: 32768 });
+  sim.ecs.defineTaskDefinition('api');
+  world.services.addService('prod', { name: 'api', taskDefinition: 'api', on: instances.map((ci) => ({ instance: ci.arn, count: 2 })) });
+  if (batchSeconds !== undefined) {
+    sim.ecs.defineTaskDefinition('batch', { runSeconds: batchSeconds });
+    for (const ci of instances) world.services.runStandalone(ci.arn, 'batch');
+  }
+  return instances;
+}
+
+/** Tasks of the instance's container instance that were not STOPPED when its action was completed. */
+function runningAtCompletion(h: Harness, instanceId: string, action: LifecycleAction): number {
+  const ci = h.sim.ecs.containerInstances('prod').find((c) => c.ec2InstanceId === instanceId);
+  const arn = ci?.arn ?? h.sim.ecs.tasks().find((t) => t.containerInstanceArn?.includes(instanceId))?.containerInstanceArn;
+  return h.sim.ecs.tasks({ containerInstance: arn }).filter((t) => (t.stoppedAt ?? Number.POSITIVE_INFINITY) > action.completedAt!).length;
+}
+
+const summarize = (actions: LifecycleAction[]) => actions.map((a) => `${a.status}:${a.completedBy ?? '-'}:${a.result ?? '-'}`);
+
+describe('drain: DynamoDB throttled for 4 minutes while 20 instances are scaled in', () => {
+  it('keeps every hook alive by instance id, sets DRAINING from the event, and completes each action only once its tasks are STOPPED', async () => {
+    h = await startHarness({ dynamoViaSim: true, drain: { heartbeatTimeoutSeconds: 180, drainTimeoutSeconds: 3600 } });
+    // The batch tasks outlast the outage, which outlasts the hook's 180 s HeartbeatTimeout.
+    const instances = fleet(h, 20, 6 * 60);
+    const { sim, world } = h;
+    await sim.clock.advance(10_000);
+    const start = sim.clock.now();
+    sim.faults.outage({ service: 'dynamodb', from: start, to: start + 4 * MINUTE });
+    const actions = instances.map((ci) => world.autoscaling.terminate('prod-asg', ci.ec2InstanceId)[0]!);
+
+    // While the table is down, the events set DRAINING, the ticks heartbeat every action, and an
+    // action is completed only when ECS shows its tasks STOPPED.
+    await sim.clock.advance(3 * MINUTE);
+    const drained = new Set(callsOf(h, 'ecs', 'UpdateContainerInstancesState').map((c) => c.input.containerInstances[0]));
+    expect(instances.every((ci) => drained.has(ci.arn))).toBe(true);
+    expect(h.metric('DrainTableUnavailable').length).toBeGreaterThanOrEqual(20);
+    expect(summarize(actions)).toEqual(actions.map(() => 'pending:-:-'));
+
+    await runUntil(h, () => actions.every((a) => a.status !== 'pending'), { maxMs: 60 * MINUTE, stepMs: 5_000 });
+    expect(summarize(actions)).toEqual(actions.map(() => 'completed:api:CONTINUE'));
+    for (const [n, action] of actions.entries()) expect(runningAtCompletion(h, ec2Id(n), action)).toBe(0);
+    // Kept alive through the outage and past it, by heartbeats alone.
+    expect(Math.min(...actions.map((a) => a.completedAt! - a.startedAt))).toBeGreaterThan(5 * MINUTE);
+    expect(Math.min(...actions.map((a) => a.heartbeats))).toBeGreaterThanOrEqual(5);
+    expect(h.metric('DrainAdopted').length).toBeGreaterThanOrEqual(1);
+    expect(await h.openRecords()).toEqual([]);
+  });
+});
+
+describe('drain: every lifecycle event lost on the bus', () => {
+  it('adopts each action the tick finds in Terminating:Wait, drains it and completes it when its tasks are STOPPED', async () => {
+    h = await startHarness({ drain: { heartbeatTimeoutSeconds: 300, drainTimeoutSeconds: 3600 } });
+    const instances = fleet(h, 3);
+    const { sim, world } = h;
+    h.dropWhen((e) => e['detail-type'] === LIFECYCLE);
+    await sim.clock.advance(10_000);
+    const actions = instances.map((ci) => world.autoscaling.terminate('prod-asg', ci.ec2InstanceId)[0]!);
+
+    await runUntil(h, () => actions.every((a) => a.status !== 'pending'), { maxMs: 30 * MINUTE, stepMs: 5_000 });
+    expect(summarize(actions)).toEqual(actions.map(() => 'completed:api:CONTINUE'));
+    for (const [n, action] of actions.entries()) expect(runningAtCompletion(h, ec2Id(n), action)).toBe(0);
+    expect(h.metric('DrainAdopted')).toEqual([1, 1, 1]);
+    // No event carried a token: every call named the action by its instance.
+    const asgCalls = [...callsOf(h, 'autoscaling', 'RecordLifecycleActionHeartbeat'), ...callsOf(h, 'autoscaling', 'CompleteLifecycleAction')];
+    expect(asgCalls.every((c) => c.input.LifecycleActionToken === undefined && c.input.InstanceId)).toBe(true);
+    // Found by the first tick (at most a minute), then the time ECS takes to move two tasks.
+    expect(Math.max(...actions.map((a) => a.completedAt! - a.startedAt))).toBeLessThan(5 * MINUTE);
+    const firstTick = h.invocations.find((i) => i.trigger === 'tick')!.result as TickResult;
+    expect(firstTick.autoScaling).toMatchObject({ described: true, waiting: 3, heartbeats: 3, adopted: 3 });
+  });
+});
+
+describe('drain: a lifecycle event for which Auto Scaling has no pending action', () => {
+  const strayEvent = (h: Harness, instanceId: string, token: string) => ({
+    version: '0',
+    id: `stray-${token}`,
+    'detail-type': LIFECYCLE,
+    source: 'aws.autoscaling',
+    account: h.sim.account,
+    time: new Date(h.sim.clock.now()).toISOString(),
+    region: h.sim.region,
+    resources: [h.world.autoscaling.groups.get('prod-asg')!.arn],
+    detail: {
+      LifecycleActionToken: token,
+      AutoScalingGroupName: 'prod-asg',
+      LifecycleHookName: h.config.drain.hookName,
+      EC2InstanceId: instanceId,
+      LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+    },
+  });
+
+  it('leaves a running instance ACTIVE for a garbage token, and starts nothing for the replay of an action already completed', async () => {
+    h = await startHarness({ drain: { heartbeatTimeoutSeconds: 300, drainTimeoutSeconds: 3600 } });
+    const [running, leaving] = fleet(h, 2);
+    const { sim, world } = h;
+    await sim.clock.advance(10_000);
+
+    // A console test event or a garbage token for an instance in service.
+    expect(await h.invoke(strayEvent(h, running!.ec2InstanceId, 'c0ffee00-0000-4000-8000-000000000000'))).toMatchObject({ outcome: 'not-pending' });
+
+    // A real drain, then the replay of its event from an EventBridge archive an hour later.
+    const [action] = world.autoscaling.terminate('prod-asg', leaving!.ec2InstanceId);
+    await runUntil(h, () => action!.status !== 'pending', { maxMs: 20 * MINUTE, stepMs: 5_000 });
+    expect(action).toMatchObject({ status: 'completed', completedBy: 'api' });
+    await sim.clock.advance(60 * MINUTE);
+    const replay = sim.bus.emitted.find((e) => e['detail-type'] === LIFECYCLE)!;
+    expect(await h.invoke({ ...replay, id: 'replayed-from-archive' })).toMatchObject({ outcome: 'not-pending' });
+
+    expect(sim.ecs.containerInstances('prod').find((ci) => ci.arn === running!.arn)?.status).toBe('ACTIVE');
+    expect(callsOf(h, 'ecs', 'UpdateContainerInstancesState').map((c) => c.input.containerInstances[0])).toEqual([leaving!.arn]);
+    expect(h.world.autoscaling.completeCalls.filter((c) => c.accepted)).toHaveLength(1);
+    expect(h.metric('StrayLifecycleEvent')).toEqual([1, 1]);
+    expect(await h.records.get(actionIdOf('prod-asg', running!.ec2InstanceId, 'c0ffee00-0000-4000-8000-000000000000'))).toBeUndefined();
+    expect(await h.openRecords()).toEqual([]);
+  });
+
+  it('sets a container instance ACTIVE again when an action drained for vanished and the instance is still InService', async () => {
+    h = await startHarness({ drain: { heartbeatTimeoutSeconds: 300, drainTimeoutSeconds: 3600 } });
+    const [instance] = fleet(h, 1);
+    const { sim } = h;
+    await sim.clock.advance(10_000);
+    // What a version that drained on the event alone left behind: an open record for a stray token,
+    // its container instance DRAINING, and no action pending in Auto Scaling.
+    const now = sim.clock.now();
+    const record: DrainRecord = {
+      id: actionIdOf('prod-asg', instance!.ec2InstanceId, 'stale-token'),
+      state: 'open',
+      asg: 'prod-asg',
+      instanceId: instance!.ec2InstanceId,
+      token: 'stale-token',
+      hookName: h.config.drain.hookName,
+      startedAt: now,
+      heartbeatAt: now,
+      heartbeats: 0,
+      checks: 1,
+      apiCalls: 0,
+      cluster: 'prod',
+      containerInstanceArn: instance!.arn,
+      drainingAt: now,
+    };
+    await h.records.create(record);
+    sim.ecs.setContainerInstanceStatus(instance!.arn, 'DRAINING');
+
+    const tick = await h.tick();
+    expect(tick.results).toEqual([{ outcome: 'action-gone', actionId: record.id }]);
+    expect(sim.ecs.containerInstances('prod').find((ci) => ci.arn === instance!.arn)?.status).toBe('ACTIVE');
+    expect(h.metric('DrainReverted')).toEqual([1]);
+    expect(await h.openRecords()).toEqual([]);
+  });
+});
