@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../scripts/build.ts';
 import { benchBundles, bundlesMarkdown } from './bundles.ts';
 import { benchCleanup } from './cleanup.ts';
-import { benchDrain } from './drain.ts';
+import { benchDrain, benchDrainReconcile } from './drain.ts';
 import { benchBaseline } from './e2e.ts';
 import { benchStoppedWatch } from './stopped-watch.ts';
 import { benchTaskLock } from './task-lock.ts';
@@ -20,6 +20,7 @@ const sections: Array<[string, () => Promise<string>]> = [
   ['Bundles and cold start', async () => bundlesMarkdown(await benchBundles())],
   ['task-lock: calls per occurrence under duplicate deliveries', benchTaskLock],
   ['drain: API calls per drain and completion delay', benchDrain],
+  ['drain: a DynamoDB outage and lost lifecycle events, reconciled from Auto Scaling', benchDrainReconcile],
   ['stopped-watch: corpus accuracy, classification throughput and alert-path DynamoDB calls', benchStoppedWatch],
   ['cleanup: SendCommand calls by fleet size, and the script over 10,000 containers', benchCleanup],
   ['E2E baseline: the naive drainer against ecs-caretaker under random faults', () => benchBaseline()],

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { TickResult } from '../../functions/drain/context.ts';
 import { actionIdOf, type DrainRecord } from '../../functions/drain/records.ts';
 import type { LifecycleAction } from '../../sim/autoscaling.ts';
-import { callsOf, runUntil, startHarness, type Harness } from './harness.ts';
+import { callsOf, runningAtCompletion, runUntil, scaleInFleet, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
 afterEach(async () => {
@@ -17,43 +17,6 @@ afterEach(async () => {
 
 const MINUTE = 60_000;
 const LIFECYCLE = 'EC2 Instance-terminate Lifecycle Action';
-const ec2Id = (n: number) => `i-0${(0xa000 + n).toString(16).padStart(16, '0')}`;
-
-/**
- * `count` instances in prod-asg, each with two tasks of a replica service (and a standalone batch
- * task that runs `batchSeconds`, if given), and two spare instances outside the group with room for
- * the service's tasks.
- */
-function fleet(h: Harness, count: number, batchSeconds?: number) {
-  const { sim, world } = h;
-  sim.ecs.addCluster('prod');
-  world.autoscaling.addGroup('prod-asg');
-  world.autoscaling.putLifecycleHook('prod-asg', {
-    name: h.config.drain.hookName,
-    heartbeatTimeoutSeconds: h.config.drain.heartbeatTimeoutSeconds,
-    defaultResult: 'CONTINUE',
-  });
-  const instances = Array.from({ length: count }, (_, n) => {
-    const ci = sim.ecs.addContainerInstance('prod', { ec2InstanceId: ec2Id(n) });
-    world.autoscaling.addInstance('prod-asg', ec2Id(n));
-    return ci;
-  });
-  for (let n = 0; n < 2; n++) sim.ecs.addContainerInstance('prod', { ec2InstanceId: `i-0spare${n}`, cpu: 16384, memory: 32768 });
-  sim.ecs.defineTaskDefinition('api');
-  world.services.addService('prod', { name: 'api', taskDefinition: 'api', on: instances.map((ci) => ({ instance: ci.arn, count: 2 })) });
-  if (batchSeconds !== undefined) {
-    sim.ecs.defineTaskDefinition('batch', { runSeconds: batchSeconds });
-    for (const ci of instances) world.services.runStandalone(ci.arn, 'batch');
-  }
-  return instances;
-}
-
-/** Tasks of the instance's container instance that were not STOPPED when its action was completed. */
-function runningAtCompletion(h: Harness, instanceId: string, action: LifecycleAction): number {
-  const ci = h.sim.ecs.containerInstances('prod').find((c) => c.ec2InstanceId === instanceId);
-  const arn = ci?.arn ?? h.sim.ecs.tasks().find((t) => t.containerInstanceArn?.includes(instanceId))?.containerInstanceArn;
-  return h.sim.ecs.tasks({ containerInstance: arn }).filter((t) => (t.stoppedAt ?? Number.POSITIVE_INFINITY) > action.completedAt!).length;
-}
 
 const summarize = (actions: LifecycleAction[]) => actions.map((a) => `${a.status}:${a.completedBy ?? '-'}:${a.result ?? '-'}`);
 
@@ -61,7 +24,7 @@ describe('drain: DynamoDB throttled for 4 minutes while 20 instances are scaled 
   it('keeps every hook alive by instance id, sets DRAINING from the event, and completes each action only once its tasks are STOPPED', async () => {
     h = await startHarness({ dynamoViaSim: true, drain: { heartbeatTimeoutSeconds: 180, drainTimeoutSeconds: 3600 } });
     // The batch tasks outlast the outage, which outlasts the hook's 180 s HeartbeatTimeout.
-    const instances = fleet(h, 20, 6 * 60);
+    const instances = scaleInFleet(h, 20, 6 * 60);
     const { sim, world } = h;
     await sim.clock.advance(10_000);
     const start = sim.clock.now();
@@ -78,7 +41,7 @@ describe('drain: DynamoDB throttled for 4 minutes while 20 instances are scaled 
 
     await runUntil(h, () => actions.every((a) => a.status !== 'pending'), { maxMs: 60 * MINUTE, stepMs: 5_000 });
     expect(summarize(actions)).toEqual(actions.map(() => 'completed:api:CONTINUE'));
-    for (const [n, action] of actions.entries()) expect(runningAtCompletion(h, ec2Id(n), action)).toBe(0);
+    for (const [n, action] of actions.entries()) expect(runningAtCompletion(h, instances[n]!.arn, action)).toBe(0);
     // Kept alive through the outage and past it, by heartbeats alone.
     expect(Math.min(...actions.map((a) => a.completedAt! - a.startedAt))).toBeGreaterThan(5 * MINUTE);
     expect(Math.min(...actions.map((a) => a.heartbeats))).toBeGreaterThanOrEqual(5);
@@ -90,7 +53,7 @@ describe('drain: DynamoDB throttled for 4 minutes while 20 instances are scaled 
 describe('drain: every lifecycle event lost on the bus', () => {
   it('adopts each action the tick finds in Terminating:Wait, drains it and completes it when its tasks are STOPPED', async () => {
     h = await startHarness({ drain: { heartbeatTimeoutSeconds: 300, drainTimeoutSeconds: 3600 } });
-    const instances = fleet(h, 3);
+    const instances = scaleInFleet(h, 3);
     const { sim, world } = h;
     h.dropWhen((e) => e['detail-type'] === LIFECYCLE);
     await sim.clock.advance(10_000);
@@ -98,7 +61,7 @@ describe('drain: every lifecycle event lost on the bus', () => {
 
     await runUntil(h, () => actions.every((a) => a.status !== 'pending'), { maxMs: 30 * MINUTE, stepMs: 5_000 });
     expect(summarize(actions)).toEqual(actions.map(() => 'completed:api:CONTINUE'));
-    for (const [n, action] of actions.entries()) expect(runningAtCompletion(h, ec2Id(n), action)).toBe(0);
+    for (const [n, action] of actions.entries()) expect(runningAtCompletion(h, instances[n]!.arn, action)).toBe(0);
     expect(h.metric('DrainAdopted')).toEqual([1, 1, 1]);
     // No event carried a token: every call named the action by its instance.
     const asgCalls = [...callsOf(h, 'autoscaling', 'RecordLifecycleActionHeartbeat'), ...callsOf(h, 'autoscaling', 'CompleteLifecycleAction')];
@@ -131,7 +94,7 @@ describe('drain: a lifecycle event for which Auto Scaling has no pending action'
 
   it('leaves a running instance ACTIVE for a garbage token, and starts nothing for the replay of an action already completed', async () => {
     h = await startHarness({ drain: { heartbeatTimeoutSeconds: 300, drainTimeoutSeconds: 3600 } });
-    const [running, leaving] = fleet(h, 2);
+    const [running, leaving] = scaleInFleet(h, 2);
     const { sim, world } = h;
     await sim.clock.advance(10_000);
 
@@ -156,7 +119,7 @@ describe('drain: a lifecycle event for which Auto Scaling has no pending action'
 
   it('sets a container instance ACTIVE again when an action drained for vanished and the instance is still InService', async () => {
     h = await startHarness({ drain: { heartbeatTimeoutSeconds: 300, drainTimeoutSeconds: 3600 } });
-    const [instance] = fleet(h, 1);
+    const [instance] = scaleInFleet(h, 1);
     const { sim } = h;
     await sim.clock.advance(10_000);
     // What a version that drained on the event alone left behind: an open record for a stray token,
