@@ -17,8 +17,13 @@ import { actionIdOf, type DrainRecord } from './records.ts';
  * Lifecycle Action found" means there is nothing to drain for it.
  */
 
-/** Where a terminate hook holds an instance (EC2 Auto Scaling user guide, "Amazon EC2 Auto Scaling instance lifecycle"). */
-export const TERMINATING_WAIT = 'Terminating:Wait';
+/**
+ * Where a terminate hook holds an instance: Terminating:Wait, or Warmed:Pending:Wait on a scale-in
+ * into a warm pool (EC2 Auto Scaling user guide, "Amazon EC2 Auto Scaling instance lifecycle" and
+ * "Warm pool instance lifecycle"). A launch into the warm pool waits in Warmed:Pending:Wait too; its
+ * heartbeat for our terminate hook answers "No active Lifecycle Action found" and nothing follows.
+ */
+export const WAIT_STATES: ReadonlySet<string> = new Set(['Terminating:Wait', 'Warmed:Pending:Wait']);
 const HEARTBEAT_CONCURRENCY = 8;
 
 export interface GroupInstance {
@@ -91,7 +96,7 @@ export async function keepAliveFromAutoScaling(ctx: Ctx, api: Api): Promise<Auto
     deps.metrics.addMetric('AutoScalingDescribeFailed', MetricUnit.Count, 1);
     return view;
   }
-  const waiting = [...view.instances.values()].filter((i) => i.lifecycleState === TERMINATING_WAIT);
+  const waiting = [...view.instances.values()].filter((i) => WAIT_STATES.has(i.lifecycleState));
   await forEachLimited(waiting, HEARTBEAT_CONCURRENCY, async (instance) => {
     try {
       await api.heartbeat(refOf(ctx, instance));
