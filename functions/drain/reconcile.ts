@@ -42,6 +42,8 @@ export interface AutoScalingView {
   /** instances in Terminating:Wait for which Auto Scaling has no active action of our hook */
   gone: Set<string>;
   heartbeats: number;
+  /** instances in a wait state left without a heartbeat because the invocation ran short of time */
+  skipped: number;
 }
 
 /** The instances of the configured groups, by id; a group not configured is left out even if Auto Scaling returned it. */
@@ -81,10 +83,14 @@ const refOf = (ctx: Ctx, i: Pick<GroupInstance, 'asg' | 'instanceId'>): Lifecycl
   adopted: true,
 });
 
-/** Describes the configured groups and heartbeats every instance in Terminating:Wait by its id. Never touches the table. */
-export async function keepAliveFromAutoScaling(ctx: Ctx, api: Api): Promise<AutoScalingView> {
+/**
+ * Describes the configured groups and heartbeats every instance in a wait state by its id, while
+ * more than `reserveMs` of the invocation is left (the rest fall to the records' own heartbeats and
+ * the next tick). Never touches the table.
+ */
+export async function keepAliveFromAutoScaling(ctx: Ctx, api: Api, reserveMs: number): Promise<AutoScalingView> {
   const { deps } = ctx;
-  const view: AutoScalingView = { described: false, instances: new Map(), alive: new Map(), gone: new Set(), heartbeats: 0 };
+  const view: AutoScalingView = { described: false, instances: new Map(), alive: new Map(), gone: new Set(), heartbeats: 0, skipped: 0 };
   try {
     view.instances = instancesOf(await api.describeGroups(deps.settings.asgs), deps.settings.asgs);
     view.described = true;
@@ -98,6 +104,10 @@ export async function keepAliveFromAutoScaling(ctx: Ctx, api: Api): Promise<Auto
   }
   const waiting = [...view.instances.values()].filter((i) => WAIT_STATES.has(i.lifecycleState));
   await forEachLimited(waiting, HEARTBEAT_CONCURRENCY, async (instance) => {
+    if (deps.remainingMs() < reserveMs) {
+      view.skipped++;
+      return;
+    }
     try {
       await api.heartbeat(refOf(ctx, instance));
       view.alive.set(instance.instanceId, instance);
@@ -112,6 +122,8 @@ export async function keepAliveFromAutoScaling(ctx: Ctx, api: Api): Promise<Auto
     }
   });
   if (view.heartbeats) deps.metrics.addMetric('HeartbeatSent', MetricUnit.Count, view.heartbeats);
+  if (view.skipped)
+    deps.logger.warn('Invocation short of time: some instances in a wait state got no heartbeat by instance id this tick', { skipped: view.skipped });
   return view;
 }
 

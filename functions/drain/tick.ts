@@ -10,6 +10,8 @@ import { countBy } from '../shared/count.ts';
 
 // The tick stops starting new records when less than this is left of the invocation.
 const TICK_RESERVE_MS = 10_000;
+// Heartbeats by instance id go on longer: they are what keeps the hooks alive.
+const HEARTBEAT_RESERVE_MS = 5_000;
 const TICK_CONCURRENCY = 4;
 
 /**
@@ -24,7 +26,7 @@ const TICK_CONCURRENCY = 4;
 export async function tick(ctx: Ctx): Promise<TickResult> {
   const { deps } = ctx;
   const asgApi = new Api(deps, ctx.cache);
-  const view = await keepAliveFromAutoScaling(ctx, asgApi);
+  const view = await keepAliveFromAutoScaling(ctx, asgApi, HEARTBEAT_RESERVE_MS);
   const summary = { described: view.described, waiting: view.alive.size + view.gone.size, heartbeats: view.heartbeats, adopted: 0 };
 
   const open: DrainRecord[] = [];

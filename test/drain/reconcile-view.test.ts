@@ -7,7 +7,10 @@ import { AutoScalingClient, type AutoScalingGroup } from '@aws-sdk/client-auto-s
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Api } from '../../functions/drain/aws.ts';
-import { instancesOf, unknownActions, WAIT_STATES } from '../../functions/drain/reconcile.ts';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Ctx, DrainDeps } from '../../functions/drain/context.ts';
+import { instancesOf, keepAliveFromAutoScaling, unknownActions, WAIT_STATES } from '../../functions/drain/reconcile.ts';
 import { installDrainWorld } from '../../sim/drain.ts';
 import { startSim, type Sim } from '../../sim/index.ts';
 
@@ -105,5 +108,50 @@ describe('Api.describeGroups against the simulator', () => {
       [50, '100', undefined],
     ]);
     expect(api.calls).toBe(2);
+  });
+
+  it('heartbeats each instance in a wait state by id, tells pending from gone, and stops when the invocation runs short', async () => {
+    sim = await startSim({ seed: 6 });
+    const world = installDrainWorld(sim);
+    world.autoscaling.addGroup('prod-asg');
+    world.autoscaling.putLifecycleHook('prod-asg', { name: 'drain', heartbeatTimeoutSeconds: 300 });
+    world.autoscaling.addGroup('other-asg');
+    world.autoscaling.putLifecycleHook('other-asg', { name: 'their-hook', heartbeatTimeoutSeconds: 300 });
+    for (const id of ['i-01', 'i-02', 'i-03', 'i-04']) world.autoscaling.addInstance('prod-asg', id);
+    world.autoscaling.terminate('prod-asg', 'i-02');
+    world.autoscaling.terminate('prod-asg', 'i-03');
+    world.autoscaling.terminate('prod-asg', 'i-04');
+    // i-04's action was completed a moment ago; Auto Scaling still lists it in Terminating:Wait.
+    world.autoscaling.action('i-04')!.status = 'completed';
+    world.autoscaling.terminate('other-asg', 'i-09');
+    const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
+    clients = {
+      ecs: new ECSClient({ endpoint: sim.endpoint, region: sim.region, credentials }),
+      asg: new AutoScalingClient({ endpoint: sim.endpoint, region: sim.region, credentials, maxAttempts: 3 }),
+    };
+    // Enough time for the first two instances only.
+    let asked = 0;
+    const deps = {
+      logger: new Logger({ logLevel: 'SILENT' }),
+      metrics: new Metrics({ namespace: 'test' }),
+      remainingMs: () => (++asked <= 2 ? 60_000 : 1_000),
+      settings: { asgs: ['prod-asg'], hookName: 'drain' },
+    } as unknown as DrainDeps;
+    const ctx = { deps, cache: { daemons: new Map() } } as Ctx;
+
+    const view = await keepAliveFromAutoScaling(ctx, new Api(clients), 5_000);
+    expect(view.described).toBe(true);
+    expect([...view.instances.keys()].sort()).toEqual(['i-01', 'i-02', 'i-03', 'i-04']);
+    expect([...view.alive.keys()]).toEqual(['i-02', 'i-03']);
+    expect(view.skipped).toBe(1);
+    expect(view.heartbeats).toBe(2);
+    expect(world.autoscaling.action('i-02')!.heartbeats).toBe(1);
+    expect(world.autoscaling.action('i-09')!.heartbeats).toBe(0);
+
+    const third = await keepAliveFromAutoScaling({ ...ctx, deps: { ...deps, remainingMs: () => 60_000 } }, new Api(clients), 5_000);
+    expect([...third.alive.keys()]).toEqual(['i-02', 'i-03']);
+    expect([...third.gone]).toEqual(['i-04']);
+    const calls = sim.calls.filter((c) => c.op === 'RecordLifecycleActionHeartbeat');
+    expect(calls.every((c) => c.input.InstanceId && c.input.LifecycleActionToken === undefined)).toBe(true);
   });
 });
