@@ -73,6 +73,54 @@ describe('drain: every lifecycle event lost on the bus', () => {
   });
 });
 
+describe('drain: an event late enough that the tick adopted its action first, and Auto Scaling unable to describe', () => {
+  it('drains once with two records for one action: one Complete accepted, the other record closed, nothing set back to ACTIVE', async () => {
+    h = await startHarness({ drain: { heartbeatTimeoutSeconds: 300, drainTimeoutSeconds: 3600 } });
+    const [instance] = scaleInFleet(h, 1, 150);
+    const { sim, world } = h;
+    const held: Array<Parameters<Parameters<Harness['dropWhen']>[0]>[0]> = [];
+    h.dropWhen((e) => {
+      if (e['detail-type'] !== LIFECYCLE) return false;
+      held.push(e);
+      return true;
+    });
+    await sim.clock.advance(10_000);
+    const [action] = world.autoscaling.terminate('prod-asg', instance!.ec2InstanceId);
+    // The first tick adopts the action; the event comes 90 s late, after it.
+    await sim.clock.advance(90_000);
+    expect(h.metric('DrainAdopted')).toEqual([1]);
+    expect(await h.invoke(held[0])).toMatchObject({ outcome: 'waiting' });
+    expect(await h.openRecords()).toHaveLength(2);
+
+    await runUntil(h, () => action!.status !== 'pending', { maxMs: 20 * MINUTE, stepMs: 5_000 });
+    await sim.clock.advance(2 * MINUTE);
+    expect(action).toMatchObject({ status: 'completed', completedBy: 'api', result: 'CONTINUE' });
+    expect(runningAtCompletion(h, instance!.arn, action!)).toBe(0);
+    expect(world.autoscaling.completeCalls.filter((c) => c.accepted)).toHaveLength(1);
+    expect(await h.openRecords()).toEqual([]);
+    expect(h.metric('DrainReverted')).toEqual([]);
+    expect(callsOf(h, 'ecs', 'UpdateContainerInstancesState').every((c) => c.input.status === 'DRAINING')).toBe(true);
+  });
+
+  it("falls back to the records' own heartbeats while DescribeAutoScalingGroups fails, and still completes", async () => {
+    h = await startHarness({ drain: { heartbeatTimeoutSeconds: 120, drainTimeoutSeconds: 3600 } });
+    const [instance] = scaleInFleet(h, 1, 8 * 60);
+    const { sim, world } = h;
+    sim.faults.set({ services: ['autoscaling'], ops: ['DescribeAutoScalingGroups'], serverError: 1 });
+    await sim.clock.advance(10_000);
+    const [action] = world.autoscaling.terminate('prod-asg', instance!.ec2InstanceId);
+    await runUntil(h, () => action!.status !== 'pending', { maxMs: 20 * MINUTE, stepMs: 5_000 });
+    expect(action).toMatchObject({ status: 'completed', completedBy: 'api', result: 'CONTINUE' });
+    // The batch task started 10 s before the scale-in and runs 8 minutes: several HeartbeatTimeouts.
+    expect(action!.completedAt! - action!.startedAt).toBeGreaterThan(7 * MINUTE);
+    expect(h.metric('AutoScalingDescribeFailed').length).toBeGreaterThanOrEqual(8);
+    // Every heartbeat named the token: they came from the record, not from Auto Scaling's list.
+    const beats = callsOf(h, 'autoscaling', 'RecordLifecycleActionHeartbeat');
+    expect(beats.length).toBeGreaterThanOrEqual(4);
+    expect(beats.every((c) => c.input.LifecycleActionToken === action!.token)).toBe(true);
+  });
+});
+
 describe('drain: a lifecycle event for which Auto Scaling has no pending action', () => {
   const strayEvent = (h: Harness, instanceId: string, token: string) => ({
     version: '0',
