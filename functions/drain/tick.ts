@@ -96,14 +96,13 @@ async function reconcile(ctx: Ctx, record: DrainRecord, tickResult: TickResult, 
   try {
     if (view.gone.has(record.instanceId)) {
       // Auto Scaling just said our hook has no active action for this instance.
-      await closeGone(
+      return await closeGone(
         ctx,
         new Api(deps, ctx.cache),
         record,
         'RecordLifecycleActionHeartbeat',
         new Error(`No active Lifecycle Action found with instance ID ${record.instanceId}`),
       );
-      return { outcome: 'action-gone', actionId: record.id };
     }
     // A completing action gets its heartbeats too, even past the drain timeout: the
     // invocation that claimed it may have died, and its claim outlasts HeartbeatTimeout/3.
