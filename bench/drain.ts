@@ -5,7 +5,7 @@
  * against the simulator (every call is in its log) and dynalite.
  */
 import type { StepResult, TickResult } from '../functions/drain/context.ts';
-import { standardWorld, startHarness } from '../test/drain/harness.ts';
+import { lastStoppedAt, runningAtCompletion, runUntil, scaleInFleet, standardWorld, startHarness } from '../test/drain/harness.ts';
 import { countBy } from '../functions/shared/count.ts';
 
 interface Row {
@@ -100,4 +100,86 @@ export async function benchDrain(): Promise<string> {
     'and never polls, so no Lambda time is spent idle. When every ECS event is lost, the reconcile tick (every minute) completes the action instead.',
   ];
   return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Auto Scaling first (functions/drain/reconcile.ts): a table that is down, events that never come.
+
+interface ReconcileRow {
+  label: string;
+  drains: number;
+  expired: number;
+  early: number;
+  adopted: number;
+  withoutTable: number;
+  heartbeatsPerDrain: number;
+  asgCallsPerDrain: number;
+  p50: number;
+  p99: number;
+  max: number;
+  /** last task STOPPED → Complete, s */
+  delayP50: number;
+  delayMax: number;
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+async function measureReconcile(label: string, drains: number, fault: 'dynamo-outage' | 'events-lost'): Promise<ReconcileRow> {
+  const MINUTE = 60_000;
+  const h = await startHarness({ seed: 23, dynamoViaSim: fault === 'dynamo-outage', drain: { heartbeatTimeoutSeconds: 300, drainTimeoutSeconds: 3600 } });
+  try {
+    // A standalone batch task of 1 to 15 minutes on each instance: many drains outlast the outage
+    // and the 300 s HeartbeatTimeout, so only heartbeats keep them alive.
+    const instances = scaleInFleet(h, drains, (n) => 60 * (1 + (n % 15)));
+    if (fault === 'events-lost') h.dropWhen((e) => e['detail-type'] === 'EC2 Instance-terminate Lifecycle Action');
+    await h.sim.clock.advance(10_000);
+    const start = h.sim.clock.now();
+    if (fault === 'dynamo-outage') h.sim.faults.outage({ service: 'dynamodb', from: start, to: start + 10 * MINUTE });
+    const callsBefore = h.sim.calls.length;
+    const actions = instances.map((ci) => h.world.autoscaling.terminate('prod-asg', ci.ec2InstanceId)[0]!);
+    await runUntil(h, () => actions.every((a) => a.status !== 'pending'), { maxMs: 90 * MINUTE, stepMs: 5_000 });
+
+    const asgCalls = h.sim.calls.slice(callsBefore).filter((c) => c.service === 'autoscaling');
+    const durations = actions.filter((a) => a.completedBy === 'api').map((a) => (a.completedAt! - a.startedAt) / 1000);
+    durations.sort((a, b) => a - b);
+    const delays = actions.map((a, n) => (a.completedAt! - lastStoppedAt(h, instances[n]!.arn)) / 1000).sort((a, b) => a - b);
+    return {
+      label,
+      drains,
+      expired: actions.filter((a) => a.completedBy !== 'api').length,
+      early: actions.filter((a, n) => a.completedBy === 'api' && runningAtCompletion(h, instances[n]!.arn, a) > 0).length,
+      adopted: h.metric('DrainAdopted').length,
+      withoutTable: h.metric('DrainCompletedWithoutTable').length,
+      heartbeatsPerDrain: actions.reduce((sum, a) => sum + a.heartbeats, 0) / drains,
+      asgCallsPerDrain: asgCalls.length / drains,
+      p50: percentile(durations, 50),
+      p99: percentile(durations, 99),
+      max: durations.at(-1) ?? Number.NaN,
+      delayP50: percentile(delays, 50),
+      delayMax: delays.at(-1) ?? Number.NaN,
+    };
+  } finally {
+    await h.close();
+  }
+}
+
+/** DynamoDB down for 10 minutes during 50 drains, and 50 drains whose every lifecycle event is lost. */
+export async function benchDrainReconcile(): Promise<string> {
+  const rows = [
+    await measureReconcile('DynamoDB unavailable (every call throttled) for the first 10 minutes of 50 drains', 50, 'dynamo-outage'),
+    await measureReconcile('every lifecycle event of 50 drains lost on the bus', 50, 'events-lost'),
+  ];
+  return [
+    '50 instances scaled in at once, each with two service tasks and a standalone batch task of 1 to 15 minutes (HeartbeatTimeout 300 s,',
+    'reconcile tick every minute). Times run from the start of each lifecycle action to its CompleteLifecycleAction, in simulated seconds;',
+    'the batch task sets the floor. "Expired" is an action ended by the hook\'s timeout instead of a completion; "early" one completed',
+    'while a task of its instance was not STOPPED. Auto Scaling calls include the heartbeats by instance id and DescribeAutoScalingGroups.',
+    '',
+    '| scenario | drains | hooks expired | completed early | adopted by the tick | completed without the table | heartbeats per drain | Auto Scaling calls per drain | start → Complete p50 (s) | p99 (s) | max (s) | last STOPPED → Complete p50 (s) | max (s) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.label} | ${r.drains} | ${r.expired} | ${r.early} | ${r.adopted} | ${r.withoutTable} | ${r.heartbeatsPerDrain.toFixed(1)} | ${r.asgCallsPerDrain.toFixed(1)} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${r.max.toFixed(0)} | ${r.delayP50.toFixed(0)} | ${r.delayMax.toFixed(0)} |`,
+    ),
+  ].join('\n');
 }

@@ -10,7 +10,7 @@ import { benchAuditCli } from './audit-cli.ts';
 import { benchAuditCorpus } from './audit-corpus.ts';
 import { benchBundles, bundlesMarkdown } from './bundles.ts';
 import { benchCleanup } from './cleanup.ts';
-import { benchDrain } from './drain.ts';
+import { benchDrain, benchDrainReconcile } from './drain.ts';
 import { benchBaseline } from './e2e.ts';
 import { benchStoppedWatch } from './stopped-watch.ts';
 import { benchTaskLock } from './task-lock.ts';
@@ -22,6 +22,7 @@ const sections: Array<[string, () => Promise<string>]> = [
   ['Bundles and cold start', async () => bundlesMarkdown(await benchBundles())],
   ['task-lock: ECS and DynamoDB calls per occurrence', benchTaskLock],
   ['drain: API calls per drain and completion delay', benchDrain],
+  ['drain: a DynamoDB outage and lost lifecycle events, reconciled from Auto Scaling', benchDrainReconcile],
   ['stopped-watch: corpus accuracy, classification throughput and alert-path DynamoDB calls', benchStoppedWatch],
   ['cleanup: SendCommand calls by fleet size, and the script over 10,000 containers', benchCleanup],
   ['audit: precision and recall on the public task-definition corpus, and files per second', async () => benchAuditCorpus()],

@@ -47,7 +47,11 @@ export function describeDrain(world: World): Describer {
       const tick = result as TickResult;
       if (tick.open === 0) return undefined;
       const parts = [`reconcile tick: ${plural(tick.open, 'open drain')}`];
-      if (tick.heartbeats) parts.push(`heartbeat sent, a third of the ${demoConfig.drain.heartbeatTimeoutSeconds} s HeartbeatTimeout had passed`);
+      if (tick.heartbeats)
+        parts.push(
+          `${plural(tick.heartbeats, 'heartbeat')} sent by instance id to what Auto Scaling lists in Terminating:Wait (HeartbeatTimeout ${demoConfig.drain.heartbeatTimeoutSeconds} s)`,
+        );
+      if (tick.autoScaling?.adopted) parts.push(`${plural(tick.autoScaling.adopted, 'action')} adopted whose event never came`);
       for (const r of tick.results) parts.push(completed(r) ?? (r.outcome === 'waiting' ? blockingText(invocation, r.blocking) : r.outcome));
       return { text: parts.join('; '), detail: warnings(invocation) };
     }

@@ -1,6 +1,7 @@
 import type { SimClock } from './clock.ts';
 import type { ServiceDef } from './dispatcher.ts';
 import { SimError } from './errors.ts';
+import { decodeToken, encodeToken } from './page-token.ts';
 import type { EventBus } from './events.ts';
 import { queryResult } from './protocols/query.ts';
 import { uuid, type Random } from './random.ts';
@@ -18,11 +19,21 @@ import { uuid, type Random } from './random.ts';
  *   "No active Lifecycle Action found with instance ID i-…".
  * When every hook of an instance is over the instance terminates, except an
  * ABANDONed one in a group whose instance lifecycle policy retains it.
+ *
+ * Each group knows its instances and their LifecycleState, which
+ * DescribeAutoScalingGroups reports: InService, Terminating:Wait while a
+ * terminate hook holds the instance, Terminating:Retained when retained; an
+ * instance that terminated or went to the warm pool leaves the list (the warm
+ * pool is DescribeWarmPool's, which the drain does not call).
  */
 
 export const AUTOSCALING_NAMESPACE = 'http://autoscaling.amazonaws.com/doc/2011-01-01/';
 const TERMINATING = 'autoscaling:EC2_INSTANCE_TERMINATING';
 const GLOBAL_TIMEOUT_MAX_S = 48 * 3600;
+// DescribeAutoScalingGroups: "The default value is 50 and the maximum value is 100" (MaxRecords,
+// Amazon EC2 Auto Scaling API reference, DescribeAutoScalingGroups).
+const DESCRIBE_GROUPS_DEFAULT = 50;
+const DESCRIBE_GROUPS_MAX = 100;
 
 export type LifecycleResult = 'CONTINUE' | 'ABANDON';
 
@@ -39,6 +50,8 @@ export interface AutoScalingGroup {
   hooks: Map<string, LifecycleHookDef>;
   /** The group's instance lifecycle policy keeps an instance whose terminate action was ABANDONed. */
   retainOnAbandon: boolean;
+  /** instance id → LifecycleState, in the order the instances joined */
+  instances: Map<string, string>;
 }
 
 export interface LifecycleAction {
@@ -78,6 +91,7 @@ export class AutoScalingSim {
       arn: `arn:aws:autoscaling:${this.deps.region}:${this.deps.account}:autoScalingGroup:${uuid(this.deps.ids)}:autoScalingGroupName/${name}`,
       hooks: new Map(),
       retainOnAbandon: opts.retainOnAbandon ?? false,
+      instances: new Map(),
     };
     this.groups.set(name, group);
     return group;
@@ -90,6 +104,16 @@ export class AutoScalingSim {
       heartbeatTimeoutSeconds: hook.heartbeatTimeoutSeconds,
       defaultResult: hook.defaultResult ?? 'ABANDON',
     });
+  }
+
+  /** An instance that runs in the group (LifecycleState InService). */
+  addInstance(asg: string, instanceId: string): void {
+    this.requireGroup(asg).instances.set(instanceId, 'InService');
+  }
+
+  /** What DescribeAutoScalingGroups would report for the instance, if the group lists it. */
+  lifecycleState(asg: string, instanceId: string): string | undefined {
+    return this.groups.get(asg)?.instances.get(instanceId);
   }
 
   /** Called when an instance has left its group for good (or was retained). */
@@ -105,6 +129,8 @@ export class AutoScalingSim {
     const group = this.requireGroup(asg);
     const now = this.deps.clock.now();
     const started: LifecycleAction[] = [];
+    // Scale-in into a warm pool waits in Warmed:Pending:Wait (EC2 Auto Scaling user guide, "Warm pool instance lifecycle").
+    group.instances.set(instanceId, opts.destination === 'WarmPool' ? 'Warmed:Pending:Wait' : 'Terminating:Wait');
     for (const hook of group.hooks.values()) {
       if (hook.transition !== TERMINATING) continue;
       const action: LifecycleAction = {
@@ -185,6 +211,9 @@ export class AutoScalingSim {
   }
 
   private leave(asg: string, instanceId: string, fate: InstanceFate): void {
+    const instances = this.groups.get(asg)?.instances;
+    if (fate === 'retained') instances?.set(instanceId, 'Terminating:Retained');
+    else instances?.delete(instanceId);
     for (const listener of this.listeners) listener(asg, instanceId, fate);
   }
 
@@ -225,6 +254,41 @@ export class AutoScalingSim {
     return { action, hook };
   }
 
+  /** Groups by name (all when none is named), in pages, each with its instances and their LifecycleState. */
+  private describeGroups(input: any) {
+    const names: string[] | undefined = input.AutoScalingGroupNames;
+    const max = input.MaxRecords === undefined ? DESCRIBE_GROUPS_DEFAULT : Number(input.MaxRecords);
+    if (!Number.isInteger(max) || max < 1 || max > DESCRIBE_GROUPS_MAX)
+      throw new SimError(
+        'ValidationError',
+        `1 validation error detected: Value '${input.MaxRecords}' at 'maxRecords' failed to satisfy constraint: Member must have value less than or equal to ${DESCRIBE_GROUPS_MAX}`,
+      );
+    if (names && names.length > max) throw new SimError('ValidationError', `The number of group names (${names.length}) exceeds MaxRecords (${max})`);
+    // Names that match no group are left out, not an error.
+    const all = [...this.groups.values()].filter((g) => !names || names.includes(g.name)).sort((a, b) => a.name.localeCompare(b.name));
+    let after: number;
+    try {
+      after = decodeToken(input.NextToken === undefined ? undefined : String(input.NextToken));
+    } catch {
+      throw new SimError('InvalidNextToken', 'The token is invalid.');
+    }
+    const page = all.slice(after + 1, after + 1 + max);
+    const next = after + 1 + max < all.length ? encodeToken(after + max) : undefined;
+    return queryResult('DescribeAutoScalingGroups', AUTOSCALING_NAMESPACE, {
+      AutoScalingGroups: page.map((g) => ({
+        AutoScalingGroupName: g.name,
+        AutoScalingGroupARN: g.arn,
+        Instances: [...g.instances].map(([InstanceId, LifecycleState]) => ({
+          InstanceId,
+          LifecycleState,
+          HealthStatus: 'Healthy',
+          ProtectedFromScaleIn: false,
+        })),
+      })),
+      NextToken: next,
+    });
+  }
+
   service(): ServiceDef {
     return {
       name: 'autoscaling',
@@ -244,6 +308,7 @@ export class AutoScalingSim {
           this.end(action, result, 'api');
           return queryResult('CompleteLifecycleAction', AUTOSCALING_NAMESPACE);
         },
+        DescribeAutoScalingGroups: (input) => this.describeGroups(input),
         RecordLifecycleActionHeartbeat: (input) => {
           const { action, hook } = this.findActive(input);
           action.heartbeats++;

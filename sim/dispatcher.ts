@@ -101,7 +101,7 @@ export function createDispatcher(deps: { clock: SimClock; faults: Faults; calls:
       return fail(isSimError(error) ? error : new SimError('SerializationException', String(error)));
     }
 
-    const fault = deps.faults.decide(def.name, op, def.serverErrorCode ?? 'InternalFailure');
+    const fault = deps.faults.decide(def.name, op, def.serverErrorCode ?? 'InternalFailure', call.at);
     if (fault.latencyMs > 0) await sleep(fault.latencyMs);
     if (fault.error && !fault.afterApply) return fail(fault.error);
 

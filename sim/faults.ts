@@ -29,6 +29,21 @@ export interface FailNextOptions {
   message?: string;
 }
 
+/**
+ * A window of simulated time in which every call to a service fails: a
+ * regional outage or a table throttled hard for minutes, which the random
+ * per-call faults never produce.
+ */
+export interface OutageWindow {
+  service: string;
+  /** sim epoch ms, inclusive */
+  from: number;
+  /** sim epoch ms, exclusive */
+  to: number;
+  /** 'throttle' (ThrottlingException, 400, the default) or 'server' (the service's 5xx). */
+  kind?: 'throttle' | 'server';
+}
+
 /** What the dispatcher does with one attempt. */
 export interface FaultDecision {
   latencyMs: number;
@@ -41,9 +56,12 @@ export interface Faults {
   failNext(service: string, op: string, code?: string, times?: number, options?: FailNextOptions): void;
   events(rules: EventFaultRules): void;
   readonly eventRules: Readonly<EventFaultRules>;
+  /** Adds an outage window; windows stay until clear(). */
+  outage(window: OutageWindow): void;
+  readonly outages: readonly OutageWindow[];
   clear(): void;
-  /** Consumed by the dispatcher once per attempt. */
-  decide(service: string, op: string, serverErrorCode: string): FaultDecision;
+  /** Consumed by the dispatcher once per attempt; `now` (sim epoch ms) places it against the outage windows. */
+  decide(service: string, op: string, serverErrorCode: string, now?: number): FaultDecision;
 }
 
 interface Queued {
@@ -69,6 +87,7 @@ export function createFaults(random: Random): Faults {
   let rules: ApiFaultRules = {};
   let eventRules: EventFaultRules = {};
   let queued: Queued[] = [];
+  let outages: OutageWindow[] = [];
 
   const applies = (service: string, op: string) => (!rules.services || rules.services.includes(service)) && (!rules.ops || rules.ops.includes(op));
 
@@ -85,12 +104,26 @@ export function createFaults(random: Random): Faults {
     get eventRules() {
       return eventRules;
     },
+    outage(window) {
+      if (!(window.from < window.to)) throw new Error(`sim: outage window of ${window.service} must end after it starts`);
+      outages.push({ ...window });
+    },
+    get outages() {
+      return outages;
+    },
     clear() {
       rules = {};
       eventRules = {};
       queued = [];
+      outages = [];
     },
-    decide(service, op, serverErrorCode) {
+    decide(service, op, serverErrorCode, now) {
+      const down = now === undefined ? undefined : outages.find((w) => w.service === service && w.from <= now && now < w.to);
+      if (down) {
+        return down.kind === 'server'
+          ? { latencyMs: 0, error: new SimError(serverErrorCode, SERVER_MESSAGE, statusFor(serverErrorCode)), afterApply: false }
+          : { latencyMs: 0, error: new SimError('ThrottlingException', THROTTLE_MESSAGE, 400), afterApply: false };
+      }
       const scripted = queued.find((q) => q.service === service && q.op === op);
       if (scripted) {
         if (--scripted.remaining <= 0) queued = queued.filter((q) => q !== scripted);

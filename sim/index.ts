@@ -15,7 +15,7 @@ export { ECS_TIMING, EcsSim } from './ecs.ts';
 export type * from './ecs-types.ts';
 export { SimError } from './errors.ts';
 export { EventBus, type AwsEvent, type Delivery, type EventHandler } from './events.ts';
-export type { ApiFaultRules, EventFaultRules, FailNextOptions, Faults } from './faults.ts';
+export type { ApiFaultRules, EventFaultRules, FailNextOptions, Faults, OutageWindow } from './faults.ts';
 
 export interface SimOptions {
   /** Simulated start time; default: now, to the second. */

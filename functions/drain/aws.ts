@@ -1,4 +1,10 @@
-import { CompleteLifecycleActionCommand, RecordLifecycleActionHeartbeatCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import {
+  CompleteLifecycleActionCommand,
+  DescribeAutoScalingGroupsCommand,
+  RecordLifecycleActionHeartbeatCommand,
+  type AutoScalingClient,
+  type AutoScalingGroup,
+} from '@aws-sdk/client-auto-scaling';
 import {
   DescribeCapacityProvidersCommand,
   DescribeContainerInstancesCommand,
@@ -43,6 +49,11 @@ export interface Located {
   mismatched: Mismatch[];
 }
 
+// DescribeAutoScalingGroups: MaxRecords "The default value is 50 and the maximum value is 100", and
+// AutoScalingGroupNames "By default, you can only specify up to 50 names. You can optionally increase
+// this limit using MaxRecords" (Amazon EC2 Auto Scaling API reference, DescribeAutoScalingGroups).
+export const DESCRIBE_GROUPS_BATCH = 100;
+
 /** The Auto Scaling message when a lifecycle action is over (completed, timed out, or its instance gone). */
 const NO_ACTIVE_ACTION = /No active Lifecycle Action found/i;
 export const isNoActiveAction = (error: unknown): boolean => {
@@ -55,6 +66,8 @@ export interface LifecycleActionRef {
   hookName: string;
   token: string;
   instanceId: string;
+  /** No known token: the action is named by its instance, which Complete and Heartbeat accept (API reference: "the specified token or instance"). */
+  adopted?: boolean;
 }
 
 const chunks = <T>(items: readonly T[], size: number): T[][] => {
@@ -135,9 +148,34 @@ export class Api {
   }
 
   /** Returns the failure reason, if ECS reports one. */
-  async setDraining(cluster: string, arn: string): Promise<string | undefined> {
+  setDraining(cluster: string, arn: string): Promise<string | undefined> {
+    return this.setStatus(cluster, arn, 'DRAINING');
+  }
+
+  /** Gives an instance back to the scheduler, when the drain turned out to be for nothing. Returns the failure reason, if any. */
+  setActive(cluster: string, arn: string): Promise<string | undefined> {
+    return this.setStatus(cluster, arn, 'ACTIVE');
+  }
+
+  /** The configured groups with their instances and LifecycleState, every page of them. */
+  async describeGroups(names: readonly string[]): Promise<AutoScalingGroup[]> {
+    const groups: AutoScalingGroup[] = [];
+    for (const batch of chunks(names, DESCRIBE_GROUPS_BATCH)) {
+      let NextToken: string | undefined;
+      do {
+        const out = await this.asg<{ AutoScalingGroups?: AutoScalingGroup[]; NextToken?: string }>(
+          new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [...batch], MaxRecords: DESCRIBE_GROUPS_BATCH, NextToken }),
+        );
+        groups.push(...(out.AutoScalingGroups ?? []));
+        NextToken = out.NextToken;
+      } while (NextToken);
+    }
+    return groups;
+  }
+
+  private async setStatus(cluster: string, arn: string, status: 'DRAINING' | 'ACTIVE'): Promise<string | undefined> {
     const out = await this.ecs<{ failures?: Array<{ reason?: string; detail?: string }> }>(
-      new UpdateContainerInstancesStateCommand({ cluster, containerInstances: [arn], status: 'DRAINING' }),
+      new UpdateContainerInstancesStateCommand({ cluster, containerInstances: [arn], status }),
     );
     const failure = out.failures?.[0];
     return failure ? `${failure.reason ?? 'unknown'}${failure.detail ? ` (${failure.detail})` : ''}` : undefined;
@@ -231,7 +269,7 @@ export class Api {
       new CompleteLifecycleActionCommand({
         AutoScalingGroupName: action.asg,
         LifecycleHookName: action.hookName,
-        LifecycleActionToken: action.token,
+        LifecycleActionToken: action.adopted ? undefined : action.token,
         InstanceId: action.instanceId,
         LifecycleActionResult: result,
       }),
@@ -243,7 +281,7 @@ export class Api {
       new RecordLifecycleActionHeartbeatCommand({
         AutoScalingGroupName: action.asg,
         LifecycleHookName: action.hookName,
-        LifecycleActionToken: action.token,
+        LifecycleActionToken: action.adopted ? undefined : action.token,
         InstanceId: action.instanceId,
       }),
     );

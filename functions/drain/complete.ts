@@ -1,6 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { isNoActiveAction, type Api } from './aws.ts';
 import { contextOf, type Ctx, type Outcome, type StepResult } from './context.ts';
+import { revertIfStillInService } from './reconcile.ts';
 import type { DrainRecord, LifecycleResult } from './records.ts';
 
 // A claim outlives any invocation (the function's timeout is well below it), so a claim
@@ -36,7 +37,8 @@ export async function finish(ctx: Ctx, api: Api, record: DrainRecord, result: Li
 /**
  * "No active Lifecycle Action found" means the action is over: it timed out
  * to the hook's default result, someone completed it, or the instance is gone.
- * Retrying can never succeed, so the record is closed at once.
+ * Retrying can never succeed, so the record is closed at once. If we had set
+ * the instance DRAINING and it is still InService, it is given back (ACTIVE).
  */
 export async function closeGone(ctx: Ctx, api: Api, record: DrainRecord, operation: string, error: unknown, claimed = false): Promise<StepResult> {
   const { deps } = ctx;
@@ -47,6 +49,7 @@ export async function closeGone(ctx: Ctx, api: Api, record: DrainRecord, operati
   await deps.records.close(record.id, deps.owner, { outcome: 'action-gone', closedAt: now, reason: (error as Error)?.message });
   if (record.containerInstanceArn) await deps.records.deleteIndex(record.containerInstanceArn, record.id);
   deps.logger.warn(`${operation}: the lifecycle action is no longer active; drain record closed`, { ...contextOf(record), error: (error as Error)?.message });
+  await revertIfStillInService(ctx, api, record);
   report(ctx, record, 'action-gone', undefined, api.calls);
   return { outcome: 'action-gone', actionId: record.id };
 }

@@ -15,6 +15,8 @@ import type { DrainRecord, DrainRecords, LifecycleResult } from './records.ts';
 export interface DrainSettings {
   /** configured cluster names, searched in this order */
   clusters: string[];
+  /** configured Auto Scaling groups, which the tick asks for instances in Terminating:Wait */
+  asgs: string[];
   hookName: string;
   heartbeatTimeoutSeconds: number;
   drainTimeoutSeconds: number;
@@ -52,6 +54,10 @@ export type Outcome =
   | 'stale'
   | 'closed'
   | 'claimed-elsewhere'
+  /** Auto Scaling has no pending action for the event (a replay, a test event, a stale token). */
+  | 'not-pending'
+  /** The table could not be reached: the instance was drained from the ECS and Auto Scaling APIs alone. */
+  | 'table-unavailable'
   | 'error';
 
 export interface StepResult {
@@ -66,6 +72,10 @@ export interface TickResult {
   results: StepResult[];
   /** records left for the next tick because this invocation ran out of time */
   deferred: number;
+  /** Auto Scaling's view, heartbeats by instance id included (reconcile.ts) */
+  autoScaling?: { described: boolean; waiting: number; heartbeats: number; adopted: number };
+  /** the table could not be read: the instances were drained without it */
+  tableUnavailable?: boolean;
 }
 
 // Records stay after closing so that a duplicate delivery of the lifecycle event, which

@@ -1,10 +1,11 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { lifecycleGlobalTimeoutSeconds } from '../shared/config.ts';
-import { Api, newApiCache } from './aws.ts';
+import { Api, isNoActiveAction, newApiCache } from './aws.ts';
 import { contextOf, KEEP_CLOSED_SECONDS, pendingCount, type Ctx, type DrainDeps, type StepResult, type TickResult } from './context.ts';
 import { mayBeDone, taskIdOf } from './done.ts';
 import { actionStart, type DrainInput } from './input.ts';
 import { actionIdOf, type DrainRecord } from './records.ts';
+import { drainWithoutTable } from './reconcile.ts';
 import { advance, locate } from './step.ts';
 import { tick } from './tick.ts';
 
@@ -33,7 +34,8 @@ export async function handleDrainInput(deps: DrainDeps, input: DrainInput): Prom
 async function onLifecycle(ctx: Ctx, input: Extract<DrainInput, { kind: 'lifecycle' }>): Promise<StepResult> {
   const { deps } = ctx;
   // The hook's timers run from when the action began, not from when we heard of it, if the event's time is plausible.
-  const { startedAt, distrust } = actionStart(input.time, deps.now(), deps.settings.heartbeatTimeoutSeconds);
+  const now = deps.now();
+  const { startedAt, distrust } = actionStart(input.time, now, deps.settings.heartbeatTimeoutSeconds);
   const id = actionIdOf(input.asg, input.instanceId, input.token);
   if (distrust) {
     deps.logger.warn('Lifecycle event time is not plausible: the drain timeout runs from now instead', {
@@ -46,6 +48,28 @@ async function onLifecycle(ctx: Ctx, input: Extract<DrainInput, { kind: 'lifecyc
     });
     deps.metrics.addMetric('EventTimeDistrusted', MetricUnit.Count, 1);
   }
+  const action = { id, asg: input.asg, instanceId: input.instanceId, token: input.token, hookName: input.hookName };
+
+  // Prove the action is pending before draining for it: a replay from an archive, a console test
+  // event or a stale token would otherwise leave a running instance DRAINING for good. The heartbeat
+  // also keeps the hook alive whatever the table does next.
+  const api = new Api(deps, ctx.cache);
+  try {
+    await api.heartbeat(action);
+  } catch (error) {
+    if (isNoActiveAction(error)) {
+      deps.logger.warn('Lifecycle event for an action Auto Scaling does not have pending (a replay, a test event, a stale token): nothing to drain', {
+        ...contextOf(action),
+        error: (error as Error).message,
+      });
+      deps.metrics.addMetric('StrayLifecycleEvent', MetricUnit.Count, 1);
+      return { outcome: 'not-pending', actionId: id };
+    }
+    // Not proven either way: Lambda retries the event, and the tick finds the action in Terminating:Wait.
+    deps.logger.error('Heartbeat failed before the drain started; retried by Lambda and found by the tick', { ...contextOf(action), error: error as Error });
+    throw error;
+  }
+  deps.metrics.addMetric('HeartbeatSent', MetricUnit.Count, 1);
   const record: DrainRecord = {
     id,
     state: 'open',
@@ -56,13 +80,26 @@ async function onLifecycle(ctx: Ctx, input: Extract<DrainInput, { kind: 'lifecyc
     origin: input.origin,
     destination: input.destination,
     startedAt,
-    heartbeatAt: startedAt,
-    heartbeats: 0,
+    heartbeatAt: now,
+    heartbeats: 1,
     checks: 0,
     apiCalls: 0,
     expiration: Math.floor(startedAt / 1000) + lifecycleGlobalTimeoutSeconds(deps.settings.heartbeatTimeoutSeconds) + KEEP_CLOSED_SECONDS,
   };
-  if (!(await deps.records.create(record)).ok) {
+  let created: Awaited<ReturnType<typeof deps.records.create>>;
+  try {
+    created = await deps.records.create(record);
+  } catch (error) {
+    // The hook is alive (heartbeat above) and the tick adopts the action once the table answers;
+    // meanwhile the instance is set DRAINING so that ECS starts moving its tasks now.
+    deps.logger.error('Drain table unreachable: draining from the ECS API alone, the tick adopts the action later', {
+      ...contextOf(record),
+      error: error as Error,
+    });
+    deps.metrics.addMetric('DrainTableUnavailable', MetricUnit.Count, 1);
+    return { ...(await drainWithoutTable(ctx, api, record)), actionId: id };
+  }
+  if (!created.ok) {
     deps.logger.info('Duplicate delivery of a lifecycle action: nothing new done', contextOf(record));
     deps.metrics.addMetric('DuplicateDelivery', MetricUnit.Count, 1);
     return { outcome: 'duplicate', actionId: id };

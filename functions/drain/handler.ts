@@ -31,7 +31,7 @@ export const handler = lambdaHandler('drain', async (event, context) => {
     now: Date.now,
     owner: `${context.awsRequestId}:${randomUUID()}`,
     remainingMs: () => context.getRemainingTimeInMillis(),
-    settings: { ...config.drain, clusters: scope.clusters },
+    settings: { ...config.drain, clusters: scope.clusters, asgs: scope.asgs },
   };
   return handleDrainInput(deps, parseDrainInput(event, scope));
 });

@@ -41,6 +41,8 @@ export interface DrainRecord extends Item {
   asg: string;
   instanceId: string;
   token: string;
+  /** Found by the tick in Terminating:Wait without its event: the token is unknown, so calls name the instance alone. */
+  adopted?: boolean;
   hookName: string;
   origin?: string;
   destination?: string;

@@ -97,6 +97,10 @@ export function drainFunction({ config }: DeployContext): FunctionSpec | undefin
     { Sid: 'ListTasksAndServices', Effect: 'Allow', Action: ['ecs:ListTasks', 'ecs:ListServices'], Resource: '*', Condition: inClusters(clusters) },
     // Capacity providers are account-level and the action has no cluster condition key.
     { Sid: 'DescribeCapacityProviders', Effect: 'Allow', Action: 'ecs:DescribeCapacityProviders', Resource: '*' },
+    // The tick asks which instances wait in Terminating:Wait. DescribeAutoScalingGroups supports no
+    // resource-level permission, so its Resource must be "*" (Service Authorization Reference,
+    // "Actions, resources, and condition keys for Amazon EC2 Auto Scaling"); it only reads.
+    { Sid: 'FindTerminatingInstances', Effect: 'Allow', Action: 'autoscaling:DescribeAutoScalingGroups', Resource: '*' },
   ];
 
   return {

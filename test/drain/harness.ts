@@ -16,7 +16,9 @@ import { handleDrainInput } from '../../functions/drain/dispatch.ts';
 import { drainPatterns } from '../../functions/drain/events.ts';
 import { parseDrainInput } from '../../functions/drain/input.ts';
 import { createDrainRecords, type DrainRecord, type DrainRecords } from '../../functions/drain/records.ts';
+import type { LifecycleAction } from '../../sim/autoscaling.ts';
 import { installDrainWorld, type DrainWorld } from '../../sim/drain.ts';
+import { installDynamoProxy } from '../../sim/dynamo-proxy.ts';
 import { createTable, startSim, type AwsEvent, type Sim } from '../../sim/index.ts';
 
 export const T0 = new Date('2026-06-01T09:00:00Z');
@@ -28,6 +30,8 @@ export interface HarnessOptions {
   seed?: number;
   /** Subscribe the rules and the reconcile schedule (default true). */
   wire?: boolean;
+  /** DynamoDB through the simulator's dispatcher (sim/dynamo-proxy.ts), so that its faults and outage windows reach the table. */
+  dynamoViaSim?: boolean;
 }
 
 export interface Invocation {
@@ -74,7 +78,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 
   const ecs = new ECSClient({ endpoint: sim.endpoint, region: sim.region, credentials, retryStrategy: retryStrategy() });
   const asg = new AutoScalingClient({ endpoint: sim.endpoint, region: sim.region, credentials, retryStrategy: retryStrategy() });
-  const ddb = new DynamoDBClient({ endpoint: sim.dynamo.endpoint, region: sim.region, credentials, maxAttempts: 5 });
+  if (opts.dynamoViaSim) installDynamoProxy(sim);
+  const ddb = opts.dynamoViaSim
+    ? new DynamoDBClient({ endpoint: sim.endpoint, region: sim.region, credentials, retryStrategy: retryStrategy() })
+    : new DynamoDBClient({ endpoint: sim.dynamo.endpoint, region: sim.region, credentials, maxAttempts: 5 });
   const records = createDrainRecords(DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } }), tableName);
 
   const ddbCalls: Record<string, number> = {};
@@ -103,7 +110,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     now: () => sim.clock.now(),
     owner: `invocation-${++owners}`,
     remainingMs: () => 50_000,
-    settings: { ...config.drain, clusters: scope.clusters },
+    settings: { ...config.drain, clusters: scope.clusters, asgs: scope.asgs },
   });
 
   const invocations: Invocation[] = [];
@@ -201,3 +208,48 @@ export function standardWorld(
   });
   return { drained, spare };
 }
+
+/** The EC2 instance id of the n-th instance of scaleInFleet. */
+const ec2Id = (n: number): string => `i-0${(0xa000 + n).toString(16).padStart(16, '0')}`;
+
+/**
+ * `count` instances in prod-asg, each with two tasks of a replica service (and a standalone batch
+ * task that runs `batchSeconds`, if given), and two spare instances outside the group with room for
+ * the service's tasks.
+ */
+export function scaleInFleet(h: Harness, count: number, batchSeconds?: number | ((n: number) => number)) {
+  const { sim, world } = h;
+  sim.ecs.addCluster('prod');
+  world.autoscaling.addGroup('prod-asg');
+  world.autoscaling.putLifecycleHook('prod-asg', {
+    name: h.config.drain.hookName,
+    heartbeatTimeoutSeconds: h.config.drain.heartbeatTimeoutSeconds,
+    defaultResult: 'CONTINUE',
+  });
+  const instances = Array.from({ length: count }, (_, n) => {
+    const ci = sim.ecs.addContainerInstance('prod', { ec2InstanceId: ec2Id(n) });
+    world.autoscaling.addInstance('prod-asg', ec2Id(n));
+    return ci;
+  });
+  for (let n = 0; n < 2; n++) sim.ecs.addContainerInstance('prod', { ec2InstanceId: `i-0spare${n}`, cpu: 16384, memory: 32768 });
+  sim.ecs.defineTaskDefinition('api');
+  world.services.addService('prod', { name: 'api', taskDefinition: 'api', on: instances.map((ci) => ({ instance: ci.arn, count: 2 })) });
+  if (batchSeconds !== undefined) {
+    const seconds = typeof batchSeconds === 'number' ? () => batchSeconds : batchSeconds;
+    for (const [n, ci] of instances.entries()) {
+      const family = `batch-${seconds(n)}`;
+      if (!sim.ecs.taskDefinition(family)) sim.ecs.defineTaskDefinition(family, { runSeconds: seconds(n) });
+      world.services.runStandalone(ci.arn, family);
+    }
+  }
+  return instances;
+}
+
+/** Tasks of the container instance that were not STOPPED when the action was completed. */
+export function runningAtCompletion(h: Harness, containerInstanceArn: string, action: LifecycleAction): number {
+  return h.sim.ecs.tasks({ containerInstance: containerInstanceArn }).filter((t) => (t.stoppedAt ?? Number.POSITIVE_INFINITY) > action.completedAt!).length;
+}
+
+/** When the last task of the container instance reached STOPPED (Infinity while one has not). */
+export const lastStoppedAt = (h: Harness, containerInstanceArn: string): number =>
+  Math.max(...h.sim.ecs.tasks({ containerInstance: containerInstanceArn }).map((t) => t.stoppedAt ?? Number.POSITIVE_INFINITY));

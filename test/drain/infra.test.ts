@@ -15,7 +15,7 @@ const context = (input: Partial<CaretakerConfigInput> = {}) => {
   return { config, stage: 'test', prefix: 'cc-test', tableName: 'cc-test-state' };
 };
 const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
-const READ_ONLY = /^ecs:(Describe|List)/;
+const READ_ONLY = /^(ecs|autoscaling):(Describe|List)/;
 
 describe('drain FunctionSpec', () => {
   it('creates the termination hook on every configured ASG with the configured timeout and CONTINUE', () => {
@@ -73,6 +73,7 @@ describe('drain FunctionSpec', () => {
     expect(all).toEqual(
       [
         'autoscaling:CompleteLifecycleAction',
+        'autoscaling:DescribeAutoScalingGroups',
         'autoscaling:RecordLifecycleActionHeartbeat',
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',

@@ -3,8 +3,11 @@
  * the termination hook, replica services (some behind a load balancer, some
  * that cannot move: minimumHealthyPercent = maximumPercent = 100), maybe a
  * DAEMON service and standalone tasks, and one to three instances terminated
- * at random times. The same scenario runs against ecs-caretaker's drain
- * bundle or against the naive drainer of the public samples.
+ * at random times. Beyond the faults every scenario has: maybe a DynamoDB
+ * outage of up to 10 minutes, lifecycle events lost for good, and stray
+ * lifecycle events (garbage tokens, replays of finished actions). The same
+ * scenario runs against ecs-caretaker's drain bundle or against the naive
+ * drainer of the public samples.
  */
 import fc from 'fast-check';
 import { drainPatterns } from '../../functions/drain/events.ts';
@@ -60,6 +63,24 @@ export interface ServiceSpec {
 
 export type DrainMalformed = 'lifecycle-bad-instance' | 'task-without-arn' | 'instance-bad-version';
 
+/** Every DynamoDB call fails in this window (throttled, or 5xx). */
+export interface DynamoOutage {
+  atSeconds: number;
+  minutes: number;
+  kind: 'throttle' | 'server';
+}
+
+/**
+ * A lifecycle event with no pending action behind it: a garbage token (a
+ * console test event) for an instance, or the replay of an earlier event (an
+ * EventBridge archive) some seconds after the last termination.
+ */
+export interface StrayLifecycle {
+  kind: 'garbage-token' | 'replay';
+  instance: number;
+  atSeconds: number;
+}
+
 export interface DrainScenario {
   seed: number;
   variant: Variant;
@@ -72,6 +93,10 @@ export interface DrainScenario {
   standalone: Array<{ on: number; runSeconds: number | null }>;
   terminations: Array<{ instance: number; atSeconds: number }>;
   malformed: DrainMalformed[];
+  dynamoOutage: DynamoOutage | null;
+  /** Instances whose lifecycle event never reaches the drainer, whatever the bus does. */
+  lostLifecycle: number[];
+  strays: StrayLifecycle[];
 }
 
 const deploymentShapes = [
@@ -107,6 +132,23 @@ export const drainScenarioArbitrary: fc.Arbitrary<DrainScenario> = fc.integer({ 
       selector: (t) => t.instance,
     }),
     malformed: fc.array(fc.constantFrom<DrainMalformed>('lifecycle-bad-instance', 'task-without-arn', 'instance-bad-version'), { minLength: 1, maxLength: 2 }),
+    dynamoOutage: fc.option(
+      fc.record({
+        atSeconds: fc.integer({ min: 0, max: 240 }),
+        minutes: fc.integer({ min: 1, max: 10 }),
+        kind: fc.constantFrom<DynamoOutage['kind']>('throttle', 'server'),
+      }),
+      { freq: 2 },
+    ),
+    lostLifecycle: fc.uniqueArray(fc.nat({ max: instances - 1 }), { maxLength: 2 }),
+    strays: fc.array(
+      fc.record({
+        kind: fc.constantFrom<StrayLifecycle['kind']>('garbage-token', 'replay'),
+        instance: fc.nat({ max: instances - 1 }),
+        atSeconds: fc.integer({ min: 0, max: 900 }),
+      }),
+      { maxLength: 2 },
+    ),
   }),
 );
 
@@ -162,7 +204,10 @@ export interface DrainOutcome {
   delivered: number;
   /** Completed while a non-daemon task on the instance was not STOPPED, other than by the configured timeout. */
   early: string[];
-  /** Delivered actions that ended without a completion: the hook expired. */
+  /**
+   * Actions that ended without a completion: the hook expired. Every action counts, its event
+   * delivered or not: Auto Scaling, not the bus, says which actions are pending.
+   */
   expired: string[];
   /** Completed by the configured timeout outcome. */
   timedOut: number;
@@ -173,7 +218,14 @@ export interface DrainOutcome {
  * (none for the naive drainer): a completion with its outcome after that long
  * is the configured timeout, not an early completion.
  */
-export function drainOutcome(world: World, completions: Completion[], drainer: string, timeout?: { seconds: number; outcome: string }): DrainOutcome {
+export function drainOutcome(
+  world: World,
+  completions: Completion[],
+  drainer: string,
+  timeout?: { seconds: number; outcome: string },
+  /** tokens whose deliveries the scenario dropped before the function (lost for good) */
+  lostTokens: ReadonlySet<string> = new Set(),
+): DrainOutcome {
   const { bus } = world.sim;
   const actions = world.drain.autoscaling.actions;
   const deliveredTokens = new Set(
@@ -192,8 +244,7 @@ export function drainOutcome(world: World, completions: Completion[], drainer: s
       );
   }
   for (const action of actions) {
-    if (!deliveredTokens.has(action.token)) continue;
-    outcome.delivered++;
+    if (deliveredTokens.has(action.token) && !lostTokens.has(action.token)) outcome.delivered++;
     if (action.status !== 'completed' || action.completedBy !== 'api')
       outcome.expired.push(`${action.instanceId}: ${action.status}, ended by ${action.completedBy ?? 'nothing'}`);
   }
@@ -268,6 +319,7 @@ export async function arrangeCluster(
   sim.ecs.addCluster(CLUSTER);
   const instances = Array.from({ length: s.instances }, (_, i) => sim.ecs.addContainerInstance(CLUSTER, { ec2InstanceId: ec2Id(i) }));
   drain.autoscaling.addGroup(ASG);
+  for (const i of instances) drain.autoscaling.addInstance(ASG, i.ec2InstanceId);
   drain.autoscaling.putLifecycleHook(ASG, { name: hookName, heartbeatTimeoutSeconds, defaultResult: 'CONTINUE' });
   sim.ecs.defineTaskDefinition('web', { loadBalanced: true });
   sim.ecs.defineTaskDefinition('api');
@@ -311,6 +363,11 @@ export interface DrainRun {
   invocations: number;
   killed: boolean;
   lostLifecycleEvents: number;
+  /** Container instances left DRAINING while their EC2 instance is still InService in its group. */
+  leftDraining: string[];
+  strays: number;
+  /** Minutes of DynamoDB outage in the scenario. */
+  outageMinutes: number;
 }
 
 /** Both drain bundles (one per DRAIN_CONFIGS variant) and the naive drainer, as the scenarios invoke them. */
@@ -324,27 +381,46 @@ export function deployDrainers(runtime: LambdaRuntime, bundles: Bundles): void {
 /** What a run of drain scenarios adds up to, for one drainer: the E2E test and the bench print it. */
 export interface DrainTotals {
   scenarios: number;
+  /** lifecycle actions, their event delivered or not */
   actions: number;
   early: number;
   expired: number;
   timedOut: number;
   lostEvents: number;
   kills: number;
-  /** scenarios with at least one early completion or expired hook */
+  leftDraining: number;
+  strays: number;
+  outageMinutes: number;
+  /** scenarios with at least one early completion, expired hook or instance left DRAINING */
   breached: number;
 }
 
-export const emptyDrainTotals = (): DrainTotals => ({ scenarios: 0, actions: 0, early: 0, expired: 0, timedOut: 0, lostEvents: 0, kills: 0, breached: 0 });
+export const emptyDrainTotals = (): DrainTotals => ({
+  scenarios: 0,
+  actions: 0,
+  early: 0,
+  expired: 0,
+  timedOut: 0,
+  lostEvents: 0,
+  kills: 0,
+  leftDraining: 0,
+  strays: 0,
+  outageMinutes: 0,
+  breached: 0,
+});
 
 export function addDrainRun(totals: DrainTotals, run: DrainRun): void {
   totals.scenarios++;
-  totals.actions += run.outcome.delivered;
+  totals.actions += run.outcome.actions;
+  totals.leftDraining += run.leftDraining.length;
+  totals.strays += run.strays;
+  totals.outageMinutes += run.outageMinutes;
   totals.early += run.outcome.early.length;
   totals.expired += run.outcome.expired.length;
   totals.timedOut += run.outcome.timedOut;
   totals.lostEvents += run.lostLifecycleEvents;
   totals.kills += run.killed ? 1 : 0;
-  if (run.outcome.early.length + run.outcome.expired.length > 0) totals.breached++;
+  if (run.outcome.early.length + run.outcome.expired.length + run.leftDraining.length > 0) totals.breached++;
 }
 
 /**
@@ -361,33 +437,110 @@ export async function runDrainScenario(world: World, s: DrainScenario, drainer: 
 
   await arrangeCluster(world, s, config.drain.heartbeatTimeoutSeconds, config.drain.hookName);
   const completions = observeCompletions(world);
+  const lostTokens = subscribeLifecycle(world, fn, patterns.lifecycle, new Set(s.lostLifecycle.map(ec2Id)));
   if (drainer === 'ours') {
-    subscribeRules(world, fn, patterns);
+    subscribeRules(world, fn, { ...patterns, lifecycle: undefined });
     every(world, fn, 60_000, (at, n) => scheduledEvent(world.sim, `${PREFIX}-drain-reconcile`, at, `tick-${n}`));
-  } else {
-    subscribeRules(world, fn, { lifecycle: patterns.lifecycle });
   }
   applyFaults(world, s.faults);
   armKill(world, s.kill);
 
   const start = sim.clock.now();
+  if (s.dynamoOutage) {
+    const from = start + s.dynamoOutage.atSeconds * 1000;
+    sim.faults.outage({ service: 'dynamodb', from, to: from + s.dynamoOutage.minutes * 60_000, kind: s.dynamoOutage.kind });
+  }
   for (const t of s.terminations) sim.clock.at(start + t.atSeconds * 1000, () => void world.drain.autoscaling.terminate(ASG, ec2Id(t.instance)));
+  for (const [n, stray] of s.strays.entries())
+    sim.clock.at(start + stray.atSeconds * 1000, () => sim.bus.put(strayEvent(world, stray, config.drain.hookName, n)));
   if (drainer === 'ours') {
     for (const [n, kind] of s.malformed.entries())
       sim.clock.at(start + 30_000 + n * 7_000, () => injectMalformed(world, { fn, via: 'bus', ...malformedEvent(world, kind, config.drain.hookName, n) }));
   }
-  const lastTermination = start + Math.max(...s.terminations.map((t) => t.atSeconds)) * 1000;
+  const lastTermination = start + Math.max(...s.terminations.map((t) => t.atSeconds), ...s.strays.map((t) => t.atSeconds)) * 1000;
   const actionsOver = () => sim.clock.now() > lastTermination && world.drain.autoscaling.actions.every((a) => a.status !== 'pending');
   await runUntil(world, actionsOver, { maxMs: 3 * 3600_000 });
 
   const timeout = drainer === 'ours' ? { seconds: config.drain.drainTimeoutSeconds, outcome: config.drain.timeoutOutcome } : undefined;
-  const outcome = drainOutcome(world, completions, fn, timeout);
-  const violations = [...outcome.early.map((e) => `early completion: ${e}`), ...outcome.expired.map((e) => `hook expired: ${e}`)];
+  const outcome = drainOutcome(world, completions, fn, timeout, lostTokens);
+  const leftDraining = drainingInService(world);
+  const violations = [
+    ...outcome.early.map((e) => `early completion: ${e}`),
+    ...outcome.expired.map((e) => `hook expired: ${e}`),
+    ...leftDraining.map((e) => `left DRAINING: ${e}`),
+  ];
   if (drainer === 'ours') violations.push(...malformedViolations(world));
   if (violations.length) violations.push(`timeline:\n    ${timeline(world, start)}`);
   const lifecycleEvents = sim.bus.emitted.filter(
     (e) => e['detail-type'] === 'EC2 Instance-terminate Lifecycle Action' && e.source === 'aws.autoscaling' && !e.id.startsWith('malformed'),
   );
-  const lost = lifecycleEvents.filter((e) => !sim.bus.delivered.some((d) => d.event === e && d.subscriber === `${fn}:lifecycle`)).length;
-  return { outcome, violations, invocations: world.runtime.invocations.length, killed: world.runtime.killed !== undefined, lostLifecycleEvents: lost };
+  const lost = lifecycleEvents.filter(
+    (e) => lostTokens.has(e.detail.LifecycleActionToken as string) || !sim.bus.delivered.some((d) => d.event === e && d.subscriber === `${fn}:lifecycle`),
+  ).length;
+  return {
+    outcome,
+    violations,
+    invocations: world.runtime.invocations.length,
+    killed: world.runtime.killed !== undefined,
+    lostLifecycleEvents: lost,
+    leftDraining,
+    strays: s.strays.length,
+    outageMinutes: s.dynamoOutage?.minutes ?? 0,
+  };
+}
+
+/**
+ * The lifecycle rule, with the events of `lostInstances` dropped before the
+ * function (lost for good, whatever the bus does). Returns the tokens dropped.
+ */
+function subscribeLifecycle(world: World, fn: string, pattern: object | undefined, lostInstances: ReadonlySet<string>): Set<string> {
+  if (!pattern) throw new Error('e2e: the drain function has no lifecycle rule');
+  const lost = new Set<string>();
+  world.sim.bus.subscribePattern(`${fn}:lifecycle`, pattern, (event) => {
+    if (event.source === 'aws.autoscaling' && lostInstances.has(String(event.detail.EC2InstanceId)) && !event.id.startsWith('stray-')) {
+      lost.add(String(event.detail.LifecycleActionToken));
+      return;
+    }
+    world.runtime.invoke(fn, event, 'lifecycle');
+  });
+  return lost;
+}
+
+/** A garbage token for the instance, or a replay of its last lifecycle event (a garbage token if it had none yet). */
+function strayEvent(world: World, stray: StrayLifecycle, hookName: string, n: number): AwsEvent {
+  const { sim } = world;
+  const instanceId = ec2Id(stray.instance);
+  const earlier = sim.bus.emitted.filter(
+    (e) => e['detail-type'] === 'EC2 Instance-terminate Lifecycle Action' && e.detail.EC2InstanceId === instanceId && !e.id.startsWith('stray-'),
+  );
+  const original = stray.kind === 'replay' ? earlier.at(-1) : undefined;
+  if (original) return { ...structuredClone(original), id: `stray-replay-${n}` };
+  return {
+    version: '0',
+    id: `stray-garbage-${n}`,
+    'detail-type': 'EC2 Instance-terminate Lifecycle Action',
+    source: 'aws.autoscaling',
+    account: sim.account,
+    time: sim.clock
+      .date()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z'),
+    region: sim.region,
+    resources: [world.drain.autoscaling.groups.get(ASG)!.arn],
+    detail: {
+      LifecycleActionToken: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+      AutoScalingGroupName: ASG,
+      LifecycleHookName: hookName,
+      EC2InstanceId: instanceId,
+      LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+    },
+  };
+}
+
+/** Container instances DRAINING whose EC2 instance Auto Scaling still has InService: drained for an action that is not there. */
+export function drainingInService(world: World): string[] {
+  return world.sim.ecs
+    .containerInstances(CLUSTER)
+    .filter((ci) => ci.status === 'DRAINING' && world.drain.autoscaling.lifecycleState(ASG, ci.ec2InstanceId) === 'InService')
+    .map((ci) => `${ci.ec2InstanceId} (${ci.arn})`);
 }

@@ -2,7 +2,13 @@
  * The simulator's Auto Scaling (awsQuery) and ECS draining model, through the
  * real SDK clients the drain function uses.
  */
-import { AutoScalingClient, CompleteLifecycleActionCommand, RecordLifecycleActionHeartbeatCommand } from '@aws-sdk/client-auto-scaling';
+import {
+  AutoScalingClient,
+  CompleteLifecycleActionCommand,
+  DescribeAutoScalingGroupsCommand,
+  paginateDescribeAutoScalingGroups,
+  RecordLifecycleActionHeartbeatCommand,
+} from '@aws-sdk/client-auto-scaling';
 import {
   DescribeCapacityProvidersCommand,
   DescribeContainerInstancesCommand,
@@ -145,6 +151,39 @@ describe('Auto Scaling lifecycle hooks (awsQuery)', () => {
     world.autoscaling.terminate('web-asg', 'i-0gone');
     await sim.clock.advance(301_000);
     expect(fates.sort()).toEqual(['keep-asg/i-0keep:retained', 'web-asg/i-0gone:terminated']);
+    expect(world.autoscaling.lifecycleState('keep-asg', 'i-0keep')).toBe('Terminating:Retained');
+    expect(world.autoscaling.lifecycleState('web-asg', 'i-0gone')).toBeUndefined();
+  });
+
+  it('describes groups in pages with their instances in InService and Terminating:Wait, and heartbeats by instance id alone', async () => {
+    for (let g = 0; g < 3; g++) world.autoscaling.addGroup(`extra-${g}`);
+    world.autoscaling.addInstance('web-asg', 'i-0run');
+    world.autoscaling.addInstance('web-asg', 'i-0out');
+    world.autoscaling.terminate('web-asg', 'i-0out');
+    const seen: Array<{ group?: string; instances: string[] }> = [];
+    for await (const page of paginateDescribeAutoScalingGroups({ client: asg, pageSize: 2 }, {})) {
+      for (const g of page.AutoScalingGroups ?? [])
+        seen.push({ group: g.AutoScalingGroupName, instances: (g.Instances ?? []).map((i) => `${i.InstanceId}:${i.LifecycleState}`) });
+    }
+    expect(seen).toEqual([
+      { group: 'extra-0', instances: [] },
+      { group: 'extra-1', instances: [] },
+      { group: 'extra-2', instances: [] },
+      { group: 'web-asg', instances: ['i-0run:InService', 'i-0out:Terminating:Wait'] },
+    ]);
+    expect(sim.countCalls('autoscaling', 'DescribeAutoScalingGroups')).toBe(2);
+    const named = await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['web-asg', 'no-such-asg'] }));
+    expect(named.AutoScalingGroups?.map((g) => g.AutoScalingGroupName)).toEqual(['web-asg']);
+    const tooMany = await asg.send(new DescribeAutoScalingGroupsCommand({ MaxRecords: 101 })).catch((e) => e);
+    expect(tooMany.name).toBe('ValidationError');
+
+    // RecordLifecycleActionHeartbeat takes the instance id without the token (API reference: "the specified token or instance").
+    await asg.send(new RecordLifecycleActionHeartbeatCommand({ AutoScalingGroupName: 'web-asg', LifecycleHookName: 'drain', InstanceId: 'i-0out' }));
+    expect(world.autoscaling.action('i-0out')!.heartbeats).toBe(1);
+    const inService = await asg
+      .send(new RecordLifecycleActionHeartbeatCommand({ AutoScalingGroupName: 'web-asg', LifecycleHookName: 'drain', InstanceId: 'i-0run' }))
+      .catch((e) => e);
+    expect(inService).toMatchObject({ name: 'ValidationError', message: 'No active Lifecycle Action found with instance ID i-0run' });
   });
 });
 

@@ -42,4 +42,26 @@ describe('DynamoDB behind the simulator', () => {
     expect(Item).toEqual({ id: { S: 'k' } });
     expect(sim.countCalls('dynamodb', 'GetItem') - before).toBe(3);
   });
+
+  it('fails every call inside an outage window, throttled or 5xx, and none outside it', async () => {
+    const start = sim.clock.now();
+    sim.faults.outage({ service: 'dynamodb', from: start + 60_000, to: start + 120_000 });
+    sim.faults.outage({ service: 'dynamodb', from: start + 180_000, to: start + 240_000, kind: 'server' });
+    const get = () =>
+      ddb.send(new GetItemCommand({ TableName: 'proxied', Key: { id: { S: 'k' } } })).then(
+        () => 'ok',
+        (e: Error) => e.name,
+      );
+    const results: string[] = [];
+    for (const at of [0, 60_000, 119_000, 120_000, 200_000, 240_000]) {
+      await sim.clock.advance(start + at - sim.clock.now());
+      results.push(await get());
+    }
+    expect(results).toEqual(['ok', 'ThrottlingException', 'ThrottlingException', 'ok', 'InternalServerError', 'ok']);
+    // Every retry inside a window failed too: the window is not one unlucky attempt.
+    const inWindows = sim.calls.filter((c) => c.service === 'dynamodb' && c.at >= start && sim.faults.outages.some((w) => w.from <= c.at && c.at < w.to));
+    expect(inWindows.length).toBeGreaterThanOrEqual(9);
+    expect(inWindows.every((c) => c.error)).toBe(true);
+    sim.faults.clear();
+  });
 });
