@@ -1,6 +1,6 @@
 import { taskStoppedPattern } from '../../functions/task-lock/events.ts';
 import { settingsFromConfig } from '../../functions/task-lock/settings.ts';
-import { arn, inClusters, tableReadWrite } from '../iam.ts';
+import { arn, inClusters, jobPassRoles, roleProperties, tableReadWrite, type Statement } from '../iam.ts';
 import { dlqLogicalId, lambdaLogicalId, type Resources } from '../resources.ts';
 import { handlerExport, logicalIdStem } from './ids.ts';
 import { ruleRetryPolicy, type DeployContext, type FunctionSpec } from './types.ts';
@@ -19,6 +19,7 @@ export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec
         [schedulerRole]: {
           Type: 'AWS::IAM::Role',
           Properties: {
+            ...roleProperties(config.stack),
             AssumeRolePolicyDocument: {
               Version: '2012-10-17',
               Statement: [
@@ -118,16 +119,33 @@ export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec
             },
             // Finds the task of an invocation that died after RunTask. Read-only; "*" with the ecs:cluster condition, as for drain.
             { Sid: 'ListJobTasks', Effect: 'Allow' as const, Action: 'ecs:ListTasks', Resource: '*', Condition: inClusters(clusterNames) },
-            {
-              // RunTask passes the task definition's task and execution roles to ECS.
-              Sid: 'PassTaskRoles',
-              Effect: 'Allow' as const,
-              Action: 'iam:PassRole',
-              Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*' },
-              Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
-            },
           ]
         : []),
+      ...passTaskRoles(config),
     ],
   };
+}
+
+/**
+ * RunTask passes the task definition's task and execution roles to ECS, so
+ * the function needs PassRole on those roles, and on no other: PassRole on
+ * `role/*` would let it start a container under any task role of the account.
+ * `iam:PassedToService` is the condition key the Service Authorization
+ * Reference lists for iam:PassRole (AWS Identity and Access Management,
+ * "Condition keys"); ECS receives task roles as `ecs-tasks.amazonaws.com`
+ * (ECS developer guide, "Task IAM role"). Jobs whose task definition has no
+ * role need none, and without any listed role the statement is left out.
+ */
+function passTaskRoles(config: DeployContext['config']): Statement[] {
+  const roles = jobPassRoles(config);
+  if (roles.length === 0) return [];
+  return [
+    {
+      Sid: 'PassJobRoles',
+      Effect: 'Allow',
+      Action: 'iam:PassRole',
+      Resource: roles,
+      Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+    },
+  ];
 }
