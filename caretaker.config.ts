@@ -39,6 +39,21 @@ export default defineConfig({
       // overrides: { containerOverrides: [{ name: 'app', command: ['report', '--nightly'] }] },
       overlap: 'skip', // 'skip': never start while the previous run is still RUNNING; 'allow'
       maxRunSeconds: 3600, // the lease: a run older than this no longer blocks the next one
+      // The task definition's task and execution roles (names or ARNs): the only roles task-lock may pass to ECS.
+      // passRoles: ['nightly-report-task', 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole'],
     },
   ],
+
+  // cleanup runs its SSM document only on instances that carry this tag; set it on the
+  // container instances (an ASG tag with PropagateAtLaunch, or the launch template).
+  // cleanup: { instanceTag: { key: 'ecs-caretaker:cleanup', value: 'true' } },
+
+  // How the stack is deployed, for accounts whose service control policies ask for it.
+  // stack: {
+  //   permissionsBoundary: 'arn:aws:iam::123456789012:policy/workload-boundary',
+  //   rolePath: '/ecs-caretaker/',
+  //   tags: { CostCenter: 'ops', Owner: 'sre' }, // on every resource that can carry tags
+  //   logRetentionDays: 30, // functions' logs and Run Command output
+  //   pointInTimeRecovery: true, // of the state table
+  // },
 });

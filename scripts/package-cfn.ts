@@ -1,5 +1,5 @@
 /**
- * `npm run package:cfn -- [--stage prod] [--region eu-west-1] [--out dist/cfn]`
+ * `npm run package:cfn -- [--stage prod] [--region eu-west-1] [--out dist/cfn] [--from .serverless]`
  *
  * Writes a plain CloudFormation template and the functions' code zips:
  *
@@ -8,6 +8,8 @@
  *
  * The template is derived from `osls package` (run offline, without
  * credentials), so both deploy paths share one definition of the stack.
+ * `--from` reuses the output of an `npm run package` already done for the
+ * same stage and config (CI lints both templates from one build).
  * Deploy it with `aws cloudformation package` + `deploy` (README, "Install").
  */
 import { execFile } from 'node:child_process';
@@ -63,9 +65,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const region = option(argv, '--region');
   const outDir = resolve(option(argv, '--out') ?? join(repoRoot, 'dist', 'cfn'));
   const config = loadConfig();
-  const oslsDir = mkdtempSync(join(tmpdir(), 'cc-osls-'));
+  const from = option(argv, '--from');
+  const oslsDir = from ? resolve(from) : mkdtempSync(join(tmpdir(), 'cc-osls-'));
   try {
-    await oslsPackage(oslsDir, stage, region);
+    if (!from) await oslsPackage(oslsDir, stage, region);
     const template = writePlainPackage(oslsDir, outDir, config);
     console.log(
       `${join(outDir, 'template.json')}: ${Object.keys(template.Resources).length} resources, parameters ${Object.keys(template.Parameters ?? {}).join(', ')}`,
@@ -78,6 +81,6 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     console.error(e.stdout ?? '', e.stderr ?? '', `package:cfn failed (stage ${stage}): ${e.message}`);
     process.exitCode = 1;
   } finally {
-    rmSync(oslsDir, { recursive: true, force: true });
+    if (!from) rmSync(oslsDir, { recursive: true, force: true });
   }
 }

@@ -12,7 +12,7 @@ import { loadConfig } from '../../infra/config.ts';
 import { TAGGABLE_TYPES, UNTAGGABLE_TYPES } from '../../infra/tags.ts';
 import { writePlainPackage } from '../../scripts/package-cfn.ts';
 import { repoRoot } from '../support/fixtures.ts';
-import { wildcardGrants } from '../support/iam-check.ts';
+import { wildcardFindings, wildcardGrants, type Statement } from '../support/iam-check.ts';
 import { packageService, resourcesOfType, type Template } from '../support/package.ts';
 
 const FIXTURE = join(repoRoot, 'test/fixtures/locked-down.config.ts');
@@ -34,7 +34,7 @@ beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), 'cc-cfn-'));
   writePlainPackage(packaged.dir, outDir, config);
   plain = JSON.parse(readFileSync(join(outDir, 'template.json'), 'utf8'));
-}, 180_000);
+}, 300_000); // osls package shares a starved core with the rest of the suite
 
 const statementsOf = (template: Template, roleId: string): any[] =>
   template.Resources[roleId]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement);
@@ -187,5 +187,94 @@ describe('state table and logs', () => {
       '/aws/lambda/cc-locked-prod-audit': 90,
       '/aws/ssm/cc-locked-prod-docker-cleanup': 90,
     });
+  });
+});
+
+/**
+ * What CloudFormation calls to create, update and delete each resource type
+ * the stack has, on the deployer's behalf (CloudFormation resource type
+ * schemas, `handlers` permissions; Lambda also needs to pass the role and
+ * read the code). A type the stack gains must be added here and to the policy.
+ */
+const DEPLOY_ACTIONS: Record<string, string[]> = {
+  'AWS::IAM::Role': [
+    'iam:CreateRole',
+    'iam:DeleteRole',
+    'iam:GetRole',
+    'iam:PutRolePolicy',
+    'iam:DeleteRolePolicy',
+    'iam:TagRole',
+    'iam:PutRolePermissionsBoundary',
+  ],
+  'AWS::Lambda::Function': [
+    'lambda:CreateFunction',
+    'lambda:UpdateFunctionCode',
+    'lambda:UpdateFunctionConfiguration',
+    'lambda:DeleteFunction',
+    'lambda:GetFunction',
+    'lambda:TagResource',
+    'iam:PassRole',
+    's3:GetObject',
+  ],
+  'AWS::Lambda::Version': ['lambda:PublishVersion'],
+  'AWS::Lambda::Permission': ['lambda:AddPermission', 'lambda:RemovePermission'],
+  'AWS::Lambda::EventInvokeConfig': ['lambda:PutFunctionEventInvokeConfig', 'lambda:UpdateFunctionEventInvokeConfig', 'lambda:DeleteFunctionEventInvokeConfig'],
+  'AWS::Logs::LogGroup': ['logs:CreateLogGroup', 'logs:DeleteLogGroup', 'logs:PutRetentionPolicy', 'logs:DescribeLogGroups', 'logs:TagResource'],
+  'AWS::SQS::Queue': ['sqs:CreateQueue', 'sqs:DeleteQueue', 'sqs:GetQueueAttributes', 'sqs:SetQueueAttributes', 'sqs:TagQueue'],
+  'AWS::SQS::QueuePolicy': ['sqs:SetQueueAttributes'],
+  'AWS::CloudWatch::Alarm': ['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms', 'cloudwatch:DescribeAlarms', 'cloudwatch:TagResource'],
+  'AWS::CloudWatch::Dashboard': ['cloudwatch:PutDashboard', 'cloudwatch:DeleteDashboards'],
+  'AWS::DynamoDB::Table': [
+    'dynamodb:CreateTable',
+    'dynamodb:DescribeTable',
+    'dynamodb:UpdateTable',
+    'dynamodb:UpdateTimeToLive',
+    'dynamodb:UpdateContinuousBackups',
+    'dynamodb:TagResource',
+  ],
+  'AWS::Events::Rule': ['events:PutRule', 'events:DeleteRule', 'events:DescribeRule', 'events:PutTargets', 'events:RemoveTargets', 'events:TagResource'],
+  'AWS::Scheduler::Schedule': ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule', 'iam:PassRole'],
+  'AWS::SSM::Document': ['ssm:CreateDocument', 'ssm:UpdateDocument', 'ssm:UpdateDocumentDefaultVersion', 'ssm:DeleteDocument', 'ssm:AddTagsToResource'],
+  'AWS::AutoScaling::LifecycleHook': ['autoscaling:PutLifecycleHook', 'autoscaling:DeleteLifecycleHook', 'autoscaling:DescribeLifecycleHooks'],
+  'AWS::SNS::Subscription': ['sns:Subscribe', 'sns:Unsubscribe'],
+  'AWS::S3::Bucket': ['s3:CreateBucket', 's3:DeleteBucket', 's3:PutEncryptionConfiguration'],
+  'AWS::S3::BucketPolicy': ['s3:PutBucketPolicy', 's3:DeleteBucketPolicy'],
+};
+
+describe('deployer policy (infra/deployer-policy.json)', () => {
+  const policy = JSON.parse(readFileSync(join(repoRoot, 'infra/deployer-policy.json'), 'utf8')) as { Statement: Statement[] };
+  const allowed = new Set(policy.Statement.flatMap((s) => [s.Action].flat()));
+  // The README's placeholders, filled in as an operator would.
+  const filled = JSON.parse(
+    JSON.stringify(policy)
+      .replaceAll('ROLE_PATH', 'platform/ecs-caretaker/')
+      .replaceAll('ACCOUNT_ID', '123456789012')
+      .replaceAll('REGION', 'eu-west-1')
+      .replaceAll('STACK_NAME', 'cc-locked-prod')
+      .replaceAll('PREFIX', 'cc-locked-prod')
+      .replaceAll('ARTIFACT_BUCKET', 'platform-artifacts')
+      .replaceAll('ARTIFACT_PREFIX', 'ecs-caretaker')
+      .replaceAll('ASG_NAME', 'prod-asg-a')
+      .replaceAll('INBOUND_TOPIC', 'ecs-events'),
+  ) as { Statement: Statement[] };
+
+  it('covers every resource type of both templates', () => {
+    const types = new Set([...Object.values(osls.Resources), ...Object.values(plain.Resources)].map((r) => r.Type));
+    for (const type of types) {
+      expect(DEPLOY_ACTIONS[type], `${type}: which actions does CloudFormation need for it?`).toBeDefined();
+      for (const action of DEPLOY_ACTIONS[type]!) expect(allowed.has(action), `${type} needs ${action}`).toBe(true);
+    }
+  });
+
+  it('never lets the deployer delete the state table, and grants nothing type-wide', () => {
+    expect([...allowed].filter((a) => a.startsWith('dynamodb:Delete'))).toEqual([]);
+    expect(filled.Statement.flatMap((s) => wildcardFindings(s))).toEqual([]);
+    expect(JSON.stringify(filled)).not.toMatch(/[A-Z]{3,}_[A-Z_]+/); // every placeholder was documented and filled
+  });
+
+  it('scopes the roles it creates and passes to the stack, passed only to Lambda and Scheduler', () => {
+    const pass = filled.Statement.find((s) => [s.Action].flat().includes('iam:PassRole'))!;
+    expect(pass.Resource).toBe('arn:aws:iam::123456789012:role/platform/ecs-caretaker/cc-locked-prod-*');
+    expect(pass.Condition).toEqual({ StringEquals: { 'iam:PassedToService': ['lambda.amazonaws.com', 'scheduler.amazonaws.com'] } });
   });
 });

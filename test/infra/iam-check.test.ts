@@ -25,6 +25,9 @@ describe('wildcard grant check', () => {
   it('flags a literal "*", another account or region, and action wildcards', () => {
     expect(wildcardFindings({ Action: ['ecs:StopTask', 'ecs:DescribeTasks'], Resource: '*' })).toEqual(['ecs:StopTask on "*"']);
     expect(wildcardOf('arn:aws:iam::*:role/deployer')).toBe('"arn:aws:iam::*:role/deployer" spans every account');
+    expect(wildcardOf('arn:aws:lambda:eu-west-1:123456789012:function:*')).toBe('"arn:aws:lambda:eu-west-1:123456789012:function:*" is every function');
+    // The subscriptions of one topic, not every topic.
+    expect(wildcardOf('arn:aws:sns:eu-west-1:123456789012:ecs-events:*')).toBeUndefined();
     expect(wildcardOf('arn:aws:sqs:*:123456789012:q')).toBe('"arn:aws:sqs:*:123456789012:q" spans every region');
     expect(wildcardFindings({ Action: 'iam:*', Resource: 'arn:aws:iam::123456789012:role/x' })).toEqual([]);
     expect(wildcardFindings({ Action: 'iam:*', Resource: 'arn:aws:iam::123456789012:role/*' })).toHaveLength(1);

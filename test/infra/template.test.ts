@@ -10,7 +10,7 @@ import { packageService, resourcesOfType, type Template } from '../support/packa
 let template: Template;
 beforeAll(async () => {
   ({ template } = await packageService(join(repoRoot, 'test/fixtures/caretaker.config.ts')));
-}, 120_000);
+}, 300_000); // osls package shares a starved core with the rest of the suite
 
 const statementsOf = (roleId: string): any[] => template.Resources[roleId]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement);
 

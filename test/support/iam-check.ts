@@ -7,7 +7,7 @@
 import type { Template } from './package.ts';
 
 /** Reads; only these may have "*" or a type-wide ARN. */
-const READ_ONLY = /^[a-z0-9-]+:(Describe|List|Get|BatchGet)/;
+const READ_ONLY = /^[a-z0-9-]+:(Describe|List|Get|BatchGet|Validate)/;
 /** X-Ray has no resource-level permissions for these (X-Ray developer guide), so "*" is the only possible resource. */
 const STAR_ALLOWED = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
 /** Permissions management (Service Authorization Reference access level): never on a wildcard, whatever the condition. */
@@ -42,7 +42,10 @@ export function wildcardOf(arn: string): string | undefined {
   const [, , , region, account] = parts;
   if (account === '*' || region === '*') return `"${arn}" spans every ${account === '*' ? 'account' : 'region'}`;
   const resource = parts.slice(5).join(':');
-  if (resource === '*' || /^[A-Za-z-]+[/:]\*$/.test(resource)) return `"${arn}" is every ${resource.split(/[/:]/)[0] || 'resource'}`;
+  // `type/*`, or `type:*` for the services that separate with a colon; `topic:*` (SNS) is that topic's subscriptions, not every topic.
+  if (resource === '*' || /^[A-Za-z-]+\/\*$/.test(resource) || /^(function|log-group|alarm|secret|stateMachine|layer):\*$/.test(resource)) {
+    return `"${arn}" is every ${resource.split(/[/:]/)[0] || 'resource'}`;
+  }
   return undefined;
 }
 
