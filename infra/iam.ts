@@ -24,7 +24,12 @@ export const arn = {
   table: { 'Fn::GetAtt': [TABLE_LOGICAL_ID, 'Arn'] },
 };
 
-/** The `ecs:cluster` condition key scopes task actions to the configured clusters (ECS IAM condition keys). */
+/**
+ * The `ecs:cluster` condition key scopes task actions to the configured clusters. The Service
+ * Authorization Reference (Amazon ECS) lists it for RunTask, StopTask, DescribeTasks, ListTasks,
+ * ListServices, DescribeServices, DescribeContainerInstances and UpdateContainerInstancesState,
+ * not for ListContainerInstances or DescribeCapacityProviders; test/support/iam-check.ts holds the table.
+ */
 export const inClusters = (clusters: string[]) => ({ ArnEquals: { 'ecs:cluster': clusters.map(arn.cluster) } });
 
 export const tableReadWrite = (actions = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']): Statement => ({

@@ -104,6 +104,7 @@ export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec
               Condition: inClusters([...new Set(jobs.map((j) => j.cluster))]),
             },
             {
+              // ecs:CreateAction: tags only as part of RunTask, never on an existing task (Service Authorization Reference, Amazon ECS, TagResource).
               Sid: 'TagJobTasks',
               Effect: 'Allow' as const,
               Action: 'ecs:TagResource',

@@ -12,7 +12,7 @@ import { loadConfig } from '../../infra/config.ts';
 import { TAGGABLE_TYPES, UNTAGGABLE_TYPES } from '../../infra/tags.ts';
 import { writePlainPackage } from '../../scripts/package-cfn.ts';
 import { repoRoot } from '../support/fixtures.ts';
-import { wildcardFindings, wildcardGrants, type Statement } from '../support/iam-check.ts';
+import { conditionKeyProblems, wildcardFindings, wildcardGrants, type Statement } from '../support/iam-check.ts';
 import { packageService, resourcesOfType, type Template } from '../support/package.ts';
 
 const FIXTURE = join(repoRoot, 'test/fixtures/locked-down.config.ts');
@@ -120,8 +120,10 @@ describe('plain CloudFormation template (npm run package:cfn)', () => {
     for (const [id, resource] of taggable) expect(resource.Properties.Tags, id).toEqual(expect.arrayContaining(TAGS));
   });
 
-  it('grants nothing on "*" or type-wide ARNs', () => {
+  it('grants nothing on "*" or type-wide ARNs, and conditions actions only on keys they support', () => {
     expect(wildcardGrants(plain)).toEqual([]);
+    expect(conditionKeyProblems(plain)).toEqual([]);
+    expect(conditionKeyProblems(osls)).toEqual([]);
   });
 });
 

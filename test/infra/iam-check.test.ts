@@ -1,6 +1,7 @@
 /** The template tests' wildcard check catches the grants the issue found, not only a literal "*". */
 import { describe, expect, it } from 'vitest';
-import { wildcardFindings, wildcardOf } from '../support/iam-check.ts';
+import { conditionKeyProblems, wildcardFindings, wildcardOf } from '../support/iam-check.ts';
+import type { Template } from '../support/package.ts';
 
 const sub = (text: string) => ({ 'Fn::Sub': text });
 
@@ -53,5 +54,34 @@ describe('wildcard grant check', () => {
       Condition: { ArnEquals: { 'ecs:cluster': ['arn:aws:ecs:eu-west-1:123456789012:cluster/prod'] } },
     });
     expect(findings).toHaveLength(1);
+  });
+});
+
+describe('condition key check', () => {
+  const role = (Statement: unknown[]): Template => ({
+    Resources: { R: { Type: 'AWS::IAM::Role', Properties: { Policies: [{ PolicyDocument: { Statement } }] } } },
+  });
+
+  it('flags a key an action in the statement does not support, which would make the grant allow nothing', () => {
+    // ListContainerInstances has no ecs:cluster key: the condition never matches for it.
+    const template = role([
+      { Sid: 'S', Action: ['ecs:DescribeContainerInstances', 'ecs:ListContainerInstances'], Resource: '*', Condition: { ArnEquals: { 'ecs:cluster': 'arn' } } },
+    ]);
+    expect(conditionKeyProblems(template)).toEqual(['R/S: ecs:ListContainerInstances has no ecs:cluster']);
+    expect(
+      conditionKeyProblems(role([{ Sid: 'T', Action: 'ssm:SendCommand', Resource: '*', Condition: { StringEquals: { 'ec2:ResourceTag/x': 'y' } } }])),
+    ).toEqual(['R/T: ssm:SendCommand has no ec2:ResourceTag/x']);
+  });
+
+  it('accepts the keys the reference lists, any tag key after a tag prefix', () => {
+    const template = role([
+      { Action: 'ssm:SendCommand', Resource: '*', Condition: { StringEquals: { 'ssm:resourceTag/team:cleanup': 'true' } } },
+      {
+        Action: 'iam:PassRole',
+        Resource: 'arn:aws:iam::123456789012:role/a',
+        Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+      },
+    ]);
+    expect(conditionKeyProblems(template)).toEqual([]);
   });
 });

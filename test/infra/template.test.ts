@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { taskStoppedPattern } from '../../functions/task-lock/events.ts';
 import { repoRoot } from '../support/fixtures.ts';
-import { wildcardGrants } from '../support/iam-check.ts';
+import { conditionKeyProblems, wildcardGrants } from '../support/iam-check.ts';
 import { packageService, resourcesOfType, type Template } from '../support/package.ts';
 
 let template: Template;
@@ -26,6 +26,10 @@ describe('packaged CloudFormation template', () => {
 
   it('grants no write or permissions-management action on "*" or on every resource of a type', () => {
     expect(wildcardGrants(template)).toEqual([]);
+  });
+
+  it('conditions each action only on keys the Service Authorization Reference lists for it', () => {
+    expect(conditionKeyProblems(template)).toEqual([]);
   });
 
   it('scopes task-lock ECS actions to the configured clusters and task definitions', () => {

@@ -90,3 +90,51 @@ export function wildcardGrants(template: Template): string[] {
   }
   return out;
 }
+
+/**
+ * The condition keys each conditioned action supports, as the Service
+ * Authorization Reference lists them ("Actions defined by" tables of Amazon
+ * ECS, AWS Systems Manager, IAM and Amazon EventBridge). A key an action does
+ * not support is absent from its request context, so a condition on it never
+ * matches and the grant silently allows nothing. `…/` entries take any tag key.
+ */
+export const SAR_CONDITION_KEYS: Record<string, string[]> = {
+  'ecs:RunTask': [
+    'ecs:cluster',
+    'ecs:capacity-provider',
+    'ecs:enable-ebs-volumes',
+    'ecs:enable-execute-command',
+    'aws:ResourceTag/',
+    'aws:RequestTag/',
+    'aws:TagKeys',
+  ],
+  'ecs:StopTask': ['ecs:cluster', 'aws:ResourceTag/'],
+  'ecs:DescribeTasks': ['ecs:cluster', 'aws:ResourceTag/'],
+  'ecs:ListTasks': ['ecs:cluster', 'aws:ResourceTag/'],
+  'ecs:ListServices': ['ecs:cluster'],
+  'ecs:DescribeServices': ['ecs:cluster', 'aws:ResourceTag/'],
+  'ecs:DescribeContainerInstances': ['ecs:cluster', 'aws:ResourceTag/'],
+  'ecs:UpdateContainerInstancesState': ['ecs:cluster', 'aws:ResourceTag/'],
+  'ecs:TagResource': ['ecs:CreateAction', 'aws:ResourceTag/', 'aws:RequestTag/', 'aws:TagKeys'],
+  'ssm:SendCommand': ['ssm:resourceTag/', 'aws:ResourceTag/'],
+  'iam:PassRole': ['iam:PassedToService', 'iam:AssociatedResourceArn'],
+  'events:PutEvents': ['events:source', 'events:detail-type', 'events:eventBusInvocation'],
+};
+
+/** Every (action, condition key) pair of the roles' policies that the table above does not list, as "<role>/<sid>: <action> has no <key>". */
+export function conditionKeyProblems(template: Template): string[] {
+  const out: string[] = [];
+  const supports = (action: string, key: string) => (SAR_CONDITION_KEYS[action] ?? []).some((k) => (k.endsWith('/') ? key.startsWith(k) : key === k));
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    if (resource.Type !== 'AWS::IAM::Role') continue;
+    for (const policy of resource.Properties.Policies ?? []) {
+      for (const statement of asArray<Statement>(policy.PolicyDocument.Statement)) {
+        const keys = Object.values(statement.Condition ?? {}).flatMap((block) => Object.keys(block));
+        for (const action of asArray(statement.Action)) {
+          for (const key of keys) if (!supports(action, key)) out.push(`${id}/${statement.Sid ?? '?'}: ${action} has no ${key}`);
+        }
+      }
+    }
+  }
+  return out;
+}
