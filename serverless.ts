@@ -36,7 +36,7 @@ const { stack } = config;
 /** The resources every configuration has, whatever functions it deploys. */
 function stackResources(): Resources {
   return {
-    ...tableResources({ pointInTimeRecovery: stack.pointInTimeRecovery }),
+    ...tableResources({ pointInTimeRecovery: stack.pointInTimeRecovery, tableName: stack.tableName }),
     ...runCommandLogGroupResources(cleanupDocumentName(prefix), stack.logRetentionDays),
   };
 }

@@ -18,6 +18,8 @@ export const roleLogicalId = (id: FunctionId): string => `${logicalIdStem(id)}Ro
 export interface TableOptions {
   /** Point-in-time recovery (config.stack.pointInTimeRecovery); on by default. */
   pointInTimeRecovery?: boolean;
+  /** config.stack.tableName: a fixed name, to keep the table of an earlier deployment. */
+  tableName?: string;
 }
 
 /**
@@ -29,13 +31,14 @@ export interface TableOptions {
  * Retained on stack deletion and protected from DeleteTable: the locks in it
  * are what keeps a job from running twice.
  */
-export function tableResources({ pointInTimeRecovery = true }: TableOptions = {}): Resources {
+export function tableResources({ pointInTimeRecovery = true, tableName }: TableOptions = {}): Resources {
   return {
     [TABLE_LOGICAL_ID]: {
       Type: 'AWS::DynamoDB::Table',
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
       Properties: {
+        ...(tableName ? { TableName: tableName } : {}),
         BillingMode: 'PAY_PER_REQUEST',
         // `id` and `expiration` are the Powertools Idempotency defaults, so the table can serve it too.
         AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],

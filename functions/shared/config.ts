@@ -227,6 +227,12 @@ export const stackSchema = z.strictObject({
   ),
   /** Point-in-time recovery of the state table (35 days of restorable history, billed per GB). */
   pointInTimeRecovery: z._default(z.boolean(), true),
+  /**
+   * A fixed name for the state table, to keep the table of a stack deployed before names
+   * came from CloudFormation (`<service>-<stage>-state`). Without it CloudFormation names the
+   * table, and removing then redeploying the stack works. 3-255 of [a-zA-Z0-9_.-] (DynamoDB naming rules).
+   */
+  tableName: z.optional(z.string().check(z.regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'expected 3-255 letters, digits, "_", "." or "-"'))),
 });
 
 export const configSchema = z

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type CaretakerConfigInput } from '../../functions/shared/config.ts';
 import { jobPassRoles } from '../../infra/iam.ts';
+import { TABLE_LOGICAL_ID, tableResources } from '../../infra/resources.ts';
 
 const base = { clusters: [{ name: 'prod', asgs: ['prod-asg'] }] };
 const parse = (extra: Partial<CaretakerConfigInput>) => parseConfig({ ...base, ...extra });
@@ -29,6 +30,7 @@ describe('config.stack', () => {
     [{ tags: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v'])) }, /config\.stack\.tags: at most 50 tags/],
     [{ pointInTimeRecovery: 'yes' }, /config\.stack\.pointInTimeRecovery/],
     [{ boundary: 'x' }, /config\.stack: Unrecognized key: "boundary"/],
+    [{ tableName: 'my table' }, /config\.stack\.tableName: expected 3-255 letters/],
   ])('refuses %j and names the field', (stack, message) => {
     expect(() => parse({ stack } as never)).toThrow(message);
   });
@@ -61,5 +63,13 @@ describe('jobs[].passRoles', () => {
       'arn:aws:iam::123456789012:role/b',
     ]);
     expect(jobPassRoles(parse({ jobs: [job({})] }))).toEqual([]);
+  });
+});
+
+describe('state table name', () => {
+  it('is left to CloudFormation, unless config.stack.tableName keeps an earlier deployment’s table', () => {
+    expect(tableResources()[TABLE_LOGICAL_ID]!.Properties!.TableName).toBeUndefined();
+    const kept = parse({ stack: { tableName: 'ecs-caretaker-prod-state' } }).stack;
+    expect(tableResources(kept)[TABLE_LOGICAL_ID]!.Properties).toMatchObject({ TableName: 'ecs-caretaker-prod-state', DeletionProtectionEnabled: true });
   });
 });
