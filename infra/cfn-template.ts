@@ -35,13 +35,23 @@ export const PARAMETERS = {
   alertTopic: 'AlertTopicArn',
   boundary: 'PermissionsBoundaryArn',
   retention: 'LogRetentionInDays',
+  artifactBucket: 'ArtifactBucket',
+  artifactPrefix: 'ArtifactPrefix',
 } as const;
 const HAS_BOUNDARY = 'HasPermissionsBoundary';
 
 export interface PlainTemplateOptions {
   config: CaretakerConfig;
-  /** The zip of each function, by its logical id, as a path relative to the template. */
+  /** The zip of each function, by its logical id: a path relative to the template, or its file name in the artifact bucket. */
   code: Record<string, string>;
+  /**
+   * `local` (default): Code is the zip's path, for `aws cloudformation package`.
+   * `parameters`: Code is `ArtifactBucket` + `ArtifactPrefix` + the zip's name, for
+   * pipelines that upload the zips themselves and deploy without `package`
+   * (a Service Catalog product, StackSets). Name the zips by their content,
+   * since CloudFormation updates a function's code only when the key changes.
+   */
+  artifacts?: 'local' | 'parameters';
 }
 
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
@@ -81,7 +91,7 @@ function referencedIds(value: unknown, found = new Set<string>()): Set<string> {
   return found;
 }
 
-export function toPlainTemplate(oslsTemplate: Template, { config, code }: PlainTemplateOptions): Template {
+export function toPlainTemplate(oslsTemplate: Template, { config, code, artifacts = 'local' }: PlainTemplateOptions): Template {
   const source = clone(oslsTemplate);
   let resources: Resources = {};
   for (const [id, resource] of Object.entries(source.Resources)) {
@@ -91,7 +101,9 @@ export function toPlainTemplate(oslsTemplate: Template, { config, code }: PlainT
     if (resource.Type === 'AWS::Lambda::Function') {
       const zip = code[id];
       if (!zip) throw new Error(`package:cfn: no code zip for function ${id}`);
-      resource.Properties = { ...resource.Properties, Code: zip };
+      const location =
+        artifacts === 'local' ? zip : { S3Bucket: { Ref: PARAMETERS.artifactBucket }, S3Key: { 'Fn::Sub': `\${${PARAMETERS.artifactPrefix}}${zip}` } };
+      resource.Properties = { ...resource.Properties, Code: location };
     }
     if (resource.Type === 'AWS::Logs::LogGroup') resource.Properties = { ...resource.Properties, RetentionInDays: { Ref: PARAMETERS.retention } };
     if (resource.Type === 'AWS::IAM::Role') {
@@ -122,6 +134,20 @@ export function toPlainTemplate(oslsTemplate: Template, { config, code }: PlainT
       Description: "Days to keep the functions' logs and the cleanup Run Command output",
     },
   };
+  if (artifacts === 'parameters') {
+    // S3 bucket naming rules (S3 user guide, "General purpose bucket naming rules"): 3-63 of a-z, 0-9, "." and "-".
+    parameters[PARAMETERS.artifactBucket] = {
+      Type: 'String',
+      AllowedPattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$',
+      Description: "Bucket holding the functions' zips, uploaded from dist/cfn/code/",
+    };
+    parameters[PARAMETERS.artifactPrefix] = {
+      Type: 'String',
+      Default: '',
+      AllowedPattern: "^$|^[A-Za-z0-9!_.*'()/-]*/$",
+      Description: 'Key prefix of the zips in ArtifactBucket, ending with "/" (empty for the bucket root)',
+    };
+  }
   const topic = config.alerts.topicArn;
   if (topic) {
     // Only a configured topic can become a parameter: without one the stack has no publishing

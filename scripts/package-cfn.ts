@@ -1,5 +1,5 @@
 /**
- * `npm run package:cfn -- [--stage prod] [--region eu-west-1] [--out dist/cfn] [--from .serverless]`
+ * `npm run package:cfn -- [--stage prod] [--region eu-west-1] [--out dist/cfn] [--from .serverless] [--artifact-parameters]`
  *
  * Writes a plain CloudFormation template and the functions' code zips:
  *
@@ -8,11 +8,14 @@
  *
  * The template is derived from `osls package` (run offline, without
  * credentials), so both deploy paths share one definition of the stack.
- * `--from` reuses the output of an `npm run package` already done for the
+ * `--artifact-parameters` points the functions' Code at the ArtifactBucket and
+ * ArtifactPrefix parameters instead, for pipelines that upload the zips
+ * themselves. `--from` reuses the output of an `npm run package` already done for the
  * same stage and config (CI lints both templates from one build).
  * Deploy it with `aws cloudformation package` + `deploy` (README, "Install").
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -25,7 +28,7 @@ import { loadConfig } from '../infra/config.ts';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Turns the output of `osls package` in `oslsDir` into `outDir/template.json` and `outDir/code/*.zip`; returns the template. */
-export function writePlainPackage(oslsDir: string, outDir: string, config: CaretakerConfig): Template {
+export function writePlainPackage(oslsDir: string, outDir: string, config: CaretakerConfig, artifacts: 'local' | 'parameters' = 'local'): Template {
   const osls = JSON.parse(readFileSync(join(oslsDir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(join(outDir, 'code'), { recursive: true });
@@ -35,11 +38,17 @@ export function writePlainPackage(oslsDir: string, outDir: string, config: Caret
     const key = (resource.Properties?.Code as { S3Key?: unknown } | undefined)?.S3Key;
     if (typeof key !== 'string') throw new Error(`package:cfn: ${id} has no S3Key in the osls template`);
     const zip = basename(key);
-    copyFileSync(join(oslsDir, zip), join(outDir, 'code', zip));
+    // Named by content in the bucket: CloudFormation updates a function's code only when its S3 key changes.
+    const digest = createHash('sha256')
+      .update(readFileSync(join(oslsDir, zip)))
+      .digest('hex')
+      .slice(0, 16);
+    const name = artifacts === 'parameters' ? zip.replace(/\.zip$/, `-${digest}.zip`) : zip;
+    copyFileSync(join(oslsDir, zip), join(outDir, 'code', name));
     // Relative to the template: `aws cloudformation package` resolves local paths from the template's folder.
-    code[id] = `code/${zip}`;
+    code[id] = artifacts === 'parameters' ? name : `code/${name}`;
   }
-  const template = toPlainTemplate(osls, { config, code });
+  const template = toPlainTemplate(osls, { config, code, artifacts });
   writeFileSync(join(outDir, 'template.json'), `${JSON.stringify(template, null, 2)}\n`);
   return template;
 }
@@ -69,12 +78,15 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const oslsDir = from ? resolve(from) : mkdtempSync(join(tmpdir(), 'cc-osls-'));
   try {
     if (!from) await oslsPackage(oslsDir, stage, region);
-    const template = writePlainPackage(oslsDir, outDir, config);
+    const artifacts = argv.includes('--artifact-parameters') ? 'parameters' : 'local';
+    const template = writePlainPackage(oslsDir, outDir, config, artifacts);
     console.log(
       `${join(outDir, 'template.json')}: ${Object.keys(template.Resources).length} resources, parameters ${Object.keys(template.Parameters ?? {}).join(', ')}`,
     );
     console.log(
-      `aws cloudformation package --template-file ${join(outDir, 'template.json')} --s3-bucket <bucket> --s3-prefix <prefix> --output-template-file packaged.json`,
+      artifacts === 'local'
+        ? `next: aws cloudformation package --template-file ${join(outDir, 'template.json')} --s3-bucket <bucket> --s3-prefix <prefix> --use-json --output-template-file packaged.json`
+        : `next: aws s3 cp --recursive ${join(outDir, 'code')} s3://<bucket>/<prefix>/, then deploy with ArtifactBucket=<bucket> ArtifactPrefix=<prefix>/`,
     );
   } catch (error) {
     const e = error as { stdout?: string; stderr?: string; message: string };

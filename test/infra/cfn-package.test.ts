@@ -27,6 +27,8 @@ let config: CaretakerConfig;
 let osls: Template;
 let plain: Template & { Parameters: Record<string, any>; Conditions: Record<string, unknown>; Outputs: Record<string, any> };
 let outDir: string;
+let bucketDir: string;
+let fromBucket: Template & { Parameters: Record<string, any> };
 beforeAll(async () => {
   config = loadConfig(FIXTURE);
   const packaged = await packageService(FIXTURE, 'prod');
@@ -34,6 +36,8 @@ beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), 'cc-cfn-'));
   writePlainPackage(packaged.dir, outDir, config);
   plain = JSON.parse(readFileSync(join(outDir, 'template.json'), 'utf8'));
+  bucketDir = mkdtempSync(join(tmpdir(), 'cc-cfn-s3-'));
+  fromBucket = writePlainPackage(packaged.dir, bucketDir, config, 'parameters') as typeof fromBucket;
 }, 300_000); // osls package shares a starved core with the rest of the suite
 
 const statementsOf = (template: Template, roleId: string): any[] =>
@@ -62,6 +66,28 @@ describe('plain CloudFormation template (npm run package:cfn)', () => {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
     }
+  });
+
+  it('with --artifact-parameters, reads the code from ArtifactBucket/ArtifactPrefix under content-named keys, and differs in nothing else', () => {
+    expect(fromBucket.Parameters.ArtifactBucket).toMatchObject({ Type: 'String' });
+    expect(fromBucket.Parameters.ArtifactPrefix).toMatchObject({ Type: 'String', Default: '' });
+    expect(plain.Parameters.ArtifactBucket).toBeUndefined();
+    for (const [id, fn] of resourcesOfType(fromBucket, 'AWS::Lambda::Function')) {
+      const { S3Bucket, S3Key } = fn.Properties.Code;
+      expect(S3Bucket, id).toEqual({ Ref: 'ArtifactBucket' });
+      const name = (S3Key['Fn::Sub'] as string).replace('${ArtifactPrefix}', '');
+      expect(name, id).toMatch(/^[A-Za-z]+-[0-9a-f]{16}\.zip$/);
+      // The file to upload is there, byte for byte the zip of the other mode.
+      expect(readFileSync(join(bucketDir, 'code', name)).equals(readFileSync(join(outDir, plain.Resources[id]!.Properties.Code))), id).toBe(true);
+    }
+    const withoutCode = (t: Template & { Parameters: Record<string, unknown> }) => {
+      const copy = JSON.parse(JSON.stringify(t));
+      for (const r of Object.values(copy.Resources) as any[]) if (r.Type === 'AWS::Lambda::Function') delete r.Properties.Code;
+      delete copy.Parameters.ArtifactBucket;
+      delete copy.Parameters.ArtifactPrefix;
+      return copy;
+    };
+    expect(withoutCode(fromBucket)).toEqual(withoutCode(plain));
   });
 
   it('has every Ref, GetAtt and DependsOn resolve inside the template', () => {
