@@ -1,3 +1,4 @@
+import type { Job } from '../../functions/shared/config.ts';
 import { taskStoppedPattern } from '../../functions/task-lock/events.ts';
 import { settingsFromConfig } from '../../functions/task-lock/settings.ts';
 import { arn, inClusters, jobPassRoles, roleProperties, tableReadWrite, type Statement } from '../iam.ts';
@@ -5,11 +6,19 @@ import { dlqLogicalId, lambdaLogicalId, type Resources } from '../resources.ts';
 import { handlerExport, logicalIdStem } from './ids.ts';
 import { ruleRetryPolicy, type DeployContext, type FunctionSpec } from './types.ts';
 
+/**
+ * passRoles only shapes the role (passTaskRoles below); the function never reads it, and two
+ * role ARNs per job would cut the jobs that fit Lambda's 4 KB environment from 13 to 9.
+ */
+export function withoutPassRoles<S extends { jobs: Job[] }>(settings: S): S {
+  return { ...settings, jobs: settings.jobs.map(({ passRoles: _, ...job }) => job as Job) };
+}
+
 /** task-lock: one schedule per job, plus the STOPPED events of the tasks it started. */
 export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec {
   const { jobs } = config;
   const clusterNames = config.clusters.map((c) => c.name);
-  const settings = settingsFromConfig(config, { stage });
+  const settings = withoutPassRoles(settingsFromConfig(config, { stage }));
   const { scheduleNames } = settings;
   const usesScheduler = jobs.some((job) => job.schedule.method === 'scheduler');
 

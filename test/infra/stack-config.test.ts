@@ -1,6 +1,9 @@
 /** The `stack` section and the IAM-related fields of the config: defaults, and errors that name the field. */
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type CaretakerConfigInput } from '../../functions/shared/config.ts';
+import { checkDeployable } from '../../infra/config.ts';
+import { taskLockFunction } from '../../infra/functions/task-lock.ts';
+import { deployContext } from '../../infra/functions/types.ts';
 import { jobPassRoles } from '../../infra/iam.ts';
 import { TABLE_LOGICAL_ID, tableResources } from '../../infra/resources.ts';
 
@@ -71,5 +74,27 @@ describe('state table name', () => {
     expect(tableResources()[TABLE_LOGICAL_ID]!.Properties!.TableName).toBeUndefined();
     const kept = parse({ stack: { tableName: 'ecs-caretaker-prod-state' } }).stack;
     expect(tableResources(kept)[TABLE_LOGICAL_ID]!.Properties).toMatchObject({ TableName: 'ecs-caretaker-prod-state', DeletionProtectionEnabled: true });
+  });
+});
+
+describe('passRoles and the 4 KB environment', () => {
+  const roles = ['arn:aws:iam::123456789012:role/report-task', 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole'];
+  const jobs = (n: number) =>
+    Array.from({ length: n }, (_, i) =>
+      job({ name: `job-${i}`, taskDefinition: `report-${i}`, schedule: { expression: 'cron(0 2 * * ? *)', timezone: 'Europe/Paris' }, passRoles: roles }),
+    );
+
+  it('stay out of the function’s environment, so 13 jobs with two roles each still fit', () => {
+    const config = checkDeployable(parse({ jobs: jobs(13) }));
+    const spec = taskLockFunction(deployContext(config, 'prod'));
+    const env = JSON.parse(spec.definition.environment!.TASK_LOCK_CONFIG as string);
+    expect(env.jobs).toHaveLength(13);
+    expect(env.jobs[0].passRoles).toBeUndefined();
+    // The role still carries them.
+    expect(spec.statements.find((s) => s.Sid === 'PassJobRoles')!.Resource).toEqual(roles);
+  });
+
+  it('still refuses the jobs that do not fit, naming the field', () => {
+    expect(() => checkDeployable(parse({ jobs: jobs(16) }))).toThrow(/config\.jobs: the jobs take \d+ bytes in task-lock's environment/);
   });
 });
