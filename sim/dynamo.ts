@@ -21,7 +21,7 @@ export async function startDynamo(): Promise<{ endpoint: string; close(): Promis
  * has no UpdateTimeToLive and never expires items.
  */
 export async function createTable(endpoint: string, name: string): Promise<void> {
-  const props = tableResources(name)[TABLE_LOGICAL_ID]!.Properties as Record<string, any>;
+  const props = tableResources()[TABLE_LOGICAL_ID]!.Properties as Record<string, any>;
   const client = new DynamoDBClient({ endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' } });
   try {
     await client.send(

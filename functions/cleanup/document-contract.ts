@@ -154,3 +154,10 @@ export const cleanupDocumentParameters = {
 } satisfies Record<string, DocumentParameter>;
 
 export type CleanupDocumentParameterName = keyof typeof cleanupDocumentParameters;
+
+/**
+ * Where Run Command writes the document's output in CloudWatch Logs. The
+ * function names the group on every command instead of leaving it to SSM's
+ * default, so that it is the group the stack creates with a retention (infra/resources.ts).
+ */
+export const runCommandLogGroupName = (documentName: string): string => `/aws/ssm/${documentName}`;

@@ -5,6 +5,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { ttlAfter, type Store } from '../shared/store.ts';
 import { createDedup, type MarkContext } from './dedup.ts';
 import { SendCommandFailedError } from './errors.ts';
+import { runCommandLogGroupName } from './document-contract.ts';
 import type { RunInput } from './input.ts';
 import { mapLimit } from './limit.ts';
 import { emit, type MetricRecord } from './metrics.ts';
@@ -113,8 +114,8 @@ function sendInput(deps: CleanupDeps, input: RunInput, batch: Batch, batches: nu
     MaxConcurrency: maxConcurrency,
     MaxErrors: perCommandRate(cleanup.maxErrors, batches, 0),
     TimeoutSeconds: deliveryTimeoutSeconds(batch.instanceIds.length, maxConcurrency, cleanup.timeoutSeconds),
-    // Output also goes to CloudWatch Logs (/aws/ssm/<document>), where operators read stderr beyond the API's limits.
-    CloudWatchOutputConfig: { CloudWatchOutputEnabled: true },
+    // Output also goes to CloudWatch Logs, where operators read stderr beyond the API's limits.
+    CloudWatchOutputConfig: { CloudWatchOutputEnabled: true, CloudWatchLogGroupName: runCommandLogGroupName(documentName) },
   };
 }
 

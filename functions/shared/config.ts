@@ -26,6 +26,23 @@ const isTimeZone = (tz: string): boolean => {
 
 const intIn = (min: number, max: number) => z.int().check(z.gte(min), z.lte(max));
 
+/** A role name (IAM: 1-64 of letters, digits and +=,.@_-) or a role ARN, path included. */
+const roleReference = z
+  .string()
+  .check(z.regex(/^([\w+=,.@-]{1,64}|arn:aws[a-z-]*:iam::\d{12}:role\/([\x21-\x7e]+\/)?[\w+=,.@-]{1,64})$/, 'expected an IAM role name or role ARN'));
+
+/**
+ * A resource tag as EC2, IAM and the other tagged services accept it: key 1-128 and value
+ * 0-256 characters, and no key under the reserved `aws:` prefix (EC2 user guide, "Tag
+ * restrictions"). The reserved prefix also matters for IAM: whether SSM fills
+ * `ssm:resourceTag/aws:...` is not documented, so the cleanup tag must be one of your own.
+ */
+const tagKey = z.string().check(
+  z.regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u, 'expected 1-128 letters, digits, spaces or _.:/=+-@'),
+  z.refine((key) => !key.toLowerCase().startsWith('aws:'), 'tag keys starting with "aws:" are reserved for AWS'),
+);
+const tagValue = z.string().check(z.regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u, 'expected 0-256 letters, digits, spaces or _.:/=+-@'));
+
 export const scheduleSchema = z.strictObject({
   /** rate(...) or cron(...) as EventBridge accepts them; at(...) only with the Scheduler. */
   expression: z.string().check(z.regex(/^(rate|cron|at)\(.+\)$/, 'expected rate(...), cron(...) or at(...)')),
@@ -62,6 +79,12 @@ export const jobSchema = z
     networkConfiguration: z.optional(networkConfiguration),
     /** passed to RunTask as is (containerOverrides, cpu, memory, taskRoleArn, ...) */
     overrides: z.optional(z.record(z.string(), z.unknown())),
+    /**
+     * The IAM roles RunTask hands to ECS for this job: its task definition's taskRoleArn and
+     * executionRoleArn, as names or ARNs. task-lock may pass these and no other role
+     * (overrides.taskRoleArn and overrides.executionRoleArn are added on their own).
+     */
+    passRoles: z._default(z.array(roleReference), []),
     /** `skip`: an occurrence does not start while the previous run of this job is still running. */
     overlap: z._default(z.enum(['skip', 'allow']), 'skip'),
     /** How long a run may take, PENDING time included; a run still going after that has overrun (see onOverrun). */
@@ -225,6 +248,11 @@ export const cleanupSchema = z.strictObject({
   timeoutSeconds: z._default(intIn(CLEANUP_MIN_TIMEOUT_SECONDS, 3600), 600),
   /** Triggers for the same instance within this window send one command. */
   dedupSeconds: z._default(intIn(0, 3600), 300),
+  /**
+   * The function may run its document only on instances that carry this tag (IAM condition
+   * `ssm:resourceTag/<key>`): set it on your container instances, e.g. as an ASG tag propagated at launch.
+   */
+  instanceTag: z._default(z.strictObject({ key: tagKey, value: tagValue }), { key: 'ecs-caretaker:cleanup', value: 'true' }),
 });
 
 export const stoppedWatchSchema = z.strictObject({
@@ -244,6 +272,44 @@ export const auditConfigSchema = z.strictObject({
   schedule: z._default(z.nullable(scheduleExpression), 'rate(1 day)'),
   /** Also audit a service when one of its deployments completes or fails. */
   onDeployment: z._default(z.boolean(), true),
+});
+
+/** The values CloudWatch Logs accepts for a log group's retention (CloudWatch Logs API reference, PutRetentionPolicy retentionInDays). */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+/** How the stack itself is deployed: what a landing zone's service control policies and reviewers ask for. */
+export const stackSchema = z.strictObject({
+  /** A managed policy ARN set as the permissions boundary of every role the stack creates. */
+  permissionsBoundary: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:iam::(\d{12}|aws):policy\/.+$/, 'expected an IAM policy ARN'))),
+  /** The path of every role the stack creates: "/" or "/a/b/" (IAM API reference, CreateRole Path). */
+  rolePath: z._default(z.string().check(z.regex(/^(\/|\/[\x21-\x7e]{1,510}\/)$/, 'expected "/" or a path such as "/ecs-caretaker/"')), '/'),
+  /** Tags on every resource of the stack that can carry tags; 50 at most, the limit of most services (IAM, Lambda, SQS). */
+  tags: z._default(
+    z.record(z.string(), tagValue).check(
+      z.superRefine((tags, ctx) => {
+        // Checked here rather than as the record's key schema, whose failure only says "Invalid key in record".
+        for (const key of Object.keys(tags)) {
+          const result = tagKey.safeParse(key);
+          if (!result.success) for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', input: key, path: [key], message: issue.message });
+        }
+        if (Object.keys(tags).length > 50) ctx.addIssue({ code: 'custom', input: tags, message: 'at most 50 tags' });
+      }),
+    ),
+    {},
+  ),
+  /** Retention of the functions' log groups and of the Run Command output log group. */
+  logRetentionDays: z._default(
+    z.number().check(z.refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), `expected one of ${LOG_RETENTION_DAYS.join(', ')}`)),
+    30,
+  ),
+  /** Point-in-time recovery of the state table (35 days of restorable history, billed per GB). */
+  pointInTimeRecovery: z._default(z.boolean(), true),
+  /**
+   * A fixed name for the state table, to keep the table of a stack deployed before names
+   * came from CloudFormation (`<service>-<stage>-state`). Without it CloudFormation names the
+   * table, and removing then redeploying the stack works. 3-255 of [a-zA-Z0-9_.-] (DynamoDB naming rules).
+   */
+  tableName: z.optional(z.string().check(z.regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'expected 3-255 letters, digits, "_", "." or "-"'))),
 });
 
 export const configSchema = z
@@ -268,6 +334,7 @@ export const configSchema = z
       {},
     ),
     jobs: z._default(z.array(jobSchema), []),
+    stack: z.prefault(stackSchema, {}),
     // prefault: an absent section is parsed as {}, so that its fields get their own defaults.
     drain: z.prefault(drainSchema, {}),
     cleanup: z.prefault(cleanupSchema, {}),

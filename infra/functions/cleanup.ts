@@ -50,7 +50,6 @@ export function checkCleanupConfig(config: CaretakerConfig, prefix: string): voi
 export function cleanupFunction({ config, prefix }: DeployContext): FunctionSpec {
   checkCleanupConfig(config, prefix);
   const clusters = config.clusters.map((c) => c.name);
-  const asgs = [...new Set(config.clusters.flatMap((c) => c.asgs))];
   const { cleanup } = config;
   const documentName = cleanupDocumentName(prefix);
   const alarmNamePrefix = cleanupAlarmNamePrefix(prefix);
@@ -94,20 +93,19 @@ export function cleanupFunction({ config, prefix }: DeployContext): FunctionSpec
           },
         }));
 
+  // Only on instances carrying the operator's tag. The Service Authorization Reference (AWS Systems
+  // Manager, "Actions defined by") lists aws:ResourceTag/${TagKey} and ssm:resourceTag/${TagKey} for
+  // SendCommand on the instance resource; ssm:resourceTag is the one the SSM user guide uses for
+  // Run Command on EC2 instances ("Restricting Run Command access based on tags"). The schema
+  // refuses an aws: tag key, for which SSM does not document that it fills the key.
+  const { instanceTag } = cleanup;
   const instanceScope: Statement = {
-    Sid: 'RunOnClusterInstances',
+    Sid: 'RunOnTaggedInstances',
     Effect: 'Allow',
     Action: 'ssm:SendCommand',
     Resource: sub('arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*'),
+    Condition: { StringEquals: { [`ssm:resourceTag/${instanceTag.key}`]: instanceTag.value } },
   };
-  // Auto Scaling tags every instance it launches with aws:autoscaling:groupName; SendCommand
-  // can be conditioned on the target's tags (ssm:resourceTag, SSM user guide "Restricting Run
-  // Command access based on tags"). Without an ASG for every cluster there is no tag common to
-  // all their instances, and the role stays limited to this region and account, and to this
-  // one document (the statement above), which only removes what Docker and ECS no longer use.
-  if (asgs.length > 0 && config.clusters.every((c) => c.asgs.length > 0)) {
-    instanceScope.Condition = { StringEquals: { 'ssm:resourceTag/aws:autoscaling:groupName': asgs } };
-  }
 
   const statements: Statement[] = [
     tableReadWrite(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem']),

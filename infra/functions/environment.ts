@@ -13,7 +13,7 @@ export const PROVIDER_ENVIRONMENT = {
 };
 
 /** The function's own environment in the template: TABLE_NAME, its service name (its osls key), then the variables infra/functions gives it. */
-export function functionEnvironment(spec: FunctionSpec, tableName: string): Record<string, unknown> {
+export function functionEnvironment(spec: FunctionSpec, tableName: unknown): Record<string, unknown> {
   return { TABLE_NAME: tableName, POWERTOOLS_SERVICE_NAME: functionKey(spec.id), ...spec.definition.environment };
 }
 

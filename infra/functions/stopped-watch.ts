@@ -52,7 +52,8 @@ export function stoppedWatchFunction({ config }: DeployContext): FunctionSpec {
       Effect: 'Allow',
       Action: 'events:PutEvents',
       Resource: sub('arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default'),
-      // Only our own custom source: the role cannot impersonate aws.* or another application on the default bus.
+      // Only our own custom source: the role cannot impersonate aws.* or another application on the default bus
+      // (events:source, listed for PutEvents in the Service Authorization Reference, Amazon EventBridge).
       Condition: { StringEquals: { 'events:source': CLEANUP_REQUEST_SOURCE } },
     });
   }

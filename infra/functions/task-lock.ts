@@ -1,10 +1,19 @@
+import type { Job } from '../../functions/shared/config.ts';
 import { taskStoppedPattern } from '../../functions/task-lock/events.ts';
 import { ConfigError } from '../../functions/shared/config.ts';
 import { scheduleNameIssues, settingsFromConfig } from '../../functions/task-lock/settings.ts';
-import { arn, inClusters, tableReadWrite } from '../iam.ts';
+import { arn, inClusters, jobPassRoles, roleProperties, tableReadWrite, type Statement } from '../iam.ts';
 import { dlqLogicalId, lambdaLogicalId, type Resources } from '../resources.ts';
 import { handlerExport, logicalIdStem } from './ids.ts';
 import { ruleRetryPolicy, type DeployContext, type FunctionSpec } from './types.ts';
+
+/**
+ * passRoles only shapes the role (passTaskRoles below); the function never reads it, and two
+ * role ARNs per job would cut the jobs that fit Lambda's 4 KB environment from 13 to 9.
+ */
+export function withoutPassRoles<S extends { jobs: Job[] }>(settings: S): S {
+  return { ...settings, jobs: settings.jobs.map(({ passRoles: _, ...job }) => job as Job) };
+}
 
 /** task-lock: one schedule per job, plus the STOPPED events of the tasks it started. */
 export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec {
@@ -12,7 +21,7 @@ export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec
   const nameIssues = scheduleNameIssues(config, stage);
   if (nameIssues.length) throw new ConfigError(`Invalid config:\n  ${nameIssues.join('\n  ')}`, nameIssues);
   const clusterNames = config.clusters.map((c) => c.name);
-  const settings = settingsFromConfig(config, { stage });
+  const settings = withoutPassRoles(settingsFromConfig(config, { stage }));
   const { scheduleNames } = settings;
   const usesScheduler = jobs.some((job) => job.schedule.method === 'scheduler');
 
@@ -22,6 +31,7 @@ export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec
         [schedulerRole]: {
           Type: 'AWS::IAM::Role',
           Properties: {
+            ...roleProperties(config.stack),
             AssumeRolePolicyDocument: {
               Version: '2012-10-17',
               Statement: [
@@ -106,6 +116,7 @@ export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec
               Condition: inClusters([...new Set(jobs.map((j) => j.cluster))]),
             },
             {
+              // ecs:CreateAction: tags only as part of RunTask, never on an existing task (Service Authorization Reference, Amazon ECS, TagResource).
               Sid: 'TagJobTasks',
               Effect: 'Allow' as const,
               Action: 'ecs:TagResource',
@@ -134,16 +145,33 @@ export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec
             // Lists the job's live tasks before each start (and finds the task of an invocation that died
             // after RunTask). Read-only; "*" with the ecs:cluster condition, as for drain.
             { Sid: 'ListJobTasks', Effect: 'Allow' as const, Action: 'ecs:ListTasks', Resource: '*', Condition: inClusters(clusterNames) },
-            {
-              // RunTask passes the task definition's task and execution roles to ECS.
-              Sid: 'PassTaskRoles',
-              Effect: 'Allow' as const,
-              Action: 'iam:PassRole',
-              Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*' },
-              Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
-            },
           ]
         : []),
+      ...passTaskRoles(config),
     ],
   };
+}
+
+/**
+ * RunTask passes the task definition's task and execution roles to ECS, so
+ * the function needs PassRole on those roles, and on no other: PassRole on
+ * `role/*` would let it start a container under any task role of the account.
+ * `iam:PassedToService` is the condition key the Service Authorization
+ * Reference lists for iam:PassRole (AWS Identity and Access Management,
+ * "Condition keys"); ECS receives task roles as `ecs-tasks.amazonaws.com`
+ * (ECS developer guide, "Task IAM role"). Jobs whose task definition has no
+ * role need none, and without any listed role the statement is left out.
+ */
+function passTaskRoles(config: DeployContext['config']): Statement[] {
+  const roles = jobPassRoles(config);
+  if (roles.length === 0) return [];
+  return [
+    {
+      Sid: 'PassJobRoles',
+      Effect: 'Allow',
+      Action: 'iam:PassRole',
+      Resource: roles,
+      Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+    },
+  ];
 }

@@ -126,7 +126,8 @@ describe('cleanup handler: targets', () => {
       MaxErrors: '10%',
       // 10% of 50 is 5 at a time: 10 waves of up to 600 s must all start before the delivery deadline.
       TimeoutSeconds: 6000,
-      CloudWatchOutputConfig: { CloudWatchOutputEnabled: true },
+      // The group the stack creates with its retention, named so that SSM does not make its own.
+      CloudWatchOutputConfig: { CloudWatchOutputEnabled: true, CloudWatchLogGroupName: `/aws/ssm/${DOCUMENT}` },
     });
     expect(first.Comment).toMatch(/^ecs-caretaker cleanup, schedule, c=prod #[0-9a-f]{8}$/);
     for (const id of [...draining, ...offline]) {

@@ -124,7 +124,7 @@ describe('cleanup FunctionSpec', () => {
     });
   });
 
-  it('may run only its document, on instances of the configured ASGs, and read ECS only in the configured clusters', () => {
+  it('may run only its document, on instances carrying the cleanup tag, and read ECS only in the configured clusters', () => {
     const { statements } = cleanupFunction(context());
     for (const s of statements) {
       for (const action of asArray(s.Action)) {
@@ -136,7 +136,7 @@ describe('cleanup FunctionSpec', () => {
       { 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:document/cc-test-docker-cleanup' },
       { 'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*' },
     ]);
-    expect(send[1]!.Condition).toEqual({ StringEquals: { 'ssm:resourceTag/aws:autoscaling:groupName': ['prod-asg', 'batch-a', 'batch-b'] } });
+    expect(send[1]!.Condition).toEqual({ StringEquals: { 'ssm:resourceTag/ecs-caretaker:cleanup': 'true' } });
     const describe = statements.find((s) => s.Action === 'ecs:DescribeContainerInstances')!;
     expect(describe.Condition).toEqual({
       ArnEquals: { 'ecs:cluster': [{ 'Fn::Sub': expect.stringMatching(/:cluster\/prod$/) }, { 'Fn::Sub': expect.stringMatching(/:cluster\/batch$/) }] },
@@ -148,11 +148,19 @@ describe('cleanup FunctionSpec', () => {
     expect(statements.find((s) => s.Sid === 'Table')!.Action).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem']);
   });
 
-  it('cannot scope instances by ASG tag when a cluster has no ASG, and stays on this account and region', () => {
-    const { statements } = cleanupFunction(context({ clusters: [{ name: 'prod', asgs: ['prod-asg'] }, { name: 'legacy' }] }));
-    const instances = statements.find((s) => s.Sid === 'RunOnClusterInstances')!;
-    expect(instances.Condition).toBeUndefined();
+  it('keeps the tag condition when a cluster has no ASG, with the tag the operator names', () => {
+    const { statements } = cleanupFunction(
+      context({ clusters: [{ name: 'prod', asgs: ['prod-asg'] }, { name: 'legacy' }], cleanup: { instanceTag: { key: 'team/cleanup', value: 'yes' } } }),
+    );
+    const instances = statements.find((s) => s.Sid === 'RunOnTaggedInstances')!;
+    expect(instances.Condition).toEqual({ StringEquals: { 'ssm:resourceTag/team/cleanup': 'yes' } });
     expect(instances.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*' });
+  });
+
+  it('refuses an aws: tag, for which SSM does not document the condition key, and names the field', () => {
+    expect(() => context({ cleanup: { instanceTag: { key: 'aws:autoscaling:groupName', value: 'prod-asg' } } })).toThrow(
+      /config\.cleanup\.instanceTag\.key: tag keys starting with "aws:" are reserved for AWS/,
+    );
   });
 
   it('refuses a service name that SSM reserves for its own documents', () => {

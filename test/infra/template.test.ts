@@ -4,18 +4,15 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { taskStoppedPattern } from '../../functions/task-lock/events.ts';
 import { repoRoot } from '../support/fixtures.ts';
+import { conditionKeyProblems, wildcardGrants } from '../support/iam-check.ts';
 import { packageService, resourcesOfType, type Template } from '../support/package.ts';
 
 let template: Template;
 beforeAll(async () => {
   ({ template } = await packageService(join(repoRoot, 'test/fixtures/caretaker.config.ts')));
-}, 120_000);
+}, 300_000); // osls package shares a starved core with the rest of the suite
 
 const statementsOf = (roleId: string): any[] => template.Resources[roleId]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement);
-const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
-const READ_ONLY = /^[a-z0-9-]+:(Describe|List|Get|BatchGet)/;
-// X-Ray has no resource-level permissions for these (X-Ray developer guide), so `*` is the only possible resource.
-const STAR_ALLOWED = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
 
 describe('packaged CloudFormation template', () => {
   it('gives every function its own role', () => {
@@ -27,16 +24,12 @@ describe('packaged CloudFormation template', () => {
     expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
   });
 
-  it('has no `*` resource on a mutating action', () => {
-    for (const [id] of resourcesOfType(template, 'AWS::IAM::Role')) {
-      for (const s of statementsOf(id)) {
-        const resources = asArray(s.Resource);
-        if (!resources.includes('*')) continue;
-        for (const action of asArray<string>(s.Action)) {
-          expect(READ_ONLY.test(action) || STAR_ALLOWED.has(action), `${id}: ${action} on "*"`).toBe(true);
-        }
-      }
-    }
+  it('grants no write or permissions-management action on "*" or on every resource of a type', () => {
+    expect(wildcardGrants(template)).toEqual([]);
+  });
+
+  it('conditions each action only on keys the Service Authorization Reference lists for it', () => {
+    expect(conditionKeyProblems(template)).toEqual([]);
   });
 
   it('scopes task-lock ECS actions to the configured clusters and task definitions', () => {
@@ -56,7 +49,8 @@ describe('packaged CloudFormation template', () => {
     ]);
     const describe = statements.find((s) => s.Action === 'ecs:DescribeTasks');
     expect(describe.Condition.ArnEquals['ecs:cluster']).toHaveLength(2);
-    expect(statements.find((s) => s.Action === 'iam:PassRole').Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+    // Neither job lists a role to pass, so the function may pass none (test/infra/cfn-package.test.ts has jobs that do).
+    expect(statements.filter((s) => s.Action === 'iam:PassRole')).toEqual([]);
     // nightly's onOverrun stop-previous: StopTask, on the configured clusters' tasks only.
     expect(statements.find((s) => s.Action === 'ecs:StopTask').Condition.ArnEquals['ecs:cluster']).toHaveLength(2);
   });
@@ -131,7 +125,8 @@ describe('packaged CloudFormation template', () => {
     expect(cfg.jobs.map((j: { name: string }) => j.name)).toEqual(['nightly', 'legacy']);
     // The stack name: part of every task's startedBy, clientToken and tags.
     expect(cfg.deployment).toBe('cc-test-test');
-    expect(env.TABLE_NAME).toBe('cc-test-test-state');
+    // CloudFormation names the table after the stack; the function learns the name from it.
+    expect(env.TABLE_NAME).toEqual({ Ref: 'CaretakerTable' });
   });
 });
 
