@@ -7,6 +7,9 @@ import { loadConfig } from './infra/config.ts';
 import { functionRole } from './infra/iam.ts';
 import { esbuildOptions } from './infra/esbuild.ts';
 import { dlqResources, roleLogicalId, tableResources, type Resources } from './infra/resources.ts';
+import { redrivingTopics } from './infra/schedules.ts';
+import { alarmResources, opsAlarmName } from './infra/alarms.ts';
+import { dashboardResources } from './infra/dashboard.ts';
 import { functionEnvironment, PROVIDER_ENVIRONMENT } from './infra/functions/environment.ts';
 import { functionKey, functionName as deployedName } from './infra/functions/ids.ts';
 import { functionSpecs } from './infra/functions/index.ts';
@@ -30,7 +33,14 @@ const context = deployContext(config, stage);
 const { prefix, tableName } = context;
 const specs = functionSpecs(context);
 
-const resources: Resources = { ...tableResources(tableName) };
+// The stack's own alarms go to the ops topic when there is one, else to the alert topic.
+const opsTopicArn = config.alerts.opsTopicArn ?? config.alerts.topicArn;
+const deployed = specs.map((spec) => spec.id);
+const resources: Resources = {
+  ...tableResources(tableName),
+  ...alarmResources({ deployed, prefix, topicArn: opsTopicArn }),
+  ...dashboardResources({ deployed, prefix }),
+};
 const functions: Record<string, unknown> = {};
 for (const spec of specs) {
   const functionName = deployedName(prefix, spec.id);
@@ -38,7 +48,13 @@ for (const spec of specs) {
     resources,
     spec.resources,
     functionRole(spec.id, functionName, spec.statements, spec.extraTrust),
-    dlqResources({ id: spec.id, queueName: `${functionName}-dlq`, alarmTopicArn: config.alerts.topicArn }),
+    dlqResources({
+      id: spec.id,
+      queueName: `${functionName}-dlq`,
+      alarmName: opsAlarmName(prefix, `${functionKey(spec.id)}-dead-letters`),
+      alarmTopicArn: opsTopicArn,
+      snsTopicArns: redrivingTopics(spec.resources),
+    }),
   );
   functions[functionKey(spec.id)] = {
     name: functionName,

@@ -38,7 +38,11 @@ export function tableResources(tableName: string): Resources {
 export interface DlqOptions {
   id: FunctionId;
   queueName: string;
+  /** `<prefix>-ops-...` (infra/alarms.ts opsAlarmName), never under the cleanup alarm prefix */
+  alarmName: string;
   alarmTopicArn?: string;
+  /** topics whose subscriptions redrive undeliverable messages to this queue */
+  snsTopicArns?: string[];
 }
 
 /**
@@ -46,7 +50,7 @@ export interface DlqOptions {
  * Lambda's retries, via an on-failure destination, and (2) events EventBridge
  * could not deliver at all, via the rule target's dead-letter config.
  */
-export function dlqResources({ id, queueName, alarmTopicArn }: DlqOptions): Resources {
+export function dlqResources({ id, queueName, alarmName, alarmTopicArn, snsTopicArns = [] }: DlqOptions): Resources {
   const queue = dlqLogicalId(id);
   const fn = lambdaLogicalId(id);
   return {
@@ -73,6 +77,19 @@ export function dlqResources({ id, queueName, alarmTopicArn }: DlqOptions): Reso
               Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
               Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
             },
+            // An SNS subscription's dead-letter queue must let the topic send (SNS developer guide, "Amazon SNS dead-letter queues").
+            ...(snsTopicArns.length
+              ? [
+                  {
+                    Sid: 'SnsDeadLetters',
+                    Effect: 'Allow',
+                    Principal: { Service: 'sns.amazonaws.com' },
+                    Action: 'sqs:SendMessage',
+                    Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
+                    Condition: { ArnEquals: { 'aws:SourceArn': snsTopicArns } },
+                  },
+                ]
+              : []),
           ],
         },
       },
@@ -80,7 +97,7 @@ export function dlqResources({ id, queueName, alarmTopicArn }: DlqOptions): Reso
     [`${queue}Alarm`]: {
       Type: 'AWS::CloudWatch::Alarm',
       Properties: {
-        AlarmName: `${queueName}-not-empty`,
+        AlarmName: alarmName,
         AlarmDescription: `Events that ${functionKey(id)} could not process are waiting in ${queueName}. Inspect, fix, then redrive.`,
         Namespace: 'AWS/SQS',
         MetricName: 'ApproximateNumberOfMessagesVisible',

@@ -74,7 +74,7 @@ describe('packaged CloudFormation template', () => {
       expect(config?.Type, id).toBe('AWS::Lambda::EventInvokeConfig');
       const queue = config!.Properties.DestinationConfig.OnFailure.Destination['Fn::GetAtt'][0];
       expect(template.Resources[queue]!.Type).toBe('AWS::SQS::Queue');
-      const alarm = resourcesOfType(template, 'AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.Dimensions[0].Value['Fn::GetAtt']?.[0] === queue);
+      const alarm = resourcesOfType(template, 'AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.Dimensions?.[0]?.Value['Fn::GetAtt']?.[0] === queue);
       expect(alarm, `alarm on ${queue}`).toBeDefined();
       expect(alarm![1].Properties.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:ops-alerts']);
     }
