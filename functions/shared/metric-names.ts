@@ -9,15 +9,13 @@
  * function's osls key); `dimensions` are the others, in the one dimension set
  * the alarm or widget reads (cleanup publishes a second set per instance).
  */
-
-/** The function folders (infra/functions/ids.ts FUNCTION_IDS); spelled here so that handler code does not import infra/. */
-type FunctionFolder = 'task-lock' | 'drain' | 'stopped-watch' | 'cleanup' | 'audit';
+import type { FunctionId } from './function-ids.ts';
 
 /** Where a metric goes on the dashboard; `failure` metrics also get an alarm. */
 export type Panel = 'drains' | 'hooks' | 'cleanup' | 'cleanup-bytes' | 'stops' | 'alerts' | 'task-lock' | 'audit' | 'errors';
 
 export interface Emitter {
-  fn: FunctionFolder;
+  fn: FunctionId;
   dimensions: readonly string[];
 }
 
