@@ -10,6 +10,7 @@ import { dlqResources, roleLogicalId, tableResources, type Resources } from './i
 import { redrivingTopics } from './infra/schedules.ts';
 import { alarmResources, opsAlarmName } from './infra/alarms.ts';
 import { dashboardResources } from './infra/dashboard.ts';
+import { settingsDefine, withoutEmbedded } from './infra/embedded-settings.ts';
 import { functionEnvironment, PROVIDER_ENVIRONMENT } from './infra/functions/environment.ts';
 import { functionKey, functionName as deployedName } from './infra/functions/ids.ts';
 import { functionSpecs } from './infra/functions/index.ts';
@@ -60,7 +61,7 @@ for (const spec of specs) {
     name: functionName,
     role: roleLogicalId(spec.id),
     ...spec.definition,
-    environment: functionEnvironment(spec, tableName),
+    environment: withoutEmbedded(functionEnvironment(spec, tableName)),
   };
 }
 
@@ -83,6 +84,8 @@ const serverlessConfiguration = {
   custom: {
     esbuild: {
       ...esbuildOptions,
+      // The settings go into the bundles, not the 4 KB environment (infra/embedded-settings.ts).
+      define: settingsDefine(specs),
       outputFileExtension: '.mjs',
       // The SDK v3 clients are bundled: the pinned version is the tested one, and `npm run bench` measures the cold start.
       exclude: [],

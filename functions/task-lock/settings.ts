@@ -1,6 +1,5 @@
 import * as z from 'zod/mini';
 import { jobSchema, type CaretakerConfig, type Job } from '../shared/config.ts';
-import { envSizeIssue, LAMBDA_ENV_LIMIT_BYTES } from '../shared/env.ts';
 
 /** What infra puts in TASK_LOCK_CONFIG. */
 export const taskLockEnvSchema = z.object({
@@ -21,11 +20,3 @@ export const settingsFromConfig = (config: CaretakerConfig, { stage }: { stage: 
   scheduleNames: Object.fromEntries(config.jobs.map((job) => [job.name, scheduleNameFor(config, stage, job)])),
   lockRetentionHours: config.taskLock.lockRetentionHours,
 });
-
-/** The jobs are what grows: they are checked on their own, whatever the stage makes of the schedule names. */
-export const environmentSizeIssue = (config: CaretakerConfig): string | undefined =>
-  envSizeIssue(
-    config.jobs,
-    (bytes, limit) =>
-      `config.jobs: the jobs take ${bytes} bytes in task-lock's environment; Lambda allows ${LAMBDA_ENV_LIMIT_BYTES} bytes for all variables (keep jobs under ${limit}: move large overrides into the task definition)`,
-  );

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigError, type CaretakerConfig } from '../../functions/shared/config.ts';
 import { drainPatterns } from '../../functions/drain/events.ts';
-import { environmentSizeIssue, settingsFromConfig } from '../../functions/drain/settings.ts';
+import { settingsFromConfig } from '../../functions/drain/settings.ts';
 import { arn, inClusters, tableReadWrite, type Statement } from '../iam.ts';
 import { dlqLogicalId, type Resources } from '../resources.ts';
 import { handlerExport } from './ids.ts';
@@ -40,8 +40,6 @@ export function checkDrainConfig(config: CaretakerConfig): void {
       `config.drain.heartbeatTimeoutSeconds: ${heartbeatTimeoutSeconds} s is too short for a reconcile tick every ${period} s (reconcileSchedule); it must be above 1.5 × the tick period, i.e. at least ${Math.floor(period * 1.5) + 1} s`,
     );
   }
-  const sizeIssue = environmentSizeIssue(config);
-  if (sizeIssue) issues.push(sizeIssue);
   if (issues.length) throw new ConfigError(`Invalid config:\n  ${issues.join('\n  ')}`, issues);
 }
 

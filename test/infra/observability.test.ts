@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
@@ -61,8 +62,9 @@ function emittedMetricNames(): { names: Set<string>; untyped: string[]; calls: n
 }
 
 let template: Template;
+let packageDir: string;
 beforeAll(async () => {
-  ({ template } = await packageService(join(repoRoot, 'test/fixtures/caretaker-ops.config.ts'), 'prod'));
+  ({ template, dir: packageDir } = await packageService(join(repoRoot, 'test/fixtures/caretaker-ops.config.ts'), 'prod'));
 }, 180_000);
 
 const alarms = () => resourcesOfType(template, 'AWS::CloudWatch::Alarm');
@@ -187,6 +189,23 @@ describe('no silent drops in the packaged template', () => {
       'Fn::GetAtt': ['TaskLockEventsRuleSchedule2', 'Arn'],
     });
     expect(template.Resources.StoppedWatchEventsRuleSchedule1?.Type).toBe('AWS::Events::Rule');
+  });
+});
+
+describe('settings in the packaged bundles, not in the 4 KB environment', () => {
+  it('leaves no *_CONFIG variable in any function and embeds the jobs in the task-lock bundle', () => {
+    for (const [id, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+      const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
+      expect(
+        Object.keys(variables).filter((name) => name.endsWith('_CONFIG')),
+        id,
+      ).toEqual([]);
+      expect(Buffer.byteLength(JSON.stringify(variables)), id).toBeLessThan(1024);
+    }
+    const bundle = execFileSync('unzip', ['-p', join(packageDir, 'taskLock.zip'), 'functions/task-lock/handler.mjs'], { maxBuffer: 16 << 20 }).toString('utf8');
+    // esbuild picks the quotes of the literal, so the JSON's own quotes may or may not be escaped.
+    for (const job of ['nightly', 'quarterly', 'hourly']) expect(bundle).toMatch(new RegExp(`\\\\?"name\\\\?":\\\\?"${job}\\\\?"`));
+    expect(bundle).not.toContain('__CARETAKER_SETTINGS__');
   });
 });
 
