@@ -29,6 +29,28 @@ export function metricQuery(name: MetricName, emitter: Emitter, stat: 'Sum' | 'A
   return `SELECT ${stat.toUpperCase()}(${name}) FROM SCHEMA(${schema}) WHERE service = '${functionKey(emitter.fn)}'`;
 }
 
+/**
+ * What an alarm reads. A metric with only the `service` dimension is a plain
+ * metric alarm. One with more dimensions (Job, Cluster, ClusterName) is read
+ * with a Metrics Insights query summing over them, written as a metric math
+ * expression that returns one time series (CloudWatch user guide, "Create a
+ * CloudWatch alarm based on a Metrics Insights query"); such alarms are kept
+ * few because a region holds a limited number of them ("Metrics Insights
+ * quotas": 200 per region).
+ */
+function alarmMetric(name: MetricName, emitter: Emitter): Record<string, unknown> {
+  if (emitter.dimensions.length === 0) {
+    return {
+      Namespace: METRICS_NAMESPACE,
+      MetricName: name,
+      Dimensions: [{ Name: 'service', Value: functionKey(emitter.fn) }],
+      Statistic: 'Sum',
+      Period: ALARM_PERIOD_SECONDS,
+    };
+  }
+  return { Metrics: [{ Id: 'q', Expression: metricQuery(name, emitter), Period: ALARM_PERIOD_SECONDS, ReturnData: true }] };
+}
+
 const alarmActions = (topicArn: string | undefined) => (topicArn ? { AlarmActions: [topicArn], OKActions: [topicArn] } : {});
 
 export interface AlarmOptions {
@@ -49,9 +71,7 @@ export function alarmResources({ deployed, prefix, topicArn }: AlarmOptions): Re
         Properties: {
           AlarmName: opsAlarmName(prefix, `${functionKey(emitter.fn)}-${name}`),
           AlarmDescription: spec.alarm,
-          // An alarm on a Metrics Insights query is written as a metric math expression that must return one time series
-          // (CloudWatch user guide, "Create a CloudWatch alarm based on a Metrics Insights query").
-          Metrics: [{ Id: 'q', Expression: metricQuery(name, emitter), Period: ALARM_PERIOD_SECONDS, ReturnData: true }],
+          ...alarmMetric(name, emitter),
           EvaluationPeriods: 1,
           Threshold: 0,
           ComparisonOperator: 'GreaterThanThreshold',

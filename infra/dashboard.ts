@@ -3,7 +3,7 @@
  * functions/shared/metric-names.ts (drains, hooks, cleanup, stops, alerts,
  * task-lock, audit), then errors, duration and dead letters per function.
  */
-import { METRICS, type MetricName, type Panel } from '../functions/shared/metric-names.ts';
+import { METRICS, METRICS_NAMESPACE, type Emitter, type MetricName, type Panel } from '../functions/shared/metric-names.ts';
 import { metricQuery } from './alarms.ts';
 import { functionKey, functionName, type FunctionId } from './functions/ids.ts';
 import type { Resources } from './resources.ts';
@@ -30,24 +30,49 @@ function graph(title: string, metrics: unknown[], extra: Record<string, unknown>
   return { type: 'metric', width: 12, height: 6, properties: { title, region: REGION, view: 'timeSeries', period: 300, stat: 'Sum', metrics, ...extra } };
 }
 
-/** The panel's metrics as Metrics Insights queries, one line per metric and function; stop categories split by category. */
+/**
+ * One graph line for a metric of a function. A metric with only the `service`
+ * dimension is a plain metric; one with more is the sum of a SEARCH over its
+ * dimension set. Not Metrics Insights: a graph runs one GetMetricData call,
+ * which holds a single Metrics Insights query ("Metrics Insights quotas").
+ */
+export function widgetLine(name: MetricName, emitter: Emitter, stat: Stat, label: string, id: string): unknown[] {
+  const service = functionKey(emitter.fn);
+  if (emitter.dimensions.length === 0) return [METRICS_NAMESPACE, name, 'service', service, { stat, label, id }];
+  const schema = [METRICS_NAMESPACE, ...emitter.dimensions, 'service'].join(',');
+  const search = `SEARCH('{${schema}} MetricName="${name}" service="${service}"', '${stat}', 300)`;
+  // An average of averages would weigh a quiet job like a busy one; the sum of sums and the max of maxima are exact.
+  const combine = stat === 'Sum' ? 'SUM' : stat === 'Maximum' ? 'MAX' : 'AVG';
+  return [{ expression: `${combine}(${search})`, label, id }];
+}
+
+type Stat = 'Sum' | 'Average' | 'Maximum';
+
+/** One graph per panel, one line per metric and function. */
 function panelWidgets(deployed: readonly FunctionId[]): Widget[] {
   const lines = new Map<Panel, unknown[]>();
   let id = 0;
   for (const [name, spec] of Object.entries(METRICS) as Array<[MetricName, (typeof METRICS)[MetricName]]>) {
     for (const emitter of spec.emitters) {
       if (!deployed.includes(emitter.fn)) continue;
-      const stat = 'stat' in spec ? spec.stat : 'Sum';
-      let query = metricQuery(name, emitter, stat);
-      // The stop categories are the point of this graph: one line each.
-      if (name === 'StoppedTasks') query += ' GROUP BY Category';
+      const stat: Stat = 'stat' in spec ? spec.stat : 'Sum';
       const label = spec.emitters.length > 1 ? `${name} (${functionKey(emitter.fn)})` : name;
       const list = lines.get(spec.panel) ?? [];
-      list.push([{ expression: query, label, id: `q${id++}` }]);
+      list.push(widgetLine(name, emitter, stat, label, `m${id++}`));
       lines.set(spec.panel, list);
     }
   }
-  return [...lines].map(([panel, metrics]) => graph(PANEL_TITLES[panel], metrics));
+  const widgets = [...lines].map(([panel, metrics]) => graph(PANEL_TITLES[panel], metrics));
+  if (deployed.includes('stopped-watch')) {
+    // The stop categories are the point of stopped-watch: one line each, which only a GROUP BY gives.
+    const emitter = METRICS.StoppedTasks.emitters[0]!;
+    widgets.push(
+      graph('Stopped tasks by category', [
+        [{ expression: `${metricQuery('StoppedTasks', emitter)} GROUP BY Category`, label: 'StoppedTasks', id: 'categories' }],
+      ]),
+    );
+  }
+  return widgets;
 }
 
 export interface DashboardOptions {

@@ -73,9 +73,16 @@ const dashboardBody = (): { widgets: Array<{ properties: { title: string; metric
   expect(dashboards).toHaveLength(1);
   return JSON.parse(dashboards[0]![1].Properties.DashboardBody['Fn::Sub']);
 };
-/** The metric a Metrics Insights query reads: SELECT SUM(Name) FROM ... */
-const queried = (expression: string): string | undefined =>
-  /^SELECT [A-Z]+\((\w+)\) FROM SCHEMA\("EcsCaretaker", [\w, ]+\) WHERE service = '\w+'/.exec(expression)?.[1];
+const MI = /^SELECT [A-Z]+\((\w+)\) FROM SCHEMA\("EcsCaretaker", [\w, ]+\) WHERE service = '\w+'/;
+const SEARCH = /^(?:SUM|MAX|AVG)\(SEARCH\('\{EcsCaretaker,[\w,]+\} MetricName="(\w+)" service="\w+"'/;
+/** The metric a Metrics Insights query (SELECT SUM(Name) FROM ...) or a SEARCH expression reads. */
+const queried = (expression: string): string | undefined => MI.exec(expression)?.[1] ?? SEARCH.exec(expression)?.[1];
+/** The EcsCaretaker metric an alarm watches, whether a plain metric alarm or a Metrics Insights one. */
+const alarmedMetric = (alarm: any): string | undefined =>
+  alarm.Properties.Namespace === 'EcsCaretaker' ? alarm.Properties.MetricName : queried(alarm.Properties.Metrics?.[0]?.Expression ?? '');
+/** The EcsCaretaker metric a graph line shows: a plain metric line, or an expression. */
+const shown = (line: unknown[]): string | undefined =>
+  line[0] === 'EcsCaretaker' ? (line[1] as string) : queried((line[0] as { expression?: string })?.expression ?? '');
 
 describe('what the code emits is watched in the packaged template', () => {
   it('every metric name the code can emit has an alarm or a dashboard widget', () => {
@@ -85,28 +92,31 @@ describe('what the code emits is watched in the packaged template', () => {
     // Helpers take a MetricName, so their calls contribute the whole registry; literal calls must be in it too.
     expect([...names].filter((n) => !(n in METRICS))).toEqual([]);
 
-    const inAlarms = alarms().flatMap(([, a]) => (a.Properties.Metrics ?? []).map((m: { Expression?: string }) => queried(m.Expression ?? '')));
-    const inWidgets = dashboardBody().widgets.flatMap((w) =>
-      w.properties.metrics.flatMap((line) => (line as Array<{ expression?: string }>).map((m) => queried(m.expression ?? ''))),
-    );
+    const inAlarms = alarms().map(([, a]) => alarmedMetric(a));
+    const inWidgets = dashboardBody().widgets.flatMap((w) => w.properties.metrics.map((line) => shown(line as unknown[])));
     const watched = new Set([...inAlarms, ...inWidgets].filter((n): n is string => n !== undefined));
     const unwatched = [...names].filter((n) => !watched.has(n));
     expect(unwatched).toEqual([]);
   });
 
   it('alarms on every failure metric of every deployed function, and on each function’s Lambda errors, to the ops topic', () => {
-    const failureAlarms = alarms().filter(([, a]) => a.Properties.Metrics);
+    const failureAlarms = alarms().filter(([, a]) => alarmedMetric(a));
     const expected = Object.entries(METRICS).flatMap(([name, spec]) => ('alarm' in spec ? spec.emitters.map((e) => `${e.fn}:${name}`) : []));
     expect(failureAlarms).toHaveLength(expected.length);
     for (const name of ['DrainTimedOut', 'HeartbeatFailed', 'CleanupFailed', 'RunTaskFailed', 'AlertSendFailed', 'ClusterAuditFailed']) {
       expect(
-        failureAlarms.some(([, a]) => queried(a.Properties.Metrics[0].Expression) === name),
+        failureAlarms.some(([, a]) => alarmedMetric(a) === name),
         name,
       ).toBe(true);
     }
-    const runTask = failureAlarms.find(([, a]) => queried(a.Properties.Metrics[0].Expression) === 'RunTaskFailed')![1];
+    const runTask = failureAlarms.find(([, a]) => alarmedMetric(a) === 'RunTaskFailed')![1];
     // The Job dimension is in the schema: without it the query would find no RunTaskFailed at all.
     expect(runTask.Properties.Metrics[0].Expression).toBe(`SELECT SUM(RunTaskFailed) FROM SCHEMA("EcsCaretaker", Job, service) WHERE service = 'taskLock'`);
+    // A metric with only the service dimension is a plain alarm on exactly that dimension set.
+    const timedOut = failureAlarms.find(([, a]) => alarmedMetric(a) === 'DrainTimedOut')![1];
+    expect(timedOut.Properties).toMatchObject({ Namespace: 'EcsCaretaker', MetricName: 'DrainTimedOut', Dimensions: [{ Name: 'service', Value: 'drain' }] });
+    // Metrics Insights alarms are a per-region quota (200): a stack uses a handful.
+    expect(failureAlarms.filter(([, a]) => a.Properties.Metrics).length).toBeLessThanOrEqual(12);
     const lambdaErrors = alarms().filter(([, a]) => a.Properties.Namespace === 'AWS/Lambda');
     expect(lambdaErrors).toHaveLength(resourcesOfType(template, 'AWS::Lambda::Function').length);
     for (const [id, alarm] of alarms()) {
@@ -131,8 +141,13 @@ describe('what the code emits is watched in the packaged template', () => {
         word,
       ).toBe(true);
     }
-    const stops = widgets.find((w) => w.properties.title.startsWith('Stopped tasks'))!;
+    const stops = widgets.find((w) => w.properties.title === 'Stopped tasks by category')!;
     expect(JSON.stringify(stops.properties.metrics)).toContain('GROUP BY Category');
+    // A graph is one GetMetricData call, which takes a single Metrics Insights query.
+    for (const w of widgets) {
+      const insights = w.properties.metrics.filter((line) => MI.test((line as Array<{ expression?: string }>)[0]?.expression ?? ''));
+      expect(insights.length, w.properties.title).toBeLessThanOrEqual(1);
+    }
     const functions = resourcesOfType(template, 'AWS::Lambda::Function').map(([, f]) => f.Properties.FunctionName as string);
     const duration = widgets.find((w) => w.properties.title.includes('duration'))!;
     expect(duration.properties.metrics).toEqual(functions.map((n) => ['AWS/Lambda', 'Duration', 'FunctionName', n]));
