@@ -7,7 +7,7 @@
  * the old one, then delete the old one, and with it the rule (PutRule is an
  * upsert) or fail (CreateSchedule refuses an existing name).
  */
-import { logicalIdStem, type FunctionId } from './functions/ids.ts';
+import { functionKey, logicalIdStem, type FunctionId } from './functions/ids.ts';
 import { dlqLogicalId, lambdaLogicalId, type Resources } from './resources.ts';
 
 /**
@@ -90,7 +90,8 @@ export function ruleSchedule(options: RuleScheduleOptions): Resources {
         ...(description ? { Description: description.slice(0, 512) } : {}),
         Targets: [
           {
-            Id: `${logicalIdStem(id)}Schedule`,
+            // osls named the target after the function key; the same id keeps the target in place on update.
+            Id: `${functionKey(id)}Schedule`,
             Arn: functionArn(id),
             ...(input === undefined ? {} : { Input: JSON.stringify(input) }),
             RetryPolicy: { MaximumEventAgeInSeconds: retry.maximumEventAgeInSeconds, MaximumRetryAttempts: retry.maximumRetryAttempts },

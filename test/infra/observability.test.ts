@@ -204,6 +204,7 @@ describe('no silent drops in the packaged template', () => {
       'Fn::GetAtt': ['TaskLockEventsRuleSchedule2', 'Arn'],
     });
     expect(template.Resources.StoppedWatchEventsRuleSchedule1?.Type).toBe('AWS::Events::Rule');
+    expect(template.Resources.TaskLockEventsRuleSchedule2!.Properties.Targets[0].Id).toBe('taskLockSchedule');
   });
 });
 
