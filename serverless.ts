@@ -7,7 +7,7 @@ import { loadConfig } from './infra/config.ts';
 import { functionRole } from './infra/iam.ts';
 import { esbuildOptions } from './infra/esbuild.ts';
 import { dlqResources, roleLogicalId, tableResources, type Resources } from './infra/resources.ts';
-import { redrivingTopics } from './infra/schedules.ts';
+import { redrivingTopics, schedulerRoles } from './infra/schedules.ts';
 import { alarmResources, opsAlarmName } from './infra/alarms.ts';
 import { dashboardResources } from './infra/dashboard.ts';
 import { settingsDefine, withoutEmbedded } from './infra/embedded-settings.ts';
@@ -55,6 +55,7 @@ for (const spec of specs) {
       alarmName: opsAlarmName(prefix, `${functionKey(spec.id)}-dead-letters`),
       alarmTopicArn: opsTopicArn,
       snsTopicArns: redrivingTopics(spec.resources),
+      senderRoleArns: schedulerRoles(spec.resources),
     }),
   );
   functions[functionKey(spec.id)] = {

@@ -43,6 +43,8 @@ export interface DlqOptions {
   alarmTopicArn?: string;
   /** topics whose subscriptions redrive undeliverable messages to this queue */
   snsTopicArns?: string[];
+  /** roles that send dead letters with their own credentials (a Scheduler schedule's execution role) */
+  senderRoleArns?: unknown[];
 }
 
 /**
@@ -50,7 +52,7 @@ export interface DlqOptions {
  * Lambda's retries, via an on-failure destination, and (2) events EventBridge
  * could not deliver at all, via the rule target's dead-letter config.
  */
-export function dlqResources({ id, queueName, alarmName, alarmTopicArn, snsTopicArns = [] }: DlqOptions): Resources {
+export function dlqResources({ id, queueName, alarmName, alarmTopicArn, snsTopicArns = [], senderRoleArns = [] }: DlqOptions): Resources {
   const queue = dlqLogicalId(id);
   const fn = lambdaLogicalId(id);
   return {
@@ -87,6 +89,18 @@ export function dlqResources({ id, queueName, alarmName, alarmTopicArn, snsTopic
                     Action: 'sqs:SendMessage',
                     Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
                     Condition: { ArnEquals: { 'aws:SourceArn': snsTopicArns } },
+                  },
+                ]
+              : []),
+            // Same account, so the role's own policy would do; naming it here too keeps every sender of the queue in one place.
+            ...(senderRoleArns.length
+              ? [
+                  {
+                    Sid: 'RoleDeadLetters',
+                    Effect: 'Allow',
+                    Principal: { AWS: senderRoleArns },
+                    Action: 'sqs:SendMessage',
+                    Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
                   },
                 ]
               : []),

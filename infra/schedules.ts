@@ -201,3 +201,12 @@ export function redrivingTopics(resources: Resources = {}): string[] {
     .filter((r) => r.Type === 'AWS::SNS::Subscription' && r.Properties?.RedrivePolicy)
     .map((r) => r.Properties!.TopicArn as string);
 }
+
+/** The roles among `resources` that Scheduler schedules run as: they send the schedules' dead letters. */
+export function schedulerRoles(resources: Resources = {}): unknown[] {
+  const roles = Object.values(resources)
+    .filter((r) => r.Type === 'AWS::Scheduler::Schedule')
+    .map((r) => (r.Properties?.Target as { RoleArn?: unknown } | undefined)?.RoleArn)
+    .filter((role) => role !== undefined);
+  return [...new Map(roles.map((role) => [JSON.stringify(role), role])).values()];
+}

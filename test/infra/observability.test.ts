@@ -65,7 +65,7 @@ let template: Template;
 let packageDir: string;
 beforeAll(async () => {
   ({ template, dir: packageDir } = await packageService(join(repoRoot, 'test/fixtures/caretaker-ops.config.ts'), 'prod'));
-}, 180_000);
+}, 300_000);
 
 const alarms = () => resourcesOfType(template, 'AWS::CloudWatch::Alarm');
 const dashboardBody = (): { widgets: Array<{ properties: { title: string; metrics: unknown[] } }> } => {
@@ -186,6 +186,10 @@ describe('no silent drops in the packaged template', () => {
   it('lets the Scheduler role send to the task-lock DLQ, and the inbound topic redrive to the stopped-watch DLQ', () => {
     const role = template.Resources.TaskLockSchedulerRole!.Properties.Policies[0].PolicyDocument.Statement;
     expect(role).toContainEqual(expect.objectContaining({ Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': ['TaskLockDlq', 'Arn'] } }));
+    const taskLockQueue = template.Resources.TaskLockDlqPolicy!.Properties.PolicyDocument.Statement;
+    expect(taskLockQueue).toContainEqual(
+      expect.objectContaining({ Principal: { AWS: [{ 'Fn::GetAtt': ['TaskLockSchedulerRole', 'Arn'] }] }, Action: 'sqs:SendMessage' }),
+    );
     const [, subscription] = resourcesOfType(template, 'AWS::SNS::Subscription')[0]!;
     expect(subscription.Properties).toMatchObject({ TopicArn: INBOUND, RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['StoppedWatchDlq', 'Arn'] } } });
     const statements = template.Resources.StoppedWatchDlqPolicy!.Properties.PolicyDocument.Statement;
