@@ -7,7 +7,7 @@ import { loadConfig } from './infra/config.ts';
 import { functionRole } from './infra/iam.ts';
 import { esbuildOptions } from './infra/esbuild.ts';
 import { dlqResources, roleLogicalId, tableResources, type Resources } from './infra/resources.ts';
-import { redrivingTopics, schedulerRoles } from './infra/schedules.ts';
+import { OCCURRENCE_MAX_AGE_SECONDS, redrivingTopics, schedulerRoles } from './infra/schedules.ts';
 import { alarmResources, opsAlarmName } from './infra/alarms.ts';
 import { dashboardResources } from './infra/dashboard.ts';
 import { settingsDefine, withoutEmbedded } from './infra/embedded-settings.ts';
@@ -56,6 +56,8 @@ for (const spec of specs) {
       alarmTopicArn: opsTopicArn,
       snsTopicArns: redrivingTopics(spec.resources),
       senderRoleArns: schedulerRoles(spec.resources),
+      // An occurrence whose run keeps failing must not start hours late from Lambda's retry queue either.
+      ...(spec.id === 'task-lock' ? { maxEventAgeSeconds: OCCURRENCE_MAX_AGE_SECONDS } : {}),
     }),
   );
   functions[functionKey(spec.id)] = {

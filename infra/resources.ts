@@ -45,6 +45,8 @@ export interface DlqOptions {
   snsTopicArns?: string[];
   /** roles that send dead letters with their own credentials (a Scheduler schedule's execution role) */
   senderRoleArns?: unknown[];
+  /** how long Lambda keeps an async event for retries before it goes to the DLQ; Lambda's default, 6 h, unless given */
+  maxEventAgeSeconds?: number;
 }
 
 /**
@@ -52,7 +54,15 @@ export interface DlqOptions {
  * Lambda's retries, via an on-failure destination, and (2) events EventBridge
  * could not deliver at all, via the rule target's dead-letter config.
  */
-export function dlqResources({ id, queueName, alarmName, alarmTopicArn, snsTopicArns = [], senderRoleArns = [] }: DlqOptions): Resources {
+export function dlqResources({
+  id,
+  queueName,
+  alarmName,
+  alarmTopicArn,
+  snsTopicArns = [],
+  senderRoleArns = [],
+  maxEventAgeSeconds = 21_600,
+}: DlqOptions): Resources {
   const queue = dlqLogicalId(id);
   const fn = lambdaLogicalId(id);
   return {
@@ -132,7 +142,7 @@ export function dlqResources({ id, queueName, alarmName, alarmTopicArn, snsTopic
         Qualifier: '$LATEST',
         // Lambda's default for async invocations, stated so it is not changed by accident.
         MaximumRetryAttempts: 2,
-        MaximumEventAgeInSeconds: 21_600,
+        MaximumEventAgeInSeconds: maxEventAgeSeconds,
         DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queue, 'Arn'] } } },
       },
     },

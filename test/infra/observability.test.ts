@@ -179,6 +179,9 @@ describe('no silent drops in the packaged template', () => {
     const scheduler = resourcesOfType(template, 'AWS::Scheduler::Schedule');
     const nightly = scheduler.find(([, s]) => s.Properties.ScheduleExpression === 'cron(0 2 * * ? *)')![1];
     expect(nightly.Properties.Target.RetryPolicy.MaximumEventAgeInSeconds).toBe(3600);
+    // Nor from Lambda's own retry queue, when the delivered occurrence fails (6 h by default).
+    expect(template.Resources.TaskLockLambdaFunctionEventInvokeConfig!.Properties.MaximumEventAgeInSeconds).toBe(3600);
+    expect(template.Resources.DrainLambdaFunctionEventInvokeConfig!.Properties.MaximumEventAgeInSeconds).toBe(21_600);
     const quarterly = resourcesOfType(template, 'AWS::Events::Rule').find(([, r]) => r.Properties.ScheduleExpression === 'rate(15 minutes)')![1];
     expect(quarterly.Properties.Targets[0].RetryPolicy.MaximumEventAgeInSeconds).toBe(900);
   });
