@@ -4,11 +4,12 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { taskStoppedPattern } from '../../functions/task-lock/events.ts';
 import { repoRoot } from '../support/fixtures.ts';
-import { packageService, resourcesOfType, type Template } from '../support/package.ts';
+import { embeddedSettings, packageService, resourcesOfType, type Template } from '../support/package.ts';
 
 let template: Template;
+let packageDir: string;
 beforeAll(async () => {
-  ({ template } = await packageService(join(repoRoot, 'test/fixtures/caretaker.config.ts')));
+  ({ template, dir: packageDir } = await packageService(join(repoRoot, 'test/fixtures/caretaker.config.ts')));
 }, 120_000);
 
 const statementsOf = (roleId: string): any[] => template.Resources[roleId]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement);
@@ -122,9 +123,10 @@ describe('packaged CloudFormation template', () => {
     ]);
   });
 
-  it('hands task-lock its jobs and their schedule names', () => {
+  it('hands task-lock its jobs and their schedule names, in its bundle', () => {
     const env = template.Resources.TaskLockLambdaFunction!.Properties.Environment.Variables;
-    const cfg = JSON.parse(env.TASK_LOCK_CONFIG);
+    expect(env.TASK_LOCK_CONFIG).toBeUndefined();
+    const cfg = embeddedSettings(packageDir, 'taskLock.zip', 'functions/task-lock/handler.mjs').TASK_LOCK_CONFIG;
     expect(cfg.scheduleNames).toEqual({ nightly: 'cc-test-test-nightly', legacy: 'legacy-every-15' });
     expect(cfg.jobs.map((j: { name: string }) => j.name)).toEqual(['nightly', 'legacy']);
     expect(env.TABLE_NAME).toBe('cc-test-test-state');
