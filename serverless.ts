@@ -90,6 +90,8 @@ const serverlessConfiguration = {
       // The settings go into the bundles, not the 4 KB environment (infra/embedded-settings.ts).
       define: settingsDefine(specs),
       outputFileExtension: '.mjs',
+      // The bundles embed the config, so two packagings at once (the template tests) need a build folder each.
+      outputWorkFolder: process.env.CARETAKER_ESBUILD_FOLDER ?? '.esbuild',
       // The SDK v3 clients are bundled: the pinned version is the tested one, and `npm run bench` measures the cold start.
       exclude: [],
     },

@@ -64,7 +64,7 @@ let template: Template;
 let packageDir: string;
 beforeAll(async () => {
   ({ template, dir: packageDir } = await packageService(join(repoRoot, 'test/fixtures/caretaker-ops.config.ts'), 'prod'));
-}, 300_000);
+}, 600_000);
 
 const alarms = () => resourcesOfType(template, 'AWS::CloudWatch::Alarm');
 const dashboardBody = (): { widgets: Array<{ properties: { title: string; metrics: unknown[] } }> } => {

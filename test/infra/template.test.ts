@@ -10,7 +10,7 @@ let template: Template;
 let packageDir: string;
 beforeAll(async () => {
   ({ template, dir: packageDir } = await packageService(join(repoRoot, 'test/fixtures/caretaker.config.ts')));
-}, 120_000);
+}, 600_000);
 
 const statementsOf = (roleId: string): any[] => template.Resources[roleId]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement);
 const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);

@@ -35,7 +35,7 @@ describe('packaged template with an inbound topic', () => {
   let template: Template;
   beforeAll(async () => {
     ({ template } = await packageService(join(repoRoot, 'test/fixtures/caretaker-inbound.config.ts')));
-  }, 120_000);
+  }, 600_000);
 
   const fnRef = (value: any) => value?.['Fn::GetAtt']?.[0] ?? value?.Ref;
 
