@@ -9,6 +9,10 @@ import { esbuildOptions } from './infra/esbuild.ts';
 import { dlqResources, roleLogicalId, runCommandLogGroupResources, TABLE_NAME_REF, tableResources, type Resources } from './infra/resources.ts';
 import { withStackTags } from './infra/tags.ts';
 import { cleanupDocumentName } from './infra/functions/cleanup.ts';
+import { OCCURRENCE_MAX_AGE_SECONDS, redrivingTopics, schedulerRoles } from './infra/schedules.ts';
+import { alarmResources, opsAlarmName } from './infra/alarms.ts';
+import { dashboardResources } from './infra/dashboard.ts';
+import { settingsDefine, withoutEmbedded } from './infra/embedded-settings.ts';
 import { functionEnvironment, PROVIDER_ENVIRONMENT } from './infra/functions/environment.ts';
 import { functionKey, functionName as deployedName } from './infra/functions/ids.ts';
 import { functionSpecs } from './infra/functions/index.ts';
@@ -33,11 +37,17 @@ const { prefix } = context;
 const specs = functionSpecs(context);
 const { stack } = config;
 
+// The stack's own alarms go to the ops topic when there is one, else to the alert topic.
+const opsTopicArn = config.alerts.opsTopicArn ?? config.alerts.topicArn;
+const deployed = specs.map((spec) => spec.id);
+
 /** The resources every configuration has, whatever functions it deploys. */
 function stackResources(): Resources {
   return {
     ...tableResources({ pointInTimeRecovery: stack.pointInTimeRecovery, tableName: stack.tableName }),
     ...runCommandLogGroupResources(cleanupDocumentName(prefix), stack.logRetentionDays),
+    ...alarmResources({ deployed, prefix, topicArn: opsTopicArn }),
+    ...dashboardResources({ deployed, prefix }),
   };
 }
 
@@ -49,14 +59,23 @@ for (const spec of specs) {
     resources,
     spec.resources,
     functionRole(spec.id, functionName, spec.statements, stack, spec.extraTrust),
-    dlqResources({ id: spec.id, queueName: `${functionName}-dlq`, alarmTopicArn: config.alerts.topicArn }),
+    dlqResources({
+      id: spec.id,
+      queueName: `${functionName}-dlq`,
+      alarmName: opsAlarmName(prefix, `${functionKey(spec.id)}-dead-letters`),
+      alarmTopicArn: opsTopicArn,
+      snsTopicArns: redrivingTopics(spec.resources),
+      senderRoleArns: schedulerRoles(spec.resources),
+      // An occurrence whose run keeps failing must not start hours late from Lambda's retry queue either.
+      ...(spec.id === 'task-lock' ? { maxEventAgeSeconds: OCCURRENCE_MAX_AGE_SECONDS } : {}),
+    }),
   );
   functions[functionKey(spec.id)] = {
     name: functionName,
     role: roleLogicalId(spec.id),
     ...spec.definition,
     // CloudFormation names the table (infra/resources.ts); the functions learn the name from the stack.
-    environment: functionEnvironment(spec, TABLE_NAME_REF),
+    environment: withoutEmbedded(functionEnvironment(spec, TABLE_NAME_REF)),
   };
 }
 
@@ -84,7 +103,11 @@ const serverlessConfiguration = {
   custom: {
     esbuild: {
       ...esbuildOptions,
+      // The settings go into the bundles, not the 4 KB environment (infra/embedded-settings.ts).
+      define: settingsDefine(specs),
       outputFileExtension: '.mjs',
+      // The bundles embed the config, so two packagings at once (the template tests) need a build folder each.
+      outputWorkFolder: process.env.CARETAKER_ESBUILD_FOLDER ?? '.esbuild',
       // The SDK v3 clients are bundled: the pinned version is the tested one, and `npm run bench` measures the cold start.
       exclude: [],
     },

@@ -91,10 +91,10 @@ export function rateMs(expression: string): number | undefined {
   return match ? Number(match[1]) * UNIT_MS[match[2]!]! : undefined;
 }
 
-/** Both osls shapes: `eventBridge.schedule` (a rule with an optional input) and `schedule` (a rule, or a Scheduler schedule). */
+/** Both osls shapes, `eventBridge.schedule` (a rule with an optional input) and `schedule` (a rule, or a Scheduler schedule), and the schedule resources. */
 export function schedulesOf(id: FunctionId): Schedule[] {
   const key = functionKey(id);
-  return (specOf(id).definition.events ?? []).flatMap((event, i): Schedule[] => {
+  const fromEvents = (specOf(id).definition.events ?? []).flatMap((event, i): Schedule[] => {
     const e = event as {
       eventBridge?: { schedule?: string; input?: Record<string, unknown> };
       schedule?: { rate: string[]; name?: string; method?: string; input?: Record<string, unknown> };
@@ -112,6 +112,23 @@ export function schedulesOf(id: FunctionId): Schedule[] {
         input: e.schedule!.input,
         method,
       }));
+    }
+    return [];
+  });
+  return [...fromEvents, ...scheduleResourcesOf(id)];
+}
+
+/** The schedules infra/schedules.ts writes as CloudFormation resources (with their DLQ and retry policy). */
+function scheduleResourcesOf(id: FunctionId): Schedule[] {
+  return Object.entries(specOf(id).resources ?? {}).flatMap(([logicalId, resource]): Schedule[] => {
+    const { Type: type, Properties: p } = resource as { Type: string; Properties: Record<string, any> };
+    const input = (text: unknown) => (typeof text === 'string' ? (JSON.parse(text) as Record<string, unknown>) : undefined);
+    if (type === 'AWS::Scheduler::Schedule') {
+      return [{ name: p.Name, expression: p.ScheduleExpression, everyMs: rateMs(p.ScheduleExpression), input: input(p.Target.Input), method: 'scheduler' }];
+    }
+    if (type === 'AWS::Events::Rule' && p.ScheduleExpression) {
+      const name = p.Name ?? `${prefix}-${logicalId}`;
+      return [{ name, expression: p.ScheduleExpression, everyMs: rateMs(p.ScheduleExpression), input: input(p.Targets[0].Input), method: 'rule' }];
     }
     return [];
   });

@@ -1,8 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { require as tsxRequire } from 'tsx/cjs/api';
 import { ConfigError, parseConfig, type CaretakerConfig } from '../functions/shared/config.ts';
-import { environmentSizeIssue as taskLockEnvironmentSizeIssue, scheduleNameFor } from '../functions/task-lock/settings.ts';
-import { withoutPassRoles } from './functions/task-lock.ts';
+import { scheduleNameFor } from '../functions/task-lock/settings.ts';
 
 /**
  * Loads and validates the operator's configuration for serverless.ts.
@@ -30,9 +29,6 @@ export function loadConfig(file = configPath()): CaretakerConfig {
 /** Values the schema cannot judge alone: they depend on how the config is deployed. */
 export function checkDeployable(config: CaretakerConfig): CaretakerConfig {
   const issues: string[] = [];
-  // Measured as deployed: the jobs reach the function without their passRoles (infra/functions/task-lock.ts).
-  const jobsSizeIssue = taskLockEnvironmentSizeIssue(withoutPassRoles(config));
-  if (jobsSizeIssue) issues.push(jobsSizeIssue);
   const names = new Map<string, string>();
   config.jobs.forEach((job, i) => {
     const name = scheduleNameFor(config, 'x'.repeat(8), job);

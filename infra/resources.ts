@@ -75,7 +75,15 @@ export function runCommandLogGroupResources(documentName: string, retentionInDay
 export interface DlqOptions {
   id: FunctionId;
   queueName: string;
+  /** `<prefix>-ops-...` (infra/alarms.ts opsAlarmName), never under the cleanup alarm prefix */
+  alarmName: string;
   alarmTopicArn?: string;
+  /** topics whose subscriptions redrive undeliverable messages to this queue */
+  snsTopicArns?: string[];
+  /** roles that send dead letters with their own credentials (a Scheduler schedule's execution role) */
+  senderRoleArns?: unknown[];
+  /** how long Lambda keeps an async event for retries before it goes to the DLQ; Lambda's default, 6 h, unless given */
+  maxEventAgeSeconds?: number;
 }
 
 /**
@@ -83,7 +91,15 @@ export interface DlqOptions {
  * Lambda's retries, via an on-failure destination, and (2) events EventBridge
  * could not deliver at all, via the rule target's dead-letter config.
  */
-export function dlqResources({ id, queueName, alarmTopicArn }: DlqOptions): Resources {
+export function dlqResources({
+  id,
+  queueName,
+  alarmName,
+  alarmTopicArn,
+  snsTopicArns = [],
+  senderRoleArns = [],
+  maxEventAgeSeconds = 21_600,
+}: DlqOptions): Resources {
   const queue = dlqLogicalId(id);
   const fn = lambdaLogicalId(id);
   return {
@@ -110,6 +126,31 @@ export function dlqResources({ id, queueName, alarmTopicArn }: DlqOptions): Reso
               Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
               Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
             },
+            // An SNS subscription's dead-letter queue must let the topic send (SNS developer guide, "Amazon SNS dead-letter queues").
+            ...(snsTopicArns.length
+              ? [
+                  {
+                    Sid: 'SnsDeadLetters',
+                    Effect: 'Allow',
+                    Principal: { Service: 'sns.amazonaws.com' },
+                    Action: 'sqs:SendMessage',
+                    Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
+                    Condition: { ArnEquals: { 'aws:SourceArn': snsTopicArns } },
+                  },
+                ]
+              : []),
+            // Same account, so the role's own policy would do; naming it here too keeps every sender of the queue in one place.
+            ...(senderRoleArns.length
+              ? [
+                  {
+                    Sid: 'RoleDeadLetters',
+                    Effect: 'Allow',
+                    Principal: { AWS: senderRoleArns },
+                    Action: 'sqs:SendMessage',
+                    Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
+                  },
+                ]
+              : []),
           ],
         },
       },
@@ -117,7 +158,7 @@ export function dlqResources({ id, queueName, alarmTopicArn }: DlqOptions): Reso
     [`${queue}Alarm`]: {
       Type: 'AWS::CloudWatch::Alarm',
       Properties: {
-        AlarmName: `${queueName}-not-empty`,
+        AlarmName: alarmName,
         AlarmDescription: `Events that ${functionKey(id)} could not process are waiting in ${queueName}. Inspect, fix, then redrive.`,
         Namespace: 'AWS/SQS',
         MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -138,7 +179,7 @@ export function dlqResources({ id, queueName, alarmTopicArn }: DlqOptions): Reso
         Qualifier: '$LATEST',
         // Lambda's default for async invocations, stated so it is not changed by accident.
         MaximumRetryAttempts: 2,
-        MaximumEventAgeInSeconds: 21_600,
+        MaximumEventAgeInSeconds: maxEventAgeSeconds,
         DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queue, 'Arn'] } } },
       },
     },

@@ -8,6 +8,7 @@ import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import type { MetricName } from '../shared/metric-names.ts';
 import type { Store } from '../shared/store.ts';
 import { atOrAbove, renderDigest, serviceFindingIds, serviceKey, stateHash, type ClusterAudit, type DigestContext, type DigestMessage } from './digest.ts';
 import {
@@ -69,7 +70,7 @@ export class AuditRunError extends Error {
 }
 
 const CLAIM_ATTEMPTS = 3;
-const OUTCOME_METRICS: Partial<Record<DigestOutcome, string>> = { sent: 'DigestsSent', unchanged: 'DigestsUnchanged', contended: 'DigestsContended' };
+const OUTCOME_METRICS: Partial<Record<DigestOutcome, MetricName>> = { sent: 'DigestsSent', unchanged: 'DigestsUnchanged', contended: 'DigestsContended' };
 
 export async function runAudit(deps: AuditDeps, invocation: AuditInvocation): Promise<AuditReport> {
   const { settings, logger } = deps;

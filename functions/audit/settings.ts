@@ -1,6 +1,5 @@
 import * as z from 'zod/mini';
 import { auditConfigSchema, parseOrThrow, severitySchema, type CaretakerConfig } from '../shared/config.ts';
-import { envSizeIssue } from '../shared/env.ts';
 
 export type AuditConfig = z.output<typeof auditConfigSchema>;
 
@@ -18,12 +17,6 @@ export type AuditSettings = z.output<typeof auditEnvSchema>;
 export function settingsFromConfig(config: CaretakerConfig): AuditSettings {
   return { clusters: config.clusters.map((c) => c.name), alerts: { topicArn: config.alerts.topicArn, minSeverity: config.alerts.minSeverity } };
 }
-
-export const environmentSizeIssue = (config: CaretakerConfig): string | undefined =>
-  envSizeIssue(
-    settingsFromConfig(config),
-    (bytes, limit) => `config.clusters: the clusters take ${bytes} bytes in the audit function's environment (AUDIT_CONFIG), over ${limit}`,
-  );
 
 /**
  * The `audit` section, with its defaults. The configuration type gains the

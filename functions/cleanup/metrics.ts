@@ -1,5 +1,6 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '../shared/powertools.ts';
+import type { MetricName } from '../shared/metric-names.ts';
 
 /**
  * A batch of values with their dimension sets, built by pure code and
@@ -8,7 +9,7 @@ import { MetricUnit } from '../shared/powertools.ts';
  */
 export interface MetricRecord {
   dimensionSets: Array<Record<string, string>>;
-  values: Array<{ name: string; unit: 'Count' | 'Bytes'; value: number }>;
+  values: Array<{ name: MetricName; unit: 'Count' | 'Bytes'; value: number }>;
   /** High-cardinality context (command id, reason): searchable in the logs, not a dimension. */
   metadata?: Record<string, string>;
 }

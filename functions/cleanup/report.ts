@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { CLEANUP_EXIT_CODES, type CleanupReport } from './document-contract.ts';
 import type { MetricRecord } from './metrics.ts';
+import type { MetricName } from '../shared/metric-names.ts';
 
 /**
  * Reading one invocation's result: the script's JSON report line, and what the
@@ -143,7 +144,7 @@ export function classifyInvocation(invocation: InvocationResult): Classification
   return { outcome: 'failed', reason, exitCode, output };
 }
 
-const OUTCOME_METRIC: Record<Outcome, string> = {
+const OUTCOME_METRIC: Record<Outcome, MetricName> = {
   succeeded: 'CleanupSucceeded',
   failed: 'CleanupFailed',
   undeliverable: 'CleanupUndeliverable',

@@ -1,6 +1,5 @@
 import * as z from 'zod/mini';
 import { cleanupSchema, type CaretakerConfig } from '../shared/config.ts';
-import { envSizeIssue } from '../shared/env.ts';
 
 /**
  * What infra/functions/cleanup.ts puts in CLEANUP_CONFIG: the configured
@@ -29,9 +28,3 @@ export const settingsFromConfig = (config: CaretakerConfig, { prefix }: { prefix
   cleanup: config.cleanup,
   alarmNamePrefix: cleanupAlarmNamePrefix(prefix),
 });
-
-export const environmentSizeIssue = (config: CaretakerConfig, deployment: { prefix: string }): string | undefined =>
-  envSizeIssue(
-    settingsFromConfig(config, deployment),
-    (bytes, limit) => `config.clusters: the clusters take ${bytes} bytes in the cleanup function's environment (CLEANUP_CONFIG), over ${limit}`,
-  );

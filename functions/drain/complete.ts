@@ -1,4 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { MetricName } from '../shared/metric-names.ts';
 import { isNoActiveAction, type Api } from './aws.ts';
 import { contextOf, type Ctx, type Outcome, type StepResult } from './context.ts';
 import { revertIfStillInService } from './reconcile.ts';
@@ -54,7 +55,7 @@ export async function closeGone(ctx: Ctx, api: Api, record: DrainRecord, operati
   return { outcome: 'action-gone', actionId: record.id };
 }
 
-const OUTCOME_METRIC: Partial<Record<Outcome, string>> = {
+const OUTCOME_METRIC: Partial<Record<Outcome, MetricName>> = {
   drained: 'DrainCompleted',
   'timed-out': 'DrainTimedOut',
   'stood-down': 'DrainStoodDown',

@@ -1,6 +1,5 @@
 import * as z from 'zod/mini';
 import { drainSchema, type CaretakerConfig } from '../shared/config.ts';
-import { envSizeIssue } from '../shared/env.ts';
 
 /** What infra puts in DRAIN_CONFIG: the clusters with their ASGs, and the `drain` section as configured. */
 export const drainEnvSchema = z.object({
@@ -14,9 +13,3 @@ export const settingsFromConfig = (config: CaretakerConfig): DrainSettings => ({
   clusters: config.clusters.map((c) => ({ name: c.name, asgs: c.asgs })),
   drain: config.drain,
 });
-
-export const environmentSizeIssue = (config: CaretakerConfig): string | undefined =>
-  envSizeIssue(
-    settingsFromConfig(config),
-    (bytes, limit) => `config.clusters: the clusters and ASGs take ${bytes} bytes in the drain function's environment (DRAIN_CONFIG), over ${limit}`,
-  );

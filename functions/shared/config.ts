@@ -328,6 +328,8 @@ export const configSchema = z
     alerts: z.prefault(
       z.strictObject({
         topicArn: z.optional(arn('sns')),
+        /** Where the stack's own alarms (failures, dead letters) go; alerts.topicArn when absent. */
+        opsTopicArn: z.optional(arn('sns')),
         minSeverity: z._default(severitySchema, 'high'),
         windowMinutes: z._default(intIn(1, 1440), 10),
       }),

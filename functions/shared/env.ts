@@ -13,9 +13,31 @@ export function optionalEnv(name: string, env: NodeJS.ProcessEnv = process.env):
   return value === undefined || value === '' ? undefined : value;
 }
 
-/** Reads a JSON environment variable and validates it, naming the variable and the field on error. */
+/**
+ * The functions' settings as the stack embeds them at build time (esbuild
+ * `define`, infra/embedded-settings.ts): one JSON object keyed by the name of
+ * the variable it replaces. The bundle carries the configuration, so it is
+ * not bound by Lambda's 4 KB for all environment variables together. Absent
+ * when the code runs unbundled or from a bundle built without it (tests,
+ * demo, E2E), where the environment variable carries the value instead.
+ */
+export const EMBEDDED_SETTINGS = '__CARETAKER_SETTINGS__';
+declare const __CARETAKER_SETTINGS__: string | undefined;
+
+function embeddedSetting(name: string): string | undefined {
+  if (typeof __CARETAKER_SETTINGS__ === 'undefined') return undefined;
+  const value = (JSON.parse(__CARETAKER_SETTINGS__) as Record<string, unknown>)[name];
+  return value === undefined ? undefined : JSON.stringify(value);
+}
+
+/**
+ * Reads a JSON setting and validates it, naming the variable and the field
+ * on error: from the environment variable when it is set (an operator's
+ * override, or a test), else from the settings embedded in the bundle.
+ */
 export function envJson<S extends z.ZodMiniType>(name: string, schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
-  const raw = requireEnv(name, env);
+  const raw = optionalEnv(name, env) ?? embeddedSetting(name);
+  if (raw === undefined) throw new Error(`Missing required environment variable ${name} (and no settings were embedded in the bundle)`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -23,19 +45,4 @@ export function envJson<S extends z.ZodMiniType>(name: string, schema: S, env: N
     throw new Error(`Environment variable ${name} is not valid JSON: ${(error as Error).message}`);
   }
   return parseOrThrow(schema, parsed, name);
-}
-
-/** Lambda allows 4 KB for all environment variables of a function together (Lambda quotas, "Function configuration, deployment, and execution"). */
-export const LAMBDA_ENV_LIMIT_BYTES = 4096;
-/** What a function's own configuration variable may take: TABLE_NAME, the Powertools variables and the rest share the other 1 KB. */
-export const CONFIG_ENV_LIMIT_BYTES = LAMBDA_ENV_LIMIT_BYTES - 1024;
-
-/**
- * The size check of a configuration variable, run when the stack is packaged:
- * undefined when `value` fits in CONFIG_ENV_LIMIT_BYTES as JSON, otherwise
- * what `issue` says of its size.
- */
-export function envSizeIssue(value: unknown, issue: (bytes: number, limit: number) => string): string | undefined {
-  const bytes = Buffer.byteLength(typeof value === 'string' ? value : JSON.stringify(value));
-  return bytes > CONFIG_ENV_LIMIT_BYTES ? issue(bytes, CONFIG_ENV_LIMIT_BYTES) : undefined;
 }

@@ -2,6 +2,7 @@ import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventb
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import type { MetricName } from '../shared/metric-names.ts';
 import { CLEANUP_REASON_MAX, CLEANUP_REQUEST_DETAIL_TYPE, CLEANUP_REQUEST_SOURCE, type CleanupRequest } from '../shared/cleanup-request.ts';
 import { matchesPattern, type EventPattern } from '../shared/event-pattern.ts';
 import { claim, ownedBy, releaseItem, ttlAfter, type Store } from '../shared/store.ts';
@@ -85,7 +86,7 @@ export class BatchFailedError extends Error {
 const ECS_DETAIL_TYPES = new Set(['ECS Task State Change', 'ECS Service Action', 'ECS Deployment State Change', 'ECS Container Instance State Change']);
 
 /** One metric line per event: its dimensions differ from the next event's, so they cannot share the invocation's buffer. */
-function count(deps: WatchDeps, name: string, dimensions: Record<string, string> = {}): void {
+function count(deps: WatchDeps, name: MetricName, dimensions: Record<string, string> = {}): void {
   const single = deps.metrics.singleMetric();
   for (const [key, value] of Object.entries(dimensions)) single.addDimension(key, value);
   single.addMetric(name, MetricUnit.Count, 1);

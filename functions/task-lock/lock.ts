@@ -4,6 +4,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { maxDelaySecondsOf, type Job } from '../shared/config.ts';
+import type { MetricName } from '../shared/metric-names.ts';
 import { allOf, inState, ownedBy, putIfAbsent, releaseItem, ttlAfter, type Condition, type Item, type Store } from '../shared/store.ts';
 import type { Invocation } from './invocation.ts';
 
@@ -76,7 +77,7 @@ export interface JobSlot extends Item {
  * One count with the Job dimension. A single-metric object flushes at once, so
  * the dimension never leaks into another invocation's metrics.
  */
-function count(metrics: Metrics, name: string, job: string): void {
+function count(metrics: Metrics, name: MetricName, job: string): void {
   const single = metrics.singleMetric();
   single.addDimension('Job', job);
   single.addMetric(name, MetricUnit.Count, 1);

@@ -1,6 +1,5 @@
 import * as z from 'zod/mini';
 import { jobSchema, type CaretakerConfig, type Job } from '../shared/config.ts';
-import { envSizeIssue, LAMBDA_ENV_LIMIT_BYTES } from '../shared/env.ts';
 
 /** What infra puts in TASK_LOCK_CONFIG. */
 export const taskLockEnvSchema = z.object({
@@ -54,11 +53,3 @@ export const settingsFromConfig = (config: CaretakerConfig, { stage }: { stage: 
   lockRetentionHours: config.taskLock.lockRetentionHours,
   deployment: deploymentOf(config, stage),
 });
-
-/** The jobs are what grows: they are checked on their own, whatever the stage makes of the schedule names. */
-export const environmentSizeIssue = (config: CaretakerConfig): string | undefined =>
-  envSizeIssue(
-    config.jobs,
-    (bytes, limit) =>
-      `config.jobs: the jobs take ${bytes} bytes in task-lock's environment; Lambda allows ${LAMBDA_ENV_LIMIT_BYTES} bytes for all variables (keep jobs under ${limit}: move large overrides into the task definition)`,
-  );

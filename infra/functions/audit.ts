@@ -1,6 +1,5 @@
 import { deploymentFinishedPattern } from '../../functions/audit/events.ts';
-import { auditConfigFrom, environmentSizeIssue, settingsFromConfig } from '../../functions/audit/settings.ts';
-import { ConfigError } from '../../functions/shared/config.ts';
+import { auditConfigFrom, settingsFromConfig } from '../../functions/audit/settings.ts';
 import { inClusters, tableReadWrite, type Statement } from '../iam.ts';
 import { dlqLogicalId } from '../resources.ts';
 import { handlerExport } from './ids.ts';
@@ -19,8 +18,6 @@ export function auditFunction({ config }: DeployContext): FunctionSpec | undefin
   const { schedule, onDeployment } = auditConfigFrom(config);
   if (schedule === null && !onDeployment) return undefined;
   const { clusters } = settings;
-  const issue = environmentSizeIssue(config);
-  if (issue) throw new ConfigError(`Invalid config:\n  ${issue}`, [issue]);
 
   const deadLetterQueueArn = { 'Fn::GetAtt': [dlqLogicalId('audit'), 'Arn'] };
   const events = [

@@ -1,6 +1,6 @@
 import { ConfigError, type CaretakerConfig } from '../../functions/shared/config.ts';
 import { cleanupPatterns } from '../../functions/cleanup/events.ts';
-import { cleanupAlarmNamePrefix, environmentSizeIssue, settingsFromConfig } from '../../functions/cleanup/settings.ts';
+import { cleanupAlarmNamePrefix, settingsFromConfig } from '../../functions/cleanup/settings.ts';
 import { arn, inClusters, tableReadWrite, type Statement } from '../iam.ts';
 import { dlqLogicalId, lambdaLogicalId, type Resources } from '../resources.ts';
 import { cleanupDocumentResource } from '../ssm-document.ts';
@@ -37,8 +37,6 @@ export function checkCleanupConfig(config: CaretakerConfig, prefix: string): voi
     issues.push(`config.service: "${config.service}" would name the SSM document "${name}", but SSM reserves names starting with aws, amazon or amzn`);
   if (!/^[a-zA-Z0-9_.-]{3,128}$/.test(name))
     issues.push(`config.service: the SSM document name "${name}" must be 3-128 letters, digits, "_", "." or "-" (check the stage name too)`);
-  const sizeIssue = environmentSizeIssue(config, { prefix });
-  if (sizeIssue) issues.push(sizeIssue);
   if (issues.length) throw new ConfigError(`Invalid config:\n  ${issues.join('\n  ')}`, issues);
 }
 

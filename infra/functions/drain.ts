@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { ConfigError, DRAIN_FUNCTION_TIMEOUT_SECONDS, type CaretakerConfig } from '../../functions/shared/config.ts';
+import { DRAIN_FUNCTION_TIMEOUT_SECONDS } from '../../functions/shared/config.ts';
 import { drainPatterns } from '../../functions/drain/events.ts';
-import { environmentSizeIssue, settingsFromConfig } from '../../functions/drain/settings.ts';
+import { settingsFromConfig } from '../../functions/drain/settings.ts';
 import { arn, inClusters, tableReadWrite, type Statement } from '../iam.ts';
 import { dlqLogicalId, type Resources } from '../resources.ts';
 import { handlerExport } from './ids.ts';
@@ -18,15 +18,6 @@ export const hookLogicalId = (asg: string): string =>
   `DrainHook${asg.replace(/[^A-Za-z0-9]/g, '').slice(0, 200)}${createHash('sha256').update(asg).digest('hex').slice(0, 8)}`;
 
 /**
- * What only the deployment can check: the size of DRAIN_CONFIG. The timing of
- * the drain section is checked by its schema (functions/shared/config.ts).
- */
-export function checkDrainConfig(config: CaretakerConfig): void {
-  const sizeIssue = environmentSizeIssue(config);
-  if (sizeIssue) throw new ConfigError(`Invalid config:\n  ${sizeIssue}`, [sizeIssue]);
-}
-
-/**
  * drain: a termination lifecycle hook on every configured ASG, the rules that
  * feed the function (lifecycle actions, STOPPED tasks and DRAINING container
  * instances of the configured clusters, the reconcile tick, optionally Spot
@@ -36,7 +27,6 @@ export function checkDrainConfig(config: CaretakerConfig): void {
 export function drainFunction({ config }: DeployContext): FunctionSpec | undefined {
   const asgs = [...new Set(config.clusters.flatMap((c) => c.asgs))];
   if (asgs.length === 0) return undefined;
-  checkDrainConfig(config);
   const clusters = config.clusters.map((c) => c.name);
   const { drain } = config;
   const patterns = drainPatterns(config);

@@ -3,12 +3,13 @@
  * it; the demo, the E2E suite and the benchmark run the bundles with it,
  * CloudFormation references resolved as the stack would resolve them.
  */
+import { METRICS_NAMESPACE } from '../../functions/shared/metric-names.ts';
 import { functionKey } from './ids.ts';
 import type { FunctionSpec } from './types.ts';
 
 /** What every function gets from the provider section of serverless.ts. */
 export const PROVIDER_ENVIRONMENT = {
-  POWERTOOLS_METRICS_NAMESPACE: 'EcsCaretaker',
+  POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
   POWERTOOLS_LOG_LEVEL: 'INFO',
 };
 

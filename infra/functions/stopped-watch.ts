@@ -2,7 +2,8 @@ import { CLEANUP_REQUEST_SOURCE } from '../../functions/shared/cleanup-request.t
 import { stoppedWatchPatterns } from '../../functions/stopped-watch/events.ts';
 import { settingsFromConfig } from '../../functions/stopped-watch/settings.ts';
 import { tableReadWrite, type Statement } from '../iam.ts';
-import { dlqLogicalId } from '../resources.ts';
+import { dlqLogicalId, type Resources } from '../resources.ts';
+import { ruleSchedule, snsSubscription } from '../schedules.ts';
 import { handlerExport } from './ids.ts';
 import { ruleRetryPolicy, type DeployContext, type FunctionSpec } from './types.ts';
 
@@ -33,13 +34,24 @@ export function stoppedWatchFunction({ config }: DeployContext): FunctionSpec {
       retryPolicy: ruleRetryPolicy,
     },
   }));
-  // Without a topic there is nothing to summarise, so no schedule either.
-  // An inbound topic: osls adds the AWS::SNS::Subscription and the AWS::Lambda::Permission (sns.amazonaws.com, SourceArn = topic).
+  // Plain CloudFormation rather than osls `schedule`/`sns` events, which have no DLQ (infra/schedules.ts).
+  // An inbound topic: a subscription whose undeliverable messages go to the DLQ, and the permission for SNS to invoke.
   const inboundTopicArn = config.stoppedWatch.inboundTopicArn;
-  const inbound = inboundTopicArn ? [{ sns: { arn: inboundTopicArn } }] : [];
-  const flush = topicArn
-    ? [{ schedule: { rate: [STOPPED_WATCH_FLUSH_SCHEDULE], description: 'ecs-caretaker stopped-watch: send the summaries of ended alert windows' } }]
-    : [];
+  const resources: Resources = inboundTopicArn ? snsSubscription('stopped-watch', inboundTopicArn) : {};
+  // Without a topic there is nothing to summarise, so no schedule either.
+  if (topicArn) {
+    Object.assign(
+      resources,
+      ruleSchedule({
+        id: 'stopped-watch',
+        index: 1,
+        expression: STOPPED_WATCH_FLUSH_SCHEDULE,
+        description: 'ecs-caretaker stopped-watch: send the summaries of ended alert windows',
+        // A flush retried after the next one is due is useless: the next one does the same work.
+        retry: { maximumEventAgeInSeconds: 60, maximumRetryAttempts: 2 },
+      }),
+    );
+  }
 
   const statements: Statement[] = [
     // Scan: the flush looks for alert windows that owe a summary (see functions/stopped-watch/alert-store.ts).
@@ -66,8 +78,9 @@ export function stoppedWatchFunction({ config }: DeployContext): FunctionSpec {
       timeout: 30,
       memorySize: 256,
       environment: { STOPPED_WATCH_CONFIG: JSON.stringify(settings) },
-      events: [...rules, ...inbound, ...flush],
+      events: rules,
     },
+    resources,
     statements,
   };
 }

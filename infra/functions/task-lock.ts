@@ -4,6 +4,7 @@ import { ConfigError } from '../../functions/shared/config.ts';
 import { scheduleNameIssues, settingsFromConfig } from '../../functions/task-lock/settings.ts';
 import { arn, inClusters, jobPassRoles, roleProperties, tableReadWrite, type Statement } from '../iam.ts';
 import { dlqLogicalId, lambdaLogicalId, type Resources } from '../resources.ts';
+import { occurrenceRetryPolicy, ruleSchedule, schedulerSchedule } from '../schedules.ts';
 import { handlerExport, logicalIdStem } from './ids.ts';
 import { ruleRetryPolicy, type DeployContext, type FunctionSpec } from './types.ts';
 
@@ -48,7 +49,11 @@ export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec
                 PolicyName: 'invoke-task-lock',
                 PolicyDocument: {
                   Version: '2012-10-17',
-                  Statement: [{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [lambdaLogicalId('task-lock'), 'Arn'] } }],
+                  Statement: [
+                    { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [lambdaLogicalId('task-lock'), 'Arn'] } },
+                    // Scheduler sends an occurrence it could not deliver to the DLQ with this role.
+                    { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [dlqLogicalId('task-lock'), 'Arn'] } },
+                  ],
                 },
               },
             ],
@@ -57,16 +62,19 @@ export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec
       }
     : {};
 
-  const schedules = jobs.map((job) =>
-    job.schedule.method === 'scheduler'
-      ? {
-          schedule: {
-            method: 'scheduler',
-            name: scheduleNames[job.name],
-            rate: [job.schedule.expression],
+  // Plain CloudFormation rather than osls `schedule` events, which have no DLQ and no retry policy (infra/schedules.ts).
+  jobs.forEach((job, i) => {
+    const common = { id: 'task-lock' as const, index: i + 1, expression: job.schedule.expression, retry: occurrenceRetryPolicy(job.schedule.expression) };
+    const description = `ecs-caretaker task-lock: ${job.name}`;
+    Object.assign(
+      resources,
+      job.schedule.method === 'scheduler'
+        ? schedulerSchedule({
+            ...common,
+            name: scheduleNames[job.name]!,
             timezone: job.schedule.timezone,
             roleArn: { 'Fn::GetAtt': [schedulerRole, 'Arn'] },
-            description: `ecs-caretaker task-lock: ${job.name}`,
+            description,
             // Scheduler fills these context attributes in on every invocation (Scheduler user guide, "Adding context attributes").
             input: {
               job: job.name,
@@ -75,10 +83,10 @@ export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec
               executionId: '<aws.scheduler.execution-id>',
               attemptNumber: '<aws.scheduler.attempt-number>',
             },
-          },
-        }
-      : { schedule: { name: scheduleNames[job.name], rate: [job.schedule.expression], description: `ecs-caretaker task-lock: ${job.name}` } },
-  );
+          })
+        : ruleSchedule({ ...common, name: scheduleNames[job.name], description }),
+    );
+  });
 
   return {
     id: 'task-lock',
@@ -90,7 +98,6 @@ export function taskLockFunction({ config, stage }: DeployContext): FunctionSpec
       memorySize: 256,
       environment: { TASK_LOCK_CONFIG: JSON.stringify(settings) },
       events: [
-        ...schedules,
         ...(jobs.length
           ? [
               {

@@ -1,4 +1,5 @@
 import type { CaretakerConfig } from '../../functions/shared/config.ts';
+import { stackPrefix } from '../../functions/shared/function-ids.ts';
 import type { Statement } from '../iam.ts';
 import type { FunctionId } from './ids.ts';
 import type { Resources } from '../resources.ts';
@@ -14,7 +15,7 @@ export interface DeployContext {
 
 /** Where a stage of the configuration deploys: `<service>-<stage>` prefixes every resource name, and the table is `<prefix>-state`. */
 export function deployContext(config: CaretakerConfig, stage: string): DeployContext {
-  const prefix = `${config.service}-${stage}`;
+  const prefix = stackPrefix(config.service, stage);
   return { config, stage, prefix, tableName: `${prefix}-state` };
 }
 

@@ -5,12 +5,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { taskStoppedPattern } from '../../functions/task-lock/events.ts';
 import { repoRoot } from '../support/fixtures.ts';
 import { conditionKeyProblems, wildcardGrants } from '../support/iam-check.ts';
-import { packageService, resourcesOfType, type Template } from '../support/package.ts';
+import { embeddedSettings, packageService, resourcesOfType, type Template } from '../support/package.ts';
 
 let template: Template;
+let packageDir: string;
 beforeAll(async () => {
-  ({ template } = await packageService(join(repoRoot, 'test/fixtures/caretaker.config.ts')));
-}, 300_000); // osls package shares a starved core with the rest of the suite
+  ({ template, dir: packageDir } = await packageService(join(repoRoot, 'test/fixtures/caretaker.config.ts')));
+}, 600_000); // osls package shares a starved core with the rest of the suite, one packaging at a time
 
 const statementsOf = (roleId: string): any[] => template.Resources[roleId]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement);
 
@@ -70,7 +71,7 @@ describe('packaged CloudFormation template', () => {
       expect(config?.Type, id).toBe('AWS::Lambda::EventInvokeConfig');
       const queue = config!.Properties.DestinationConfig.OnFailure.Destination['Fn::GetAtt'][0];
       expect(template.Resources[queue]!.Type).toBe('AWS::SQS::Queue');
-      const alarm = resourcesOfType(template, 'AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.Dimensions[0].Value['Fn::GetAtt']?.[0] === queue);
+      const alarm = resourcesOfType(template, 'AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.Dimensions?.[0]?.Value['Fn::GetAtt']?.[0] === queue);
       expect(alarm, `alarm on ${queue}`).toBeDefined();
       expect(alarm![1].Properties.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:ops-alerts']);
     }
@@ -118,9 +119,10 @@ describe('packaged CloudFormation template', () => {
     ]);
   });
 
-  it('hands task-lock its jobs and their schedule names', () => {
+  it('hands task-lock its jobs and their schedule names, in its bundle', () => {
     const env = template.Resources.TaskLockLambdaFunction!.Properties.Environment.Variables;
-    const cfg = JSON.parse(env.TASK_LOCK_CONFIG);
+    expect(env.TASK_LOCK_CONFIG).toBeUndefined();
+    const cfg = embeddedSettings(packageDir, 'taskLock.zip', 'functions/task-lock/handler.mjs').TASK_LOCK_CONFIG;
     expect(cfg.scheduleNames).toEqual({ nightly: 'cc-test-test-nightly', legacy: 'legacy-every-15' });
     expect(cfg.jobs.map((j: { name: string }) => j.name)).toEqual(['nightly', 'legacy']);
     // The stack name: part of every task's startedBy, clientToken and tags.

@@ -10,12 +10,19 @@ const spec = (stoppedWatch: Record<string, unknown>) =>
   stoppedWatchFunction({ config: parseConfig({ clusters: [{ name: 'prod' }], stoppedWatch }), stage: 'test', prefix: 'cc-test', tableName: 'cc-test-state' });
 
 describe('stoppedWatch.inboundTopicArn in the config', () => {
-  it('is optional: without it the function has no SNS event', () => {
-    expect(spec({}).definition.events!.some((e: any) => e.sns)).toBe(false);
+  const subscriptions = (s: ReturnType<typeof spec>) => Object.values(s.resources ?? {}).filter((r) => r.Type === 'AWS::SNS::Subscription');
+
+  it('is optional: without it the function has no SNS subscription', () => {
+    expect(subscriptions(spec({}))).toEqual([]);
   });
 
-  it('becomes one SNS event of the function', () => {
-    expect(spec({ inboundTopicArn: INBOUND }).definition.events!.filter((e: any) => e.sns)).toEqual([{ sns: { arn: INBOUND } }]);
+  it('becomes one subscription of the function, whose undeliverable messages go to its DLQ', () => {
+    const subscribed = subscriptions(spec({ inboundTopicArn: INBOUND }));
+    expect(subscribed).toHaveLength(1);
+    expect(subscribed[0]!.Properties).toMatchObject({
+      TopicArn: INBOUND,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['StoppedWatchDlq', 'Arn'] } },
+    });
   });
 
   it('must be an SNS topic ARN', () => {
@@ -28,7 +35,7 @@ describe('packaged template with an inbound topic', () => {
   let template: Template;
   beforeAll(async () => {
     ({ template } = await packageService(join(repoRoot, 'test/fixtures/caretaker-inbound.config.ts')));
-  }, 120_000);
+  }, 600_000);
 
   const fnRef = (value: any) => value?.['Fn::GetAtt']?.[0] ?? value?.Ref;
 
@@ -38,6 +45,14 @@ describe('packaged template with an inbound topic', () => {
     const [, subscription] = subscriptions[0]!;
     expect(subscription.Properties).toMatchObject({ TopicArn: INBOUND, Protocol: 'lambda', Region: 'us-east-1' });
     expect(fnRef(subscription.Properties.Endpoint)).toBe('StoppedWatchLambdaFunction');
+  });
+
+  it('lets that topic, and only it, send to the DLQ', () => {
+    const policy = template.Resources.StoppedWatchDlqPolicy!.Properties.PolicyDocument.Statement.find((s: any) => s.Principal.Service === 'sns.amazonaws.com');
+    expect(policy).toMatchObject({ Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': [INBOUND] } } });
+    expect(resourcesOfType(template, 'AWS::SQS::QueuePolicy').filter(([, p]) => JSON.stringify(p.Properties.Queues).includes('StoppedWatchDlq'))).toHaveLength(
+      1,
+    );
   });
 
   it('lets SNS invoke the function, from that topic only', () => {

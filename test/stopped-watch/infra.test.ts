@@ -31,8 +31,18 @@ describe('stopped-watch FunctionSpec', () => {
       expect(JSON.stringify(rule.pattern)).toMatch(/cluster\/prod|service\/prod\//);
       expect(rule.description.length).toBeLessThanOrEqual(512);
     }
-    expect(definition.events!.filter((e: any) => e.schedule)).toEqual([
-      { schedule: { rate: [STOPPED_WATCH_FLUSH_SCHEDULE], description: expect.stringContaining('summaries') } },
+  });
+
+  it('flushes on a rule of its own whose target has a DLQ and gives up once the next flush is due', () => {
+    const { definition, resources } = spec({ alerts: { topicArn: TOPIC } });
+    expect(definition.events!.some((e: any) => e.schedule)).toBe(false);
+    const rule = resources!.StoppedWatchEventsRuleSchedule1!;
+    expect(rule.Properties).toMatchObject({ ScheduleExpression: STOPPED_WATCH_FLUSH_SCHEDULE, Description: expect.stringContaining('summaries') });
+    expect(rule.Properties!.Targets).toEqual([
+      expect.objectContaining({
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['StoppedWatchDlq', 'Arn'] } },
+        RetryPolicy: { MaximumEventAgeInSeconds: 60, MaximumRetryAttempts: 2 },
+      }),
     ]);
     expect(STOPPED_WATCH_FLUSH_SCHEDULE).toBe('rate(1 minute)');
   });
@@ -55,7 +65,7 @@ describe('stopped-watch FunctionSpec', () => {
   it('without a topic: no Publish permission and no flush schedule; without cleanup requests: no PutEvents nor ECS', () => {
     const quiet = spec({ stoppedWatch: { requestCleanup: false } });
     expect(quiet.statements.map((s) => s.Sid)).toEqual(['Table']);
-    expect(quiet.definition.events!.some((e: any) => e.schedule)).toBe(false);
+    expect(Object.values(quiet.resources ?? {}).some((r) => r.Type === 'AWS::Events::Rule')).toBe(false);
     expect(quiet.definition.events!.filter((e: any) => e.eventBridge)).toHaveLength(4);
   });
 });
