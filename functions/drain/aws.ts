@@ -111,28 +111,35 @@ export class Api {
   }
 
   /**
-   * Every task ECS knows on the container instance: those desired RUNNING and
-   * those desired STOPPED (which includes the ones still DEACTIVATING or
-   * STOPPING, and the recently STOPPED), described in batches.
+   * The tasks ECS lists on the container instance with this desired status.
+   * STOPPED holds the ones still DEACTIVATING or STOPPING, and the recently
+   * STOPPED. One call per page of 100.
    */
-  async tasksOn(cluster: string, containerInstance: string): Promise<{ tasks: Task[]; missing: string[] }> {
-    const arns = new Set<string>();
-    for (const desiredStatus of ['RUNNING', 'STOPPED'] as const) {
-      let nextToken: string | undefined;
-      do {
-        const out = await this.ecs<{ taskArns?: string[]; nextToken?: string }>(
-          new ListTasksCommand({ cluster, containerInstance, desiredStatus, maxResults: LIST_PAGE, nextToken }),
-        );
-        for (const arn of out.taskArns ?? []) arns.add(arn);
-        nextToken = out.nextToken;
-      } while (nextToken);
-    }
+  async listTasks(cluster: string, containerInstance: string, desiredStatus: 'RUNNING' | 'STOPPED'): Promise<string[]> {
+    const arns: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const out = await this.ecs<{ taskArns?: string[]; nextToken?: string }>(
+        new ListTasksCommand({ cluster, containerInstance, desiredStatus, maxResults: LIST_PAGE, nextToken }),
+      );
+      arns.push(...(out.taskArns ?? []));
+      nextToken = out.nextToken;
+    } while (nextToken);
+    return arns;
+  }
+
+  /** DescribeTasks in batches of 100; `missing` holds what ECS answered MISSING. */
+  async describeTasks(cluster: string, refs: readonly string[]): Promise<{ tasks: Task[]; missing: string[] }> {
     const tasks: Task[] = [];
     const missing: string[] = [];
-    for (const batch of chunks([...arns], DESCRIBE_TASKS_BATCH)) {
-      const out = await this.ecs<{ tasks?: Task[]; failures?: Array<{ arn?: string }> }>(new DescribeTasksCommand({ cluster, tasks: batch }));
+    for (const batch of chunks(refs, DESCRIBE_TASKS_BATCH)) {
+      const out = await this.ecs<{ tasks?: Task[]; failures?: Array<{ arn?: string; reason?: string }> }>(new DescribeTasksCommand({ cluster, tasks: batch }));
       tasks.push(...(out.tasks ?? []));
-      for (const f of out.failures ?? []) if (f.arn) missing.push(f.arn);
+      for (const f of out.failures ?? []) {
+        // Only MISSING says something about the task; any other failure says nothing, and the check must not guess.
+        if (f.reason !== 'MISSING') throw new Error(`DescribeTasks failed for ${f.arn ?? 'a task'} in cluster ${cluster}: ${f.reason ?? 'no reason given'}`);
+        if (f.arn) missing.push(f.arn);
+      }
     }
     return { tasks, missing };
   }

@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { KnownTasks } from './done.ts';
 import {
   allOf,
   anyOf,
@@ -55,6 +56,8 @@ export interface DrainRecord extends Item {
   preflightDone?: boolean;
   /** ids of the tasks that blocked the last done check */
   outstanding?: Set<string>;
+  /** What the checks learnt of each task (by task id), so that later checks describe only what may have changed. */
+  knownTasks?: KnownTasks;
   /** ids of the tasks whose STOPPED event was seen */
   stoppedSeen?: Set<string>;
   /** highest Container Instance State Change `detail.version` handled */
@@ -180,7 +183,7 @@ export function drainRecordsOn(store: Store): DrainRecords {
     },
 
     close: (id, owner, fields) =>
-      release(store, id, CLAIM_FIELDS, owner, { set: { ...fields, state: 'closed' }, remove: [...PENDING, 'outstanding'] }, COMPLETING),
+      release(store, id, CLAIM_FIELDS, owner, { set: { ...fields, state: 'closed' }, remove: [...PENDING, 'outstanding', 'knownTasks'] }, COMPLETING),
 
     listOpen: () =>
       store.scan<DrainRecord>(RECORD_PREFIX, { filter: { expression: '#state <> :closed', names: { '#state': 'state' }, values: { ':closed': 'closed' } } }),
