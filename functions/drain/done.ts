@@ -233,3 +233,15 @@ export function learn(known: KnownTasks, views: readonly TaskView[], daemonServi
   }
   return next;
 }
+
+/**
+ * How many tasks the container instance counts (runningTasksCount plus
+ * pendingTasksCount) beyond those the listing shows not STOPPED. ECS reads are
+ * eventually consistent: a task created a moment ago may be counted on its
+ * instance before ListTasks shows it. More than 0: the listing is not the
+ * whole truth yet, and nothing may complete on it.
+ */
+export function unlistedCount(counts: { runningTasksCount?: number; pendingTasksCount?: number }, views: readonly TaskView[]): number {
+  const counted = (counts.runningTasksCount ?? 0) + (counts.pendingTasksCount ?? 0);
+  return Math.max(0, counted - views.filter((v) => !isStopped(v)).length);
+}

@@ -1,4 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { ContainerInstance } from '@aws-sdk/client-ecs';
 import { Api } from './aws.ts';
 import { finish } from './complete.ts';
 import { contextOf, KEEP_CLOSED_SECONDS, pendingCount, type Ctx, type StepResult } from './context.ts';
@@ -15,6 +16,8 @@ import {
   type DoneVerdict,
   type KnownTasks,
   type Listing,
+  type TaskView,
+  unlistedCount,
 } from './done.ts';
 import type { DrainRecord } from './records.ts';
 
@@ -85,7 +88,7 @@ async function step(ctx: Ctx, api: Api, initial: DrainRecord, trigger: string): 
 
     // A second pass only when a STOPPED event landed while this check was writing its result.
     for (let pass = 0; pass < 2; pass++) {
-      const { verdict, knownTasks } = await check(ctx, api, record);
+      const { verdict, knownTasks } = await check(ctx, api, record, ci);
       if (verdict.done) {
         logger.info('Container instance drained: every task is STOPPED', { ...log(), stopped: verdict.stopped, excluded: verdict.excluded.length });
         return await finish(ctx, api, record, 'CONTINUE', 'drained');
@@ -137,6 +140,7 @@ async function step(ctx: Ctx, api: Api, initial: DrainRecord, trigger: string): 
 interface Checked {
   verdict: DoneVerdict;
   knownTasks: KnownTasks;
+  views: TaskView[];
 }
 
 /**
@@ -153,7 +157,7 @@ interface Checked {
  * check costs the RUNNING pages, the tasks in transit and the container
  * instance; the completing one adds the STOPPED pages.
  */
-async function check(ctx: Ctx, api: Api, record: DrainRecord): Promise<Checked> {
+async function check(ctx: Ctx, api: Api, record: DrainRecord, ci: ContainerInstance): Promise<Checked> {
   const { deps } = ctx;
   const { settings, logger, metrics } = deps;
   const cluster = record.cluster!;
@@ -168,6 +172,16 @@ async function check(ctx: Ctx, api: Api, record: DrainRecord): Promise<Checked> 
     pass = await evaluate(ctx, api, record, listing, pass.knownTasks);
   }
   const { verdict } = pass;
+  const unlisted = verdict.done ? unlistedCount(ci, pass.views) : 0;
+  if (unlisted > 0) {
+    logger.warn('The container instance counts tasks that ListTasks does not show yet: not done until it does', {
+      ...contextOf(record),
+      unlisted,
+      runningTasksCount: ci.runningTasksCount,
+      pendingTasksCount: ci.pendingTasksCount,
+    });
+    verdict.done = false;
+  }
 
   if (!record.preflightDone && verdict.services.length) await preflight(ctx, api, record, verdict.services);
 
@@ -206,7 +220,7 @@ async function evaluate(ctx: Ctx, api: Api, record: DrainRecord, listing: Listin
     drainStartedAt: record.startedAt,
     now: deps.now(),
   });
-  return { verdict, knownTasks: learn(known, views, daemonServices) };
+  return { verdict, knownTasks: learn(known, views, daemonServices), views };
 }
 
 /**
