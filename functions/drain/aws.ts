@@ -28,6 +28,9 @@ import type { LifecycleResult } from './records.ts';
 export const LIST_PAGE = 100;
 export const DESCRIBE_TASKS_BATCH = 100;
 export const DESCRIBE_SERVICES_BATCH = 10;
+// "A list of up to 100 container instance IDs or full Amazon Resource Name (ARN) entries."
+// (DescribeContainerInstances, ECS API Reference)
+export const DESCRIBE_CONTAINER_INSTANCES_BATCH = 100;
 
 /** The Auto Scaling message when a lifecycle action is over (completed, timed out, or its instance gone). */
 const NO_ACTIVE_ACTION = /No active Lifecycle Action found/i;
@@ -55,6 +58,8 @@ export const lastSegment = (arn: string): string => arn.slice(arn.lastIndexOf('/
 export interface ApiCache {
   daemons: Map<string, Promise<Set<string>>>;
   capacityProviders?: Promise<CapacityProvider[]>;
+  /** Container instances the tick described in batches, by ARN (null: MISSING); each is used once, by its drain's next step. */
+  containerInstances?: Map<string, ContainerInstance | null>;
 }
 
 export const newApiCache = (): ApiCache => ({ daemons: new Map() });
@@ -97,8 +102,30 @@ export class Api {
   }
 
   async describeContainerInstance(cluster: string, arn: string): Promise<ContainerInstance | undefined> {
+    const batched = this.cache.containerInstances?.get(arn);
+    if (batched !== undefined) {
+      this.cache.containerInstances!.delete(arn);
+      return batched ?? undefined;
+    }
     const out = await this.ecs<{ containerInstances?: ContainerInstance[] }>(new DescribeContainerInstancesCommand({ cluster, containerInstances: [arn] }));
     return out.containerInstances?.find((ci) => ci.containerInstanceArn === arn) ?? out.containerInstances?.[0];
+  }
+
+  /**
+   * Many container instances of one cluster, 100 a call, by ARN; an ARN ECS
+   * answers MISSING maps to null. Any other failure leaves the ARN out, so its
+   * drain describes it on its own.
+   */
+  async describeContainerInstances(cluster: string, arns: readonly string[]): Promise<Map<string, ContainerInstance | null>> {
+    const found = new Map<string, ContainerInstance | null>();
+    for (const batch of chunks(arns, DESCRIBE_CONTAINER_INSTANCES_BATCH)) {
+      const out = await this.ecs<{ containerInstances?: ContainerInstance[]; failures?: Array<{ arn?: string; reason?: string }> }>(
+        new DescribeContainerInstancesCommand({ cluster, containerInstances: [...batch] }),
+      );
+      for (const ci of out.containerInstances ?? []) if (ci.containerInstanceArn) found.set(ci.containerInstanceArn, ci);
+      for (const f of out.failures ?? []) if (f.arn && f.reason === 'MISSING') found.set(f.arn, null);
+    }
+    return found;
   }
 
   /** Returns the failure reason, if ECS reports one. */

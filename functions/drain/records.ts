@@ -65,6 +65,8 @@ export interface DrainRecord extends Item {
   /** daemon and ignored tasks still RUNNING at the last check, which a drained instance keeps */
   excludedRunning?: number;
   checks: number;
+  /** epoch ms of the last done check that did not complete the drain */
+  checkedAt?: number;
   /** ECS and Auto Scaling calls made for this action so far */
   apiCalls: number;
   /** While completing: who claimed it, until when, and with what. */

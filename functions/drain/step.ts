@@ -97,7 +97,14 @@ async function step(ctx: Ctx, api: Api, initial: DrainRecord, trigger: string): 
       const outstanding = new Set(verdict.blocking.map((t) => taskIdOf(t.taskArn)));
       // Desired RUNNING: what the container instance's runningTasksCount counts (ECS API reference, ContainerInstance).
       const excludedRunning = verdict.excluded.filter((t) => t.lastStatus === 'RUNNING' || t.desiredStatus === 'RUNNING').length;
-      const updated = await records.update(record.id, { outstanding, knownTasks, excludedRunning, preflightDone: true, checks: (record.checks ?? 0) + 1 });
+      const updated = await records.update(record.id, {
+        outstanding,
+        knownTasks,
+        excludedRunning,
+        preflightDone: true,
+        checks: (record.checks ?? 0) + 1,
+        checkedAt: deps.now(),
+      });
       if (!updated.ok) return { outcome: 'closed', actionId: record.id };
       record = updated.item;
       logger.info('Drain in progress', {
