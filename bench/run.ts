@@ -2,7 +2,7 @@
  * `npm run bench`: runs every benchmark in this process and writes
  * bench/REPORT.md (also printed). The report is produced here, never by hand.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../scripts/build.ts';
@@ -10,7 +10,7 @@ import { benchAuditCli } from './audit-cli.ts';
 import { benchAuditCorpus } from './audit-corpus.ts';
 import { benchBundles, bundlesMarkdown } from './bundles.ts';
 import { benchCleanup } from './cleanup.ts';
-import { benchDrain, benchDrainReconcile } from './drain.ts';
+import { benchDrain, benchDrainReconcile, benchMassScaleIn } from './drain.ts';
 import { benchBaseline } from './e2e.ts';
 import { benchStoppedWatch } from './stopped-watch.ts';
 import { benchTaskLock } from './task-lock.ts';
@@ -23,6 +23,7 @@ const sections: Array<[string, () => Promise<string>]> = [
   ['task-lock: ECS and DynamoDB calls per occurrence', benchTaskLock],
   ['drain: API calls per drain and completion delay', benchDrain],
   ['drain: a DynamoDB outage and lost lifecycle events, reconciled from Auto Scaling', benchDrainReconcile],
+  ['drain: mass scale-in with ECS throttled at its documented rates', () => benchMassScaleIn()],
   ['stopped-watch: corpus accuracy, classification throughput and alert-path DynamoDB calls', benchStoppedWatch],
   ['cleanup: SendCommand calls by fleet size, and the script over 10,000 containers', benchCleanup],
   ['audit: precision and recall on the public task-definition corpus, and files per second', async () => benchAuditCorpus()],
@@ -31,6 +32,26 @@ const sections: Array<[string, () => Promise<string>]> = [
 ];
 
 const started = Date.now();
+const reportPath = join(repoRoot, 'bench', 'REPORT.md');
+// BENCH_SECTIONS=mass,API: run only the sections whose title contains one of these, and put them in place in the
+// existing report, leaving the other sections as they were measured.
+const only = process.env.BENCH_SECTIONS?.split(',')
+  .map((x) => x.trim())
+  .filter(Boolean);
+if (only?.length) {
+  let report = readFileSync(reportPath, 'utf8');
+  for (const [title, run] of sections.filter(([t]) => only.some((o) => t.includes(o)))) {
+    process.stderr.write(`bench: ${title}…\n`);
+    const section = `## ${title}\n\n${await run()}\n\n`;
+    const at = report.indexOf(`## ${title}\n`);
+    const end = at < 0 ? -1 : report.indexOf('\n## ', at + 1);
+    if (at >= 0) report = report.slice(0, at) + section + (end < 0 ? '' : report.slice(end + 1));
+    else report = report.replace(/\nTotal bench time/, `\n${section}Total bench time`);
+  }
+  writeFileSync(reportPath, report);
+  console.log(report);
+  process.exit(0);
+}
 const parts: string[] = [
   '# ecs-caretaker benchmark report',
   '',
@@ -44,5 +65,5 @@ for (const [title, run] of sections) {
 }
 parts.push(`Total bench time: ${((Date.now() - started) / 1000).toFixed(1)} s.`, '');
 const report = parts.join('\n');
-writeFileSync(join(repoRoot, 'bench', 'REPORT.md'), report);
+writeFileSync(reportPath, report);
 console.log(report);

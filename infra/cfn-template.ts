@@ -16,6 +16,10 @@
  * Pure: the script that runs osls and copies the zips is scripts/package-cfn.ts.
  */
 import { LOG_RETENTION_DAYS, type CaretakerConfig } from '../functions/shared/config.ts';
+import { isSetting } from './embedded-settings.ts';
+import { functionName as deployedName } from './functions/ids.ts';
+import { functionSpecs } from './functions/index.ts';
+import { deployContext } from './functions/types.ts';
 import { TABLE_LOGICAL_ID, type Resources } from './resources.ts';
 import { withStackTags } from './tags.ts';
 
@@ -42,6 +46,8 @@ const HAS_BOUNDARY = 'HasPermissionsBoundary';
 
 export interface PlainTemplateOptions {
   config: CaretakerConfig;
+  /** The stage osls packaged: it names the functions. */
+  stage: string;
   /** The zip of each function, by its logical id: a path relative to the template, or its file name in the artifact bucket. */
   code: Record<string, string>;
   /**
@@ -91,7 +97,7 @@ function referencedIds(value: unknown, found = new Set<string>()): Set<string> {
   return found;
 }
 
-export function toPlainTemplate(oslsTemplate: Template, { config, code, artifacts = 'local' }: PlainTemplateOptions): Template {
+export function toPlainTemplate(oslsTemplate: Template, { config, stage, code, artifacts = 'local' }: PlainTemplateOptions): Template {
   const source = clone(oslsTemplate);
   let resources: Resources = {};
   for (const [id, resource] of Object.entries(source.Resources)) {
@@ -150,6 +156,20 @@ export function toPlainTemplate(oslsTemplate: Template, { config, code, artifact
   }
   const topic = config.alerts.topicArn;
   if (topic) {
+    // The settings ride in the bundles (infra/embedded-settings.ts), where no parameter reaches: the
+    // functions whose settings name the topic get them back as environment variables, which take
+    // precedence over the bundle's (functions/shared/env.ts envJson), so that the topic can follow
+    // the parameter. Those settings are small; the jobs' (task-lock) name no topic.
+    const context = deployContext(config, stage);
+    for (const spec of functionSpecs(context)) {
+      const settings = Object.entries(spec.definition.environment ?? {}).filter(([name, value]) => isSetting(name, value) && value.includes(topic));
+      const fn = Object.values(resources).find(
+        (r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.FunctionName === deployedName(context.prefix, spec.id),
+      );
+      if (!settings.length || !fn) continue;
+      const variables = (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables;
+      fn.Properties = { ...fn.Properties, Environment: { Variables: { ...variables, ...Object.fromEntries(settings) } } };
+    }
     // Only a configured topic can become a parameter: without one the stack has no publishing
     // statement, no summary schedule and no alarm action to point at it.
     resources = replaceLiteral(resources, topic, PARAMETERS.alertTopic) as Resources;

@@ -11,7 +11,7 @@
 import { EMBEDDED_SETTINGS } from '../functions/shared/env.ts';
 import type { FunctionSpec } from './functions/types.ts';
 
-const isSetting = (name: string, value: unknown): value is string => name.endsWith('_CONFIG') && typeof value === 'string';
+export const isSetting = (name: string, value: unknown): value is string => name.endsWith('_CONFIG') && typeof value === 'string';
 
 /** The esbuild `define` that embeds every function's settings (every bundle gets the same, each reads its own). */
 export function settingsDefine(specs: readonly FunctionSpec[]): Record<string, string> {

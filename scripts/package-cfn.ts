@@ -28,7 +28,13 @@ import { loadConfig } from '../infra/config.ts';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Turns the output of `osls package` in `oslsDir` into `outDir/template.json` and `outDir/code/*.zip`; returns the template. */
-export function writePlainPackage(oslsDir: string, outDir: string, config: CaretakerConfig, artifacts: 'local' | 'parameters' = 'local'): Template {
+export function writePlainPackage(
+  oslsDir: string,
+  outDir: string,
+  config: CaretakerConfig,
+  stage: string,
+  artifacts: 'local' | 'parameters' = 'local',
+): Template {
   const osls = JSON.parse(readFileSync(join(oslsDir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(join(outDir, 'code'), { recursive: true });
@@ -48,7 +54,7 @@ export function writePlainPackage(oslsDir: string, outDir: string, config: Caret
     // Relative to the template: `aws cloudformation package` resolves local paths from the template's folder.
     code[id] = artifacts === 'parameters' ? name : `code/${name}`;
   }
-  const template = toPlainTemplate(osls, { config, code, artifacts });
+  const template = toPlainTemplate(osls, { config, stage, code, artifacts });
   writeFileSync(join(outDir, 'template.json'), `${JSON.stringify(template, null, 2)}\n`);
   return template;
 }
@@ -79,7 +85,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   try {
     if (!from) await oslsPackage(oslsDir, stage, region);
     const artifacts = argv.includes('--artifact-parameters') ? 'parameters' : 'local';
-    const template = writePlainPackage(oslsDir, outDir, config, artifacts);
+    const template = writePlainPackage(oslsDir, outDir, config, stage, artifacts);
     console.log(
       `${join(outDir, 'template.json')}: ${Object.keys(template.Resources).length} resources, parameters ${Object.keys(template.Parameters ?? {}).join(', ')}`,
     );

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SimClock } from './clock.ts';
 import { isSimError, SimError } from './errors.ts';
 import type { Faults } from './faults.ts';
+import type { Throttle } from './throttle.ts';
 import { codecs, type ProtocolCodec, type ProtocolName, type WireReply, type WireRequest } from './protocols/index.ts';
 
 export interface CallContext {
@@ -59,7 +60,7 @@ function attemptOf(req: WireRequest): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-export function createDispatcher(deps: { clock: SimClock; faults: Faults; calls: CallRecord[] }) {
+export function createDispatcher(deps: { clock: SimClock; faults: Faults; calls: CallRecord[]; throttle?: Throttle }) {
   const byRoute = new Map<string, ServiceDef>();
   const fallback = codecs.awsJson1_1!;
 
@@ -101,6 +102,8 @@ export function createDispatcher(deps: { clock: SimClock; faults: Faults; calls:
       return fail(isSimError(error) ? error : new SimError('SerializationException', String(error)));
     }
 
+    // The service's own rate limits come before any injected fault: a throttled call never reaches the service.
+    if (deps.throttle && !deps.throttle.take(def.name, op)) return fail(new SimError('ThrottlingException', 'Rate exceeded', 400));
     const fault = deps.faults.decide(def.name, op, def.serverErrorCode ?? 'InternalFailure', call.at);
     if (fault.latencyMs > 0) await sleep(fault.latencyMs);
     if (fault.error && !fault.afterApply) return fail(fault.error);

@@ -28,7 +28,7 @@ export function ecsService(ecs: EcsSim): ServiceDef {
     operations: {
       RunTask: (input, ctx) => runTask(ecs, input, ctx.now),
 
-      DescribeTasks(input) {
+      DescribeTasks(input, ctx) {
         const cluster = ecs.requireCluster(input.cluster);
         const refs: string[] = input.tasks ?? [];
         if (refs.length === 0) throw invalid('Tasks cannot be empty.');
@@ -38,13 +38,13 @@ export function ecsService(ecs: EcsSim): ServiceDef {
         const failures: Failure[] = [];
         for (const ref of refs) {
           const task = ecs.task(ref);
-          if (task && task.clusterName === cluster.name) tasks.push(apiTask(task, { tags: withTags }));
+          if (task && task.clusterName === cluster.name && ecs.visible(task, ctx.now)) tasks.push(apiTask(task, { tags: withTags }));
           else failures.push({ arn: ref.startsWith('arn:') ? ref : ecs.arn(`task/${cluster.name}/${ref}`), reason: 'MISSING' });
         }
         return { tasks, failures };
       },
 
-      ListTasks(input) {
+      ListTasks(input, ctx) {
         const cluster = ecs.requireCluster(input.cluster);
         const max = input.maxResults ?? LIST_TASKS_MAX;
         if (!Number.isInteger(max) || max < 1 || max > LIST_TASKS_MAX) throw invalid(`maxResults must be between 1 and ${LIST_TASKS_MAX}.`);
@@ -58,6 +58,7 @@ export function ecsService(ecs: EcsSim): ServiceDef {
           (t) =>
             t.clusterName === cluster.name &&
             t.seq > after &&
+            ecs.visible(t, ctx.now) &&
             // ECS never sets desiredStatus PENDING, so that filter is documented to return nothing.
             t.desiredStatus === desired &&
             (input.family === undefined || t.taskDefinition.family === input.family) &&

@@ -73,6 +73,15 @@ export class EcsSim {
   private readonly scriptedFailures: Failure[] = [];
   /** Called after every task state change, once its event is put on the bus (sim/ecs-draining.ts reacts to them). */
   readonly taskListeners: Array<(task: Task) => void> = [];
+  /**
+   * How long a new task stays out of ListTasks and DescribeTasks (MISSING)
+   * after it was created: "the result of an API command you run that affects
+   * your Amazon ECS resources might not be immediately visible to all
+   * subsequent commands you run" (ECS API Reference, RunTask). AWS gives no
+   * number; 0 (off) unless a test sets one. Events and the container
+   * instance's task counts see the task at once.
+   */
+  visibilityDelayMs = 0;
 
   constructor(
     private readonly deps: {
@@ -184,6 +193,11 @@ export class EcsSim {
   // ---- inspecting and poking tasks -----------------------------------------
 
   /** By task ARN (either ARN format) or id. */
+  /** Whether List and Describe calls show the task yet (visibilityDelayMs). */
+  visible(task: Task, now: number): boolean {
+    return now >= task.createdAt + this.visibilityDelayMs;
+  }
+
   task(ref: string): Task | undefined {
     return this.byId.get(lastSegment(ref));
   }

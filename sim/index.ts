@@ -7,6 +7,7 @@ import { EventBus, type PatternMatcher } from './events.ts';
 import { createFaults, type Faults } from './faults.ts';
 import { randomStreams } from './random.ts';
 import { listen } from './server.ts';
+import { createThrottle, type Throttle } from './throttle.ts';
 
 export type { SimClock } from './clock.ts';
 export type { CallContext, CallRecord, OperationHandler, ServiceDef } from './dispatcher.ts';
@@ -16,6 +17,8 @@ export type * from './ecs-types.ts';
 export { SimError } from './errors.ts';
 export { EventBus, type AwsEvent, type Delivery, type EventHandler } from './events.ts';
 export type { ApiFaultRules, EventFaultRules, FailNextOptions, Faults, OutageWindow } from './faults.ts';
+export { ECS_RATE_LIMITS, ecsBucketOf } from './ecs-limits.ts';
+export { sharedBucket, type RateLimits, type Throttle, type TokenBucket } from './throttle.ts';
 
 export interface SimOptions {
   /** Simulated start time; default: now, to the second. */
@@ -44,6 +47,8 @@ export interface Sim {
   clock: SimClock;
   ecs: EcsSim;
   faults: Faults;
+  /** Per-service token buckets on the sim clock (none until `throttle.limit(...)`): `throttle.limit('ecs', ECS_RATE_LIMITS)`. */
+  throttle: Throttle;
   bus: EventBus;
   dynamo: { endpoint: string };
   /** Every HTTP attempt, retries included. */
@@ -74,7 +79,8 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
   const bus = new EventBus({ clock, faults, random: random.events, ids: random.ids, region, account, matchPattern: await loadPatternMatcher() });
   const ecs = new EcsSim({ clock, bus, ids: random.ids, region, account });
   const calls: CallRecord[] = [];
-  const dispatcher = createDispatcher({ clock, faults, calls });
+  const throttle = createThrottle(clock);
+  const dispatcher = createDispatcher({ clock, faults, calls, throttle });
   dispatcher.register(ecsService(ecs));
 
   const server = await listen(dispatcher.handle, opts.dateHeader === 'sim' ? { now: clock.now } : {});
@@ -98,6 +104,7 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
     clock,
     ecs,
     faults,
+    throttle,
     bus,
     dynamo: { endpoint: dynamo.endpoint },
     calls,

@@ -145,6 +145,13 @@ export interface RuntimeOptions {
    * the attached simulator gives (`sim.env()`), set while it is attached.
    */
   endpoints?: 'front' | 'direct';
+  /**
+   * How long invocations may stay busy (a request in flight) without the world
+   * being able to move, in real time, before quiesce() gives up on them: a
+   * hang detector. Default 30 s; a bench with hundreds of concurrent
+   * invocations on a small machine needs more.
+   */
+  busyLimitMs?: number;
 }
 
 /** What attach() needs of a simulator. */
@@ -342,6 +349,8 @@ export class LambdaRuntime {
   onStart?: (inv: Invocation) => void;
   /** Called as each attempt ends (succeeded, failed or timed out), before its retry is scheduled. */
   onEnd?: (inv: Invocation) => void;
+  /** RuntimeOptions.busyLimitMs */
+  busyLimitMs = 30_000;
 
   private readonly deployments = new Map<string, Deployment>();
   private readonly pools = new Map<string, ExecEnv[]>();
@@ -370,6 +379,7 @@ export class LambdaRuntime {
     let runtime: LambdaRuntime | undefined;
     const front = options.endpoints === 'direct' ? undefined : await startFront(() => runtime?.target);
     runtime = new LambdaRuntime(front, options.time ?? { mode: 'sim' });
+    runtime.busyLimitMs = options.busyLimitMs ?? runtime.busyLimitMs;
     if (front) {
       setEnv(runtime.savedEnv, {
         AWS_REGION: 'eu-west-1',
@@ -722,9 +732,9 @@ export class LambdaRuntime {
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (this.running().length === 0) quiet++;
       else quiet = 0;
-      if (performance.now() - startedAt > 30_000) {
+      if (performance.now() - startedAt > this.busyLimitMs) {
         const stuck = this.running().map((l) => `#${l.inv.id} ${l.inv.fn} ${l.inv.status} inFlight=${l.inFlight} calls=${l.inv.calls}`);
-        throw new Error(`lambda runtime: invocations made no progress for 30 s of real time: ${stuck.join(', ')}`);
+        throw new Error(`lambda runtime: invocations made no progress for ${this.busyLimitMs / 1000} s of real time: ${stuck.join(', ')}`);
       }
     }
   }

@@ -34,7 +34,8 @@ import type { LifecycleResult } from './records.ts';
 export const LIST_PAGE = 100;
 export const DESCRIBE_TASKS_BATCH = 100;
 export const DESCRIBE_SERVICES_BATCH = 10;
-// DescribeContainerInstances takes up to 100 container instances (ECS API reference).
+// "A list of up to 100 container instance IDs or full Amazon Resource Name (ARN) entries."
+// (DescribeContainerInstances, ECS API Reference)
 export const DESCRIBE_CONTAINER_INSTANCES_BATCH = 100;
 
 /** A container instance the ec2InstanceId filter listed although it belongs to another EC2 instance. */
@@ -82,6 +83,8 @@ export const lastSegment = (arn: string): string => arn.slice(arn.lastIndexOf('/
 export interface ApiCache {
   daemons: Map<string, Promise<Set<string>>>;
   capacityProviders?: Promise<CapacityProvider[]>;
+  /** Container instances the tick described in batches, by ARN (null: MISSING); each is used once, by its drain's next step. */
+  containerInstances?: Map<string, ContainerInstance | null>;
 }
 
 export const newApiCache = (): ApiCache => ({ daemons: new Map() });
@@ -143,8 +146,30 @@ export class Api {
   }
 
   async describeContainerInstance(cluster: string, arn: string): Promise<ContainerInstance | undefined> {
+    const batched = this.cache.containerInstances?.get(arn);
+    if (batched !== undefined) {
+      this.cache.containerInstances!.delete(arn);
+      return batched ?? undefined;
+    }
     const out = await this.ecs<{ containerInstances?: ContainerInstance[] }>(new DescribeContainerInstancesCommand({ cluster, containerInstances: [arn] }));
     return out.containerInstances?.find((ci) => ci.containerInstanceArn === arn) ?? out.containerInstances?.[0];
+  }
+
+  /**
+   * Many container instances of one cluster, 100 a call, by ARN; an ARN ECS
+   * answers MISSING maps to null. Any other failure leaves the ARN out, so its
+   * drain describes it on its own.
+   */
+  async describeContainerInstances(cluster: string, arns: readonly string[]): Promise<Map<string, ContainerInstance | null>> {
+    const found = new Map<string, ContainerInstance | null>();
+    for (const batch of chunks(arns, DESCRIBE_CONTAINER_INSTANCES_BATCH)) {
+      const out = await this.ecs<{ containerInstances?: ContainerInstance[]; failures?: Array<{ arn?: string; reason?: string }> }>(
+        new DescribeContainerInstancesCommand({ cluster, containerInstances: [...batch] }),
+      );
+      for (const ci of out.containerInstances ?? []) if (ci.containerInstanceArn) found.set(ci.containerInstanceArn, ci);
+      for (const f of out.failures ?? []) if (f.arn && f.reason === 'MISSING') found.set(f.arn, null);
+    }
+    return found;
   }
 
   /** Returns the failure reason, if ECS reports one. */
@@ -182,28 +207,35 @@ export class Api {
   }
 
   /**
-   * Every task ECS knows on the container instance: those desired RUNNING and
-   * those desired STOPPED (which includes the ones still DEACTIVATING or
-   * STOPPING, and the recently STOPPED), described in batches.
+   * The tasks ECS lists on the container instance with this desired status.
+   * STOPPED holds the ones still DEACTIVATING or STOPPING, and the recently
+   * STOPPED. One call per page of 100.
    */
-  async tasksOn(cluster: string, containerInstance: string): Promise<{ tasks: Task[]; missing: string[] }> {
-    const arns = new Set<string>();
-    for (const desiredStatus of ['RUNNING', 'STOPPED'] as const) {
-      let nextToken: string | undefined;
-      do {
-        const out = await this.ecs<{ taskArns?: string[]; nextToken?: string }>(
-          new ListTasksCommand({ cluster, containerInstance, desiredStatus, maxResults: LIST_PAGE, nextToken }),
-        );
-        for (const arn of out.taskArns ?? []) arns.add(arn);
-        nextToken = out.nextToken;
-      } while (nextToken);
-    }
+  async listTasks(cluster: string, containerInstance: string, desiredStatus: 'RUNNING' | 'STOPPED'): Promise<string[]> {
+    const arns: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const out = await this.ecs<{ taskArns?: string[]; nextToken?: string }>(
+        new ListTasksCommand({ cluster, containerInstance, desiredStatus, maxResults: LIST_PAGE, nextToken }),
+      );
+      arns.push(...(out.taskArns ?? []));
+      nextToken = out.nextToken;
+    } while (nextToken);
+    return arns;
+  }
+
+  /** DescribeTasks in batches of 100; `missing` holds what ECS answered MISSING. */
+  async describeTasks(cluster: string, refs: readonly string[]): Promise<{ tasks: Task[]; missing: string[] }> {
     const tasks: Task[] = [];
     const missing: string[] = [];
-    for (const batch of chunks([...arns], DESCRIBE_TASKS_BATCH)) {
-      const out = await this.ecs<{ tasks?: Task[]; failures?: Array<{ arn?: string }> }>(new DescribeTasksCommand({ cluster, tasks: batch }));
+    for (const batch of chunks(refs, DESCRIBE_TASKS_BATCH)) {
+      const out = await this.ecs<{ tasks?: Task[]; failures?: Array<{ arn?: string; reason?: string }> }>(new DescribeTasksCommand({ cluster, tasks: batch }));
       tasks.push(...(out.tasks ?? []));
-      for (const f of out.failures ?? []) if (f.arn) missing.push(f.arn);
+      for (const f of out.failures ?? []) {
+        // Only MISSING says something about the task; any other failure says nothing, and the check must not guess.
+        if (f.reason !== 'MISSING') throw new Error(`DescribeTasks failed for ${f.arn ?? 'a task'} in cluster ${cluster}: ${f.reason ?? 'no reason given'}`);
+        if (f.arn) missing.push(f.arn);
+      }
     }
     return { tasks, missing };
   }

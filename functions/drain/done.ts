@@ -12,6 +12,8 @@ export interface TaskView {
   desiredStatus?: string;
   group?: string;
   startedBy?: string;
+  /** Listed by ListTasks but answered MISSING by DescribeTasks: nothing is known of it but that it is there. */
+  missing?: boolean;
 }
 
 export interface DoneInput {
@@ -61,6 +63,11 @@ export function doneTest(input: DoneInput): DoneVerdict {
     // The same task can be listed under both desired statuses when it changes between the two ListTasks calls.
     if (seen.has(task.taskArn)) continue;
     seen.add(task.taskArn);
+    if (task.missing) {
+      // Its group is unknown, so it can be neither excluded nor stopped on our own: it blocks until ECS describes it.
+      verdict.blocking.push(task);
+      continue;
+    }
     const service = serviceOf(task);
     if (service !== undefined && input.daemonServices.has(service)) {
       verdict.excluded.push(task);
@@ -99,3 +106,142 @@ export const timedOut = (startedAt: number, drainTimeoutSeconds: number, now: nu
 /** Heartbeats go out once the last one is a third of HeartbeatTimeout old, leaving two thirds for a late or throttled tick. */
 export const heartbeatDue = (lastHeartbeatAt: number, heartbeatTimeoutSeconds: number, now: number): boolean =>
   now - lastHeartbeatAt >= (heartbeatTimeoutSeconds * 1000) / 3;
+
+// ---------------------------------------------------------------------------------------------
+// What a drain remembers between its checks, so that a check describes only what may have changed
+
+/**
+ * What a drain has learnt of one task, kept in its record by task id. A
+ * task's group never changes and STOPPED is its last state: neither is asked
+ * of ECS twice.
+ */
+export interface KnownTask {
+  /** Task.group, '' when it has none. */
+  group: string;
+  stopped?: boolean;
+  /** Whether its service schedules DAEMON; absent while nobody has asked (a task described once it was STOPPED). */
+  daemon?: boolean;
+}
+export type KnownTasks = Record<string, KnownTask>;
+
+/** The task ARNs ListTasks gave for the container instance, by desired status. */
+export interface Listing {
+  running: readonly string[];
+  stopped: readonly string[];
+}
+
+/**
+ * What a check must describe: every task listed under desired status STOPPED
+ * that is not known STOPPED yet (it may be DEACTIVATING or STOPPING), every
+ * task listed as desired RUNNING that was never described (its group decides
+ * whether it counts), and every task that blocked the last check and is no
+ * longer listed at all. A known task desired RUNNING is not STOPPED (ECS sets
+ * the desired status before the last), so it blocks without a call.
+ * Returns ARNs, or task ids for the unlisted ones (DescribeTasks takes both).
+ */
+export function tasksToDescribe(listing: Listing, known: KnownTasks, outstanding: Iterable<string> = []): string[] {
+  const refs = new Map<string, string>();
+  const listed = new Set<string>();
+  for (const arn of listing.stopped) {
+    const id = taskIdOf(arn);
+    listed.add(id);
+    if (!known[id]?.stopped) refs.set(id, arn);
+  }
+  for (const arn of listing.running) {
+    const id = taskIdOf(arn);
+    listed.add(id);
+    if (!known[id]) refs.set(id, arn);
+  }
+  for (const id of outstanding) if (!listed.has(id) && !known[id]?.stopped) refs.set(id, id);
+  return [...refs.values()];
+}
+
+export interface Described {
+  tasks: readonly TaskView[];
+  /** ARNs or ids that DescribeTasks answered with failure reason MISSING. */
+  missing: readonly string[];
+}
+
+/**
+ * The tasks of one check, for doneTest: what DescribeTasks said now, and what
+ * is known for the rest. A listed task that DescribeTasks calls MISSING is
+ * there all the same (a task ECS has just created can be listed before it can
+ * be described): it blocks. A task that blocked the last check, is listed no
+ * more and is MISSING is gone from ECS, so nothing of it runs: it is `gone`.
+ */
+export function viewsOf(listing: Listing, known: KnownTasks, described: Described, outstanding: Iterable<string> = []): { views: TaskView[]; gone: string[] } {
+  const byId = new Map(described.tasks.map((t) => [taskIdOf(t.taskArn), t]));
+  const missing = new Set(described.missing.map(taskIdOf));
+  const views = new Map<string, TaskView>();
+  const add = (arn: string, desiredStatus: 'RUNNING' | 'STOPPED') => {
+    const id = taskIdOf(arn);
+    if (views.has(id) && desiredStatus === 'RUNNING') return;
+    const fresh = byId.get(id);
+    const prior = known[id];
+    if (fresh) views.set(id, fresh);
+    else if (prior?.stopped) views.set(id, { taskArn: arn, lastStatus: 'STOPPED', desiredStatus: 'STOPPED', group: prior.group || undefined });
+    else if (prior && !missing.has(id) && desiredStatus === 'RUNNING') views.set(id, { taskArn: arn, desiredStatus, group: prior.group || undefined });
+    else views.set(id, { taskArn: arn, missing: true });
+  };
+  // STOPPED first: a task listed under both changed between the two calls, and the later answer wins.
+  for (const arn of listing.stopped) add(arn, 'STOPPED');
+  for (const arn of listing.running) add(arn, 'RUNNING');
+  const gone: string[] = [];
+  for (const id of outstanding) {
+    if (views.has(id) || known[id]?.stopped) continue;
+    const fresh = byId.get(id);
+    if (fresh) views.set(id, fresh);
+    else gone.push(id);
+  }
+  return { views: [...views.values()], gone };
+}
+
+/** Services of tasks still on the instance whose scheduling strategy is not known yet: only these need ListServices. */
+export function unclassifiedServices(views: readonly TaskView[], known: KnownTasks): string[] {
+  const classified = new Set<string>();
+  for (const task of Object.values(known)) if (task.daemon !== undefined) classified.add(task.group);
+  const out = new Set<string>();
+  for (const view of views) {
+    const service = serviceOf(view);
+    if (service !== undefined && !isStopped(view) && !view.missing && !classified.has(view.group!)) out.add(service);
+  }
+  return [...out];
+}
+
+/** The DAEMON services known from earlier checks. */
+export function knownDaemons(known: KnownTasks): Set<string> {
+  const out = new Set<string>();
+  for (const task of Object.values(known)) {
+    const service = task.daemon ? serviceOf({ taskArn: '', group: task.group }) : undefined;
+    if (service !== undefined) out.add(service);
+  }
+  return out;
+}
+
+/** `known` with what this check learnt: groups, STOPPED, and DAEMON or not for the services asked about (`daemonServices`). */
+export function learn(known: KnownTasks, views: readonly TaskView[], daemonServices?: ReadonlySet<string>): KnownTasks {
+  const next: KnownTasks = { ...known };
+  for (const view of views) {
+    if (view.missing) continue;
+    const id = taskIdOf(view.taskArn);
+    const entry: KnownTask = { group: view.group ?? next[id]?.group ?? '' };
+    if (isStopped(view) || next[id]?.stopped) entry.stopped = true;
+    const service = serviceOf({ taskArn: view.taskArn, group: entry.group });
+    const daemon = service !== undefined && daemonServices ? daemonServices.has(service) : next[id]?.daemon;
+    if (daemon !== undefined) entry.daemon = daemon;
+    next[id] = entry;
+  }
+  return next;
+}
+
+/**
+ * How many tasks the container instance counts (runningTasksCount plus
+ * pendingTasksCount) beyond those the listing shows not STOPPED. ECS reads are
+ * eventually consistent: a task created a moment ago may be counted on its
+ * instance before ListTasks shows it. More than 0: the listing is not the
+ * whole truth yet, and nothing may complete on it.
+ */
+export function unlistedCount(counts: { runningTasksCount?: number; pendingTasksCount?: number }, views: readonly TaskView[]): number {
+  const counted = (counts.runningTasksCount ?? 0) + (counts.pendingTasksCount ?? 0);
+  return Math.max(0, counted - views.filter((v) => !isStopped(v)).length);
+}

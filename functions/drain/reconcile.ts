@@ -3,7 +3,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { lifecycleGlobalTimeoutSeconds } from '../shared/config.ts';
 import { Api, isNoActiveAction, type LifecycleActionRef } from './aws.ts';
 import { contextOf, KEEP_CLOSED_SECONDS, type Ctx, type StepResult } from './context.ts';
-import { doneTest } from './done.ts';
+import { doneTest, type Listing, tasksToDescribe, unlistedCount, viewsOf } from './done.ts';
 import { actionIdOf, type DrainRecord } from './records.ts';
 import { locate } from './step.ts';
 
@@ -185,12 +185,20 @@ export async function drainWithoutTable(ctx: Ctx, api: Api, instance: Pick<Group
       if (failure) throw new Error(`UpdateContainerInstancesState DRAINING failed for ${found.arn}: ${failure}`);
       logger.info('Container instance set DRAINING without the table', { ...log, containerInstanceArn: found.arn });
     }
-    const { tasks } = await api.tasksOn(found.cluster, found.arn);
-    const views = tasks.filter((t): t is typeof t & { taskArn: string } => typeof t.taskArn === 'string');
+    // With no record to remember what earlier checks learnt, every check is a first one: both listings, every task described.
+    const listing: Listing = {
+      running: await api.listTasks(found.cluster, found.arn, 'RUNNING'),
+      stopped: await api.listTasks(found.cluster, found.arn, 'STOPPED'),
+    };
+    const refs = tasksToDescribe(listing, {});
+    const described = refs.length ? await api.describeTasks(found.cluster, refs) : { tasks: [], missing: [] };
+    const fresh = described.tasks.filter((t): t is typeof t & { taskArn: string } => typeof t.taskArn === 'string');
+    const { views } = viewsOf(listing, {}, { tasks: fresh, missing: described.missing });
     const daemonServices = views.some((t) => t.lastStatus !== 'STOPPED') ? await api.daemonServices(found.cluster) : new Set<string>();
     // drainStartedAt = now: with the start unknown, no standalone task is past its stop-after.
     const verdict = doneTest({ tasks: views, daemonServices, standalone: settings.standaloneTasks, drainStartedAt: deps.now(), now: deps.now() });
-    if (!verdict.done) return { outcome: 'table-unavailable', blocking: verdict.blocking.length };
+    // Tasks the instance counts but ListTasks does not show yet block too, as on the table path.
+    if (!verdict.done || unlistedCount(found.instance, views) > 0) return { outcome: 'table-unavailable', blocking: verdict.blocking.length };
     try {
       await api.completeLifecycleAction(refOf(ctx, instance), 'CONTINUE');
     } catch (error) {

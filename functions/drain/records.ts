@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { KnownTasks } from './done.ts';
 import {
   allOf,
   anyOf,
@@ -57,6 +58,8 @@ export interface DrainRecord extends Item {
   preflightDone?: boolean;
   /** ids of the tasks that blocked the last done check */
   outstanding?: Set<string>;
+  /** What the checks learnt of each task (by task id), so that later checks describe only what may have changed. */
+  knownTasks?: KnownTasks;
   /** ids of the tasks whose STOPPED event was seen */
   stoppedSeen?: Set<string>;
   /** highest Container Instance State Change `detail.version` handled */
@@ -64,6 +67,8 @@ export interface DrainRecord extends Item {
   /** daemon and ignored tasks still RUNNING at the last check, which a drained instance keeps */
   excludedRunning?: number;
   checks: number;
+  /** epoch ms of the last done check that did not complete the drain */
+  checkedAt?: number;
   /** ECS and Auto Scaling calls made for this action so far */
   apiCalls: number;
   /** While completing: who claimed it, until when, and with what. */
@@ -182,7 +187,7 @@ export function drainRecordsOn(store: Store): DrainRecords {
     },
 
     close: (id, owner, fields) =>
-      release(store, id, CLAIM_FIELDS, owner, { set: { ...fields, state: 'closed' }, remove: [...PENDING, 'outstanding'] }, COMPLETING),
+      release(store, id, CLAIM_FIELDS, owner, { set: { ...fields, state: 'closed' }, remove: [...PENDING, 'outstanding', 'knownTasks'] }, COMPLETING),
 
     listOpen: () =>
       store.scan<DrainRecord>(RECORD_PREFIX, { filter: { expression: '#state <> :closed', names: { '#state': 'state' }, values: { ':closed': 'closed' } } }),

@@ -3,7 +3,22 @@ import type { ContainerInstance } from '@aws-sdk/client-ecs';
 import { Api, type Located } from './aws.ts';
 import { finish } from './complete.ts';
 import { contextOf, KEEP_CLOSED_SECONDS, pendingCount, type Ctx, type StepResult } from './context.ts';
-import { doneTest, mayBeDone, serviceOf, taskIdOf, timedOut, type DoneVerdict } from './done.ts';
+import {
+  doneTest,
+  knownDaemons,
+  learn,
+  mayBeDone,
+  taskIdOf,
+  tasksToDescribe,
+  timedOut,
+  unclassifiedServices,
+  viewsOf,
+  type DoneVerdict,
+  type KnownTasks,
+  type Listing,
+  type TaskView,
+  unlistedCount,
+} from './done.ts';
 import type { DrainRecord } from './records.ts';
 
 /**
@@ -99,15 +114,23 @@ async function step(ctx: Ctx, api: Api, initial: DrainRecord, trigger: string): 
 
     // A second pass only when a STOPPED event landed while this check was writing its result.
     for (let pass = 0; pass < 2; pass++) {
-      const verdict = await check(ctx, api, record);
+      const { verdict, knownTasks } = await check(ctx, api, record, ci);
       if (verdict.done) {
         logger.info('Container instance drained: every task is STOPPED', { ...log(), stopped: verdict.stopped, excluded: verdict.excluded.length });
         return await finish(ctx, api, record, 'CONTINUE', 'drained');
       }
       if (timedOut(record.startedAt, settings.drainTimeoutSeconds, deps.now())) break;
       const outstanding = new Set(verdict.blocking.map((t) => taskIdOf(t.taskArn)));
-      const excludedRunning = verdict.excluded.filter((t) => t.lastStatus === 'RUNNING').length;
-      const updated = await records.update(record.id, { outstanding, excludedRunning, preflightDone: true, checks: (record.checks ?? 0) + 1 });
+      // Desired RUNNING: what the container instance's runningTasksCount counts (ECS API reference, ContainerInstance).
+      const excludedRunning = verdict.excluded.filter((t) => t.lastStatus === 'RUNNING' || t.desiredStatus === 'RUNNING').length;
+      const updated = await records.update(record.id, {
+        outstanding,
+        knownTasks,
+        excludedRunning,
+        preflightDone: true,
+        checks: (record.checks ?? 0) + 1,
+        checkedAt: deps.now(),
+      });
       if (!updated.ok) return { outcome: 'closed', actionId: record.id };
       record = updated.item;
       logger.info('Drain in progress', {
@@ -167,17 +190,52 @@ export async function locate(ctx: Ctx, api: Api, instanceId: string, context: Re
   return found;
 }
 
-/** The done test against the API, plus what it asks for: the preflight warning and stopping overdue standalone tasks. */
-async function check(ctx: Ctx, api: Api, record: DrainRecord): Promise<DoneVerdict> {
+/** What one check found, and what the record should remember of it. */
+interface Checked {
+  verdict: DoneVerdict;
+  knownTasks: KnownTasks;
+  views: TaskView[];
+}
+
+/**
+ * The done test against the API, plus what it asks for: the preflight warning
+ * and stopping overdue standalone tasks.
+ *
+ * The first check of a drain lists the tasks desired RUNNING and STOPPED and
+ * describes them all, once. A later check lists the tasks desired RUNNING and
+ * describes only those whose state may have changed (tasksToDescribe): new
+ * ones, and the ones that blocked the last check and are desired RUNNING no
+ * more. Only when that says done does it list the tasks desired STOPPED too,
+ * and describe what it did not know there (a task created late, that ECS did
+ * not list before): a completion always rests on both listings. So a waiting
+ * check costs the RUNNING pages, the tasks in transit and the container
+ * instance; the completing one adds the STOPPED pages.
+ */
+async function check(ctx: Ctx, api: Api, record: DrainRecord, ci: ContainerInstance): Promise<Checked> {
   const { deps } = ctx;
   const { settings, logger, metrics } = deps;
   const cluster = record.cluster!;
-  const { tasks, missing } = await api.tasksOn(cluster, record.containerInstanceArn!);
-  if (missing.length) logger.info('Listed tasks ECS no longer describes (purged after stopping)', { actionId: record.id, missing: missing.length });
-  const needsDaemons = tasks.some((t) => t.lastStatus !== 'STOPPED' && serviceOf({ taskArn: t.taskArn ?? '', group: t.group }) !== undefined);
-  const daemonServices = needsDaemons ? await api.daemonServices(cluster) : new Set<string>();
-  const views = tasks.filter((t): t is typeof t & { taskArn: string } => typeof t.taskArn === 'string');
-  const verdict = doneTest({ tasks: views, daemonServices, standalone: settings.standaloneTasks, drainStartedAt: record.startedAt, now: deps.now() });
+  const containerInstance = record.containerInstanceArn!;
+  const listing: Listing = { running: await api.listTasks(cluster, containerInstance, 'RUNNING'), stopped: [] };
+  // The first check lists both, so that every task on the instance is described once, at the start.
+  const first = record.knownTasks === undefined;
+  if (first) listing.stopped = await api.listTasks(cluster, containerInstance, 'STOPPED');
+  let pass = await evaluate(ctx, api, record, listing, record.knownTasks ?? {});
+  if (pass.verdict.done && !first) {
+    listing.stopped = await api.listTasks(cluster, containerInstance, 'STOPPED');
+    pass = await evaluate(ctx, api, record, listing, pass.knownTasks);
+  }
+  const { verdict } = pass;
+  const unlisted = verdict.done ? unlistedCount(ci, pass.views) : 0;
+  if (unlisted > 0) {
+    logger.warn('The container instance counts tasks that ListTasks does not show yet: not done until it does', {
+      ...contextOf(record),
+      unlisted,
+      runningTasksCount: ci.runningTasksCount,
+      pendingTasksCount: ci.pendingTasksCount,
+    });
+    verdict.done = false;
+  }
 
   if (!record.preflightDone && verdict.services.length) await preflight(ctx, api, record, verdict.services);
 
@@ -187,7 +245,36 @@ async function check(ctx: Ctx, api: Api, record: DrainRecord): Promise<DoneVerdi
     logger.warn('Standalone task stopped (drain.standaloneTasks.policy stop-after)', { actionId: record.id, taskArn: task.taskArn, group: task.group });
     metrics.addMetric('StandaloneTaskStopped', MetricUnit.Count, 1);
   }
-  return verdict;
+  return pass;
+}
+
+/** One pass of the done test over a listing: describe what is not known, then judge. */
+async function evaluate(ctx: Ctx, api: Api, record: DrainRecord, listing: Listing, known: KnownTasks): Promise<Checked> {
+  const { deps } = ctx;
+  const { logger } = deps;
+  const cluster = record.cluster!;
+  const refs = tasksToDescribe(listing, known, record.outstanding);
+  const described = refs.length ? await api.describeTasks(cluster, refs) : { tasks: [], missing: [] };
+  const fresh = described.tasks.filter((t): t is typeof t & { taskArn: string } => typeof t.taskArn === 'string');
+  const { views, gone } = viewsOf(listing, known, { tasks: fresh, missing: described.missing }, record.outstanding);
+  const stillMissing = views.filter((v) => v.missing);
+  if (stillMissing.length) {
+    logger.warn('Listed tasks that DescribeTasks answers MISSING (just created, not yet visible): they block until described', {
+      ...contextOf(record),
+      missing: stillMissing.slice(0, 5).map((t) => t.taskArn),
+      count: stillMissing.length,
+    });
+  }
+  if (gone.length) logger.info('Tasks that blocked the last check are neither listed nor described any more: gone from ECS', { ...contextOf(record), gone });
+  const daemonServices = unclassifiedServices(views, known).length ? await api.daemonServices(cluster) : undefined;
+  const verdict = doneTest({
+    tasks: views,
+    daemonServices: daemonServices ?? knownDaemons(known),
+    standalone: deps.settings.standaloneTasks,
+    drainStartedAt: record.startedAt,
+    now: deps.now(),
+  });
+  return { verdict, knownTasks: learn(known, views, daemonServices), views };
 }
 
 /**

@@ -1,5 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { doneTest, heartbeatDue, mayBeDone, serviceOf, taskIdOf, timedOut, type DoneInput, type TaskView } from '../../functions/drain/done.ts';
+import {
+  doneTest,
+  heartbeatDue,
+  knownDaemons,
+  learn,
+  mayBeDone,
+  serviceOf,
+  taskIdOf,
+  tasksToDescribe,
+  timedOut,
+  unclassifiedServices,
+  viewsOf,
+  type DoneInput,
+  type KnownTasks,
+  type TaskView,
+} from '../../functions/drain/done.ts';
 
 const T0 = Date.parse('2026-06-01T09:00:00Z');
 let n = 0;
@@ -112,5 +127,69 @@ describe('helpers', () => {
     expect(timedOut(T0, 600, T0 + 600_000)).toBe(true);
     expect(heartbeatDue(T0, 300, T0 + 99_999)).toBe(false);
     expect(heartbeatDue(T0, 300, T0 + 100_000)).toBe(true);
+  });
+});
+
+describe('what a check describes, and what it remembers', () => {
+  const arn = (id: string) => `arn:aws:ecs:eu-west-1:123456789012:task/prod/${id}`;
+  const known: KnownTasks = {
+    gone1: { group: 'service:web', stopped: true, daemon: false },
+    up1: { group: 'service:web', daemon: false },
+    agent1: { group: 'service:agent', daemon: true },
+    moving1: { group: 'service:api', daemon: false },
+  };
+
+  it('describes what may have changed: new tasks, desired STOPPED ones not known STOPPED, and blockers no longer listed', () => {
+    const listing = { running: [arn('up1'), arn('agent1'), arn('new1')], stopped: [arn('gone1'), arn('moving1'), arn('new2'), arn('new1')] };
+    expect(tasksToDescribe(listing, known, ['up1', 'moving1', 'vanished1'])).toEqual([arn('moving1'), arn('new2'), arn('new1'), 'vanished1']);
+    // Known STOPPED is never asked again, even when it blocked once.
+    expect(tasksToDescribe({ running: [], stopped: [] }, known, ['gone1'])).toEqual([]);
+  });
+
+  it('lets a known task desired RUNNING block without a call, and a known STOPPED one count as stopped', () => {
+    const { views } = viewsOf({ running: [arn('up1')], stopped: [arn('gone1')] }, known, { tasks: [], missing: [] });
+    const verdict = doneTest(input(views));
+    expect(verdict).toMatchObject({ done: false, stopped: 1 });
+    expect(verdict.blocking.map((t) => t.taskArn)).toEqual([arn('up1')]);
+  });
+
+  it('keeps the later answer for a task listed under both desired statuses', () => {
+    const stopping = { taskArn: arn('new1'), lastStatus: 'STOPPING', desiredStatus: 'STOPPED', group: 'service:web' };
+    const { views } = viewsOf({ running: [arn('new1')], stopped: [arn('new1')] }, {}, { tasks: [stopping], missing: [] });
+    expect(views).toEqual([stopping]);
+  });
+
+  it('blocks on a listed task that DescribeTasks calls MISSING, whatever the standalone policy, and never stops it', () => {
+    const { views, gone } = viewsOf({ running: [arn('fresh1')], stopped: [] }, {}, { tasks: [], missing: [arn('fresh1')] });
+    expect(gone).toEqual([]);
+    expect(views).toEqual([{ taskArn: arn('fresh1'), missing: true }]);
+    for (const policy of ['wait', 'ignore', 'stop-after'] as const) {
+      const verdict = doneTest(input(views, { standalone: { policy, stopAfterSeconds: 0 }, now: T0 + 3600_000 }));
+      expect(verdict.done, policy).toBe(false);
+      expect(verdict.toStop, policy).toEqual([]);
+      expect(verdict.excluded, policy).toEqual([]);
+    }
+  });
+
+  it('takes a blocker that is neither listed nor described (MISSING) for gone from ECS', () => {
+    const { views, gone } = viewsOf({ running: [], stopped: [] }, known, { tasks: [], missing: ['moving1'] }, ['moving1']);
+    expect(views).toEqual([]);
+    expect(gone).toEqual(['moving1']);
+  });
+
+  it('remembers groups and STOPPED, and DAEMON or not only for the services it asked about', () => {
+    const views: TaskView[] = [
+      { taskArn: arn('a'), lastStatus: 'RUNNING', desiredStatus: 'RUNNING', group: 'service:web' },
+      { taskArn: arn('b'), lastStatus: 'STOPPED', desiredStatus: 'STOPPED', group: 'family:batch' },
+      { taskArn: arn('c'), missing: true },
+    ];
+    expect(learn({}, views)).toEqual({ a: { group: 'service:web' }, b: { group: 'family:batch', stopped: true } });
+    const asked = learn({}, views, new Set(['agent']));
+    expect(asked.a).toEqual({ group: 'service:web', daemon: false });
+    expect(unclassifiedServices(views, {})).toEqual(['web']);
+    expect(unclassifiedServices(views, asked)).toEqual([]);
+    expect(knownDaemons(known)).toEqual(new Set(['agent']));
+    // STOPPED is final: a stale view cannot undo it.
+    expect(learn(known, [{ taskArn: arn('gone1'), desiredStatus: 'RUNNING', group: 'service:web' }]).gone1?.stopped).toBe(true);
   });
 });

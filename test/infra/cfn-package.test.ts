@@ -13,7 +13,7 @@ import { TAGGABLE_TYPES, UNTAGGABLE_TYPES } from '../../infra/tags.ts';
 import { writePlainPackage } from '../../scripts/package-cfn.ts';
 import { repoRoot } from '../support/fixtures.ts';
 import { conditionKeyProblems, wildcardFindings, wildcardGrants, type Statement } from '../support/iam-check.ts';
-import { packageService, resourcesOfType, type Template } from '../support/package.ts';
+import { embeddedSettings, packageService, resourcesOfType, type Template } from '../support/package.ts';
 
 const FIXTURE = join(repoRoot, 'test/fixtures/locked-down.config.ts');
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:platform-alerts';
@@ -25,6 +25,7 @@ const TAGS = [
 
 let config: CaretakerConfig;
 let osls: Template;
+let packagedDir: string;
 let plain: Template & { Parameters: Record<string, any>; Conditions: Record<string, unknown>; Outputs: Record<string, any> };
 let outDir: string;
 let bucketDir: string;
@@ -33,11 +34,12 @@ beforeAll(async () => {
   config = loadConfig(FIXTURE);
   const packaged = await packageService(FIXTURE, 'prod');
   osls = packaged.template;
+  packagedDir = packaged.dir;
   outDir = mkdtempSync(join(tmpdir(), 'cc-cfn-'));
-  writePlainPackage(packaged.dir, outDir, config);
+  writePlainPackage(packaged.dir, outDir, config, 'prod');
   plain = JSON.parse(readFileSync(join(outDir, 'template.json'), 'utf8'));
   bucketDir = mkdtempSync(join(tmpdir(), 'cc-cfn-s3-'));
-  fromBucket = writePlainPackage(packaged.dir, bucketDir, config, 'parameters') as typeof fromBucket;
+  fromBucket = writePlainPackage(packaged.dir, bucketDir, config, 'prod', 'parameters') as typeof fromBucket;
 }, 300_000); // osls package shares a starved core with the rest of the suite
 
 const statementsOf = (template: Template, roleId: string): any[] =>
@@ -112,10 +114,13 @@ describe('plain CloudFormation template (npm run package:cfn)', () => {
   it('turns the alert topic into a parameter everywhere, environment JSON included', () => {
     expect(plain.Parameters.AlertTopicArn).toMatchObject({ Type: 'String', Default: TOPIC });
     expect(JSON.stringify(plain.Resources)).not.toContain(TOPIC);
-    // With the default, the stack gets back exactly what osls would have deployed.
+    // The bundle carries the settings with the topic of the config; the environment, which takes
+    // precedence, carries them with the parameter, and with the default they are the bundle's exactly.
+    expect(osls.Resources.StoppedWatchLambdaFunction!.Properties.Environment.Variables.STOPPED_WATCH_CONFIG).toBeUndefined();
     const env = plain.Resources.StoppedWatchLambdaFunction!.Properties.Environment.Variables.STOPPED_WATCH_CONFIG['Fn::Sub'] as string;
     const resolved = env.replaceAll('${AlertTopicArn}', TOPIC).replaceAll('${!', '${');
-    expect(resolved).toBe(osls.Resources.StoppedWatchLambdaFunction!.Properties.Environment.Variables.STOPPED_WATCH_CONFIG);
+    const bundled = embeddedSettings(packagedDir, 'stoppedWatch.zip', 'functions/stopped-watch/handler.mjs').STOPPED_WATCH_CONFIG;
+    expect(JSON.parse(resolved)).toEqual(bundled);
     const publish = statementsOf(plain, 'StoppedWatchRole').find((s) => s.Sid === 'PublishAlerts');
     expect(publish.Resource).toEqual({ Ref: 'AlertTopicArn' });
   });
