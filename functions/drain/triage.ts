@@ -21,6 +21,7 @@ export const FULL_CHECK_EVERY_MS = 5 * 60_000;
 
 /** The container instance fields the triage reads (DescribeContainerInstances). */
 export interface InstanceCounts {
+  ec2InstanceId?: string;
   status?: string;
   runningTasksCount?: number;
   pendingTasksCount?: number;
@@ -28,6 +29,7 @@ export interface InstanceCounts {
 
 export type StepReason =
   | 'not-located'
+  | 'instance-mismatch'
   | 'timed-out'
   | 'instance-missing'
   | 'not-draining'
@@ -53,6 +55,8 @@ export function stepReason(record: DrainRecord, ci: InstanceCounts | null | unde
   // Not described (the batch failed): wait for the next tick rather than add single calls to a refusing API.
   if (ci === undefined) return undefined;
   if (ci === null) return 'instance-missing';
+  // ECS describes the stored location as another EC2 instance's: the step forgets it and never drains it.
+  if (ci.ec2InstanceId !== undefined && ci.ec2InstanceId !== record.instanceId) return 'instance-mismatch';
   if (ci.status !== 'DRAINING') return 'not-draining';
   if (mayBeDone(record.outstanding, record.stoppedSeen)) return 'events-say-done';
   const counted = (ci.runningTasksCount ?? 0) + (ci.pendingTasksCount ?? 0);
@@ -68,6 +72,7 @@ const standaloneRunning = (known: KnownTasks | undefined): boolean =>
 
 /** Steps in this order when time is short: the ones bound by a deadline, then those most likely to complete. */
 export const STEP_PRIORITY: readonly StepReason[] = [
+  'instance-mismatch',
   'timed-out',
   'not-located',
   'not-draining',

@@ -52,6 +52,11 @@ describe('stepReason: which open drains the tick steps', () => {
     expect(stepReason(record(), null, settings, now)).toBe('instance-missing');
   });
 
+  it("steps a drain whose container instance ECS now describes as another EC2 instance's, whatever the counts", () => {
+    expect(stepReason(record(), { ...busy, ec2InstanceId: 'i-2' }, settings, now)).toBe('instance-mismatch');
+    expect(stepReason(record(), { ...busy, ec2InstanceId: 'i-1' }, settings, now)).toBeUndefined();
+  });
+
   it('waits when the batch could not describe the instance, rather than add calls to a refusing API', () => {
     expect(stepReason(record(), undefined, settings, now)).toBeUndefined();
     expect(stepReason(record(), undefined, settings, T0 + 3600_000)).toBe('timed-out');
