@@ -7,28 +7,11 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main, type CliIo } from '../../functions/audit/cli.ts';
-import { checkoutDescribed, checkoutService, fixturePath, fixturesDir } from './support.ts';
+import type { CliIo } from '../../functions/audit/cli.ts';
+import { checkoutDescribed, checkoutService, fixturePath, runCli } from './support.ts';
 import { sarifSchemaErrors } from './sarif-schema.ts';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(argv: string[], extra: Partial<CliIo> = {}): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: {},
-    cwd: fixturesDir,
-    ...extra,
-  });
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 const json = async (argv: string[], extra: Partial<CliIo> = {}) => {
   const r = await run([...argv, '--format', 'json'], extra);

@@ -9,29 +9,11 @@ import { join } from 'node:path';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, ListServicesCommand, type Service } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main, type CliIo } from '../../functions/audit/cli.ts';
 import type { Elbv2Reader } from '../../functions/audit/live.ts';
 import { RULES, type TargetGroup } from '../../functions/audit/rules.ts';
-import { checkoutDescribed, checkoutRegister, checkoutService, checkoutTargetGroup, fixturesDir } from './support.ts';
+import { checkoutDescribed, checkoutRegister, checkoutService, checkoutTargetGroup, runCli } from './support.ts';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(argv: string[], extra: Partial<CliIo> = {}): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: {},
-    cwd: fixturesDir,
-    ...extra,
-  });
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 // payments-api: 2 high (Fargate size, shell-less health check), 1 medium (stopTimeout 180 on Fargate).
 const PAYMENTS = 'payments-api.register.json';

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Service, TaskDefinition } from '@aws-sdk/client-ecs';
+import { main, type CliIo } from '../../functions/audit/cli.ts';
 import type { TargetGroupInput } from '../../functions/audit/rules.ts';
 
 export const fixturesDir = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -31,3 +32,23 @@ export const checkoutTargetGroup = (): TargetGroupInput => ({
   targetGroup: read<{ TargetGroups: TargetGroupInput['targetGroup'][] }>('checkout-web.describe-target-groups.json').TargetGroups[0]!,
   attributes: read<{ Attributes: TargetGroupInput['attributes'] }>('checkout-web.describe-target-group-attributes.json').Attributes,
 });
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The `ecs-caretaker` command in-process, from the fixtures folder, with what it printed. */
+export async function runCli(argv: string[], extra: Partial<CliIo> = {}): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    env: {},
+    cwd: fixturesDir,
+    ...extra,
+  });
+  return { code, stdout, stderr };
+}
