@@ -229,6 +229,12 @@ export interface MassScaleInResult {
   maxDeferred: number;
   /** Records left for a later tick, summed over the ticks. */
   deferredTotal: number;
+  /** Actions completed by a reconcile tick rather than by an invocation for an event. */
+  completedByTick: number;
+  /** Lifecycle-event invocations whose first step failed (throttled past the SDK's retries) and left the drain to the tick. */
+  firstStepsFailed: number;
+  /** Invocations that threw (Lambda retries them). */
+  failedInvocations: number;
   /** What went wrong, action by action, for the report: an expiry or early completion is a bug to chase. */
   breaches: string[];
   simMinutes: number;
@@ -352,6 +358,11 @@ export async function measureMassScaleIn(opts: MassScaleIn, seed = 500): Promise
         ticksDeferring: deferred.filter((d) => d > 0).length,
         maxDeferred: Math.max(0, ...deferred),
         deferredTotal: deferred.reduce((a, b) => a + b, 0),
+        completedByTick: ticks.reduce((n, i) => n + ((i.result as TickResult | undefined)?.results.filter((x) => x.outcome === 'drained').length ?? 0), 0),
+        firstStepsFailed: runtime.invocations.filter(
+          (i) => i.source === 'lifecycle' && i.attempt === 1 && (i.status !== 'succeeded' || (i.result as StepResult | undefined)?.outcome === 'error'),
+        ).length,
+        failedInvocations: runtime.invocations.filter((i) => i.status === 'failed').length,
         breaches: [...outcome.early.map((e) => `early completion: ${e}`), ...outcome.expired.map((e) => `hook expired: ${e}`)],
         simMinutes: (sim.clock.now() - start) / 60_000,
         wallSeconds: (performance.now() - started) / 1000,
@@ -429,7 +440,10 @@ export async function benchMassScaleInProcess(opts: MassScaleIn = MASS_SOURCE): 
     '',
     ...massTables(opts, r),
     '',
-    `Records deferred to a later tick, summed over the ${r.ticks} ticks: ${r.deferredTotal}.`,
+    `Records deferred to a later tick, summed over the ${r.ticks} ticks: ${r.deferredTotal}. Lifecycle-event invocations whose first step failed`,
+    `(throttled past the SDK's five attempts), leaving the drain to the tick: ${r.firstStepsFailed} of ${r.actions}. Actions completed by a tick: ${r.completedByTick};`,
+    `invocations that threw (retried by Lambda): ${r.failedInvocations}. The slow tail of last STOPPED → Complete is these drains waiting for`,
+    'a tick that has time for them: a tick gives up starting work 10 s before its 60 s timeout.',
     ...(r.breaches.length ? ['', 'Breaches (each one a bug in functions/drain):', '', ...r.breaches.slice(0, 20).map((b) => `- ${b}`)] : []),
     '',
     `Wall time: ${r.wallSeconds.toFixed(0)} s.`,
