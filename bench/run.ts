@@ -45,7 +45,9 @@ if (only?.length) {
     process.stderr.write(`bench: ${title}…\n`);
     const section = `## ${title}\n\n${await run()}\n\n`;
     const at = report.indexOf(`## ${title}\n`);
-    const end = at < 0 ? -1 : report.indexOf('\n## ', at + 1);
+    // The last section ends where the report's trailer (its total time) begins, which must stay.
+    const next = at < 0 ? -1 : report.indexOf('\n## ', at + 1);
+    const end = next >= 0 ? next : report.indexOf('\nTotal bench time', at + 1);
     if (at >= 0) report = report.slice(0, at) + section + (end < 0 ? '' : report.slice(end + 1));
     else report = report.replace(/\nTotal bench time/, `\n${section}Total bench time`);
   }
