@@ -10,7 +10,7 @@ import { benchAuditCli } from './audit-cli.ts';
 import { benchAuditCorpus } from './audit-corpus.ts';
 import { benchBundles, bundlesMarkdown } from './bundles.ts';
 import { benchCleanup } from './cleanup.ts';
-import { benchDrain, benchDrainReconcile, benchMassScaleIn } from './drain.ts';
+import { benchDrain, benchDrainReconcile, benchMassScaleIn, benchMassScaleInProcess } from './drain.ts';
 import { benchBaseline } from './e2e.ts';
 import { benchStoppedWatch } from './stopped-watch.ts';
 import { benchTaskLock } from './task-lock.ts';
@@ -24,6 +24,7 @@ const sections: Array<[string, () => Promise<string>]> = [
   ['drain: API calls per drain and completion delay', benchDrain],
   ['drain: a DynamoDB outage and lost lifecycle events, reconciled from Auto Scaling', benchDrainReconcile],
   ['drain: mass scale-in with ECS throttled at its documented rates', () => benchMassScaleIn()],
+  ['drain: 500 instances × 20 tasks in-process with ECS throttled', () => benchMassScaleInProcess()],
   ['stopped-watch: corpus accuracy, classification throughput and alert-path DynamoDB calls', benchStoppedWatch],
   ['cleanup: SendCommand calls by fleet size, and the script over 10,000 containers', benchCleanup],
   ['audit: precision and recall on the public task-definition corpus, and files per second', async () => benchAuditCorpus()],
@@ -44,7 +45,9 @@ if (only?.length) {
     process.stderr.write(`bench: ${title}…\n`);
     const section = `## ${title}\n\n${await run()}\n\n`;
     const at = report.indexOf(`## ${title}\n`);
-    const end = at < 0 ? -1 : report.indexOf('\n## ', at + 1);
+    // The last section ends where the report's trailer (its total time) begins, which must stay.
+    const next = at < 0 ? -1 : report.indexOf('\n## ', at + 1);
+    const end = next >= 0 ? next : report.indexOf('\nTotal bench time', at + 1);
     if (at >= 0) report = report.slice(0, at) + section + (end < 0 ? '' : report.slice(end + 1));
     else report = report.replace(/\nTotal bench time/, `\n${section}Total bench time`);
   }

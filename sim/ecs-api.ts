@@ -54,7 +54,9 @@ export function ecsService(ecs: EcsSim): ServiceDef {
         if (input.containerInstance !== undefined && !instance) return { taskArns: [] };
         const after = decodeToken(input.nextToken);
         // Stable creation order with a "last seen" cursor: tasks started between pages never shift a page.
-        const matching = ecs.tasks(
+        // One instance's tasks, when the call names one: the drain's done checks, hundreds at once in a scale-in.
+        const candidates = instance === undefined ? ecs.tasks() : ecs.tasksOn(instance);
+        const matching = candidates.filter(
           (t) =>
             t.clusterName === cluster.name &&
             t.seq > after &&

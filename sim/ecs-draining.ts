@@ -257,7 +257,7 @@ export class EcsDrainingSim {
         .filter((i) => i.status === 'DRAINING')
         .map((i) => i.arn),
     );
-    const mine = this.ecs.tasks((t) => t.clusterName === service.clusterName && t.group === `service:${service.name}`);
+    const mine = this.ecs.tasksOfGroup(service.clusterName, `service:${service.name}`);
     const victims = mine.filter((t) => t.desiredStatus === 'RUNNING' && t.containerInstanceArn !== undefined && draining.has(t.containerInstanceArn));
     if (!victims.length) return;
     const minRunning = Math.ceil((service.desiredCount * service.minimumHealthyPercent) / 100);
@@ -376,7 +376,7 @@ export class EcsDrainingSim {
   }
 
   private apiService(service: SimService) {
-    const tasks = this.ecs.tasks((t) => t.clusterName === service.clusterName && t.group === `service:${service.name}` && t.desiredStatus === 'RUNNING');
+    const tasks = this.ecs.tasksOfGroup(service.clusterName, `service:${service.name}`).filter((t) => t.desiredStatus === 'RUNNING');
     return {
       serviceArn: service.arn,
       serviceName: service.name,

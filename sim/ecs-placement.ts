@@ -16,8 +16,10 @@ export function place(
   const active = instances.filter((i) => i.status === 'ACTIVE');
   const fitting = active.filter((i) => i.remaining.cpu >= need.cpu && i.remaining.memory >= need.memory);
   if (fitting.length > 0) {
-    const instance = fitting.reduce((best, i) => (taskCount(i) < taskCount(best) || (taskCount(i) === taskCount(best) && i.seq < best.seq) ? i : best));
-    return { instance };
+    // Each count once: counting costs a look at the instance's tasks, and hundreds of instances compete.
+    const counted = fitting.map((instance) => ({ instance, count: taskCount(instance) }));
+    const best = counted.reduce((best, c) => (c.count < best.count || (c.count === best.count && c.instance.seq < best.instance.seq) ? c : best));
+    return { instance: best.instance };
   }
   return {
     failures: active.map((i) => ({ arn: i.arn, reason: i.remaining.cpu < need.cpu ? 'RESOURCE:CPU' : 'RESOURCE:MEMORY' })),

@@ -70,6 +70,10 @@ export class EcsSim {
   private readonly definitions: TaskDefinition[] = [];
   private readonly taskList: Task[] = [];
   private readonly byId = new Map<string, Task>();
+  // Indexes, in creation order like taskList: a scale-in of hundreds of instances places and lists
+  // tens of thousands of tasks, and a scan of every task per placement or per call made it quadratic.
+  private readonly byInstance = new Map<string, Task[]>();
+  private readonly byGroup = new Map<string, Task[]>();
   private readonly scriptedFailures: Failure[] = [];
   /** Called after every task state change, once its event is put on the bus (sim/ecs-draining.ts reacts to them). */
   readonly taskListeners: Array<(task: Task) => void> = [];
@@ -205,7 +209,7 @@ export class EcsSim {
   tasks(filter: TaskFilter | ((task: Task) => boolean) = {}): Task[] {
     if (typeof filter === 'function') return this.taskList.filter(filter);
     const instance = filter.containerInstance === undefined ? undefined : (this.containerInstance(filter.containerInstance)?.arn ?? filter.containerInstance);
-    return this.taskList.filter(
+    return (instance === undefined ? this.taskList : this.tasksOn(instance)).filter(
       (t) =>
         (filter.cluster === undefined || t.clusterName === lastSegment(filter.cluster)) &&
         (filter.lastStatus === undefined || t.lastStatus === filter.lastStatus) &&
@@ -253,7 +257,19 @@ export class EcsSim {
   }
 
   runningCount(instance: ContainerInstance): number {
-    return this.taskList.filter((t) => t.containerInstanceArn === instance.arn && t.lastStatus !== 'STOPPED').length;
+    let n = 0;
+    for (const t of this.tasksOn(instance.arn)) if (t.lastStatus !== 'STOPPED') n++;
+    return n;
+  }
+
+  /** The tasks placed on a container instance (by ARN), in creation order. Read only. */
+  tasksOn(containerInstanceArn: string): readonly Task[] {
+    return this.byInstance.get(containerInstanceArn) ?? [];
+  }
+
+  /** The tasks of a cluster with this group (`service:<name>`, `family:<name>`), in creation order. Read only. */
+  tasksOfGroup(clusterName: string, group: string): readonly Task[] {
+    return this.byGroup.get(`${clusterName}\n${group}`) ?? [];
   }
 
   createTask(spec: NewTask): Task {
@@ -303,6 +319,13 @@ export class EcsSim {
     }
     this.taskList.push(task);
     this.byId.set(id, task);
+    const push = <K>(index: Map<K, Task[]>, key: K) => {
+      const list = index.get(key);
+      if (list) list.push(task);
+      else index.set(key, [task]);
+    };
+    if (task.containerInstanceArn) push(this.byInstance, task.containerInstanceArn);
+    push(this.byGroup, `${task.clusterName}\n${task.group}`);
     this.lifecycle.start(task);
     return task;
   }

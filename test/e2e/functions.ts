@@ -16,7 +16,8 @@ import { lambdaEnvironment } from '../../infra/functions/environment.ts';
 import type { FunctionId } from '../../infra/functions/ids.ts';
 import { functionSpecs } from '../../infra/functions/index.ts';
 import { deployContext } from '../../infra/functions/types.ts';
-import { buildBundles } from '../../scripts/build.ts';
+import { handlerFile } from '../../infra/functions/ids.ts';
+import { buildBundles, repoRoot } from '../../scripts/build.ts';
 import type { Deployment, Handler } from '../../sim/lambda.ts';
 
 export const STAGE = 'e2e';
@@ -103,6 +104,34 @@ export function bundledDeployments(input: CaretakerConfigInput, bundles: Bundles
         load: async () => {
           const module = await loadBundle(freshCopy(file));
           if (typeof module.handler !== 'function') throw new Error(`e2e: ${file} exports no handler`);
+          return module.handler;
+        },
+      };
+    });
+}
+
+/**
+ * The same deployments with each function's handler module loaded from source
+ * in this process, for runs whose hundreds of concurrent cold starts would
+ * spend their time evaluating the bundle (bench/drain.ts, mass scale-in).
+ * Each cold start evaluates its own instance of the handler module (a query
+ * string makes the URL new), so it builds its own SDK clients and their
+ * adaptive rate limiters as a new execution environment does; the modules it
+ * imports, Powertools' singletons included, are shared.
+ */
+export function sourceDeployments(input: CaretakerConfigInput, opts: { suffix?: string; only?: FunctionId[] } = {}): Deployment[] {
+  const context = deployContext(parseConfig(input), STAGE);
+  return functionSpecs(context)
+    .filter((spec) => !opts.only || opts.only.includes(spec.id))
+    .map((spec) => {
+      const url = pathToFileURL(join(repoRoot, handlerFile(spec.id))).href;
+      return {
+        name: `${spec.id}${opts.suffix ?? ''}`,
+        timeoutMs: Number(spec.definition.timeout ?? 6) * 1000,
+        env: lambdaEnvironment(spec, TABLE, POWERTOOLS_ENV),
+        load: async () => {
+          const module = (await import(/* @vite-ignore */ `${url}?cold=${++coldStarts}`)) as { handler?: Handler };
+          if (typeof module.handler !== 'function') throw new Error(`e2e: ${url} exports no handler`);
           return module.handler;
         },
       };
