@@ -36,6 +36,10 @@ export const MODULES = {
       'doneTest `done: false` -> true in the initial verdict: equivalent, verdict.done is set from blocking before the return',
       'doneTest `services: []` -> ["Stryker was here"]: equivalent, verdict.services is replaced by the sorted set before the return',
       'doneTest `service !== undefined && daemonServices.has(service)` -> `true && ...`: equivalent, a Set<string> never has undefined',
+      "viewsOf add `views.has(id) && desiredStatus === 'RUNNING'` -> `views.has(id) && true`: equivalent, it also skips a task listed twice under desired STOPPED, and add gives the same view for the same id twice",
+      "viewsOf `add(arn, 'STOPPED')` -> `add(arn, '')`: equivalent, add compares the desired status with RUNNING only, and '' is not RUNNING either",
+      'knownDaemons `serviceOf({ taskArn: "" ... })` -> "Stryker was here!": equivalent, serviceOf reads the group only',
+      'learn `if (daemon !== undefined) entry.daemon = daemon` -> always: equivalent, every reader of KnownTask.daemon treats undefined as absent, and the record is written with removeUndefinedValues',
     ],
   },
   'event-pattern': {

@@ -10,6 +10,7 @@ import {
   tasksToDescribe,
   timedOut,
   unclassifiedServices,
+  unlistedCount,
   viewsOf,
   type DoneInput,
   type KnownTasks,
@@ -191,5 +192,111 @@ describe('what a check describes, and what it remembers', () => {
     expect(knownDaemons(known)).toEqual(new Set(['agent']));
     // STOPPED is final: a stale view cannot undo it.
     expect(learn(known, [{ taskArn: arn('gone1'), desiredStatus: 'RUNNING', group: 'service:web' }]).gone1?.stopped).toBe(true);
+  });
+
+  it('describes a new task listed only as desired RUNNING, but not a known one there, and nothing more without blockers', () => {
+    // No `outstanding`: a first check has no blockers from a last one, so only the listing decides.
+    expect(tasksToDescribe({ running: [arn('up1'), arn('new3')], stopped: [] }, known)).toEqual([arn('new3')]);
+  });
+
+  it('takes a task listed under both desired statuses by its STOPPED listing, even when DescribeTasks did not answer for it', () => {
+    // moving1 blocked as desired RUNNING; it is now desired STOPPED too (the later ListTasks). With no description the
+    // view must not fall back to the earlier desired RUNNING: nothing is known of its state, so it blocks as unknown.
+    const { views } = viewsOf({ running: [arn('moving1')], stopped: [arn('moving1')] }, known, { tasks: [], missing: [] });
+    expect(views).toHaveLength(1);
+    expect(views[0]?.desiredStatus).not.toBe('RUNNING');
+    expect(doneTest(input(views)).blocking.map((t) => t.taskArn)).toEqual([arn('moving1')]);
+  });
+
+  it('keeps what is known of a STOPPED task it did not describe again: its group still decides whether it counts', () => {
+    const daemonStopped: KnownTasks = { agent2: { group: 'service:agent', stopped: true, daemon: true } };
+    const { views } = viewsOf({ running: [], stopped: [arn('agent2')] }, daemonStopped, { tasks: [], missing: [] });
+    expect(views).toEqual([{ taskArn: arn('agent2'), lastStatus: 'STOPPED', desiredStatus: 'STOPPED', group: 'service:agent' }]);
+    // A daemon task is left out, not counted as a stopped service task.
+    expect(doneTest(input(views))).toMatchObject({ done: true, stopped: 0, excluded: [views[0]] });
+  });
+
+  it('lets a known daemon task desired RUNNING stay out of the test without a call', () => {
+    const { views } = viewsOf({ running: [arn('agent1')], stopped: [] }, known, { tasks: [], missing: [] });
+    expect(views).toEqual([{ taskArn: arn('agent1'), desiredStatus: 'RUNNING', group: 'service:agent' }]);
+    expect(doneTest(input(views))).toMatchObject({ done: true, excluded: views });
+  });
+
+  it('blocks on a known task that DescribeTasks now calls MISSING, even a daemon one: its listing is all there is', () => {
+    const { views } = viewsOf({ running: [arn('agent1')], stopped: [] }, known, { tasks: [], missing: [arn('agent1')] });
+    expect(views).toEqual([{ taskArn: arn('agent1'), missing: true }]);
+    expect(doneTest(input(views)).done).toBe(false);
+  });
+
+  it('blocks on a listed task nobody described, known or not, rather than guessing its state', () => {
+    // moving1 was desired RUNNING; desired STOPPED now, it may be STOPPING or STOPPED: only a description tells.
+    const { views } = viewsOf({ running: [arn('new4')], stopped: [arn('moving1')] }, known, { tasks: [], missing: [] });
+    expect(views).toEqual([
+      { taskArn: arn('moving1'), missing: true },
+      { taskArn: arn('new4'), missing: true },
+    ]);
+  });
+
+  it('does not take a blocker that is still listed, or a known STOPPED one no longer listed, for gone', () => {
+    const { views, gone } = viewsOf({ running: [arn('up1')], stopped: [] }, known, { tasks: [], missing: [] }, ['up1', 'gone1']);
+    expect(gone).toEqual([]);
+    expect(views.map((v) => v.taskArn)).toEqual([arn('up1')]);
+  });
+
+  it('takes the description of a blocker no longer listed, even one never learnt (it was MISSING last time)', () => {
+    // A MISSING task blocks without being learnt, so `known` has no entry for it.
+    const stopped = { taskArn: arn('late1'), lastStatus: 'STOPPED', desiredStatus: 'STOPPED', group: 'service:web' };
+    const { views, gone } = viewsOf({ running: [], stopped: [] }, known, { tasks: [stopped], missing: [] }, ['late1']);
+    expect(gone).toEqual([]);
+    expect(views).toEqual([stopped]);
+  });
+
+  it('asks which services are DAEMON only for service tasks still on the instance and never classified', () => {
+    const views: TaskView[] = [
+      { taskArn: arn('s1'), lastStatus: 'RUNNING', desiredStatus: 'RUNNING', group: 'family:batch' },
+      { taskArn: arn('s2'), lastStatus: 'STOPPED', desiredStatus: 'STOPPED', group: 'service:old' },
+      { taskArn: arn('s3'), lastStatus: 'RUNNING', desiredStatus: 'RUNNING', group: 'service:api' },
+    ];
+    // A standalone task has no service to ask about, a STOPPED one counts whatever its service.
+    expect(unclassifiedServices(views, {})).toEqual(['api']);
+    // A task learnt only once STOPPED (daemon absent) does not classify its service: api is still unknown.
+    expect(unclassifiedServices(views, { old1: { group: 'service:api', stopped: true } })).toEqual(['api']);
+    // Learnt once with the answer, the classification is reused by the next check without asking again.
+    const learnt = learn({}, views, new Set(['agent']));
+    expect(unclassifiedServices([{ ...views[2]!, taskArn: arn('s4') }], learnt)).toEqual([]);
+    expect(knownDaemons(learn({}, [{ taskArn: arn('d1'), lastStatus: 'RUNNING', group: 'service:agent' }], new Set(['agent'])))).toEqual(new Set(['agent']));
+  });
+
+  it('learns a task without a group as having none, and no DAEMON answer for a standalone task', () => {
+    const views: TaskView[] = [
+      { taskArn: arn('bare1'), lastStatus: 'RUNNING', desiredStatus: 'RUNNING' },
+      { taskArn: arn('s1'), lastStatus: 'RUNNING', desiredStatus: 'RUNNING', group: 'family:batch' },
+    ];
+    const next = learn({}, views, new Set(['agent']));
+    expect(next).toEqual({ bare1: { group: '' }, s1: { group: 'family:batch' } });
+    // daemon is for services only: a standalone task carries no answer either way.
+    expect(next.s1?.daemon).toBeUndefined();
+  });
+});
+
+describe('unlistedCount', () => {
+  const view = (id: string, lastStatus: string): TaskView => ({
+    taskArn: `arn:aws:ecs:eu-west-1:123456789012:task/prod/${id}`,
+    lastStatus,
+    group: 'service:web',
+  });
+
+  it('counts running plus pending tasks beyond the listed ones not STOPPED', () => {
+    // 3 running + 2 pending counted; 2 listed not STOPPED (the STOPPED one is not in the counts): 3 unlisted.
+    expect(unlistedCount({ runningTasksCount: 3, pendingTasksCount: 2 }, [view('a', 'RUNNING'), view('b', 'PENDING'), view('c', 'STOPPED')])).toBe(3);
+    expect(unlistedCount({ runningTasksCount: 1, pendingTasksCount: 0 }, [view('a', 'RUNNING')])).toBe(0);
+  });
+
+  it('reads absent counts as 0 and never goes below 0', () => {
+    expect(unlistedCount({}, [])).toBe(0);
+    expect(unlistedCount({ pendingTasksCount: 2 }, [])).toBe(2);
+    expect(unlistedCount({ runningTasksCount: 2 }, [])).toBe(2);
+    // Counts lag the listing too: more listed than counted is not a negative number of unlisted tasks.
+    expect(unlistedCount({}, [view('a', 'RUNNING'), view('b', 'STOPPING')])).toBe(0);
   });
 });
