@@ -43,7 +43,9 @@ if (only?.length) {
   let report = readFileSync(reportPath, 'utf8');
   for (const [title, run] of sections.filter(([t]) => only.some((o) => t.includes(o)))) {
     process.stderr.write(`bench: ${title}…\n`);
-    const section = `## ${title}\n\n${await run()}\n\n`;
+    // The header tells when and on what Node the full run was; a section measured later says so itself.
+    const stamp = `_Re-measured on ${new Date().toISOString()} with Node ${process.version} (\`BENCH_SECTIONS\`)._`;
+    const section = `## ${title}\n\n${stamp}\n\n${await run()}\n\n`;
     const at = report.indexOf(`## ${title}\n`);
     // The last section ends where the report's trailer (its total time) begins, which must stay.
     const next = at < 0 ? -1 : report.indexOf('\n## ', at + 1);
