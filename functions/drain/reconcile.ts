@@ -3,9 +3,9 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { lifecycleGlobalTimeoutSeconds } from '../shared/config.ts';
 import { Api, isNoActiveAction, type LifecycleActionRef } from './aws.ts';
 import { contextOf, KEEP_CLOSED_SECONDS, type Ctx, type StepResult } from './context.ts';
-import { doneTest, type Listing, tasksToDescribe, unlistedCount, viewsOf } from './done.ts';
+import { type Listing, unlistedCount } from './done.ts';
 import { actionIdOf, type DrainRecord } from './records.ts';
-import { locate } from './step.ts';
+import { judge, locate } from './step.ts';
 
 /**
  * Auto Scaling and ECS are the source of truth; the table is memory.
@@ -169,7 +169,7 @@ export async function adopt(ctx: Ctx, instance: GroupInstance): Promise<DrainRec
  */
 export async function drainWithoutTable(ctx: Ctx, api: Api, instance: Pick<GroupInstance, 'asg' | 'instanceId'>): Promise<StepResult> {
   const { deps } = ctx;
-  const { settings, logger, metrics } = deps;
+  const { logger, metrics } = deps;
   const log = { asg: instance.asg, instanceId: instance.instanceId };
   try {
     const provider = await api.capacityProviderOf(instance.asg);
@@ -190,13 +190,15 @@ export async function drainWithoutTable(ctx: Ctx, api: Api, instance: Pick<Group
       running: await api.listTasks(found.cluster, found.arn, 'RUNNING'),
       stopped: await api.listTasks(found.cluster, found.arn, 'STOPPED'),
     };
-    const refs = tasksToDescribe(listing, {});
-    const described = refs.length ? await api.describeTasks(found.cluster, refs) : { tasks: [], missing: [] };
-    const fresh = described.tasks.filter((t): t is typeof t & { taskArn: string } => typeof t.taskArn === 'string');
-    const { views } = viewsOf(listing, {}, { tasks: fresh, missing: described.missing });
-    const daemonServices = views.some((t) => t.lastStatus !== 'STOPPED') ? await api.daemonServices(found.cluster) : new Set<string>();
     // drainStartedAt = now: with the start unknown, no standalone task is past its stop-after.
-    const verdict = doneTest({ tasks: views, daemonServices, standalone: settings.standaloneTasks, drainStartedAt: deps.now(), now: deps.now() });
+    const { verdict, views } = await judge(
+      ctx,
+      api,
+      found.cluster,
+      listing,
+      {},
+      { drainStartedAt: deps.now(), context: { ...log, containerInstanceArn: found.arn } },
+    );
     // Tasks the instance counts but ListTasks does not show yet block too, as on the table path.
     if (!verdict.done || unlistedCount(found.instance, views) > 0) return { outcome: 'table-unavailable', blocking: verdict.blocking.length };
     try {

@@ -250,28 +250,44 @@ async function check(ctx: Ctx, api: Api, record: DrainRecord, ci: ContainerInsta
 
 /** One pass of the done test over a listing: describe what is not known, then judge. */
 async function evaluate(ctx: Ctx, api: Api, record: DrainRecord, listing: Listing, known: KnownTasks): Promise<Checked> {
+  return judge(ctx, api, record.cluster!, listing, known, { outstanding: record.outstanding, drainStartedAt: record.startedAt, context: contextOf(record) });
+}
+
+/**
+ * Describes what the listing shows that `known` does not, then runs the done
+ * test: the one way both the drain record's checks and the drain without the
+ * table (reconcile.ts, which knows nothing and so always looks as at a first
+ * check) turn ListTasks pages into a verdict.
+ */
+export async function judge(
+  ctx: Ctx,
+  api: Api,
+  cluster: string,
+  listing: Listing,
+  known: KnownTasks,
+  { outstanding, drainStartedAt, context }: { outstanding?: Iterable<string>; drainStartedAt: number; context: Record<string, unknown> },
+): Promise<Checked> {
   const { deps } = ctx;
   const { logger } = deps;
-  const cluster = record.cluster!;
-  const refs = tasksToDescribe(listing, known, record.outstanding);
+  const refs = tasksToDescribe(listing, known, outstanding);
   const described = refs.length ? await api.describeTasks(cluster, refs) : { tasks: [], missing: [] };
   const fresh = described.tasks.filter((t): t is typeof t & { taskArn: string } => typeof t.taskArn === 'string');
-  const { views, gone } = viewsOf(listing, known, { tasks: fresh, missing: described.missing }, record.outstanding);
+  const { views, gone } = viewsOf(listing, known, { tasks: fresh, missing: described.missing }, outstanding);
   const stillMissing = views.filter((v) => v.missing);
   if (stillMissing.length) {
     logger.warn('Listed tasks that DescribeTasks answers MISSING (just created, not yet visible): they block until described', {
-      ...contextOf(record),
+      ...context,
       missing: stillMissing.slice(0, 5).map((t) => t.taskArn),
       count: stillMissing.length,
     });
   }
-  if (gone.length) logger.info('Tasks that blocked the last check are neither listed nor described any more: gone from ECS', { ...contextOf(record), gone });
+  if (gone.length) logger.info('Tasks that blocked the last check are neither listed nor described any more: gone from ECS', { ...context, gone });
   const daemonServices = unclassifiedServices(views, known).length ? await api.daemonServices(cluster) : undefined;
   const verdict = doneTest({
     tasks: views,
     daemonServices: daemonServices ?? knownDaemons(known),
     standalone: deps.settings.standaloneTasks,
-    drainStartedAt: record.startedAt,
+    drainStartedAt,
     now: deps.now(),
   });
   return { verdict, knownTasks: learn(known, views, daemonServices), views };
