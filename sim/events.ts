@@ -97,9 +97,20 @@ export class EventBus {
 
   /** Builds the envelope and puts the event. */
   emit(source: string, detailType: string, detail: unknown, resources: string[] = []): AwsEvent {
-    const event: AwsEvent = {
+    const event = this.envelope(source, detailType, detail, resources);
+    this.put(event);
+    return event;
+  }
+
+  /**
+   * The envelope EventBridge would put around `detail` now, in this account and
+   * region, without putting it: for tests that hand-craft events (strays,
+   * malformed ones) and name them by `id`.
+   */
+  envelope(source: string, detailType: string, detail: unknown, resources: string[] = [], id: string = uuid(this.deps.ids)): AwsEvent {
+    return {
       version: '0',
-      id: uuid(this.deps.ids),
+      id,
       'detail-type': detailType,
       source,
       account: this.deps.account,
@@ -108,8 +119,6 @@ export class EventBus {
       resources,
       detail,
     };
-    this.put(event);
-    return event;
   }
 
   put(event: AwsEvent): void {

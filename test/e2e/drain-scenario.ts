@@ -257,20 +257,8 @@ export function drainOutcome(
 function malformedEvent(world: World, kind: DrainMalformed, hookName: string, n: number): { event: AwsEvent; expect: string } {
   const { sim } = world;
   const instance = sim.ecs.containerInstances(CLUSTER)[0]!;
-  const envelope = (detailType: string, source: string, detail: Record<string, unknown>): AwsEvent => ({
-    version: '0',
-    id: `malformed-${kind}-${n}`,
-    'detail-type': detailType,
-    source,
-    account: sim.account,
-    time: sim.clock
-      .date()
-      .toISOString()
-      .replace(/\.\d{3}Z$/, 'Z'),
-    region: sim.region,
-    resources: [],
-    detail,
-  });
+  const envelope = (detailType: string, source: string, detail: Record<string, unknown>): AwsEvent =>
+    sim.bus.envelope(source, detailType, detail, [], `malformed-${kind}-${n}`);
   switch (kind) {
     case 'lifecycle-bad-instance':
       return {
@@ -515,26 +503,15 @@ function strayEvent(world: World, stray: StrayLifecycle, hookName: string, n: nu
   );
   const original = stray.kind === 'replay' ? earlier.at(-1) : undefined;
   if (original) return { ...structuredClone(original), id: `stray-replay-${n}` };
-  return {
-    version: '0',
-    id: `stray-garbage-${n}`,
-    'detail-type': 'EC2 Instance-terminate Lifecycle Action',
-    source: 'aws.autoscaling',
-    account: sim.account,
-    time: sim.clock
-      .date()
-      .toISOString()
-      .replace(/\.\d{3}Z$/, 'Z'),
-    region: sim.region,
-    resources: [world.drain.autoscaling.groups.get(ASG)!.arn],
-    detail: {
-      LifecycleActionToken: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-      AutoScalingGroupName: ASG,
-      LifecycleHookName: hookName,
-      EC2InstanceId: instanceId,
-      LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
-    },
+  const detail = {
+    LifecycleActionToken: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    AutoScalingGroupName: ASG,
+    LifecycleHookName: hookName,
+    EC2InstanceId: instanceId,
+    LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
   };
+  const resources = [world.drain.autoscaling.groups.get(ASG)!.arn];
+  return sim.bus.envelope('aws.autoscaling', 'EC2 Instance-terminate Lifecycle Action', detail, resources, `stray-garbage-${n}`);
 }
 
 /** Container instances DRAINING whose EC2 instance Auto Scaling still has InService: drained for an action that is not there. */

@@ -373,20 +373,13 @@ export async function runFleetScenario(world: World, s: FleetScenario): Promise<
           injectMalformed(world, {
             fn: 'cleanup',
             via: 'bus',
-            event: {
-              version: '0',
-              id: `malformed-request-${n}`,
-              'detail-type': 'Cleanup Requested',
-              source: 'ecs-caretaker',
-              account: sim.account,
-              time: sim.clock
-                .date()
-                .toISOString()
-                .replace(/\.\d{3}Z$/, 'Z'),
-              region: sim.region,
-              resources: [],
-              detail: { cluster: CLUSTER, containerInstanceArn: 'i-am-not-an-arn', reason: 'test', requestedBy: 'stopped-watch' },
-            },
+            event: sim.bus.envelope(
+              'ecs-caretaker',
+              'Cleanup Requested',
+              { cluster: CLUSTER, containerInstanceArn: 'i-am-not-an-arn', reason: 'test', requestedBy: 'stopped-watch' },
+              [],
+              `malformed-request-${n}`,
+            ),
             expect: 'Invalid Cleanup Requested event: detail.containerInstanceArn',
           });
           return;
